@@ -1,0 +1,50 @@
+"""Subject and queue-name rules: validation of subscribe/publish subjects and wildcard matching.
+
+Subjects are handled as `str` (decoded latin-1 from the wire, so every byte maps to one character
+and nothing can fail to decode). Wildcards are whole tokens only: `*` is one token, `>` the rest.
+"""
+
+_WHITESPACE = frozenset(" \t\r\n\f")
+
+
+def _has_whitespace(text: str) -> bool:
+    return any(ch in _WHITESPACE for ch in text)
+
+
+def is_valid_subject(subject: str) -> bool:
+    """A subscribe subject: non-empty tokens, no whitespace, `>` only as the last token."""
+    if not subject or _has_whitespace(subject):
+        return False
+    tokens = subject.split(".")
+    last = len(tokens) - 1
+    for index, token in enumerate(tokens):
+        if not token:
+            return False
+        if token == ">" and index != last:
+            return False
+    return True
+
+
+def is_valid_literal_subject(subject: str) -> bool:
+    """A publish subject in pedantic mode: a valid subject without wildcard tokens."""
+    if not is_valid_subject(subject):
+        return False
+    return all(token not in ("*", ">") for token in subject.split("."))
+
+
+def is_valid_queue_name(queue: str) -> bool:
+    return bool(queue) and not _has_whitespace(queue)
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """True when the literal `subject` is matched by `pattern` (which may hold wildcards)."""
+    pattern_tokens = pattern.split(".")
+    subject_tokens = subject.split(".")
+    for index, token in enumerate(pattern_tokens):
+        if token == ">":
+            return len(subject_tokens) > index
+        if index >= len(subject_tokens):
+            return False
+        if token != "*" and token != subject_tokens[index]:
+            return False
+    return len(pattern_tokens) == len(subject_tokens)

