@@ -1,0 +1,57 @@
+"""Units of config values: byte sizes with k/kb/m/mb... suffixes and Go-style durations."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+# nats-server's suffixes: a bare letter is a power of 1000, with "b", "i" or "ib" a power of 1024.
+SIZE_MULTIPLIERS: dict[str, int] = {"": 1}
+for _power, _letter in enumerate("kmgtpe", start=1):
+    SIZE_MULTIPLIERS[_letter] = 1000**_power
+    for _binary_suffix in ("b", "i", "ib"):
+        SIZE_MULTIPLIERS[_letter + _binary_suffix] = 1024**_power
+
+_SIZE_RE = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*([a-zA-Z]*)\s*")
+_DURATION_PART_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_DURATION_UNITS = {
+    "ns": Decimal("1e-9"), "us": Decimal("1e-6"), "µs": Decimal("1e-6"), "μs": Decimal("1e-6"),
+    "ms": Decimal("1e-3"), "s": Decimal(1), "m": Decimal(60), "h": Decimal(3600),
+}
+
+
+def parse_size(value: int | str) -> int:
+    """Bytes from an int or a string such as "64KB", "1k", "2 GiB", "1.5MB"; raises ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"size must be a number or a string, not {type(value).__name__}")
+    if isinstance(value, int):
+        return value
+    match = _SIZE_RE.fullmatch(value)
+    multiplier = SIZE_MULTIPLIERS.get(match.group(2).lower()) if match else None
+    if match is None or multiplier is None:
+        raise ValueError(f"invalid size {value!r}: expected a number with an optional suffix like KB or MB")
+    return int(Decimal(match.group(1)) * multiplier)
+
+
+def parse_duration(value: int | float | str) -> float:
+    """Seconds from a number (seconds) or a Go duration string such as "2m", "1m30s", "250ms"."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"duration must be a number or a string, not {type(value).__name__}")
+    if not isinstance(value, str):
+        return float(value)
+    text = value.strip()
+    sign = -1 if text.startswith("-") else 1
+    body = text[1:] if text[:1] in "+-" else text
+    if body == "0":
+        return 0.0
+    total = Decimal(0)
+    position = 0
+    while position < len(body):
+        part = _DURATION_PART_RE.match(body, position)
+        if part is None:
+            break
+        total += Decimal(part.group(1)) * _DURATION_UNITS[part.group(2)]
+        position = part.end()
+    if not body or position != len(body):
+        raise ValueError(f"invalid duration {value!r}: expected something like \"10s\", \"2m\" or \"1m30s\"")
+    return sign * float(total)
