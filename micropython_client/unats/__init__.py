@@ -1,0 +1,535 @@
+"""unats: a small NATS client for MicroPython and CPython, blocking, in the manner of umqtt.simple.
+
+One socket and one preallocated receive buffer (filled with readinto), driven by check_msg() and
+wait_msg(). Reconnects across a server list with back-off and jitter, restores every subscription,
+and keeps publishes made while disconnected in a bounded outbox that is sent after reconnecting.
+"""
+
+import json
+import random
+import select
+import socket
+import sys
+
+try:
+    from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
+except ImportError:  # CPython has no ticks API; monotonic milliseconds behave the same here
+    import time
+
+    def ticks_ms():
+        return int(time.monotonic() * 1000)
+
+    def ticks_add(t, delta):
+        return t + delta
+
+    def ticks_diff(a, b):
+        return a - b
+
+    def sleep_ms(ms):
+        time.sleep(ms / 1000)
+
+
+VERSION = "0.1.0"
+
+
+class NATSError(Exception):
+    pass
+
+
+class AuthError(NATSError):
+    pass
+
+
+class TimeoutError(NATSError):  # shadows the builtin on purpose: the API names it unats.TimeoutError
+    pass
+
+
+class NoRespondersError(NATSError):
+    pass
+
+
+class ProtocolError(NATSError):
+    """The server sent bytes that are not valid NATS protocol (or do not fit the buffer)."""
+
+
+class OutboxFullError(NATSError):
+    """A publish made while disconnected did not fit the outbox and was not queued."""
+
+
+class ClosedError(NATSError):
+    pass
+
+
+class Msg:
+    def __init__(self, subject, data, reply, headers, status, sid):
+        self.subject = subject
+        self.data = data
+        self.reply = reply
+        self.headers = headers
+        self.status = status  # e.g. 503 from a "NATS/1.0 503" header line, else None
+        self.sid = sid
+
+
+def parse_url(url, tls=False):
+    """'tls://user:pass@host:port' -> (tls, host, port, user, password); a lone 'secret@' is a token."""
+    scheme, _, rest = url.rpartition("://")
+    auth, _, hostport = rest.rpartition("@")
+    host, _, port = hostport.rpartition(":")
+    if not host:
+        host, port = port, ""
+    user, colon, password = auth.partition(":")
+    return (bool(tls) or scheme == "tls", host, int(port or 4222), user or None, password if colon else None)
+
+
+def parse_headers(raw):
+    """Header block bytes -> (status or None, {name: value}); a repeated name keeps its last value."""
+    lines = raw.decode().split("\r\n")
+    if not lines[0].startswith("NATS/1"):
+        raise ProtocolError("bad header block")
+    status = lines[0][9:12]
+    headers = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name] = value.strip()
+    return (int(status) if status else None), headers
+
+
+class Client:
+    def __init__(self, servers, name=None, user=None, password=None, token=None, reconnect=True,
+                 tls=False, bufsize=2048, outbox_size=2048, timeout=5.0, ping_interval=60,
+                 reconnect_wait=0.25, reconnect_wait_max=8.0, max_reconnect_attempts=-1, error_cb=None):
+        if isinstance(servers, str):
+            servers = [servers]
+        self._servers = [parse_url(u, tls) for u in servers]
+        self._tls = tls
+        self._opts = (name, user, password, token)
+        self._reconnect = reconnect
+        self._timeout_ms = int(timeout * 1000)
+        self._ping_ms = int(ping_interval * 1000)
+        self._wait_ms = (int(reconnect_wait * 1000), int(reconnect_wait_max * 1000))
+        self._max_attempts = max_reconnect_attempts
+        self._error_cb = error_cb
+        self._buf = bytearray(bufsize)
+        self._mv = memoryview(self._buf)
+        self._n = self._pos = 0  # bytes in the buffer / start of the first unparsed operation
+        self._sock = None
+        self._closed = False
+        self._hs = False  # in a handshake: -ERR raises instead of being reported
+        self._subs = {}  # sid -> [subject, queue, callback, max_msgs, received]
+        self._sid = 0
+        self._inbox = "_INBOX.%08x%08x." % (random.getrandbits(32), random.getrandbits(32))
+        self._inbox_sid = None
+        self._replies = {}  # request token -> reply Msg (None while waiting)
+        self._token = 0
+        self._outbox = []
+        self._outbox_size = outbox_size
+        self._outbox_used = 0
+        self._next_server = 0
+        self._attempts = 0
+        self._next_try = 0
+        self._conn = 0  # counts successful connections, so flush() can tell a new connection apart
+        self._pings = self._pongs = 0
+        self._last_rx = 0
+        self.info = {}
+        self.reconnects = 0
+        self.last_error = None
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def connect(self):
+        """Try every server once; raise the last error if none accepted us."""
+        err = None
+        for _ in self._servers:
+            try:
+                self._open(self._pick_server())
+                return self
+            except (OSError, NATSError) as e:
+                self._close_sock()
+                err = e
+        raise err
+
+    def _pick_server(self):
+        srv = self._servers[self._next_server % len(self._servers)]
+        self._next_server += 1
+        return srv
+
+    def _open(self, srv):
+        tls, host, port, user, password = srv
+        addr = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+        sock = socket.socket(addr[0], socket.SOCK_STREAM)
+        self._use(sock)
+        sock.settimeout(self._timeout_ms / 1000)
+        sock.connect(addr[-1])
+        self._blocking(False)
+        self._n = self._pos = 0
+        self._hs = True
+        self.info = None
+        while self.info is None:
+            self._need()
+        if tls or self.info.get("tls_required"):
+            self._blocking(True)  # the TLS handshake itself runs blocking, bounded by the timeout
+            self._use(self._wrap(sock, host))
+            self._blocking(False)
+        name, c_user, c_password, token = self._opts
+        hdrs = bool(self.info.get("headers"))
+        opts = {"verbose": False, "pedantic": False, "protocol": 1, "lang": sys.implementation.name,
+                "version": VERSION, "headers": hdrs, "no_responders": hdrs}
+        if name:
+            opts["name"] = name
+        user, password = user or c_user, password or c_password
+        if password is not None:
+            opts["user"], opts["pass"] = user, password
+        elif user or token:
+            opts["auth_token"] = user or token
+        self._pings, self._pongs = 1, 0
+        self._wr(b"CONNECT " + json.dumps(opts).encode() + b"\r\nPING\r\n")
+        while self._pongs < 1:
+            self._need()
+        self._hs = False
+        for sid in self._subs:
+            self._wr(self._sub_cmd(sid))
+        while self._outbox:  # oldest first; an item leaves the outbox only once written
+            self._wr(self._outbox[0])
+            self._outbox_used -= len(self._outbox.pop(0))
+        self._conn += 1
+        self._attempts = 0
+        self._last_rx = ticks_ms()
+
+    def _use(self, sock):
+        self._sock = sock
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
+        self._ipoll = getattr(self._poll, "ipoll", self._poll.poll)  # ipoll does not allocate
+        self._pending = getattr(sock, "pending", None)  # CPython TLS may hold decrypted bytes
+        if hasattr(sock, "recv_into"):  # CPython: one read returns what is there; sendall honours timeout
+            self._rd, self._wr = sock.recv_into, sock.sendall
+        else:  # MicroPython: a blocking readinto waits for a full buffer, so read and write non-blocking
+            self._rd, self._wr = sock.readinto, self._write_all
+
+    def _write_all(self, data):
+        mv = memoryview(data)
+        while mv:
+            n = self._sock.write(mv)
+            if n is None:  # send buffer full: wait until it drains
+                self._poll.modify(self._sock, select.POLLOUT)
+                for _ in self._ipoll(self._timeout_ms):
+                    break
+                else:
+                    raise OSError("write timed out")
+                self._poll.modify(self._sock, select.POLLIN)
+            else:
+                mv = mv[n:]
+
+    def _blocking(self, on):
+        if not hasattr(self._sock, "recv_into"):
+            self._sock.settimeout(self._timeout_ms / 1000 if on else 0)
+
+    def _wrap(self, sock, host):
+        import ssl
+
+        ctx = self._tls
+        if not hasattr(ctx, "wrap_socket"):
+            if hasattr(ssl, "create_default_context"):
+                ctx = ssl.create_default_context()
+            else:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.verify_mode = ssl.CERT_NONE  # a device without a CA bundle: pass an SSLContext to verify
+        return ctx.wrap_socket(sock, server_hostname=host)
+
+    def _need(self):
+        """Handshake step: read and parse, failing on silence longer than the timeout."""
+        if not self._fill(self._timeout_ms):
+            raise OSError("no response from server")
+        self._parse()
+
+    def _close_sock(self):
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+            self._sock = None
+
+    def _drop(self, err):
+        """The connection broke: report why, and reconnect on the next call that drives I/O."""
+        self._close_sock()
+        self.last_error = err
+        self._next_try = ticks_ms()
+        if not self._reconnect:
+            self._closed = True
+        if self._error_cb:
+            self._error_cb(err)
+
+    def _try_reconnect(self):
+        try:
+            self._open(self._pick_server())
+        except (OSError, NATSError) as e:
+            self._close_sock()
+            self.last_error = e
+            self._attempts += 1
+            if 0 <= self._max_attempts <= self._attempts:
+                self._closed = True
+                return
+            base, most = self._wait_ms
+            delay = min(most, base << min(self._attempts, 16))
+            self._next_try = ticks_add(ticks_ms(), delay // 2 + random.getrandbits(16) % (delay // 2 + 1))
+            return
+        self.reconnects += 1
+
+    @property
+    def is_connected(self):
+        return self._sock is not None
+
+    def close(self):
+        self._close_sock()
+        self._closed = True
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def _send(self, data):
+        """Write now if connected; False when not connected (a failed write drops the connection)."""
+        if self._sock is None:
+            return False
+        try:
+            self._wr(data)
+            return True
+        except OSError as e:
+            self._drop(e)
+            return False
+
+    def publish(self, subject, data=b"", reply=None, headers=None):
+        if self._closed:
+            raise ClosedError("connection closed")
+        if isinstance(data, str):
+            data = data.encode()
+        subject = subject.encode()
+        if reply:
+            subject += b" " + reply.encode()
+        if headers:
+            if not self.info.get("headers"):
+                raise NATSError("server does not support headers")
+            hdr = "NATS/1.0\r\n"
+            for k in headers:
+                hdr += "%s: %s\r\n" % (k, headers[k])
+            hdr = (hdr + "\r\n").encode()
+            size = len(hdr) + len(data)
+            cmd = b"HPUB %s %d %d\r\n%s%s\r\n" % (subject, len(hdr), len(hdr) + len(data), hdr, data)
+        else:
+            size = len(data)
+            cmd = b"PUB %s %d\r\n%s\r\n" % (subject, size, data)
+        if size > self.info.get("max_payload", 1048576):
+            raise NATSError("payload larger than the server's max_payload")
+        if not self._send(cmd):
+            if not self._reconnect:
+                raise ClosedError("not connected")
+            if self._outbox_used + len(cmd) > self._outbox_size:
+                raise OutboxFullError("outbox full: publish to %s not queued" % subject.decode())
+            self._outbox.append(cmd)
+            self._outbox_used += len(cmd)
+
+    def _sub_cmd(self, sid):
+        subject, queue, _, max_msgs, received = self._subs[sid]
+        cmd = "SUB %s %s%d\r\n" % (subject, queue + " " if queue else "", sid)
+        if max_msgs:
+            cmd += "UNSUB %d %d\r\n" % (sid, max_msgs - received)
+        return cmd.encode()
+
+    def subscribe(self, subject, cb=None, queue=None):
+        if self._closed:
+            raise ClosedError("connection closed")
+        self._sid += 1
+        self._subs[self._sid] = [subject, queue, cb, 0, 0]
+        self._send(self._sub_cmd(self._sid))
+        return self._sid
+
+    def unsubscribe(self, sid, max_msgs=None):
+        sub = self._subs.get(sid)
+        if sub is None:
+            return
+        if max_msgs and sub[4] < max_msgs:
+            sub[3] = max_msgs
+            self._send(b"UNSUB %d %d\r\n" % (sid, max_msgs))
+        else:
+            del self._subs[sid]
+            self._send(b"UNSUB %d\r\n" % sid)
+
+    def request(self, subject, data=b"", timeout=2.0, headers=None):
+        if self._inbox_sid is None:
+            self._inbox_sid = self.subscribe(self._inbox + "*")
+        self._token += 1
+        token = str(self._token)
+        self._replies[token] = None
+        try:
+            self.publish(subject, data, self._inbox + token, headers)
+            deadline = ticks_add(ticks_ms(), int(timeout * 1000))
+            while self._replies[token] is None:
+                left = ticks_diff(deadline, ticks_ms())
+                if left <= 0:
+                    raise TimeoutError("request to %s timed out" % subject)
+                self._step(left)
+            msg = self._replies[token]
+        finally:
+            del self._replies[token]
+        if msg.status == 503 and not msg.data:
+            raise NoRespondersError("no responders for %s" % subject)
+        return msg
+
+    def flush(self, timeout=2.0):
+        """Block until the server has processed everything sent so far (a PING answered by PONG)."""
+        deadline = ticks_add(ticks_ms(), int(timeout * 1000))
+        conn = target = None
+        while conn != self._conn or self._pongs < target:
+            if self._sock is not None and conn != self._conn:
+                conn, target = self._conn, self._pings + 1
+                self._pings += 1
+                self._send(b"PING\r\n")
+            left = ticks_diff(deadline, ticks_ms())
+            if left <= 0:
+                raise TimeoutError("flush timed out")
+            self._step(left)
+
+    # -- receiving -------------------------------------------------------------------------------
+
+    def check_msg(self):
+        """Process whatever has arrived without blocking; return the last message processed or None."""
+        return self._step(0)
+
+    def wait_msg(self, timeout=None):
+        """Block until a message is processed (returned) or the timeout in seconds passes (None)."""
+        deadline = None if timeout is None else ticks_add(ticks_ms(), int(timeout * 1000))
+        while True:
+            left = 1000 if deadline is None else ticks_diff(deadline, ticks_ms())
+            msg = self._step(max(left, 0))
+            if msg is not None or left <= 0:
+                return msg
+
+    def _step(self, ms):
+        """Wait up to ms for input (or for the next reconnect attempt) and process it."""
+        if self._sock is None:
+            if self._closed:
+                raise ClosedError("connection closed")
+            wait = ticks_diff(self._next_try, ticks_ms())
+            if wait > 0:
+                sleep_ms(min(wait, ms))
+            else:
+                self._try_reconnect()
+            return None
+        try:
+            if ticks_diff(ticks_ms(), self._last_rx) > self._ping_ms:
+                if self._pings - self._pongs >= 2:
+                    raise OSError("stale connection: server did not answer PING")
+                self._pings += 1
+                self._last_rx = ticks_ms()
+                self._wr(b"PING\r\n")
+            if self._fill(ms):
+                return self._parse()
+        except (OSError, ProtocolError) as e:
+            self._drop(e)
+        return None
+
+    def _fill(self, ms):
+        """Wait up to ms for bytes and append them to the buffer; False if nothing arrived."""
+        if self._pos:  # keep only the unparsed tail, at the front
+            rest = self._n - self._pos
+            self._mv[:rest] = self._mv[self._pos:self._n]
+            self._n, self._pos = rest, 0
+        if self._n == len(self._buf):
+            raise ProtocolError("control line longer than the %d-byte receive buffer" % self._n)
+        if not (self._pending and self._pending()):
+            for _ in self._ipoll(ms):
+                break
+            else:
+                return False
+        n = self._rd(self._mv[self._n:])
+        if n is None:  # MicroPython TLS: readable socket, but no complete record yet
+            return False
+        if not n:
+            raise OSError("connection closed by server")
+        self._n += n
+        self._last_rx = ticks_ms()
+        return True
+
+    def _parse(self):
+        """Handle every complete operation in the buffer; return the last message delivered."""
+        buf, mv, last = self._buf, self._mv, None
+        while True:
+            p = self._pos
+            end = buf.find(b"\r\n", p, self._n)
+            if end < 0:
+                return last
+            c = buf[p]
+            if c == 77 or c == 72:  # MSG / HMSG
+                msg = self._parse_msg(p, end, c == 72)
+                if msg is None:
+                    return last  # payload not complete yet
+                last = self._deliver(msg) or last
+                continue
+            self._pos = end + 2
+            if buf[p:p + 4] == b"PING":
+                self._wr(b"PONG\r\n")
+            elif buf[p:p + 4] == b"PONG":
+                self._pongs += 1
+            elif buf[p:p + 5] == b"INFO ":
+                info = json.loads(bytes(mv[p + 5:end]))
+                if self.info is None:
+                    self.info = info
+                else:
+                    self.info.update(info)
+            elif buf[p:p + 4] == b"-ERR":
+                err = bytes(mv[p + 4:end]).decode().strip().strip("'")
+                if self._hs:
+                    raise (AuthError if "auth" in err.lower() else NATSError)(err)
+                self.last_error = NATSError(err)
+                if self._error_cb:
+                    self._error_cb(self.last_error)
+            elif buf[p:p + 3] != b"+OK":
+                raise ProtocolError("unexpected data from server: %r" % bytes(mv[p:min(end, p + 20)]))
+
+    def _parse_msg(self, p, end, has_headers):
+        args = bytes(self._mv[p:end]).split()
+        try:
+            if (len(args) - has_headers) not in (4, 5) or args[0] != (b"HMSG" if has_headers else b"MSG"):
+                raise ValueError
+            total = int(args[-1])
+            hlen = int(args[-2]) if has_headers else 0
+            sid = int(args[2])
+            if not 0 <= hlen <= total:
+                raise ValueError
+        except ValueError:
+            raise ProtocolError("bad message line: %r" % bytes(self._mv[p:min(end, p + 40)])) from None
+        start = end + 2
+        stop = start + total + 2
+        if stop - p > len(self._buf):
+            raise ProtocolError("%d-byte message does not fit the %d-byte receive buffer"
+                                % (total, len(self._buf)))
+        if stop > self._n:
+            return None
+        if self._buf[stop - 2] != 13 or self._buf[stop - 1] != 10:
+            raise ProtocolError("message payload not followed by CRLF")
+        self._pos = stop
+        status = headers = None
+        if hlen:
+            status, headers = parse_headers(bytes(self._mv[start:start + hlen]))
+        reply = args[3].decode() if len(args) - has_headers == 5 else None
+        return Msg(args[1].decode(), bytes(self._mv[start + hlen:stop - 2]), reply, headers, status, sid)
+
+    def _deliver(self, msg):
+        sub = self._subs.get(msg.sid)
+        if sub is None:
+            return None  # unsubscribed while the message was in flight
+        sub[4] += 1
+        if sub[3] and sub[4] >= sub[3]:
+            del self._subs[msg.sid]
+        if msg.sid == self._inbox_sid:
+            token = msg.subject[len(self._inbox):]
+            if token in self._replies:
+                self._replies[token] = msg
+        elif sub[2]:
+            sub[2](msg)
+        return msg
+
+
+def connect(servers, **kwargs):
+    """Connect to the first server (of a URL or list of URLs) that accepts us; return the Client."""
+    return Client(servers, **kwargs).connect()
