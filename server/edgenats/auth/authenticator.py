@@ -1,0 +1,92 @@
+"""Deciding who a CONNECT is: user/password, then token, as nats-server checks them.
+
+`Authenticator.authenticate` returns the AuthenticatedUser (name, account, permissions) or None,
+which the connection answers with `-ERR 'Authorization Violation'` and a close.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import GLOBAL_ACCOUNT, AuthSettings, parse_auth_settings
+from .passwords import verify_password
+from .permissions import Permissions
+
+
+@dataclass(frozen=True)
+class AuthenticatedUser:
+    """Who a connection is: user name ("" for token or no auth), account, permissions (None = all)."""
+
+    name: str
+    account: str
+    permissions: Permissions | None
+
+
+ANONYMOUS = AuthenticatedUser("", GLOBAL_ACCOUNT, None)
+
+
+def _credential(connect: dict, key: str) -> str | None:
+    """A CONNECT credential field; None when it is there but not a string."""
+    value = connect.get(key)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else None
+
+
+class Authenticator:
+    """Checks CONNECT credentials against the configured users, single user or token."""
+
+    def __init__(self, settings: AuthSettings) -> None:
+        self._settings = settings
+        self.timeout: float = settings.timeout
+        self._credentials_configured = bool(settings.users or settings.single_user or settings.token)
+        self.auth_required: bool = self._credentials_configured and not settings.no_auth_user
+
+    @classmethod
+    def from_config(
+        cls,
+        authorization: dict | None,
+        accounts: dict | None = None,
+        no_auth_user: str | None = None,
+        cli_user: str | None = None,
+        cli_password: str | None = None,
+        cli_token: str | None = None,
+    ) -> Authenticator:
+        """Build from the parsed `authorization` and `accounts` blocks; raises AuthConfigError."""
+        return cls(
+            parse_auth_settings(authorization, accounts, no_auth_user, cli_user, cli_password, cli_token)
+        )
+
+    def account_names(self) -> set[str]:
+        """Every account the auth config mentions, always including the global account `$G`."""
+        return set(self._settings.account_names)
+
+    def authenticate(self, connect: dict) -> AuthenticatedUser | None:
+        """The user a CONNECT (as a JSON dict) authenticates as, or None for an Authorization Violation."""
+        # The legacy account fields are refused even when no auth is configured.
+        if connect.get("account") or connect.get("new_account"):
+            return None
+        if not self._credentials_configured:
+            return ANONYMOUS
+        user_name = _credential(connect, "user")
+        password = _credential(connect, "pass")
+        token = _credential(connect, "auth_token")
+        if user_name is None or password is None or token is None:
+            return None
+        settings = self._settings
+        if settings.users:
+            if settings.no_auth_user and not (user_name or password or token):
+                user = settings.users[settings.no_auth_user]
+                return AuthenticatedUser(user.name, user.account, user.permissions)
+            if user_name:
+                user = settings.users.get(user_name)
+                if user is None or not verify_password(user.password, password):
+                    return None
+                return AuthenticatedUser(user.name, user.account, user.permissions)
+        if settings.token:
+            return ANONYMOUS if verify_password(settings.token, token) else None
+        if settings.single_user:
+            if user_name != settings.single_user or not verify_password(settings.single_password, password):
+                return None
+            return AuthenticatedUser(settings.single_user, GLOBAL_ACCOUNT, None)
+        return None
