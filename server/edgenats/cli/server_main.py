@@ -1,0 +1,126 @@
+"""`edgenats-server`: nats-server's command line for what edgenats implements.
+
+Flags override the config file. nats-server flags that edgenats does not implement are refused by
+name rather than ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from edgenats import NATS_COMPAT_VERSION, __version__
+from edgenats.logs import configure_logging
+from edgenats.options import OptionsError, load_options
+
+PROGRAM = "edgenats-server"
+
+# nats-server flags that exist there but not here: refused with a reason instead of "unrecognized".
+_UNSUPPORTED_FLAGS = {
+    "-js": "JetStream", "--js": "JetStream", "--jetstream": "JetStream",
+    "-sd": "JetStream", "--store_dir": "JetStream",
+    "--cluster": "clustering", "--cluster_name": "clustering", "--routes": "clustering",
+    "--cluster_advertise": "clustering", "--no_advertise": "clustering",
+    "--tls": "TLS", "--tlscert": "TLS", "--tlskey": "TLS", "--tlsverify": "TLS", "--tlscacert": "TLS",
+    "-ms": "HTTPS monitoring", "--https_port": "HTTPS monitoring",
+    "-sl": "signals to another process", "--signal": "signals to another process",
+    "-P": "pid files", "--pid": "pid files", "--ports_file_dir": "ports files",
+    "-s": "syslog", "--syslog": "syslog", "-r": "remote syslog", "--remote_syslog": "remote syslog",
+    "--log_size_limit": "log rotation", "--max_traced_msg_len": "trace limits",
+    "--client_advertise": "client advertise",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="A NATS-compatible message broker for edge nodes (nats-server flags).",
+    )
+    server = parser.add_argument_group("Server Options")
+    server.add_argument("-a", "--addr", "--net", dest="host", metavar="HOST",
+                        help="bind to host address (default: 0.0.0.0)")
+    server.add_argument("-p", "--port", type=int, metavar="PORT", help="use port for clients (default: 4222)")
+    server.add_argument("-n", "--name", "--server_name", dest="server_name", metavar="NAME",
+                        help="server name (default: the server id)")
+    server.add_argument("-m", "--http_port", type=int, metavar="PORT", help="use port for http monitoring")
+    server.add_argument("-c", "--config", dest="config_file", metavar="FILE", help="configuration file")
+    server.add_argument("-t", dest="test_config", action="store_true",
+                        help="test the configuration and exit")
+    logging_group = parser.add_argument_group("Logging Options")
+    logging_group.add_argument("-l", "--log", dest="log_file", metavar="FILE", help="file to redirect log output")
+    logging_group.add_argument("-T", "--logtime", dest="logtime", metavar="BOOL",
+                               choices=("true", "false"), help="timestamp log entries (default: true)")
+    logging_group.add_argument("-D", "--debug", action="store_true", help="enable debugging output")
+    logging_group.add_argument("-V", "--trace", action="store_true", help="trace the raw protocol")
+    auth = parser.add_argument_group("Authorization Options")
+    auth.add_argument("--user", metavar="USER", help="user required for connections")
+    auth.add_argument("--pass", dest="password", metavar="PASSWORD", help="password required for connections")
+    auth.add_argument("--auth", dest="token", metavar="TOKEN", help="authorization token required for connections")
+    parser.add_argument("-v", "--version", action="version",
+                        version=f"{PROGRAM}: v{__version__} (nats-server {NATS_COMPAT_VERSION} compatible)")
+    return parser
+
+
+def refuse_unsupported(argv: list[str]) -> None:
+    for argument in argv:
+        flag = argument.split("=", 1)[0]
+        if flag in _UNSUPPORTED_FLAGS:
+            raise SystemExit(f"{PROGRAM}: flag {flag} ({_UNSUPPORTED_FLAGS[flag]}) is not supported by edgenats")
+
+
+def flag_overrides(arguments: argparse.Namespace) -> dict:
+    names = ("host", "port", "server_name", "http_port", "log_file", "user", "password", "token")
+    overrides = {name: getattr(arguments, name) for name in names if getattr(arguments, name) is not None}
+    if arguments.debug:
+        overrides["debug"] = True
+    if arguments.trace:
+        overrides["trace"] = True
+    if arguments.logtime is not None:
+        overrides["logtime"] = arguments.logtime == "true"
+    return overrides
+
+
+def _install_event_loop_policy() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+async def _serve(options) -> None:
+    from edgenats.server import Server
+
+    server = Server(options)
+    await server.start()
+    await server.serve_until_stopped()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    refuse_unsupported(argv)
+    arguments = build_parser().parse_args(argv)
+    try:
+        options = load_options(arguments.config_file, flag_overrides(arguments))
+        if arguments.test_config:
+            from edgenats.server import build_authenticator
+
+            build_authenticator(options)
+    except OptionsError as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return 1
+    if arguments.test_config:
+        print(f"{PROGRAM}: configuration file {arguments.config_file or '(none)'} test is successful")
+        return 0
+    configure_logging(options.debug, options.trace, options.logtime, options.log_file)
+    _install_event_loop_policy()
+    try:
+        asyncio.run(_serve(options))
+    except OSError as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return 1
+    except OptionsError as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return 1
+    return 0

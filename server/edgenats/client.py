@@ -1,0 +1,350 @@
+"""A client connection's session: INFO/CONNECT, authentication, permissions, PUB/HPUB/SUB/UNSUB,
+echo, queue-group selection, no-responders, and the delivery of messages to client subscribers.
+
+The publish path is the broker's hot path: a subject's match is cached with a delivery plan that
+holds each subscriber's prebuilt `MSG <subject> <sid> ` prefix, so a delivery is a list extend.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import TYPE_CHECKING
+
+from edgenats.account import Account
+from edgenats.connection import Connection
+from edgenats.protocol.client_parser import ClientProtocolParser
+from edgenats.protocol.framing import OK, PONG, go_quote, info_line
+from edgenats.subjects import is_valid_literal_subject, is_valid_subject, subject_matches
+from edgenats.sublist import Subscription, SubscriptionMatch
+
+if TYPE_CHECKING:
+    from edgenats.auth import AuthenticatedUser
+
+log = logging.getLogger("edgenats")
+
+_RESERVED_REPLY_PREFIXES = (b"_R_.", b"$JS.ACK.", b"$GNR.")
+_NO_RESPONDERS_HEADER = b"NATS/1.0 503\r\nNats-Subject: %s\r\n\r\n"
+
+
+class ClientConnection(Connection):
+    kind = "Client"
+
+    def __init__(self, server) -> None:
+        super().__init__(server)
+        options = server.options
+        self.parser = ClientProtocolParser(self, options.max_control_line, options.max_payload)
+        self.account: Account = server.global_account
+        self.user: AuthenticatedUser | None = None
+        self.subscriptions: dict[bytes, Subscription] = {}
+        # Defaults before (or without) CONNECT, as nats-server: verbose, pedantic and echo on.
+        self.verbose = True
+        self.pedantic = True
+        self.echo = True
+        self.headers = False
+        self.no_responders = False
+        self.protocol_level = 0
+        self.name = ""
+        self.lang = ""
+        self.version = ""
+        self.connected = False
+        self.connect_options: dict = {}
+        self._checked_publish = True
+        self._connect_info_pending = False
+        self._auth_timer = None
+
+    # lifecycle ---------------------------------------------------------------------------------
+
+    def on_open(self) -> None:
+        server = self.server
+        authenticator = server.authenticator
+        self.send(info_line(server.client_info(self)))
+        if not server.admit(self):
+            log.error("%s - Maximum connections exceeded", self.describe())
+            self.close("Maximum Connections Exceeded", error_text="maximum connections exceeded")
+            return
+        if authenticator.auth_required:
+            self.parser.connect_required = True
+            self._auth_timer = server.loop.call_later(authenticator.timeout, self._auth_timeout)
+        else:
+            self._bind(authenticator.authenticate({}))
+        log.debug("%s - Client connection created", self.describe())
+
+    def on_close(self) -> None:
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+        self._drop_subscriptions()
+        self.account.connections.discard(self)
+        self.server.forget(self)
+        log.debug("%s - Client connection closed: %s", self.describe(), self.close_reason)
+
+    def _auth_timeout(self) -> None:
+        self._auth_timer = None
+        if not self.connected and not self.closed:
+            log.error("%s - Authentication Timeout", self.describe())
+            self.close("Authentication Timeout", error_text="Authentication Timeout")
+
+    def _bind(self, user: AuthenticatedUser) -> None:
+        self.user = user
+        self.account.connections.discard(self)
+        self.account = self.server.account(user.account)
+        self.account.connections.add(self)
+        self._update_publish_checks()
+
+    def apply_reload(self) -> None:
+        """After a config reload: new limits, and credentials checked again against the new auth."""
+        options = self.server.options
+        self.parser.max_payload = options.max_payload
+        self.parser.max_control_line = options.max_control_line
+        if not self.connected:
+            return
+        user = self.server.authenticator.authenticate(self.connect_options)
+        if user is None:
+            self._authorization_violation("credentials no longer valid after reload")
+            return
+        if user.account != self.account.name:
+            self._drop_subscriptions()
+        self._bind(user)
+
+    def _update_publish_checks(self) -> None:
+        permissions = self.user.permissions if self.user else None
+        self._checked_publish = self.verbose or self.pedantic or permissions is not None
+
+    # operations --------------------------------------------------------------------------------
+
+    def on_connect(self, options: dict) -> None:
+        protocol_level = options.get("protocol", 0)
+        if not isinstance(protocol_level, int) or isinstance(protocol_level, bool) or not 0 <= protocol_level <= 1:
+            self.close("Protocol Violation", error_text="invalid client protocol")
+            return
+        headers = options.get("headers") is True
+        if options.get("no_responders") is True and not headers:
+            self.close("Protocol Violation", error_text="no responders requires headers support")
+            return
+        if options.get("account") or options.get("new_account"):
+            self._authorization_violation("account field in CONNECT")
+            return
+        user = self.server.authenticator.authenticate(options)
+        if user is None:
+            self._authorization_violation("bad credentials")
+            return
+        if self.connected:
+            # A second CONNECT re-authenticates and starts over without subscriptions.
+            self._drop_subscriptions()
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+            self._auth_timer = None
+        self.verbose = options.get("verbose", True) is not False
+        self.pedantic = options.get("pedantic", True) is not False
+        self.echo = options.get("echo", True) is not False
+        self.headers = headers
+        self.no_responders = options.get("no_responders") is True
+        self.protocol_level = protocol_level
+        self.name = _text(options.get("name"))
+        self.lang = _text(options.get("lang"))
+        self.version = _text(options.get("version"))
+        self.connect_options = options
+        self.parser.connect_required = False
+        self.parser.headers_allowed = headers
+        self._bind(user)
+        if not self.connected:
+            self.connected = True
+            self._connect_info_pending = protocol_level >= 1
+            self.start_keepalive()
+        if self.verbose:
+            self.send(OK)
+
+    def _authorization_violation(self, detail: str) -> None:
+        log.error("%s - authentication error: %s", self.describe(), detail)
+        self.close("Authentication Failure", error_text="Authorization Violation")
+
+    def on_ping(self) -> None:
+        self.send(PONG)
+        if self._connect_info_pending:
+            self._connect_info_pending = False
+            self.send(info_line(self.server.client_info(self, connect_info=True)))
+
+    def on_pong(self) -> None:
+        self.pong_received()
+
+    def on_sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None:
+        subject_text = subject.decode("latin-1")
+        queue_text = queue.decode("latin-1") if queue is not None else None
+        if not is_valid_subject(subject_text):
+            self.send_error("Invalid Subject")
+            return
+        permissions = self.user.permissions if self.user else None
+        if permissions is not None and not permissions.can_subscribe(subject_text, queue_text):
+            text = f"Permissions Violation for Subscription to {go_quote(subject_text)}"
+            if queue_text is not None:
+                text += f" using queue {go_quote(queue_text)}"
+            self.send_error(text)
+            return
+        limit = self.server.options.max_subscriptions
+        if limit and len(self.subscriptions) >= limit:
+            self.send_error("maximum subscriptions exceeded")
+            return
+        if sid not in self.subscriptions:
+            subscription = Subscription(self, subject_text, queue_text, sid)
+            self.subscriptions[sid] = subscription
+            self.account.sublist.insert(subscription)
+        if self.verbose:
+            self.send(OK)
+
+    def on_unsub(self, sid: bytes, max_msgs: int | None) -> None:
+        subscription = self.subscriptions.get(sid)
+        if subscription is not None:
+            if max_msgs and max_msgs > subscription.delivered:
+                subscription.max_msgs = max_msgs
+            else:
+                self.remove_subscription(subscription)
+        if self.verbose:
+            self.send(OK)
+
+    def on_pub(self, subject: bytes, reply: bytes | None, size: int, payload_crlf: memoryview) -> None:
+        self.in_msgs += 1
+        self.in_bytes += size
+        if self._checked_publish and not self._publish_allowed(subject, reply):
+            return
+        self.route(subject, reply, -1, size, payload_crlf)
+
+    def on_hpub(
+        self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
+    ) -> None:
+        self.in_msgs += 1
+        self.in_bytes += size
+        if self._checked_publish and not self._publish_allowed(subject, reply):
+            return
+        self.route(subject, reply, header_size, size, payload_crlf)
+
+    def _publish_allowed(self, subject: bytes, reply: bytes | None) -> bool:
+        """The checks that only verbose, pedantic or restricted connections pay for, in nats-server's order."""
+        if self.pedantic and not is_valid_literal_subject(subject.decode("latin-1")):
+            # nats-server reports it and still routes the message.
+            self.send_error("Invalid Publish Subject")
+        permissions = self.user.permissions if self.user else None
+        if permissions is not None:
+            subject_text = subject.decode("latin-1")
+            if not permissions.can_publish(subject_text):
+                self.send_error(f"Permissions Violation for Publish to {go_quote(subject_text)}")
+                return False
+        if reply is not None and reply.startswith(_RESERVED_REPLY_PREFIXES):
+            reply_text = reply.decode("latin-1")
+            self.send_error(f"Permissions Violation for Publish with Reply of {go_quote(reply_text)}")
+            return False
+        if self.verbose:
+            self.send(OK)
+        return True
+
+    # routing -----------------------------------------------------------------------------------
+
+    def route(
+        self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
+    ) -> None:
+        """Deliver one published message to every interested subscriber of this account."""
+        match = self.account.sublist.match(subject)
+        plan = match.delivery
+        if plan is None:
+            plan = match.delivery = DeliveryPlan(subject, match)
+        size_tail = self.server.size_fields.size_tail
+        if header_size < 0:
+            plain_tail = reply + b" " + size_tail(size) if reply else size_tail(size)
+            header_tail = None
+        else:
+            body = size - header_size
+            plain_tail = reply + b" " + size_tail(body) if reply else size_tail(body)
+            header_tail = b"%s%d %d\r\n" % (reply + b" " if reply else b"", header_size, size)
+        skip = None if self.echo else self
+        dirty = self.server.mark_dirty
+        delivered = 0
+        entries = plan.plain
+        if plan.queues:
+            picked = tuple(member for member in (_pick_member(group, skip) for group in plan.queues) if member)
+            entries = entries + picked if entries else picked
+        for subscription, target, msg_prefix, hmsg_prefix in entries:
+            if target is skip:
+                continue
+            out = target.out
+            if not out:
+                dirty(target)
+            if header_tail is None:
+                out += (msg_prefix, plain_tail, payload_crlf)
+            elif target.headers:
+                out += (hmsg_prefix, header_tail, payload_crlf)
+            else:
+                out += (msg_prefix, plain_tail, payload_crlf[header_size:])
+            target.out_msgs += 1
+            target.out_bytes += size
+            delivered += 1
+            subscription.delivered += 1
+            if subscription.max_msgs and subscription.delivered >= subscription.max_msgs:
+                target.remove_subscription(subscription)
+        if not delivered and reply is not None and self.no_responders:
+            self._send_no_responders(subject, reply)
+
+    def _send_no_responders(self, subject: bytes, reply: bytes) -> None:
+        reply_text = reply.decode("latin-1")
+        for subscription in self.subscriptions.values():
+            if subscription.queue is None and subject_matches(subscription.subject, reply_text):
+                header = _NO_RESPONDERS_HEADER % subject
+                self.send(b"HMSG %s %s %d %d\r\n%s\r\n" % (reply, subscription.sid, len(header),
+                                                          len(header), header))
+                return
+
+    # subscriptions -----------------------------------------------------------------------------
+
+    def remove_subscription(self, subscription: Subscription) -> None:
+        if self.subscriptions.pop(subscription.sid, None) is not None:
+            self.account.sublist.remove(subscription)
+
+    def _drop_subscriptions(self) -> None:
+        sublist = self.account.sublist
+        for subscription in self.subscriptions.values():
+            sublist.remove(subscription)
+        self.subscriptions.clear()
+
+    def send_error(self, text: str) -> None:
+        self.send(b"-ERR '%s'\r\n" % text.encode("utf-8", "replace"))
+
+
+class DeliveryPlan:
+    """Per subject: each subscriber's connection and its ready-made MSG/HMSG line prefixes."""
+
+    __slots__ = ("plain", "queues")
+
+    def __init__(self, subject: bytes, match: SubscriptionMatch) -> None:
+        self.plain = tuple(_entry(subject, sub) for sub in match.plain if _may_deliver(sub, subject))
+        self.queues = tuple(
+            entries
+            for entries in (tuple(_entry(subject, sub) for sub in group if _may_deliver(sub, subject))
+                            for group in match.queues)
+            if entries
+        )
+
+
+def _entry(subject: bytes, subscription: Subscription) -> tuple:
+    tail = subject + b" " + subscription.sid + b" "
+    return (subscription, subscription.target, b"MSG " + tail, b"HMSG " + tail)
+
+
+def _may_deliver(subscription: Subscription, subject: bytes) -> bool:
+    """Deny-subscribe permissions filter messages on wider subscriptions; decided once per subject."""
+    user = subscription.target.user
+    permissions = user.permissions if user else None
+    return permissions is None or permissions.may_deliver(subject.decode("latin-1"))
+
+
+def _pick_member(group: tuple, skip) -> tuple | None:
+    """A random member of a queue group, skipping the publisher itself when it has echo off."""
+    count = len(group)
+    start = int(random.random() * count)
+    for offset in range(count):
+        member = group[(start + offset) % count]
+        if member[1] is not skip and not member[1].closed:
+            return member
+    return None
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+

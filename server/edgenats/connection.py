@@ -1,0 +1,194 @@
+"""A connection's byte plumbing: reads into a parser, an outbound buffer flushed once per loop turn,
+PING/PONG keepalive, the slow-consumer cut-offs (pending bytes, write deadline) and closing.
+
+Subclasses (client sessions, leaf links) provide the parser and the protocol meaning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import time
+from typing import TYPE_CHECKING
+
+from edgenats.protocol.errors import ProtocolViolation
+from edgenats.protocol.framing import PING, error_line
+
+if TYPE_CHECKING:
+    from edgenats.server import Server
+
+log = logging.getLogger("edgenats")
+
+# The first keepalive PING goes out after at most this long (nats-server's first-ping cap).
+_FIRST_PING_CAP = 2.0
+
+
+class Connection(asyncio.Protocol):
+    kind = "Connection"
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.cid = server.next_connection_id()
+        self.transport: asyncio.Transport | None = None
+        self.out: list = []
+        self.closed = False
+        self.close_reason = ""
+        self.host = ""
+        self.port = 0
+        self.start_time = time.time()
+        self.last_activity = self.start_time
+        self.in_msgs = 0
+        self.in_bytes = 0
+        self.out_msgs = 0
+        self.out_bytes = 0
+        self.pings_outstanding = 0
+        self.rtt = 0.0
+        self._ping_sent_at = 0.0
+        self._received_since_ping = False
+        self._ping_timer: asyncio.TimerHandle | None = None
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self.parser = None
+
+    # asyncio.Protocol -------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if peer:
+            self.host, self.port = peer[0], peer[1]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.on_open()
+
+    def data_received(self, data: bytes) -> None:
+        self._received_since_ping = True
+        try:
+            self.parser.feed(data)
+        except ProtocolViolation as violation:
+            self.protocol_violation(violation)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.close(self.close_reason or "Client Closed", flush=False)
+
+    def pause_writing(self) -> None:
+        deadline = self.server.options.write_deadline
+        self._deadline_timer = self.server.loop.call_later(deadline, self._write_deadline_passed)
+        self._check_pending()
+
+    def resume_writing(self) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
+
+    # hooks for subclasses ----------------------------------------------------------------------
+
+    def on_open(self) -> None:
+        raise NotImplementedError
+
+    def on_close(self) -> None:
+        raise NotImplementedError
+
+    # output ------------------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        if not self.out:
+            self.server.mark_dirty(self)
+        self.out.append(data)
+
+    def flush(self) -> None:
+        """Write what was queued this loop turn in one call; cut off a consumer that fell too far behind."""
+        out = self.out
+        if not out or self.closed:
+            out.clear()
+            return
+        self.transport.writelines(out)
+        out.clear()
+        if self._deadline_timer is not None:
+            self._check_pending()
+
+    def _check_pending(self) -> None:
+        if self.transport.get_write_buffer_size() > self.server.options.max_pending:
+            log.info("%s - Slow Consumer Detected: MaxPending of %d Exceeded",
+                     self.describe(), self.server.options.max_pending)
+            self.server.slow_consumers += 1
+            self.abort("Slow Consumer (Pending Bytes)")
+
+    def _write_deadline_passed(self) -> None:
+        self._deadline_timer = None
+        if not self.closed:
+            log.info("%s - Slow Consumer Detected: WriteDeadline of %ss exceeded",
+                     self.describe(), self.server.options.write_deadline)
+            self.server.slow_consumers += 1
+            self.abort("Slow Consumer (Write Deadline)")
+
+    # keepalive ---------------------------------------------------------------------------------
+
+    def start_keepalive(self) -> None:
+        interval = self.server.options.ping_interval
+        first = min(interval, _FIRST_PING_CAP) * (1.0 + random.random() * 0.2)
+        self._ping_timer = self.server.loop.call_later(first, self._ping_tick)
+
+    def _ping_tick(self) -> None:
+        if self.closed:
+            return
+        options = self.server.options
+        if self._received_since_ping and self.pings_outstanding == 0:
+            self._received_since_ping = False
+        elif self.pings_outstanding + 1 > options.ping_max:
+            self.server.stale_connections += 1
+            log.debug("%s - Stale Client Connection - Closing", self.describe())
+            self.close("Stale Connection", error_text="Stale Connection")
+            return
+        else:
+            self._received_since_ping = False
+            self.pings_outstanding += 1
+            self._ping_sent_at = time.monotonic()
+            self.send(PING)
+        self._ping_timer = self.server.loop.call_later(options.ping_interval, self._ping_tick)
+
+    def pong_received(self) -> None:
+        if self.pings_outstanding:
+            self.rtt = time.monotonic() - self._ping_sent_at
+        self.pings_outstanding = 0
+
+    # closing -----------------------------------------------------------------------------------
+
+    def protocol_violation(self, violation: ProtocolViolation) -> None:
+        log.debug("%s - %s", self.describe(), violation)
+        self.close(violation.reason, error_text=violation.wire_text)
+
+    def close(self, reason: str, error_text: str | None = None, flush: bool = True) -> None:
+        """Close after writing what is queued (and an -ERR first, when given)."""
+        if self.closed:
+            return
+        if error_text is not None:
+            self.send(error_line(error_text))
+        if flush and self.transport is not None:
+            self.flush()
+        self._finish(reason)
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self, reason: str) -> None:
+        """Close at once, discarding queued output (slow consumers)."""
+        if self.closed:
+            return
+        self.out.clear()
+        self._finish(reason)
+        self.transport.abort()
+
+    def _finish(self, reason: str) -> None:
+        self.closed = True
+        self.close_reason = reason
+        if self.parser is not None:
+            self.parser.stop()
+        for timer in (self._ping_timer, self._deadline_timer):
+            if timer is not None:
+                timer.cancel()
+        self.on_close()
+
+    def describe(self) -> str:
+        return f"{self.host}:{self.port} - cid:{self.cid}"

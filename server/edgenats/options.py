@@ -1,0 +1,240 @@
+"""Every broker setting, its default and its validation, built from a config file and/or flags.
+
+Config keys follow nats-server (case-insensitive, with its aliases). A key nats-server knows but
+edgenats does not implement is refused by name; an unknown key is refused too. Errors name the file
+and line of the offending key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgenats.conf import ConfigError, ConfigMap, load_config
+from edgenats.conf.units import parse_duration, parse_size
+
+DEFAULT_PORT = 4222
+MB = 1024 * 1024
+
+
+@dataclass
+class Options:
+    host: str = "0.0.0.0"
+    port: int = DEFAULT_PORT
+    server_name: str = ""
+    http_host: str = "0.0.0.0"
+    http_port: int = 0
+    max_payload: int = MB
+    max_connections: int = 65536
+    max_control_line: int = 4096
+    max_pending: int = 64 * MB
+    max_subscriptions: int = 0
+    ping_interval: float = 120.0
+    ping_max: int = 2
+    write_deadline: float = 10.0
+    authorization: dict | None = None
+    accounts: dict | None = None
+    no_auth_user: str | None = None
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
+    debug: bool = False
+    trace: bool = False
+    logtime: bool = True
+    log_file: str | None = None
+    config_file: str | None = None
+    # Settings given as flags; they win over the file at start and on every reload.
+    flag_overrides: dict[str, Any] = field(default_factory=dict)
+
+    def with_flags(self) -> Options:
+        return dataclasses.replace(self, **self.flag_overrides)
+
+
+# Fields that a SIGHUP reload may not change (nats-server refuses these too).
+NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name")
+
+
+class OptionsError(Exception):
+    """A setting that cannot be used; the message names where it came from."""
+
+
+_NOT_IMPLEMENTED = {
+    "cluster": "clustering (edge sites join a real NATS cluster through leaf nodes instead)",
+    "gateway": "gateways",
+    "gateways": "gateways",
+    "leafnodes": "leaf nodes",
+    "leaf": "leaf nodes",
+    "jetstream": "JetStream",
+    "websocket": "WebSocket",
+    "ws": "WebSocket",
+    "mqtt": "MQTT",
+    "tls": "TLS",
+    "operator": "operator/JWT mode",
+    "operators": "operator/JWT mode",
+    "resolver": "operator/JWT mode",
+    "system_account": "the system account",
+    "system": "the system account",
+    "https": "HTTPS monitoring",
+    "https_port": "HTTPS monitoring",
+    "server_tags": "server tags",
+    "lame_duck_duration": "lame duck mode",
+    "lame_duck_grace_period": "lame duck mode",
+}
+
+
+def _position(config: ConfigMap, key: str, fallback: str) -> str:
+    position = config.position_of(key) if isinstance(config, ConfigMap) else None
+    if position is None:
+        return fallback
+    return f"{position.filename}:{position.line}"
+
+
+def _as_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} must be an integer, got {value!r}")
+    return value
+
+
+def _as_size(value: Any, what: str) -> int:
+    try:
+        size = parse_size(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{what}: {error}") from None
+    if size < 0:
+        raise ValueError(f"{what} must not be negative")
+    return size
+
+
+def _as_duration(value: Any, what: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{what}: {error}") from None
+    if seconds <= 0:
+        raise ValueError(f"{what} must be positive")
+    return seconds
+
+
+def _as_bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} must be true or false, got {value!r}")
+    return value
+
+
+def _as_str(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string, got {value!r}")
+    return value
+
+
+def _as_map(value: Any, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a block {{ ... }}")
+    return value
+
+
+def split_host_port(value: Any, what: str) -> tuple[str | None, int]:
+    """`host:port`, `:port` or a bare port number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None, _valid_port(value, what)
+    text = _as_str(value, what)
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not port_text.isdigit():
+        raise ValueError(f"{what} must be host:port, got {text!r}")
+    return (host.strip("[]") or None), _valid_port(int(port_text), what)
+
+
+def _valid_port(port: int, what: str) -> int:
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{what}: port {port} is out of range 0-65535")
+    return port
+
+
+def _apply_key(options: Options, key: str, value: Any) -> None:
+    if key == "listen":
+        host, options.port = split_host_port(value, "listen")
+        options.host = host or options.host
+    elif key == "port":
+        options.port = _valid_port(_as_int(value, "port"), "port")
+    elif key in ("host", "net"):
+        options.host = _as_str(value, key)
+    elif key == "server_name":
+        options.server_name = _as_str(value, key)
+    elif key in ("http", "monitor"):
+        host, options.http_port = split_host_port(value, key)
+        options.http_host = host or options.http_host
+    elif key in ("http_port", "monitor_port"):
+        options.http_port = _valid_port(_as_int(value, key), key)
+    elif key == "max_payload":
+        options.max_payload = _as_size(value, key)
+    elif key in ("max_connections", "max_conn"):
+        options.max_connections = _as_int(value, key)
+    elif key == "max_control_line":
+        options.max_control_line = _as_size(value, key)
+    elif key == "max_pending":
+        options.max_pending = _as_size(value, key)
+    elif key in ("max_subscriptions", "max_subs"):
+        options.max_subscriptions = _as_int(value, key)
+    elif key == "ping_interval":
+        options.ping_interval = _as_duration(value, key)
+    elif key == "ping_max":
+        options.ping_max = _as_int(value, key)
+    elif key == "write_deadline":
+        options.write_deadline = _as_duration(value, key)
+    elif key == "authorization":
+        options.authorization = _as_map(value, key)
+    elif key == "accounts":
+        options.accounts = _as_map(value, key)
+    elif key == "no_auth_user":
+        options.no_auth_user = _as_str(value, key)
+    elif key == "debug":
+        options.debug = _as_bool(value, key)
+    elif key == "trace":
+        options.trace = _as_bool(value, key)
+    elif key == "logtime":
+        options.logtime = _as_bool(value, key)
+    elif key in ("log_file", "logfile"):
+        options.log_file = _as_str(value, key)
+    elif key in _NOT_IMPLEMENTED:
+        raise ValueError(f"'{key}': {_NOT_IMPLEMENTED[key]} is not supported by edgenats")
+    else:
+        raise ValueError(f"unknown configuration key '{key}'")
+
+
+def options_from_config(config: ConfigMap, filename: str) -> Options:
+    options = Options(config_file=filename)
+    for key, value in config.items():
+        try:
+            _apply_key(options, key.lower(), value)
+        except ValueError as error:
+            raise OptionsError(f"{_position(config, key, filename)}: {error}") from None
+    validate(options, filename)
+    return options
+
+
+def validate(options: Options, origin: str) -> None:
+    if options.max_payload > options.max_pending:
+        raise OptionsError(f"{origin}: max_payload ({options.max_payload}) cannot exceed max_pending "
+                           f"({options.max_pending})")
+    if options.max_control_line <= 0:
+        raise OptionsError(f"{origin}: max_control_line must be positive")
+    if options.ping_max < 1:
+        raise OptionsError(f"{origin}: ping_max must be at least 1")
+
+
+def load_options(config_file: str | None, flag_overrides: dict[str, Any]) -> Options:
+    """Defaults, then the config file (if any), then flags."""
+    if config_file is None:
+        options = Options()
+    else:
+        try:
+            config = load_config(config_file)
+        except ConfigError as error:
+            raise OptionsError(str(error)) from None
+        options = options_from_config(config, str(Path(config_file)))
+    options.flag_overrides = dict(flag_overrides)
+    options = options.with_flags()
+    validate(options, config_file or "flags")
+    return options

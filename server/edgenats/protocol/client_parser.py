@@ -1,0 +1,215 @@
+"""Parser for the client protocol (client -> server), as an explicit two-state machine over bytes.
+
+States:
+  CONTROL_LINE  waiting for a complete operation line ending in `\\n`
+  PAYLOAD       a PUB/HPUB control line was read; waiting for `size + 2` bytes (payload + CRLF)
+
+`feed(data)` consumes everything it can and calls the handler once per operation. Payloads are
+handed over as memoryview slices of the received buffer that include the trailing CRLF, so a
+delivery can forward them without copying. Any split of the stream across reads is accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Protocol
+
+from edgenats.protocol.errors import (
+    AuthorizationRequired,
+    ControlLineTooLong,
+    MalformedArguments,
+    PayloadTooLarge,
+    UnknownOperation,
+)
+
+CONTROL_LINE = 0
+PAYLOAD = 1
+
+CRLF = b"\r\n"
+# Longest verb plus separator: a partial line may hold this much beyond max_control_line.
+_VERB_ALLOWANCE = 8
+_VERBS_WITH_ARGUMENTS = frozenset((b"PUB", b"HPUB", b"SUB", b"UNSUB"))
+
+
+class ClientOperationHandler(Protocol):
+    def on_connect(self, options: dict) -> None: ...
+    def on_pub(self, subject: bytes, reply: bytes | None, size: int, payload_crlf: memoryview) -> None: ...
+    def on_hpub(
+        self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
+    ) -> None: ...
+    def on_sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None: ...
+    def on_unsub(self, sid: bytes, max_msgs: int | None) -> None: ...
+    def on_ping(self) -> None: ...
+    def on_pong(self) -> None: ...
+
+
+def parse_size(text: bytes) -> int:
+    """A size field: 1 to 9 ASCII digits."""
+    if not text.isdigit() or len(text) > 9:
+        raise MalformedArguments(f"invalid size {text[:32]!r}")
+    return int(text)
+
+
+def parse_json_argument(argument: bytes) -> dict:
+    try:
+        value = json.loads(argument)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise MalformedArguments(f"invalid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise MalformedArguments("JSON argument is not an object")
+    return value
+
+
+class ClientProtocolParser:
+    """Turns client bytes into handler calls; raises a ProtocolViolation on bad input."""
+
+    def __init__(self, handler: ClientOperationHandler, max_control_line: int, max_payload: int) -> None:
+        self.handler = handler
+        self.max_control_line = max_control_line
+        self.max_payload = max_payload
+        self.connect_required = False
+        self.headers_allowed = False
+        self._state = CONTROL_LINE
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._needed = 0
+        self._message: tuple | None = None
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Ignore the rest of the stream (the connection is closing)."""
+        self._stopped = True
+
+    def feed(self, data: bytes) -> None:
+        if self._stopped:
+            return
+        if self._pending:
+            self._pending.append(data)
+            self._pending_size += len(data)
+            if self._pending_size < self._needed:
+                return
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_size = 0
+        buffer = memoryview(data)
+        position = 0
+        end = len(data)
+        handler = self.handler
+        while position < end and not self._stopped:
+            if self._state == PAYLOAD:
+                needed = self._needed
+                if end - position < needed:
+                    self._keep(data, position, needed)
+                    return
+                stop = position + needed
+                if data[stop - 2 : stop] != CRLF:
+                    raise UnknownOperation("payload not followed by CRLF")
+                subject, reply, header_size, size = self._message
+                if header_size < 0:
+                    handler.on_pub(subject, reply, size, buffer[position:stop])
+                else:
+                    handler.on_hpub(subject, reply, header_size, size, buffer[position:stop])
+                self._state = CONTROL_LINE
+                position = stop
+                continue
+            newline = data.find(b"\n", position)
+            if newline < 0:
+                if end - position > self.max_control_line + _VERB_ALLOWANCE:
+                    raise ControlLineTooLong()
+                self._keep(data, position, end - position + 1)
+                return
+            line_end = newline - 1 if newline > position and data[newline - 1] == 13 else newline
+            self._control_line(data[position:line_end])
+            position = newline + 1
+
+    def _keep(self, data: bytes, position: int, needed: int) -> None:
+        """Hold an incomplete tail until at least `needed` bytes of it are available."""
+        self._pending.append(data[position:])
+        self._pending_size = len(data) - position
+        self._needed = needed
+
+    def _control_line(self, line: bytes) -> None:
+        verb_end = line.find(b" ")
+        tab = line.find(b"\t")
+        if tab >= 0 and (verb_end < 0 or tab < verb_end):
+            verb_end = tab
+        if verb_end < 0:
+            verb_end = len(line)
+        verb = line[:verb_end].upper()
+        arguments = line[verb_end:]
+        if not arguments and verb in _VERBS_WITH_ARGUMENTS:
+            raise UnknownOperation(f"{verb.decode()} without arguments")
+        if self.connect_required and not verb.startswith(b"CONNECT"):
+            raise AuthorizationRequired()
+        if len(arguments) > self.max_control_line:
+            raise ControlLineTooLong()
+        if verb == b"PUB":
+            self._publish(arguments, with_headers=False)
+        elif verb == b"HPUB":
+            self._publish(arguments, with_headers=True)
+        elif verb == b"SUB":
+            self._subscribe(arguments)
+        elif verb == b"UNSUB":
+            self._unsubscribe(arguments)
+        elif verb.startswith(b"PING"):
+            self.handler.on_ping()
+        elif verb.startswith(b"PONG"):
+            self.handler.on_pong()
+        elif verb.startswith(b"CONNECT"):
+            self.handler.on_connect(parse_json_argument(line[7:]))
+        elif verb.startswith(b"INFO"):
+            parse_json_argument(line[4:])
+        elif verb.startswith(b"+OK"):
+            pass
+        else:
+            raise UnknownOperation(f"unknown operation {line[:16]!r}")
+
+    def _publish(self, arguments: bytes, with_headers: bool) -> None:
+        fields = arguments.split()
+        if with_headers:
+            if not self.headers_allowed:
+                raise MalformedArguments("HPUB without headers support negotiated")
+            if len(fields) == 3:
+                subject, header_text, size_text = fields
+                reply = None
+            elif len(fields) == 4:
+                subject, reply, header_text, size_text = fields
+            else:
+                raise MalformedArguments("HPUB needs 3 or 4 arguments")
+            header_size = parse_size(header_text)
+            size = parse_size(size_text)
+            if header_size > size:
+                raise MalformedArguments("header size larger than total size")
+        else:
+            if len(fields) == 2:
+                subject, size_text = fields
+                reply = None
+            elif len(fields) == 3:
+                subject, reply, size_text = fields
+            else:
+                raise MalformedArguments("PUB needs 2 or 3 arguments")
+            header_size = -1
+            size = parse_size(size_text)
+        if size > self.max_payload:
+            raise PayloadTooLarge()
+        self._message = (subject, reply, header_size, size)
+        self._needed = size + 2
+        self._state = PAYLOAD
+
+    def _subscribe(self, arguments: bytes) -> None:
+        fields = arguments.split()
+        if len(fields) == 2:
+            self.handler.on_sub(fields[0], None, fields[1])
+        elif len(fields) == 3:
+            self.handler.on_sub(fields[0], fields[1], fields[2])
+        else:
+            raise MalformedArguments("SUB needs 2 or 3 arguments")
+
+    def _unsubscribe(self, arguments: bytes) -> None:
+        fields = arguments.split()
+        if len(fields) == 1:
+            self.handler.on_unsub(fields[0], None)
+        elif len(fields) == 2:
+            self.handler.on_unsub(fields[0], parse_size(fields[1]))
+        else:
+            raise MalformedArguments("UNSUB needs 1 or 2 arguments")

@@ -1,0 +1,259 @@
+"""The Server: listeners, accounts, connection registry, the per-loop-turn flush, and the lifecycle
+(start, reload on SIGHUP, graceful stop on SIGINT/SIGTERM).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import platform
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from edgenats import NATS_COMPAT_VERSION, __version__
+from edgenats.account import GLOBAL_ACCOUNT, Account
+from edgenats.auth import AuthConfigError, Authenticator
+from edgenats.client import ClientConnection
+from edgenats.connection import Connection
+from edgenats.logs import configure_logging
+from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
+from edgenats.protocol.framing import SizeFields
+
+log = logging.getLogger("edgenats")
+
+_SHUTDOWN_GRACE = 2.0
+_CLOSED_CONNECTIONS_KEPT = 1000
+
+
+@dataclass
+class ClosedConnection:
+    """What monitoring reports about a connection after it is gone."""
+
+    cid: int
+    kind: str
+    host: str
+    port: int
+    start: float
+    stop: float
+    reason: str
+    name: str
+    lang: str
+    version: str
+    in_msgs: int
+    out_msgs: int
+    in_bytes: int
+    out_bytes: int
+    account: str
+    user: str
+
+
+def new_server_id() -> str:
+    # Shaped like nats-server's ids (56 chars, 'N' prefix, base32); uniqueness is all clients need.
+    return "N" + base64.b32encode(os.urandom(35)).decode()[:55]
+
+
+def build_authenticator(options: Options) -> Authenticator:
+    try:
+        return Authenticator.from_config(
+            options.authorization, options.accounts, options.no_auth_user,
+            cli_user=options.user, cli_password=options.password, cli_token=options.token,
+        )
+    except AuthConfigError as error:
+        raise OptionsError(f"{options.config_file or 'flags'}: {error}") from None
+
+
+class Server:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.server_id = new_server_id()
+        self.server_name = options.server_name or self.server_id
+        self.loop = asyncio.get_running_loop()
+        self.start_time = time.time()
+        self.config_load_time = self.start_time
+        self.authenticator = build_authenticator(options)
+        self.accounts: dict[str, Account] = {}
+        self.global_account = self.account(GLOBAL_ACCOUNT)
+        self.connections: dict[int, Connection] = {}
+        self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
+        self.size_fields = SizeFields()
+        self.total_connections = 0
+        self.slow_consumers = 0
+        self.stale_connections = 0
+        self.closed_totals = {"in_msgs": 0, "out_msgs": 0, "in_bytes": 0, "out_bytes": 0}
+        self.base_info: dict = {}
+        self._last_cid = 0
+        self._dirty: list[Connection] = []
+        self._flush_scheduled = False
+        self._listener: asyncio.base_events.Server | None = None
+        self._stopped = asyncio.Event()
+        self._monitor = None
+        self._refresh_info()
+
+    # registry ----------------------------------------------------------------------------------
+
+    def account(self, name: str) -> Account:
+        account = self.accounts.get(name)
+        if account is None:
+            account = self.accounts[name] = Account(name)
+        return account
+
+    def next_connection_id(self) -> int:
+        self._last_cid += 1
+        return self._last_cid
+
+    def admit(self, connection: Connection) -> bool:
+        if len(self.connections) >= self.options.max_connections:
+            return False
+        self.connections[connection.cid] = connection
+        self.total_connections += 1
+        return True
+
+    def forget(self, connection: ClientConnection) -> None:
+        if self.connections.pop(connection.cid, None) is None:
+            return
+        totals = self.closed_totals
+        totals["in_msgs"] += connection.in_msgs
+        totals["out_msgs"] += connection.out_msgs
+        totals["in_bytes"] += connection.in_bytes
+        totals["out_bytes"] += connection.out_bytes
+        user = connection.user
+        self.closed_connections.append(ClosedConnection(
+            connection.cid, connection.kind, connection.host, connection.port, connection.start_time,
+            time.time(), connection.close_reason, connection.name, connection.lang, connection.version,
+            connection.in_msgs, connection.out_msgs, connection.in_bytes, connection.out_bytes,
+            connection.account.name, user.name if user else "",
+        ))
+
+    def totals(self) -> dict[str, int]:
+        """Message and byte counters over every connection, open and closed."""
+        result = dict(self.closed_totals)
+        for connection in self.connections.values():
+            result["in_msgs"] += connection.in_msgs
+            result["out_msgs"] += connection.out_msgs
+            result["in_bytes"] += connection.in_bytes
+            result["out_bytes"] += connection.out_bytes
+        return result
+
+    def subscription_count(self) -> int:
+        return sum(account.sublist.count for account in self.accounts.values())
+
+    # INFO --------------------------------------------------------------------------------------
+
+    def _refresh_info(self) -> None:
+        options = self.options
+        info = {
+            "server_id": self.server_id,
+            "server_name": self.server_name,
+            "version": NATS_COMPAT_VERSION,
+            "proto": 1,
+            "go": f"python{platform.python_version()} edgenats/{__version__}",
+            "host": options.host,
+            "port": options.port,
+            "headers": True,
+            "max_payload": options.max_payload,
+        }
+        if self.authenticator.auth_required:
+            info["auth_required"] = True
+        self.base_info = info
+
+    def client_info(self, connection: ClientConnection, connect_info: bool = False) -> dict:
+        info = dict(self.base_info)
+        info["client_id"] = connection.cid
+        info["client_ip"] = connection.host
+        if connect_info:
+            info["connect_info"] = True
+            info["remote_account"] = connection.account.name
+        return info
+
+    # output coalescing -------------------------------------------------------------------------
+
+    def mark_dirty(self, connection: Connection) -> None:
+        """`connection` has queued output: write it once, after everything read this loop turn."""
+        self._dirty.append(connection)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush_dirty)
+
+    def _flush_dirty(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for connection in dirty:
+            connection.flush()
+
+    # lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        options = self.options
+        host = None if options.host in ("", "0.0.0.0") else options.host
+        self._listener = await self.loop.create_server(
+            lambda: ClientConnection(self), host, options.port, reuse_address=True, backlog=1024,
+        )
+        log.info("Starting edgenats-server")
+        log.info("  Version:  %s (NATS protocol compatible with nats-server %s)", __version__,
+                 NATS_COMPAT_VERSION)
+        log.info("  Name:     %s", self.server_name)
+        log.info("  ID:       %s", self.server_id)
+        if options.config_file:
+            log.info("Using configuration file: %s", options.config_file)
+        if options.http_port:
+            from edgenats.monitor import MonitorServer
+
+            self._monitor = MonitorServer(self)
+            await self._monitor.start(options.http_host, options.http_port)
+            log.info("Starting http monitor on %s:%d", options.http_host, options.http_port)
+        log.info("Listening for client connections on %s:%d", options.host, options.port)
+        log.info("Server is ready")
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.loop.add_signal_handler(sig, self.request_stop)
+        self.loop.add_signal_handler(signal.SIGHUP, self.reload)
+
+    def request_stop(self) -> None:
+        self._stopped.set()
+
+    async def serve_until_stopped(self) -> None:
+        await self._stopped.wait()
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        log.info("Initiating Shutdown...")
+        if self._listener is not None:
+            self._listener.close()
+        if self._monitor is not None:
+            await self._monitor.stop()
+        open_connections = list(self.connections.values())
+        for connection in open_connections:
+            connection.close("Server Shutdown")
+        deadline = self.loop.time() + _SHUTDOWN_GRACE
+        while any(not c.transport.is_closing() or c.transport.get_write_buffer_size()
+                  for c in open_connections if c.transport) and self.loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        log.info("Server Exiting..")
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config; apply auth, limits and log level; refuse fixed settings."""
+        old = self.options
+        log.info("Reloading server configuration")
+        try:
+            new = load_options(old.config_file, old.flag_overrides)
+            changed_fixed = [name for name in NOT_RELOADABLE if getattr(new, name) != getattr(old, name)]
+            if changed_fixed:
+                raise OptionsError(f"config reload not supported for {', '.join(changed_fixed)}")
+            authenticator = build_authenticator(new)
+        except OptionsError as error:
+            log.error("Failed to reload server configuration: %s", error)
+            return
+        self.options = new
+        self.authenticator = authenticator
+        self.config_load_time = time.time()
+        configure_logging(new.debug, new.trace, new.logtime, new.log_file)
+        self._refresh_info()
+        for account in self.accounts.values():
+            account.sublist.clear_cache()
+        for connection in list(self.connections.values()):
+            if isinstance(connection, ClientConnection):
+                connection.apply_reload()
+        log.info("Reloaded server configuration")

@@ -1,0 +1,199 @@
+"""The subscription trie: subjects split into tokens, `*` and `>` nodes, plain and queue subscribers.
+
+`match(subject)` answers which subscriptions want a published subject. Answers are cached per
+subject (bytes, as read from the wire); a change to the trie drops only the cached answers it can
+affect, so a steady publish stream never re-walks the trie.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgenats.subjects import subject_matches
+
+_CACHE_LIMIT = 1024
+
+
+@dataclass(eq=False, slots=True)
+class Subscription:
+    """One subscription of one subscriber target (a client connection, a link or an internal one)."""
+
+    target: Any
+    subject: str
+    queue: str | None
+    sid: bytes
+    max_msgs: int = 0
+    delivered: int = 0
+
+    @property
+    def is_wildcard(self) -> bool:
+        return _has_wildcard(self.subject)
+
+
+@dataclass(slots=True)
+class SubscriptionMatch:
+    """The answer for one subject; `delivery` holds what a deliverer derived from it (cached with it)."""
+
+    plain: tuple[Subscription, ...]
+    queues: tuple[tuple[Subscription, ...], ...]
+    delivery: Any = None
+
+
+@dataclass(slots=True)
+class _Node:
+    children: dict[str, _Node] = field(default_factory=dict)
+    star: _Node | None = None
+    rest: _Node | None = None
+    plain: dict[Subscription, None] = field(default_factory=dict)
+    queues: dict[str, dict[Subscription, None]] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.children or self.star or self.rest or self.plain or self.queues)
+
+
+def _has_wildcard(subject: str) -> bool:
+    return any(token in ("*", ">") for token in subject.split("."))
+
+
+class SubscriptionTrie:
+    def __init__(self) -> None:
+        self._root = _Node()
+        self._cache: dict[bytes, SubscriptionMatch] = {}
+        self.count = 0
+        self.inserts = 0
+        self.removes = 0
+        self.matches = 0
+        self.cache_hits = 0
+
+    def insert(self, subscription: Subscription) -> None:
+        node = self._root
+        for token in subscription.subject.split("."):
+            node = self._child(node, token)
+        if subscription.queue is None:
+            node.plain[subscription] = None
+        else:
+            node.queues.setdefault(subscription.queue, {})[subscription] = None
+        self.count += 1
+        self.inserts += 1
+        self._invalidate(subscription.subject)
+
+    def remove(self, subscription: Subscription) -> bool:
+        path: list[tuple[_Node, str]] = []
+        node = self._root
+        for token in subscription.subject.split("."):
+            nxt = node.rest if token == ">" else node.star if token == "*" else node.children.get(token)
+            if nxt is None:
+                return False
+            path.append((node, token))
+            node = nxt
+        if subscription.queue is None:
+            if node.plain.pop(subscription, False) is False:
+                return False
+        else:
+            members = node.queues.get(subscription.queue)
+            if members is None or members.pop(subscription, False) is False:
+                return False
+            if not members:
+                del node.queues[subscription.queue]
+        self._prune(path, node)
+        self.count -= 1
+        self.removes += 1
+        self._invalidate(subscription.subject)
+        return True
+
+    def match(self, subject: bytes) -> SubscriptionMatch:
+        """Who wants `subject` (a literal subject as received, latin-1 bytes)."""
+        self.matches += 1
+        cached = self._cache.get(subject)
+        if cached is not None:
+            self.cache_hits += 1
+            return cached
+        plain: list[Subscription] = []
+        queues: dict[str, list[Subscription]] = {}
+        self._collect(self._root, subject.decode("latin-1").split("."), 0, plain, queues)
+        result = SubscriptionMatch(tuple(plain), tuple(tuple(group) for group in queues.values()))
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[subject] = result
+        return result
+
+    def cache_size(self) -> int:
+        return len(self._cache)
+
+    def subscriptions(self) -> list[Subscription]:
+        found: list[Subscription] = []
+        stack = [self._root]
+        while stack:
+            node = stack.pop()
+            found.extend(node.plain)
+            for members in node.queues.values():
+                found.extend(members)
+            stack.extend(node.children.values())
+            stack.extend(child for child in (node.star, node.rest) if child is not None)
+        return found
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    @staticmethod
+    def _child(node: _Node, token: str) -> _Node:
+        if token == ">":
+            if node.rest is None:
+                node.rest = _Node()
+            return node.rest
+        if token == "*":
+            if node.star is None:
+                node.star = _Node()
+            return node.star
+        child = node.children.get(token)
+        if child is None:
+            child = node.children[token] = _Node()
+        return child
+
+    @staticmethod
+    def _prune(path: list[tuple[_Node, str]], node: _Node) -> None:
+        """Drop nodes left empty by a removal, so short-lived subjects do not accumulate."""
+        for parent, token in reversed(path):
+            if not node.is_empty():
+                return
+            if token == ">":
+                parent.rest = None
+            elif token == "*":
+                parent.star = None
+            else:
+                del parent.children[token]
+            node = parent
+
+    def _collect(
+        self,
+        node: _Node,
+        tokens: list[str],
+        index: int,
+        plain: list[Subscription],
+        queues: dict[str, list[Subscription]],
+    ) -> None:
+        if index == len(tokens):
+            self._add_node(node, plain, queues)
+            return
+        if node.rest is not None:
+            self._add_node(node.rest, plain, queues)
+        if node.star is not None:
+            self._collect(node.star, tokens, index + 1, plain, queues)
+        child = node.children.get(tokens[index])
+        if child is not None:
+            self._collect(child, tokens, index + 1, plain, queues)
+
+    @staticmethod
+    def _add_node(node: _Node, plain: list[Subscription], queues: dict[str, list[Subscription]]) -> None:
+        plain.extend(node.plain)
+        for name, members in node.queues.items():
+            queues.setdefault(name, []).extend(members)
+
+    def _invalidate(self, subject: str) -> None:
+        if not _has_wildcard(subject):
+            self._cache.pop(subject.encode("latin-1"), None)
+            return
+        stale = [key for key in self._cache if subject_matches(subject, key.decode("latin-1"))]
+        for key in stale:
+            del self._cache[key]
