@@ -61,11 +61,11 @@ class RawClient:
 
     @classmethod
     def handshake(cls, port: int, **options) -> RawClient:
-        """Connect, send CONNECT (verbose off unless given) + PING and consume the PONG."""
+        """Connect, send CONNECT (verbose off unless given) + PING and consume the reply."""
         client = cls.connect(port)
         client.send_connect(**options)
         client.send(b"PING\r\n")
-        client.expect(b"PONG\r\n")
+        client.expect(b"+OK\r\nPONG\r\n" if options.get("verbose") else b"PONG\r\n")
         return client
 
     def send_connect(self, **options) -> None:
