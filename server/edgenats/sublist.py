@@ -111,7 +111,10 @@ class SubscriptionTrie:
             return cached
         plain: list[Subscription] = []
         queues: dict[str, list[Subscription]] = {}
-        self._collect(self._root, subject.decode("latin-1").split("."), 0, plain, queues)
+        tokens = subject.decode("latin-1").split(".")
+        # A subject with an empty token is matched by nothing, not even `>` (as in nats-server).
+        if "" not in tokens:
+            self._collect(self._root, tokens, 0, plain, queues)
         result = SubscriptionMatch(tuple(plain), tuple(tuple(group) for group in queues.values()))
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()

@@ -19,6 +19,7 @@ from edgenats.protocol.errors import (
     ControlLineTooLong,
     MalformedArguments,
     PayloadTooLarge,
+    PeerReportedError,
     UnknownOperation,
 )
 
@@ -99,6 +100,8 @@ class ClientProtocolParser:
             if self._state == PAYLOAD:
                 needed = self._needed
                 if end - position < needed:
+                    if end - position == needed - 1 and data[end - 1] != 13:
+                        raise UnknownOperation("payload not followed by CRLF")
                     self._keep(data, position, needed)
                     return
                 stop = position + needed
@@ -161,6 +164,8 @@ class ClientProtocolParser:
             parse_json_argument(line[4:])
         elif verb.startswith(b"+OK"):
             pass
+        elif verb.startswith(b"-ERR"):
+            raise PeerReportedError(line[4:].strip().decode("latin-1", "replace"))
         else:
             raise UnknownOperation(f"unknown operation {line[:16]!r}")
 

@@ -25,6 +25,12 @@ class MalformedArguments(ProtocolViolation):
     reason = "Protocol Violation"
 
 
+class PeerReportedError(ProtocolViolation):
+    """The peer sent -ERR; nats-server closes such a client connection without answering."""
+
+    reason = "Protocol Violation"
+
+
 class ControlLineTooLong(ProtocolViolation):
     wire_text = "maximum control line exceeded"
     reason = "Maximum Control Line Exceeded"
