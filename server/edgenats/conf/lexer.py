@@ -163,7 +163,8 @@ class Lexer:
             bracket, line = self.open_blocks[-1]
             closing = "]" if bracket == "[" else "}"
             opening = "'{' that opens the file" if bracket == "file" else f"'{bracket}' opened"
-            raise self.error(f"unexpected end of file: missing '{closing}' for the {opening} on line {line}")
+            raise self.error(f"unexpected end of file: missing '{closing}' for the {opening} on line {line}",
+                             line)
         self.emit(TokenKind.EOF)
         return None
 
