@@ -38,4 +38,4 @@ def build(out_dir):
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "build")
     for module, size in build(out).items():
-        print("%-16s %6d bytes" % (module, size))
+        print(f"{module:16} {size:6d} bytes")

@@ -5,6 +5,8 @@ wait_msg(). Reconnects across a server list with back-off and jitter, restores e
 and keeps publishes made while disconnected in a bounded outbox that is sent after reconnecting.
 """
 
+# ruff: noqa: UP031 - %-formatting works on bytes in MicroPython and CPython alike; str.format on bytes does not
+
 import json
 import random
 import select

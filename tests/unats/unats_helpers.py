@@ -1,0 +1,15 @@
+"""Peer-side helpers for the unats tests (nats-py)."""
+
+from __future__ import annotations
+
+
+async def collect(nc, subject: str, queue: str = "") -> list:
+    """Subscribe and return the list that every received message is appended to."""
+    got: list = []
+
+    async def append(msg):
+        got.append(msg)
+
+    await nc.subscribe(subject, queue=queue, cb=append)
+    await nc.flush()
+    return got
