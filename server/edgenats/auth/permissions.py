@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from edgenats.subjects import is_valid_subject, subject_matches
 
-from .durations import parse_go_duration
+from .durations import seconds_from_config
 from .errors import AuthConfigError
 
 # nats-server refuses queue subscriptions in this group for every client connection.
@@ -267,7 +267,7 @@ def _response_permission(value: object) -> ResponsePermission | None:
         elif name in ("expires", "expiration", "ttl"):
             if not isinstance(setting, str):
                 raise AuthConfigError(f"{where}: {key} must be a duration string, got {setting!r}")
-            expires = parse_go_duration(setting, f"{where}.{key}") or DEFAULT_RESPONSE_EXPIRES
+            expires = seconds_from_config(setting, f"{where}.{key}") or DEFAULT_RESPONSE_EXPIRES
         else:
             raise AuthConfigError(f"{where}: unknown field {key!r}")
     return ResponsePermission(max_msgs, expires)
