@@ -134,3 +134,20 @@ def _can_read(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def test_include_chain_depth_is_limited(tmp_path):
+    for depth in range(30):
+        write(tmp_path / f"f{depth}.conf", f"k{depth}: {depth}\ninclude f{depth + 1}.conf\n")
+    write(tmp_path / "f30.conf", "end: true\n")
+    with pytest.raises(ConfigError, match="includes nested deeper than"):
+        load_config(tmp_path / "f0.conf")
+
+
+def test_deeply_nested_blocks_across_an_include_chain_stay_config_errors(tmp_path):
+    for depth in range(15):
+        write(tmp_path / f"n{depth}.conf", "x: " + "{b: " * 60 + f"{{include n{depth + 1}.conf}}" + "}" * 60)
+    write(tmp_path / "n15.conf", "end: 1\n")
+    with pytest.raises(ConfigError, match="nested too deeply") as caught:
+        load_config(tmp_path / "n0.conf")
+    assert caught.value.filename == str(tmp_path / "n0.conf")

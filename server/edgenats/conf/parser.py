@@ -8,24 +8,36 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .lexer import Token, TokenKind, tokenize
 from .model import ConfigError, ConfigMap, Position
 
-_VALUE_KINDS = {TokenKind.STRING, TokenKind.INTEGER, TokenKind.FLOAT, TokenKind.BOOL}
+MAX_INCLUDE_DEPTH = 16
 
 
 def load_config(path: str | os.PathLike) -> ConfigMap:
     """Reads and parses a config file, following its includes."""
     file_path = Path(path)
     text = read_config_file(file_path, error_filename=str(file_path), error_line=0)
-    return _parse(text, str(file_path), file_path.parent, (_identity(file_path),))
+    with _recursion_reported_as(str(file_path)):
+        return _parse(text, str(file_path), file_path.parent, (_identity(file_path),))
 
 
 def parse_config_text(text: str, filename: str = "<string>", base_dir: Path | None = None) -> ConfigMap:
     """Parses config text; includes are found relative to base_dir (default: the working directory)."""
-    return _parse(text, filename, Path.cwd() if base_dir is None else Path(base_dir), ())
+    with _recursion_reported_as(filename):
+        return _parse(text, filename, Path.cwd() if base_dir is None else Path(base_dir), ())
+
+
+@contextmanager
+def _recursion_reported_as(filename: str) -> Iterator[None]:
+    # Blocks nest at most MAX_NESTING deep per file, but nested includes multiply that depth.
+    try:
+        yield
+    except RecursionError:
+        raise ConfigError(filename, 0, "blocks and includes nested too deeply") from None
 
 
 def read_config_file(path: Path, error_filename: str, error_line: int, what: str = "config file") -> str:
@@ -111,6 +123,9 @@ class _Parser:
         name = str(token.value)
         target = self.base_dir / name
         identity = _identity(target)
+        if len(self.include_chain) >= MAX_INCLUDE_DEPTH:
+            message = f"includes nested deeper than {MAX_INCLUDE_DEPTH} files at '{name}'"
+            raise ConfigError(self.filename, token.line, message)
         if identity in self.include_chain:
             chain = " -> ".join([*self.include_chain, identity])
             message = f"include cycle: '{name}' is already being read ({chain})"
