@@ -94,7 +94,7 @@ def parse_headers(raw):
         if line:
             name, _, value = line.partition(":")
             headers[name] = value.strip()
-    return (int(status) if status else None), headers
+    return (int(status) if status else None), headers  # a non-numeric status raises ValueError
 
 
 class Client:
@@ -473,7 +473,10 @@ class Client:
             elif buf[p:p + 4] == b"PONG":
                 self._pongs += 1
             elif buf[p:p + 5] == b"INFO ":
-                info = json.loads(bytes(mv[p + 5:end]))
+                try:
+                    info = json.loads(bytes(mv[p + 5:end]))
+                except ValueError:
+                    raise ProtocolError("INFO is not valid JSON") from None
                 if self.info is None:
                     self.info = info
                 else:
@@ -511,10 +514,14 @@ class Client:
             raise ProtocolError("message payload not followed by CRLF")
         self._pos = stop
         status = headers = None
-        if hlen:
-            status, headers = parse_headers(bytes(self._mv[start:start + hlen]))
-        reply = args[3].decode() if len(args) - has_headers == 5 else None
-        return Msg(args[1].decode(), bytes(self._mv[start + hlen:stop - 2]), reply, headers, status, sid)
+        try:  # invalid UTF-8 in the subject or headers is bad input too
+            if hlen:
+                status, headers = parse_headers(bytes(self._mv[start:start + hlen]))
+            reply = args[3].decode() if len(args) - has_headers == 5 else None
+            subject = args[1].decode()
+        except ValueError:
+            raise ProtocolError("undecodable message line or headers") from None
+        return Msg(subject, bytes(self._mv[start + hlen:stop - 2]), reply, headers, status, sid)
 
     def _deliver(self, msg):
         sub = self._subs.get(msg.sid)
