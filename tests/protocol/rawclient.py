@@ -164,10 +164,26 @@ class RawClient:
         The server answers in order, so this is every reply to what was sent before.
         """
         self.send(b"PING\r\n")
-        return self.read_until(b"PONG\r\n", timeout)[: -len(b"PONG\r\n")]
+        return self._answer_keepalives(self.read_until(b"PONG\r\n", timeout)[: -len(b"PONG\r\n")])
+
+    def _answer_keepalives(self, data: bytes) -> bytes:
+        """Answer and drop PINGs the server interleaved: they are keepalives, not replies."""
+        if b"PING\r\n" not in data:
+            return data
+        try:
+            spans = list(iter_operations(data))
+        except ValueError:
+            return data
+        kept = []
+        for op, start, end in spans:
+            if op == "PING":
+                self.send(b"PONG\r\n")
+            else:
+                kept.append(data[start:end])
+        return b"".join(kept)
 
     def read_messages(self, count: int, timeout: float = TIMEOUT) -> list[Message]:
-        """Read `count` MSG/HMSG operations (failing on anything else)."""
+        """Read `count` MSG/HMSG operations, answering server PINGs and failing on anything else."""
         deadline = time.monotonic() + timeout
         messages: list[Message] = []
         while len(messages) < count:
@@ -175,6 +191,9 @@ class RawClient:
             if used:
                 del self.buffer[:used]
                 for op in ops:
+                    if op == "PING":
+                        self.send(b"PONG\r\n")
+                        continue
                     assert isinstance(op, Message), f"expected a message, got {op!r}"
                     messages.append(op)
                 continue
@@ -203,35 +222,43 @@ def parse_operations(data: bytes, partial_ok: bool = False) -> tuple[list, int]:
     Returns the operations and the number of bytes consumed. Raises ValueError on anything a
     conforming server would not send; an incomplete trailing operation raises unless `partial_ok`.
     """
-    ops: list = []
+    ops = []
+    consumed = 0
+    for op, _, end in iter_operations(data, partial_ok):
+        ops.append(op)
+        consumed = end
+    return ops, consumed
+
+
+def iter_operations(data: bytes, partial_ok: bool = False):
+    """Yield (operation, start, end) for each complete server operation in `data`."""
     pos = 0
     while pos < len(data):
         line_end = data.find(b"\r\n", pos)
         if line_end < 0:
             if partial_ok:
-                break
+                return
             raise ValueError(f"incomplete operation at end: {data[pos:pos + 200]!r}")
         line = data[pos:line_end]
         if b"\n" in line or b"\r" in line:
             raise ValueError(f"line not terminated by CRLF: {line[:200]!r}")
         end = line_end + 2
         if line in (b"+OK", b"PONG", b"PING"):
-            ops.append(line.decode())
+            op = line.decode()
         elif line.startswith(b"-ERR '") and line.endswith(b"'"):
-            ops.append(("-ERR", line[6:-1].decode()))
+            op = ("-ERR", line[6:-1].decode())
         elif line.startswith(b"INFO "):
-            ops.append(("INFO", json.loads(line[5:])))
+            op = ("INFO", json.loads(line[5:]))
         elif line.startswith((b"MSG ", b"HMSG ")):
-            message, end = _parse_message(data, line, end)
-            if message is None:
-                if not partial_ok:
-                    raise ValueError(f"incomplete message at end: {data[pos:pos + 200]!r}")
-                break
-            ops.append(message)
+            op, end = _parse_message(data, line, end)
+            if op is None:
+                if partial_ok:
+                    return
+                raise ValueError(f"incomplete message at end: {data[pos:pos + 200]!r}")
         else:
             raise ValueError(f"not a server operation: {line[:200]!r}")
+        yield op, pos, end
         pos = end
-    return ops, pos
 
 
 def _parse_message(data: bytes, line: bytes, body_start: int) -> tuple[Message | None, int]:
