@@ -125,6 +125,7 @@ class Permissions:
         self.subscribe_allow: tuple[SubjectRule, ...] | None = sub_allow or None
         self.subscribe_deny = tuple(SubjectRule.parse(s, True, "subscribe deny") for s in subscribe_deny)
         self.allow_responses = allow_responses
+        self._publish_unrestricted = self.publish_allow is None and not self.publish_deny
         self._publish_cache: dict[str, bool] = {}
         self._delivery_cache: dict[tuple[str, str | None], bool] = {}
 
@@ -160,6 +161,8 @@ class Permissions:
 
     def can_publish(self, subject: str) -> bool:
         """Static publish check (replies granted by `allow_responses` are tracked per connection)."""
+        if self._publish_unrestricted:
+            return True
         cached = self._publish_cache.get(subject)
         if cached is not None:
             return cached
