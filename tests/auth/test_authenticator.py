@@ -206,7 +206,8 @@ class TestNoAuthUser:
     def test_works_when_that_users_password_is_a_bcrypt_hash(self):
         # nats-server v2.15.1 refuses this case (it compares the hash with itself); we let the user in,
         # which is what no_auth_user is for.
-        authenticator = Authenticator.from_config({"users": [{"user": "g", "password": SPEC_HASH}]}, None, "g")
+        users = {"users": [{"user": "g", "password": SPEC_HASH}]}
+        authenticator = Authenticator.from_config(users, None, "g")
         assert authenticator.authenticate({}).name == "g"
 
     def test_may_name_a_user_of_an_account(self):
