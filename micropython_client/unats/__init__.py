@@ -289,12 +289,13 @@ class Client:
 
     # -- sending ---------------------------------------------------------------------------------
 
-    def _send(self, data):
+    def _send(self, *parts):
         """Write now if connected; False when not connected (a failed write drops the connection)."""
         if self._sock is None:
             return False
         try:
-            self._wr(data)
+            for part in parts:  # separate writes spare a joined copy of the payload
+                self._wr(part)
             return True
         except OSError as e:
             self._drop(e)
@@ -316,17 +317,18 @@ class Client:
                 hdr += "%s: %s\r\n" % (k, headers[k])
             hdr = (hdr + "\r\n").encode()
             size = len(hdr) + len(data)
-            cmd = b"HPUB %s %d %d\r\n%s%s\r\n" % (subject, len(hdr), len(hdr) + len(data), hdr, data)
+            head = b"HPUB %s %d %d\r\n%s" % (subject, len(hdr), size, hdr)
         else:
             size = len(data)
-            cmd = b"PUB %s %d\r\n%s\r\n" % (subject, size, data)
+            head = b"PUB %s %d\r\n" % (subject, size)
         if size > self.info.get("max_payload", 1048576):
             raise NATSError("payload larger than the server's max_payload")
-        if not self._send(cmd):
+        if not self._send(head, data, b"\r\n"):
             if not self._reconnect:
                 raise ClosedError("not connected")
-            if self._outbox_used + len(cmd) > self._outbox_size:
+            if self._outbox_used + len(head) + len(data) + 2 > self._outbox_size:
                 raise OutboxFullError("outbox full: publish to %s not queued" % subject.decode())
+            cmd = head + data + b"\r\n"
             self._outbox.append(cmd)
             self._outbox_used += len(cmd)
 

@@ -13,3 +13,7 @@ async def collect(nc, subject: str, queue: str = "") -> list:
     await nc.subscribe(subject, queue=queue, cb=append)
     await nc.flush()
     return got
+
+# The blocking core runs in a 32K heap; with the JetStream or service module loaded as well, the
+# 64-bit Unix port needs more (figures in micropython_client/README.md).
+EXTRAS_HEAP = "64K"
