@@ -1,0 +1,79 @@
+"""MonitorServer: the broker's HTTP monitoring port. Routes GET requests to the endpoint builders,
+counts requests per endpoint (`http_req_stats` in /varz) and writes JSON as nats-server does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from edgenats.monitor.connz import build_connz
+from edgenats.monitor.formats import go_json
+from edgenats.monitor.http_transport import HTTPServer, Request, Response
+from edgenats.monitor.index import build_index
+from edgenats.monitor.query import Query, QueryError
+from edgenats.monitor.standalone import build_gatewayz, build_healthz, build_jsz, build_leafz, build_routez
+from edgenats.monitor.subsz import build_subsz
+from edgenats.monitor.varz import ProcessUsage, build_varz
+
+if TYPE_CHECKING:
+    from edgenats.server import Server
+
+log = logging.getLogger("edgenats")
+
+_TEXT = "text/plain; charset=utf-8"
+_ALLOWED_METHODS = ("GET", "HEAD")
+# Every JSON answer may be read by a dashboard served from another origin.
+_JSON_HEADERS = [("Access-Control-Allow-Origin", "*")]
+
+Endpoint = Callable[[Query], dict]
+
+
+class MonitorServer:
+    def __init__(self, server: Server) -> None:
+        self._server = server
+        self._usage = ProcessUsage()
+        self._http = HTTPServer(self.handle)
+        self.http_req_stats: dict[str, int] = {}
+        self._endpoints: dict[str, Endpoint] = {
+            "/varz": lambda query: build_varz(server, self._usage, self.http_req_stats),
+            "/connz": lambda query: build_connz(server, query),
+            "/subsz": lambda query: build_subsz(server, query),
+            "/routez": lambda query: build_routez(server),
+            "/gatewayz": lambda query: build_gatewayz(server),
+            "/leafz": lambda query: build_leafz(server),
+            "/jsz": lambda query: build_jsz(server),
+            "/healthz": lambda query: build_healthz(server),
+        }
+        self._aliases = {"/subscriptionsz": "/subsz"}
+
+    async def start(self, host: str | None, port: int) -> None:
+        await self._http.start(None if host in ("", "0.0.0.0") else host, port)
+
+    async def stop(self) -> None:
+        await self._http.stop()
+
+    def handle(self, request: Request) -> Response:
+        if request.method not in _ALLOWED_METHODS:
+            return Response(405, b"Method Not Allowed\n", _TEXT, [("Allow", ", ".join(_ALLOWED_METHODS))])
+        target = urlsplit(request.target)
+        path = target.path.rstrip("/") or "/"
+        path = self._aliases.get(path, path)
+        if path == "/":
+            self._count(path)
+            return Response(200, build_index(self._server.server_name), "text/html; charset=utf-8")
+        endpoint = self._endpoints.get(path)
+        if endpoint is None:
+            return Response(404, b"404 page not found\n", _TEXT)
+        self._count(path)
+        try:
+            document = endpoint(Query(target.query))
+        except QueryError as error:
+            return Response(400, str(error).encode("utf-8"), _TEXT)
+        # nats-server writes /healthz compactly and everything else indented.
+        return Response(200, go_json(document, pretty=path != "/healthz"), "application/json", _JSON_HEADERS)
+
+    def _count(self, path: str) -> None:
+        self.http_req_stats[path] = self.http_req_stats.get(path, 0) + 1

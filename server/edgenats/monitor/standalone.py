@@ -1,0 +1,53 @@
+"""The endpoints of features a standalone edgenats does not run: /routez, /gatewayz, /leafz and /jsz
+answer in nats-server's shape with nothing in them, and /healthz says the broker is serving.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from edgenats.monitor.formats import rfc3339
+
+if TYPE_CHECKING:
+    from edgenats.server import Server
+
+
+def build_routez(server: Server) -> dict:
+    return {"server_id": server.server_id, "server_name": server.server_name, "now": rfc3339(),
+            "num_routes": 0, "routes": []}
+
+
+def build_gatewayz(server: Server) -> dict:
+    return {"server_id": server.server_id, "now": rfc3339(), "outbound_gateways": {}, "inbound_gateways": {}}
+
+
+def build_leafz(server: Server) -> dict:
+    return {"server_id": server.server_id, "now": rfc3339(), "leafnodes": 0, "leafs": []}
+
+
+def build_jsz(server: Server) -> dict:
+    """nats-server's exact answer when JetStream is not enabled."""
+    return {
+        "memory": 0,
+        "storage": 0,
+        "reserved_memory": 0,
+        "reserved_storage": 0,
+        "accounts": 0,
+        "ha_assets": 0,
+        "api": {"level": 0, "total": 0, "errors": 0},
+        "server_id": server.server_id,
+        "now": rfc3339(),
+        "disabled": True,
+        "config": {"max_memory": 0, "max_storage": 0},
+        "streams": 0,
+        "consumers": 0,
+        "messages": 0,
+        "bytes": 0,
+        "total": 0,
+    }
+
+
+def build_healthz(server: Server) -> dict:
+    # The monitor answering from the broker's own event loop is the proof that the broker is serving;
+    # the JetStream-specific options (js-enabled-only, js-server-only) have nothing more to check.
+    return {"status": "ok"}

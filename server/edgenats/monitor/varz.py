@@ -1,0 +1,109 @@
+"""/varz: the server's identity, limits and running totals, with nats-server's field names and types.
+
+Fields for features edgenats does not have (clustering, gateways, MQTT, WebSocket, JetStream) are
+present with the values an unconfigured nats-server reports, because tools read them unconditionally.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING
+
+import psutil
+
+from edgenats.monitor.formats import go_float, go_uptime, rfc3339
+
+if TYPE_CHECKING:
+    from edgenats.server import Server
+
+_NS_PER_S = 1_000_000_000
+
+
+class ProcessUsage:
+    """Memory and CPU of this process; CPU is the share used since the previous /varz, as a percent."""
+
+    def __init__(self) -> None:
+        self._process = psutil.Process(os.getpid())
+        self._process.cpu_percent(None)
+
+    def memory(self) -> int:
+        return self._process.memory_info().rss
+
+    def cpu(self) -> float:
+        return round(self._process.cpu_percent(None), 2)
+
+
+def _count_kind(server: Server, kind: str) -> int:
+    return sum(1 for connection in server.connections.values() if connection.kind == kind)
+
+
+def _per_kind(clients: int) -> dict[str, int]:
+    return {"clients": clients, "routes": 0, "gateways": 0, "leafs": 0}
+
+
+def build_varz(server: Server, usage: ProcessUsage, http_req_stats: dict[str, int]) -> dict:
+    options = server.options
+    info = server.base_info
+    totals = server.totals()
+    now = time.time()
+    varz: dict = {
+        "server_id": server.server_id,
+        "server_name": server.server_name,
+        "version": info["version"],
+        "proto": info["proto"],
+        "go": info["go"],
+        "host": options.host,
+        "port": options.port,
+    }
+    if server.authenticator.auth_required:
+        varz["auth_required"] = True
+    varz["max_connections"] = options.max_connections
+    if options.max_subscriptions:
+        varz["max_subscriptions"] = options.max_subscriptions
+    varz.update({
+        # nats-server writes these two time.Durations as integer nanoseconds.
+        "ping_interval": round(options.ping_interval * _NS_PER_S),
+        "ping_max": options.ping_max,
+        "http_host": options.http_host,
+        "http_port": options.http_port,
+        "http_base_path": "",
+        "https_port": 0,
+        "auth_timeout": go_float(server.authenticator.timeout),
+        "max_control_line": options.max_control_line,
+        "max_payload": options.max_payload,
+        "max_pending": options.max_pending,
+        "cluster": {},
+        "gateway": {},
+        "leaf": {},
+        "mqtt": {},
+        "websocket": {},
+        "jetstream": {},
+        "tls_timeout": 0,
+        "write_deadline": round(options.write_deadline * _NS_PER_S),
+        "start": rfc3339(server.start_time),
+        "now": rfc3339(now),
+        "uptime": go_uptime(now - server.start_time),
+        "mem": usage.memory(),
+        "cores": os.cpu_count() or 1,
+        # The broker runs on one event-loop thread: that is its parallelism, whatever the core count.
+        "gomaxprocs": 1,
+        "cpu": usage.cpu(),
+        "connections": _count_kind(server, "Client"),
+        "total_connections": server.total_connections,
+        "routes": 0,
+        "remotes": 0,
+        "leafnodes": _count_kind(server, "Leafnode"),
+        "in_msgs": totals["in_msgs"],
+        "out_msgs": totals["out_msgs"],
+        "in_bytes": totals["in_bytes"],
+        "out_bytes": totals["out_bytes"],
+        "slow_consumers": server.slow_consumers,
+        "stale_connections": server.stale_connections,
+        "subscriptions": server.subscription_count(),
+        "http_req_stats": dict(http_req_stats),
+        "config_load_time": rfc3339(server.config_load_time),
+        "slow_consumer_stats": _per_kind(server.slow_consumers),
+        "stale_connection_stats": _per_kind(server.stale_connections),
+    })
+    return varz
