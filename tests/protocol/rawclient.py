@@ -246,7 +246,7 @@ def iter_operations(data: bytes, partial_ok: bool = False):
         if line in (b"+OK", b"PONG", b"PING"):
             op = line.decode()
         elif line.startswith(b"-ERR '") and line.endswith(b"'"):
-            op = ("-ERR", line[6:-1].decode())
+            op = ("-ERR", line[6:-1].decode("latin-1"))
         elif line.startswith(b"INFO "):
             op = ("INFO", json.loads(line[5:]))
         elif line.startswith((b"MSG ", b"HMSG ")):
@@ -263,7 +263,8 @@ def iter_operations(data: bytes, partial_ok: bool = False):
 
 def _parse_message(data: bytes, line: bytes, body_start: int) -> tuple[Message | None, int]:
     # Canonical output uses exactly one space between arguments (spec §1.3).
-    verb, *args = line.decode().split(" ")
+    # Subjects are arbitrary bytes; latin-1 maps each byte to one character.
+    verb, *args = line.decode("latin-1").split(" ")
     header_size = 0
     if verb == "HMSG":
         if len(args) not in (4, 5):
