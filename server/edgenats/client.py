@@ -12,6 +12,7 @@ import random
 from typing import TYPE_CHECKING
 
 from edgenats.account import Account
+from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
@@ -36,6 +37,7 @@ class ClientConnection(Connection):
         self.parser = ClientProtocolParser(self, options.max_control_line, options.max_payload)
         self.account: Account = server.global_account
         self.user: AuthenticatedUser | None = None
+        self.reply_allowance: ReplyAllowance | None = None
         self.subscriptions: dict[bytes, Subscription] = {}
         # Defaults before (or without) CONNECT, as nats-server: verbose, pedantic and echo on.
         self.verbose = True
@@ -108,6 +110,8 @@ class ClientConnection(Connection):
 
     def _update_publish_checks(self) -> None:
         permissions = self.user.permissions if self.user else None
+        rule = permissions.allow_responses if permissions is not None else None
+        self.reply_allowance = ReplyAllowance(rule) if rule is not None else None
         self._checked_publish = self.verbose or self.pedantic or permissions is not None
 
     # operations --------------------------------------------------------------------------------
@@ -174,7 +178,9 @@ class ClientConnection(Connection):
             self.send_error("Invalid Subject")
             return
         permissions = self.user.permissions if self.user else None
-        if permissions is not None and not permissions.can_subscribe(subject_text, queue_text):
+        if (queue_text == RESERVED_QUEUE_GROUP and permissions is None) or (
+            permissions is not None and not permissions.can_subscribe(subject_text, queue_text)
+        ):
             text = f"Permissions Violation for Subscription to {go_quote(subject_text)}"
             if queue_text is not None:
                 text += f" using queue {go_quote(queue_text)}"
@@ -225,7 +231,8 @@ class ClientConnection(Connection):
         permissions = self.user.permissions if self.user else None
         if permissions is not None:
             subject_text = subject.decode("latin-1")
-            if not permissions.can_publish(subject_text):
+            allowance = self.reply_allowance
+            if not permissions.can_publish(subject_text) and not (allowance and allowance.consume(subject_text)):
                 self.send_error(f"Permissions Violation for Publish to {go_quote(subject_text)}")
                 return False
         if reply is not None and reply.startswith(_RESERVED_REPLY_PREFIXES):
@@ -255,12 +262,17 @@ class ClientConnection(Connection):
             plain_tail = reply + b" " + size_tail(body) if reply else size_tail(body)
             header_tail = b"%s%d %d\r\n" % (reply + b" " if reply else b"", header_size, size)
         skip = None if self.echo else self
+        track_replies = reply is not None and plan.tracks_replies
         dirty = self.server.mark_dirty
         delivered = 0
         entries = plan.plain
+        leaf_picks = None
         if plan.queues:
             picked = tuple(member for member in (_pick_member(group, skip) for group in plan.queues) if member)
-            entries = entries + picked if entries else picked
+            if plan.linked:
+                entries, leaf_picks = _split_leaf_picks(entries, picked)
+            else:
+                entries = entries + picked if entries else picked
         for subscription, target, msg_prefix, hmsg_prefix in entries:
             if target is skip:
                 continue
@@ -277,8 +289,14 @@ class ClientConnection(Connection):
             target.out_bytes += size
             delivered += 1
             subscription.delivered += 1
+            if track_replies and target.reply_allowance is not None:
+                target.grant_reply(reply)
             if subscription.max_msgs and subscription.delivered >= subscription.max_msgs:
                 target.remove_subscription(subscription)
+        if leaf_picks:
+            for link, queues in leaf_picks.items():
+                link.deliver_queued(subject, reply, queues, header_size, size, payload_crlf)
+                delivered += 1
         if not delivered and reply is not None and self.no_responders:
             self._send_no_responders(subject, reply)
 
@@ -303,6 +321,12 @@ class ClientConnection(Connection):
             sublist.remove(subscription)
         self.subscriptions.clear()
 
+    def grant_reply(self, reply: bytes) -> None:
+        """`allow_responses`: this connection may answer a request it received, if it could not already."""
+        reply_text = reply.decode("latin-1")
+        if not self.user.permissions.can_publish(reply_text):
+            self.reply_allowance.remember(reply_text)
+
     def send_error(self, text: str) -> None:
         self.send(b"-ERR '%s'\r\n" % text.encode("utf-8", "replace"))
 
@@ -310,19 +334,37 @@ class ClientConnection(Connection):
 class DeliveryPlan:
     """Per subject: each subscriber's connection and its ready-made MSG/HMSG line prefixes."""
 
-    __slots__ = ("plain", "queues")
+    __slots__ = ("plain", "queues", "linked", "groups", "tracks_replies")
 
     def __init__(self, subject: bytes, match: SubscriptionMatch) -> None:
         self.plain = tuple(_entry(subject, sub) for sub in match.plain if _may_deliver(sub, subject))
-        self.queues = tuple(
-            entries
-            for entries in (tuple(_entry(subject, sub) for sub in group if _may_deliver(sub, subject))
-                            for group in match.queues)
-            if entries
+        queues = []
+        # Per queue name: (members here, leaf-link members), for messages arriving on a link.
+        self.groups: dict[bytes, tuple[tuple, tuple]] = {}
+        self.linked = False
+        for group in match.queues:
+            entries = tuple(_entry(subject, sub) for sub in group if _may_deliver(sub, subject))
+            if not entries:
+                continue
+            local = tuple(entry for entry in entries if entry[2] is not None)
+            remote = tuple(entry for entry in entries if entry[2] is None)
+            # Members on this server win; a leaf link gets the message only when there are none.
+            queues.append(local or remote)
+            self.linked = self.linked or not local
+            self.groups[entries[0][0].queue.encode("latin-1")] = (local, remote)
+        self.queues = tuple(queues)
+        self.tracks_replies = any(
+            entry[1].reply_allowance is not None for entry in self.plain + sum(self.queues, ())
         )
 
 
 def _entry(subject: bytes, subscription: Subscription) -> tuple:
+    if subscription.target.leaf_link:
+        # Plain interest of a link takes LMSG/HMSG lines built like MSG ones; a queue member of a
+        # link needs the queue names on its line, so it has no prefix and goes through deliver_queued.
+        if subscription.queue is not None:
+            return (subscription, subscription.target, None, None)
+        return (subscription, subscription.target, b"LMSG " + subject + b" ", b"HMSG " + subject + b" ")
     tail = subject + b" " + subscription.sid + b" "
     return (subscription, subscription.target, b"MSG " + tail, b"HMSG " + tail)
 
@@ -331,7 +373,22 @@ def _may_deliver(subscription: Subscription, subject: bytes) -> bool:
     """Deny-subscribe permissions filter messages on wider subscriptions; decided once per subject."""
     user = subscription.target.user
     permissions = user.permissions if user else None
-    return permissions is None or permissions.may_deliver(subject.decode("latin-1"))
+    return permissions is None or permissions.may_deliver(subject.decode("latin-1"), subscription.queue)
+
+
+def _split_leaf_picks(plain: tuple, picked: tuple) -> tuple[tuple, dict]:
+    """Queue picks that landed on leaf links, by link; such a link's plain entry is dropped since its
+    one LMSG naming the groups also serves the plain interest on the far side."""
+    leaf_picks: dict = {}
+    local = []
+    for member in picked:
+        if member[2] is None:
+            leaf_picks.setdefault(member[1], []).append(member[0].queue.encode("latin-1"))
+        else:
+            local.append(member)
+    if leaf_picks:
+        plain = tuple(entry for entry in plain if entry[1] not in leaf_picks)
+    return plain + tuple(local), leaf_picks
 
 
 def _pick_member(group: tuple, skip) -> tuple | None:

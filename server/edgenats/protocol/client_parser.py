@@ -122,6 +122,20 @@ class ClientProtocolParser:
                 self._keep(data, position, end - position + 1)
                 return
             line_end = newline - 1 if newline > position and data[newline - 1] == 13 else newline
+            if data.startswith(b"PUB ", position) and not self.connect_required:
+                # The common operation: parsed and delivered in place, without the verb dispatch.
+                if line_end - position - 4 > self.max_control_line:
+                    raise ControlLineTooLong()
+                subject, reply, size = self._pub_arguments(data[position + 4 : line_end])
+                start = newline + 1
+                stop = start + size + 2
+                if stop <= end and data[stop - 2 : stop] == CRLF:
+                    handler.on_pub(subject, reply, size, buffer[start:stop])
+                    position = stop
+                else:
+                    self._expect_payload(subject, reply, -1, size)
+                    position = start
+                continue
             self._control_line(data[position:line_end])
             position = newline + 1
 
@@ -147,9 +161,10 @@ class ClientProtocolParser:
         if len(arguments) > self.max_control_line:
             raise ControlLineTooLong()
         if verb == b"PUB":
-            self._publish(arguments, with_headers=False)
+            subject, reply, size = self._pub_arguments(arguments)
+            self._expect_payload(subject, reply, -1, size)
         elif verb == b"HPUB":
-            self._publish(arguments, with_headers=True)
+            self._hpub(arguments)
         elif verb == b"SUB":
             self._subscribe(arguments)
         elif verb == b"UNSUB":
@@ -169,34 +184,40 @@ class ClientProtocolParser:
         else:
             raise UnknownOperation(f"unknown operation {line[:16]!r}")
 
-    def _publish(self, arguments: bytes, with_headers: bool) -> None:
+    def _pub_arguments(self, arguments: bytes) -> tuple[bytes, bytes | None, int]:
         fields = arguments.split()
-        if with_headers:
-            if not self.headers_allowed:
-                raise MalformedArguments("HPUB without headers support negotiated")
-            if len(fields) == 3:
-                subject, header_text, size_text = fields
-                reply = None
-            elif len(fields) == 4:
-                subject, reply, header_text, size_text = fields
-            else:
-                raise MalformedArguments("HPUB needs 3 or 4 arguments")
-            header_size = parse_size(header_text)
-            size = parse_size(size_text)
-            if header_size > size:
-                raise MalformedArguments("header size larger than total size")
+        if len(fields) == 2:
+            subject, size_text = fields
+            reply = None
+        elif len(fields) == 3:
+            subject, reply, size_text = fields
         else:
-            if len(fields) == 2:
-                subject, size_text = fields
-                reply = None
-            elif len(fields) == 3:
-                subject, reply, size_text = fields
-            else:
-                raise MalformedArguments("PUB needs 2 or 3 arguments")
-            header_size = -1
-            size = parse_size(size_text)
+            raise MalformedArguments("PUB needs 2 or 3 arguments")
+        size = parse_size(size_text)
         if size > self.max_payload:
             raise PayloadTooLarge()
+        return subject, reply, size
+
+    def _hpub(self, arguments: bytes) -> None:
+        if not self.headers_allowed:
+            raise MalformedArguments("HPUB without headers support negotiated")
+        fields = arguments.split()
+        if len(fields) == 3:
+            subject, header_text, size_text = fields
+            reply = None
+        elif len(fields) == 4:
+            subject, reply, header_text, size_text = fields
+        else:
+            raise MalformedArguments("HPUB needs 3 or 4 arguments")
+        header_size = parse_size(header_text)
+        size = parse_size(size_text)
+        if header_size > size:
+            raise MalformedArguments("header size larger than total size")
+        if size > self.max_payload:
+            raise PayloadTooLarge()
+        self._expect_payload(subject, reply, header_size, size)
+
+    def _expect_payload(self, subject: bytes, reply: bytes | None, header_size: int, size: int) -> None:
         self._message = (subject, reply, header_size, size)
         self._needed = size + 2
         self._state = PAYLOAD
