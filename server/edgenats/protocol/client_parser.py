@@ -193,7 +193,9 @@ class ClientProtocolParser:
             subject, reply, size_text = fields
         else:
             raise MalformedArguments("PUB needs 2 or 3 arguments")
-        size = parse_size(size_text)
+        if not size_text.isdigit() or len(size_text) > 9:
+            raise MalformedArguments(f"invalid size {size_text[:32]!r}")
+        size = int(size_text)
         if size > self.max_payload:
             raise PayloadTooLarge()
         return subject, reply, size
