@@ -32,6 +32,7 @@ except ImportError:  # CPython has no ticks API; monotonic milliseconds behave t
 
 
 VERSION = "0.1.0"
+MICROPYTHON = sys.implementation.name == "micropython"
 
 
 class NATSError(Exception):
@@ -160,19 +161,18 @@ class Client:
         tls, host, port, user, password = srv
         addr = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
         sock = socket.socket(addr[0], socket.SOCK_STREAM)
-        self._use(sock)
+        self._sock = sock  # closed by the caller if anything below fails
         sock.settimeout(self._timeout_ms / 1000)
         sock.connect(addr[-1])
-        self._blocking(False)
+        self._use(sock)
         self._n = self._pos = 0
         self._hs = True
         self.info = None
         while self.info is None:
             self._need()
         if tls or self.info.get("tls_required"):
-            self._blocking(True)  # the TLS handshake itself runs blocking, bounded by the timeout
+            sock.settimeout(self._timeout_ms / 1000)  # the TLS handshake runs blocking, bounded
             self._use(self._wrap(sock, host))
-            self._blocking(False)
         name, c_user, c_password, token = self._opts
         hdrs = bool(self.info.get("headers"))
         opts = {"verbose": False, "pedantic": False, "protocol": 1, "lang": sys.implementation.name,
@@ -204,10 +204,11 @@ class Client:
         self._poll.register(sock, select.POLLIN)
         self._ipoll = getattr(self._poll, "ipoll", self._poll.poll)  # ipoll does not allocate
         self._pending = getattr(sock, "pending", None)  # CPython TLS may hold decrypted bytes
-        if hasattr(sock, "recv_into"):  # CPython: one read returns what is there; sendall honours timeout
-            self._rd, self._wr = sock.recv_into, sock.sendall
-        else:  # MicroPython: a blocking readinto waits for a full buffer, so read and write non-blocking
+        if MICROPYTHON:  # a blocking readinto waits for a full buffer, so read and write non-blocking
+            sock.setblocking(False)
             self._rd, self._wr = sock.readinto, self._write_all
+        else:  # one recv_into returns what is there; sendall honours the timeout
+            self._rd, self._wr = sock.recv_into, sock.sendall
 
     def _write_all(self, data):
         mv = memoryview(data)
@@ -222,10 +223,6 @@ class Client:
                 self._poll.modify(self._sock, select.POLLIN)
             else:
                 mv = mv[n:]
-
-    def _blocking(self, on):
-        if not hasattr(self._sock, "recv_into"):
-            self._sock.settimeout(self._timeout_ms / 1000 if on else 0)
 
     def _wrap(self, sock, host):
         import ssl
