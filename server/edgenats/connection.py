@@ -13,6 +13,7 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
+from edgenats.logs import TRACE
 from edgenats.protocol.errors import ProtocolViolation
 from edgenats.protocol.framing import PING, error_line
 
@@ -27,6 +28,8 @@ _FIRST_PING_CAP = 2.0
 
 class Connection(asyncio.Protocol):
     kind = "Connection"
+    # Leaf links override this; deliverers check it only when building plans or routing LMSG.
+    leaf_link = False
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -65,6 +68,8 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._received_since_ping = True
+        if self.server.tracing:
+            self._trace("<<-", data)
         try:
             self.parser.feed(data)
         except ProtocolViolation as violation:
@@ -104,6 +109,8 @@ class Connection(asyncio.Protocol):
         if not out or self.closed:
             out.clear()
             return
+        if self.server.tracing:
+            self._trace("->>", b"".join(out))
         self.transport.writelines(out)
         out.clear()
         if self._deadline_timer is not None:
@@ -189,6 +196,12 @@ class Connection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
         self.on_close()
+
+    def _trace(self, direction: str, data: bytes) -> None:
+        """-V: the raw protocol, one log line per protocol line (payloads included)."""
+        for line in data.split(b"\r\n"):
+            if line:
+                log.log(TRACE, "%s - %s [%s]", self.describe(), direction, line.decode("latin-1"))
 
     def describe(self) -> str:
         return f"{self.host}:{self.port} - cid:{self.cid}"

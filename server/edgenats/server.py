@@ -19,6 +19,7 @@ from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.auth import AuthConfigError, Authenticator
 from edgenats.client import ClientConnection
 from edgenats.connection import Connection
+from edgenats.leafnode.manager import LeafNodes
 from edgenats.logs import configure_logging
 from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
 from edgenats.protocol.framing import SizeFields
@@ -66,6 +67,13 @@ def build_authenticator(options: Options) -> Authenticator:
         raise OptionsError(f"{options.config_file or 'flags'}: {error}") from None
 
 
+def build_leafnodes(server: Server) -> LeafNodes:
+    try:
+        return LeafNodes(server, server.options.leafnodes)
+    except AuthConfigError as error:
+        raise OptionsError(f"{server.options.config_file or 'flags'}: leafnodes.authorization: {error}") from None
+
+
 class Server:
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -85,12 +93,14 @@ class Server:
         self.stale_connections = 0
         self.closed_totals = {"in_msgs": 0, "out_msgs": 0, "in_bytes": 0, "out_bytes": 0}
         self.base_info: dict = {}
+        self.tracing = options.trace
         self._last_cid = 0
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
         self._listener: asyncio.base_events.Server | None = None
         self._stopped = asyncio.Event()
         self._monitor = None
+        self.leafnodes = build_leafnodes(self) if options.leafnodes is not None else None
         self._refresh_info()
 
     # registry ----------------------------------------------------------------------------------
@@ -206,6 +216,8 @@ class Server:
             await self._monitor.start(options.http_host, options.http_port)
             log.info("Starting http monitor on %s:%d", options.http_host, options.http_port)
         log.info("Listening for client connections on %s:%d", options.host, options.port)
+        if self.leafnodes is not None:
+            await self.leafnodes.start()
         log.info("Server is ready")
         for sig in (signal.SIGINT, signal.SIGTERM):
             self.loop.add_signal_handler(sig, self.request_stop)
@@ -227,6 +239,8 @@ class Server:
         open_connections = list(self.connections.values())
         for connection in open_connections:
             connection.close("Server Shutdown")
+        if self.leafnodes is not None:
+            open_connections += self.leafnodes.stop()
         deadline = self.loop.time() + _SHUTDOWN_GRACE
         while any(not c.transport.is_closing() or c.transport.get_write_buffer_size()
                   for c in open_connections if c.transport) and self.loop.time() < deadline:
@@ -247,6 +261,7 @@ class Server:
             log.error("Failed to reload server configuration: %s", error)
             return
         self.options = new
+        self.tracing = new.trace
         self.authenticator = authenticator
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
