@@ -28,6 +28,11 @@ def test_info_is_the_first_line_and_complete(server):
     assert isinstance(info["client_id"], int) and info["client_id"] > 0
 
 
+def test_server_name_defaults_to_server_id(server):
+    with RawClient.connect(server.port) as client:
+        assert client.info["server_name"] == client.info["server_id"]
+
+
 def test_client_ids_increase_per_connection(server):
     with RawClient.connect(server.port) as first, RawClient.connect(server.port) as second:
         assert second.info["client_id"] > first.info["client_id"]
@@ -41,6 +46,18 @@ def test_connect_and_ping_is_answered_with_pong_first(server):
             b'"no_responders": true, "pedantic": false, "protocol": 1, "verbose": false, '
             b'"version": "2.16.0"}\r\nPING\r\n'
         )
+        client.expect(b"PONG\r\n")
+
+
+def test_connect_and_ping_in_separate_writes_get_pong(server):
+    # nats.js writes CONNECT and PING separately (spec §4).
+    with RawClient.connect(server.port) as client:
+        client.send(
+            b'CONNECT {"protocol":1,"version":"2.29.3","lang":"nats.js","verbose":false,"pedantic":false,'
+            b'"name":"js-test","headers":true,"no_responders":true}\r\n'
+        )
+        time.sleep(0.01)
+        client.send(b"PING\r\n")
         client.expect(b"PONG\r\n")
 
 

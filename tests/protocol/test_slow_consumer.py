@@ -6,9 +6,12 @@ One scenario per server kind feeds three tests: 64 MiB are published while one s
 receive buffer) never reads and another reads everything. A server that buffered the stalled
 subscriber's backlog would grow by about the published volume, so the RSS bound (start + 32 MiB)
 proves boundedness while leaving room for allocator noise and the kernel-side socket buffers.
+A last test covers the other cut-off (spec §12.2): a write blocked past write_deadline.
 """
 
 from __future__ import annotations
+
+import time
 
 import psutil
 import pytest
@@ -111,3 +114,20 @@ def test_reading_subscriber_gets_every_message_despite_a_stalled_one(scenario):
 def test_server_memory_stays_bounded_with_a_stalled_subscriber(scenario):
     growth = scenario["rss_peak"] - scenario["rss_before"]
     assert growth < RSS_MARGIN, f"RSS grew by {growth / 2**20:.1f} MiB for {TOTAL_BYTES / 2**20:.0f} MiB sent"
+
+
+def test_subscriber_blocking_a_write_past_write_deadline_is_disconnected(server_kind, server_factory):
+    # max_pending stays at its 64 MiB default, so only the write deadline can cut this one off.
+    running = server_factory(server_kind, 'write_deadline: "1s"\n')
+    with (
+        RawClient.connect(running.port, rcvbuf=4096) as stalled,
+        RawClient.handshake(running.port) as publisher,
+    ):
+        stalled.send(b'CONNECT {"verbose":false}\r\nSUB wd 1\r\n')
+        assert stalled.fence() == b""
+        # 16 MiB: far more than the kernel buffers between the server and the stalled socket.
+        publisher.send((b"PUB wd 65536\r\n" + bytes(65536) + b"\r\n") * 256)
+        assert publisher.fence() == b""
+        # Not reading for several deadlines keeps the server's write blocked past its deadline.
+        time.sleep(4)
+        stalled.read_until_eof(timeout=30, limit=STALLED_DRAIN_LIMIT)
