@@ -25,11 +25,32 @@ if TYPE_CHECKING:
 log = logging.getLogger("edgenats")
 
 _RESERVED_REPLY_PREFIXES = (b"_R_.", b"$JS.ACK.", b"$GNR.")
+_CREDENTIAL_FIELDS = ("user", "pass", "auth_token", "nkey", "sig", "jwt")
 _NO_RESPONDERS_HEADER = b"NATS/1.0 503\r\nNats-Subject: %s\r\n\r\n"
 
 
 class ClientConnection(Connection):
     kind = "Client"
+    __slots__ = (
+        "account",
+        "user",
+        "reply_allowance",
+        "subscriptions",
+        "verbose",
+        "pedantic",
+        "echo",
+        "headers",
+        "no_responders",
+        "protocol_level",
+        "name",
+        "lang",
+        "version",
+        "connected",
+        "credentials",
+        "_checked_publish",
+        "_connect_info_pending",
+        "_auth_timer",
+    )
 
     def __init__(self, server) -> None:
         super().__init__(server)
@@ -50,7 +71,7 @@ class ClientConnection(Connection):
         self.lang = ""
         self.version = ""
         self.connected = False
-        self.connect_options: dict = {}
+        self.credentials: dict | None = None
         self._checked_publish = True
         self._connect_info_pending = False
         self._auth_timer = None
@@ -100,7 +121,7 @@ class ClientConnection(Connection):
         self.parser.max_control_line = options.max_control_line
         if not self.connected:
             return
-        user = self.server.authenticator.authenticate(self.connect_options)
+        user = self.server.authenticator.authenticate(self.credentials or {})
         if user is None:
             self._authorization_violation("credentials no longer valid after reload")
             return
@@ -147,7 +168,8 @@ class ClientConnection(Connection):
         self.name = _text(options.get("name"))
         self.lang = _text(options.get("lang"))
         self.version = _text(options.get("version"))
-        self.connect_options = options
+        # Kept to check again after a reload; the rest of CONNECT is not needed once applied.
+        self.credentials = {key: options[key] for key in _CREDENTIAL_FIELDS if key in options} or None
         self.parser.connect_required = False
         self.parser.headers_allowed = headers
         self._bind(user)

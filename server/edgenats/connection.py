@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import socket
 import time
@@ -28,6 +29,30 @@ _FIRST_PING_CAP = 2.0
 
 class Connection(asyncio.Protocol):
     kind = "Connection"
+    __slots__ = (
+        "server",
+        "cid",
+        "transport",
+        "out",
+        "closed",
+        "close_reason",
+        "host",
+        "port",
+        "start_time",
+        "last_activity",
+        "in_msgs",
+        "in_bytes",
+        "out_msgs",
+        "out_bytes",
+        "pings_outstanding",
+        "rtt",
+        "_ping_sent_at",
+        "_received_since_ping",
+        "next_ping_at",
+        "_deadline_timer",
+        "parser",
+    )
+
     # Leaf links override this; deliverers check it only when building plans or routing LMSG.
     leaf_link = False
 
@@ -50,7 +75,7 @@ class Connection(asyncio.Protocol):
         self.rtt = 0.0
         self._ping_sent_at = 0.0
         self._received_since_ping = False
-        self._ping_timer: asyncio.TimerHandle | None = None
+        self.next_ping_at = math.inf
         self._deadline_timer: asyncio.TimerHandle | None = None
         self.parser = None
 
@@ -134,13 +159,13 @@ class Connection(asyncio.Protocol):
     # keepalive ---------------------------------------------------------------------------------
 
     def start_keepalive(self) -> None:
+        """Join the server's keepalive sweep (one timer for all connections, not one each)."""
         interval = self.server.options.ping_interval
         first = min(interval, _FIRST_PING_CAP) * (1.0 + random.random() * 0.2)
-        self._ping_timer = self.server.loop.call_later(first, self._ping_tick)
+        self.next_ping_at = self.server.loop.time() + first
+        self.server.keepalive.add(self)
 
-    def _ping_tick(self) -> None:
-        if self.closed:
-            return
+    def ping_due(self, now: float) -> None:
         options = self.server.options
         if self._received_since_ping and self.pings_outstanding == 0:
             self._received_since_ping = False
@@ -154,7 +179,7 @@ class Connection(asyncio.Protocol):
             self.pings_outstanding += 1
             self._ping_sent_at = time.monotonic()
             self.send(PING)
-        self._ping_timer = self.server.loop.call_later(options.ping_interval, self._ping_tick)
+        self.next_ping_at = now + options.ping_interval
 
     def pong_received(self) -> None:
         if self.pings_outstanding:
@@ -192,9 +217,9 @@ class Connection(asyncio.Protocol):
         self.close_reason = reason
         if self.parser is not None:
             self.parser.stop()
-        for timer in (self._ping_timer, self._deadline_timer):
-            if timer is not None:
-                timer.cancel()
+        self.server.keepalive.discard(self)
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
         self.on_close()
 
     def _trace(self, direction: str, data: bytes) -> None:

@@ -27,6 +27,8 @@ from edgenats.protocol.framing import SizeFields
 log = logging.getLogger("edgenats")
 
 _SHUTDOWN_GRACE = 2.0
+# Keepalive deadlines are checked this often at most (a quarter of ping_interval when shorter).
+_KEEPALIVE_SWEEP_MAX = 0.5
 _CLOSED_CONNECTIONS_KEPT = 1000
 
 
@@ -86,6 +88,7 @@ class Server:
         self.accounts: dict[str, Account] = {}
         self.global_account = self.account(GLOBAL_ACCOUNT)
         self.connections: dict[int, Connection] = {}
+        self.keepalive: set[Connection] = set()
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
         self.size_fields = SizeFields()
         self.total_connections = 0
@@ -194,6 +197,15 @@ class Server:
         for connection in dirty:
             connection.flush()
 
+    # keepalive ---------------------------------------------------------------------------------
+
+    def _keepalive_sweep(self) -> None:
+        now = self.loop.time()
+        for connection in [c for c in self.keepalive if c.next_ping_at <= now]:
+            connection.ping_due(now)
+        period = min(_KEEPALIVE_SWEEP_MAX, self.options.ping_interval / 4)
+        self.loop.call_later(period, self._keepalive_sweep)
+
     # lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -215,6 +227,7 @@ class Server:
             self._monitor = MonitorServer(self)
             await self._monitor.start(options.http_host, options.http_port)
             log.info("Starting http monitor on %s:%d", options.http_host, options.http_port)
+        self._keepalive_sweep()
         log.info("Listening for client connections on %s:%d", options.host, options.port)
         if self.leafnodes is not None:
             await self.leafnodes.start()

@@ -64,6 +64,20 @@ def parse_json_argument(argument: bytes) -> dict:
 class ClientProtocolParser:
     """Turns client bytes into handler calls; raises a ProtocolViolation on bad input."""
 
+    __slots__ = (
+        "handler",
+        "max_control_line",
+        "max_payload",
+        "connect_required",
+        "headers_allowed",
+        "_state",
+        "_pending",
+        "_pending_size",
+        "_needed",
+        "_message",
+        "_stopped",
+    )
+
     def __init__(self, handler: ClientOperationHandler, max_control_line: int, max_payload: int) -> None:
         self.handler = handler
         self.max_control_line = max_control_line
