@@ -1,0 +1,116 @@
+"""Publish-only, 1 -> N fan-out and queue-group runs: one publisher, counting subscribers, no loss allowed."""
+
+from __future__ import annotations
+
+import time
+
+from edgenats.bench.errors import BenchError
+from edgenats.bench.frames import sub_frame
+from edgenats.bench.loadgen import CountingSubscriber, Publisher
+from edgenats.bench.probes import CpuSnapshot, ProcessProbe
+from edgenats.bench.results import ScenarioResult
+from edgenats.bench.settings import BenchSettings
+from edgenats.bench.wire import Endpoint, open_connection
+
+QUEUE_GROUP = "bench-workers"
+DELIVERY_POLL_S = 0.001
+
+
+def run_message_flow(
+    server_label: str,
+    scenario: str,
+    size: int,
+    subscriber_count: int,
+    queue_group: bool,
+    settings: BenchSettings,
+    endpoint: Endpoint,
+    server: ProcessProbe | None,
+    loadgen: ProcessProbe,
+) -> ScenarioResult:
+    subject = f"bench.{scenario}"
+    if subscriber_count == 0:
+        unit = "msgs"
+    else:
+        unit = "deliveries" if subscriber_count > 1 and not queue_group else "msgs"
+    result = ScenarioResult(server_label, scenario, size, unit)
+    group = QUEUE_GROUP if queue_group else None
+    subscribers: list[CountingSubscriber] = []
+    uneven: list[int] = []
+    publisher_sock = None
+    try:
+        for index in range(subscriber_count):
+            sock = open_connection(endpoint, f"bench-sub-{index}", sub_frame(subject, 1, group))
+            subscribers.append(CountingSubscriber(sock, f"bench-sub-{index}"))
+        for subscriber in subscribers:
+            subscriber.start()
+        publisher_sock = open_connection(endpoint, "bench-pub")
+
+        def delivered_per_subscriber() -> int:
+            counts = [subscriber.count for subscriber in subscribers]
+            return sum(counts) if queue_group else min(counts)
+
+        publisher = Publisher(
+            publisher_sock, subject, size, settings.chunk_bytes, settings.pings_in_flight,
+            settings.window_chunks, settings.stall_timeout_s, delivered_per_subscriber if subscribers else None,
+        )
+        copies = 1 if queue_group else subscriber_count
+        warmup = publisher.publish(count=settings.warmup_msgs(publisher.per_chunk))
+        publisher.settle()
+        _wait_for_deliveries(subscribers, warmup, queue_group, settings.stall_timeout_s)
+
+        start = CpuSnapshot.take(server, loadgen)
+        until = None if settings.msgs is not None else start.wall + settings.duration_s
+        published = publisher.publish(count=settings.msgs, until=until)
+        publisher.settle()
+        if subscribers:
+            result.expected = published * copies
+            _wait_for_deliveries(subscribers, warmup + published, queue_group, settings.stall_timeout_s)
+            result.counted = sum(subscriber.count for subscriber in subscribers) - warmup * copies
+            uneven = [s.count - warmup for s in subscribers if s.count - warmup != published]
+            end_wall = max(subscriber.last_receive for subscriber in subscribers)
+        else:
+            result.expected = result.counted = published
+            end_wall = time.perf_counter()
+        end = CpuSnapshot.take(server, loadgen)
+        result.elapsed_s = end_wall - start.wall
+        result.loadgen_cpu_s = end.loadgen_cpu - start.loadgen_cpu
+        if server is not None:
+            result.server_cpu_s = end.server_cpu - start.server_cpu
+            result.server_rss_bytes = server.rss_bytes()
+        failures = [subscriber.failure for subscriber in subscribers if subscriber.failure]
+        if failures:
+            result.error = f"subscriber failed: {failures[0]}"
+        elif result.counted != result.expected:
+            result.error = f"{result.lost} of {result.expected} {unit} not delivered"
+        elif not queue_group and subscribers and uneven:
+            result.error = f"a subscriber counted {uneven[0]} of {published} messages"
+    except (BenchError, OSError) as error:
+        result.error = str(error)
+    finally:
+        for subscriber in subscribers:
+            if subscriber.is_alive():
+                subscriber.stop()
+            else:
+                subscriber.sock.close()
+        if publisher_sock is not None:
+            publisher_sock.close()
+    return result
+
+
+def _wait_for_deliveries(
+    subscribers: list[CountingSubscriber], published: int, queue_group: bool, stall_timeout_s: float
+) -> None:
+    """Wait until every subscriber (a queue group: all members together) counted `published` messages,
+    or until they make no progress for `stall_timeout_s`."""
+    last_seen, last_progress = -1, time.perf_counter()
+    while subscribers:
+        counts = [subscriber.count for subscriber in subscribers]
+        if (sum(counts) if queue_group else min(counts)) >= published:
+            return
+        counted = sum(counts)
+        now = time.perf_counter()
+        if counted != last_seen:
+            last_seen, last_progress = counted, now
+        elif now - last_progress > stall_timeout_s or any(not s.is_alive() for s in subscribers):
+            return
+        time.sleep(DELIVERY_POLL_S)

@@ -1,0 +1,164 @@
+"""Plain-text tables and the JSON document for benchmark results (one server, or a comparison)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from edgenats.bench.results import ScenarioResult
+from edgenats.bench.settings import BenchSettings
+
+
+def format_rate(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 1e6:
+        return f"{value / 1e6:.2f}M"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f}k"
+    return f"{value:.0f}"
+
+
+def format_number(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def format_bytes(value: int | None) -> str:
+    return "-" if value is None else f"{value / 1e6:.1f} MB"
+
+
+def format_size(size: int) -> str:
+    return f"{size // 1024} KiB" if size >= 1024 and size % 1024 == 0 else f"{size} B"
+
+
+def format_latency(result: ScenarioResult | None) -> str:
+    if result is None or result.latency_p50_us is None:
+        return "-"
+    return f"{result.latency_p50_us:.0f}/{format_number(result.latency_p99_us, 0)}"
+
+
+def format_status(result: ScenarioResult | None) -> str:
+    if result is None:
+        return "not run"
+    if result.complete:
+        return "ok"
+    if result.error is not None and result.counted == 0:
+        return "ERROR"
+    return f"LOST {result.lost}" if result.lost > 0 else f"EXTRA {-result.lost}" if result.lost else "ERROR"
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator / denominator
+
+
+def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(cell.rjust(width) if index > 1 else cell.ljust(width)
+                         for index, (cell, width) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    return "\n".join([line(header), line(["-" * width for width in widths]), *map(line, rows)])
+
+
+def results_table(results: Sequence[ScenarioResult]) -> str:
+    """One server: one row per scenario and size."""
+    header = ["scenario", "size", "msgs/s", "MB/s", "srv s/M", "srv RSS", "p50/p99 us", "counted",
+              "gen CPU", "status"]
+    rows = []
+    for result in results:
+        if result.scenario == "memory":
+            continue
+        rows.append([
+            result.scenario, format_size(result.size), format_rate(result.rate_per_s),
+            format_number(result.mb_per_s, 1), format_number(result.server_cpu_s_per_million, 3),
+            format_bytes(result.server_rss_bytes), format_latency(result), f"{result.counted}/{result.expected}",
+            _percent(result.loadgen_cpu_share), format_status(result),
+        ])
+    sections = [render_table(header, rows)] if rows else []
+    memory = [result for result in results if result.scenario == "memory"]
+    if memory:
+        sections.append(memory_table(memory))
+    return "\n\n".join(sections + error_notes(results))
+
+
+def comparison_table(results: Sequence[ScenarioResult], reference: str, candidate: str) -> str:
+    """Two servers side by side; ratios are candidate / reference."""
+    by_run = {(result.server, result.scenario, result.size): result for result in results}
+    runs = list(dict.fromkeys((result.scenario, result.size) for result in results if result.scenario != "memory"))
+    header = ["scenario", "size", f"{reference} msgs/s", f"{candidate} msgs/s", "ratio",
+              f"{reference} s/M", f"{candidate} s/M", "CPU ratio", f"{reference} p50/p99",
+              f"{candidate} p50/p99", f"{reference} RSS", f"{candidate} RSS", "status"]
+    rows = []
+    for scenario, size in runs:
+        ref = by_run.get((reference, scenario, size))
+        cand = by_run.get((candidate, scenario, size))
+        ref_rate, cand_rate = _rate(ref), _rate(cand)
+        ref_cpu, cand_cpu = _cpu(ref), _cpu(cand)
+        statuses = {format_status(ref), format_status(cand)}
+        rows.append([
+            scenario, format_size(size), format_rate(ref_rate), format_rate(cand_rate),
+            format_number(ratio(cand_rate, ref_rate)), format_number(ref_cpu, 3), format_number(cand_cpu, 3),
+            format_number(ratio(cand_cpu, ref_cpu), 1) + ("x" if ratio(cand_cpu, ref_cpu) else ""),
+            format_latency(ref), format_latency(cand),
+            format_bytes(ref.server_rss_bytes if ref else None), format_bytes(cand.server_rss_bytes if cand else None),
+            "ok" if statuses == {"ok"} else " / ".join([format_status(ref), format_status(cand)]),
+        ])
+    sections = [render_table(header, rows)] if rows else []
+    memory = [result for result in results if result.scenario == "memory"]
+    if memory:
+        sections.append(memory_table(memory))
+    return "\n\n".join(sections + error_notes(results))
+
+
+def memory_table(results: Sequence[ScenarioResult]) -> str:
+    header = ["memory", "server", "connections", "idle RSS", "RSS", "kB/connection", "status"]
+    rows = []
+    for result in results:
+        per_connection = None
+        if result.server_rss_bytes is not None and result.idle_rss_bytes is not None and result.counted:
+            per_connection = (result.server_rss_bytes - result.idle_rss_bytes) / result.counted / 1000
+        rows.append([
+            "memory", result.server, str(result.counted), format_bytes(result.idle_rss_bytes),
+            format_bytes(result.server_rss_bytes), format_number(per_connection, 1), format_status(result),
+        ])
+    return render_table(header, rows)
+
+
+def error_notes(results: Sequence[ScenarioResult]) -> list[str]:
+    notes = [f"{result.server} {result.scenario} {format_size(result.size)}: {result.error}"
+             for result in results if result.error]
+    return ["errors:\n" + "\n".join(f"  {note}" for note in notes)] if notes else []
+
+
+def json_document(results: Sequence[ScenarioResult], settings: BenchSettings, **extra: object) -> dict:
+    return {
+        "settings": asdict(settings),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": os.cpu_count()},
+        **extra,
+        "results": [result.to_json() for result in results],
+    }
+
+
+def write_json(path: Path, document: dict) -> None:
+    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _rate(result: ScenarioResult | None) -> float | None:
+    return result.rate_per_s if result is not None else None
+
+
+def _cpu(result: ScenarioResult | None) -> float | None:
+    return result.server_cpu_s_per_million if result is not None else None
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share * 100:.0f}%"

@@ -1,0 +1,71 @@
+"""What one scenario run measured, as plain data for the tables and the JSON report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ScenarioResult:
+    """One scenario at one payload size against one server.
+
+    `expected` and `counted` are in `unit`: messages acknowledged (publish only), deliveries counted by
+    the subscribers (fan-out counts every copy; a queue group the sum over members), round trips, or
+    connections. Rates and CPU per million use the same unit.
+    """
+
+    server: str
+    scenario: str
+    size: int
+    unit: str
+    expected: int = 0
+    counted: int = 0
+    elapsed_s: float = 0.0
+    server_cpu_s: float | None = None
+    loadgen_cpu_s: float | None = None
+    server_rss_bytes: int | None = None
+    idle_rss_bytes: int | None = None
+    latency_p50_us: float | None = None
+    latency_p99_us: float | None = None
+    error: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None and self.counted == self.expected
+
+    @property
+    def lost(self) -> int:
+        return self.expected - self.counted
+
+    @property
+    def rate_per_s(self) -> float | None:
+        return self.counted / self.elapsed_s if self.elapsed_s > 0 and self.counted else None
+
+    @property
+    def mb_per_s(self) -> float | None:
+        rate = self.rate_per_s
+        return rate * self.size / 1e6 if rate is not None and self.size else None
+
+    @property
+    def server_cpu_s_per_million(self) -> float | None:
+        if self.server_cpu_s is None or not self.counted:
+            return None
+        return self.server_cpu_s / (self.counted / 1e6)
+
+    @property
+    def loadgen_cpu_share(self) -> float | None:
+        """The load generator's CPU use as a fraction of one core: near 1.0 means it may be the limit."""
+        if self.loadgen_cpu_s is None or self.elapsed_s <= 0:
+            return None
+        return self.loadgen_cpu_s / self.elapsed_s
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "server": self.server, "scenario": self.scenario, "size": self.size, "unit": self.unit,
+            "expected": self.expected, "counted": self.counted, "lost": self.lost, "complete": self.complete,
+            "elapsed_s": self.elapsed_s, "rate_per_s": self.rate_per_s, "mb_per_s": self.mb_per_s,
+            "server_cpu_s": self.server_cpu_s, "server_cpu_s_per_million": self.server_cpu_s_per_million,
+            "server_rss_bytes": self.server_rss_bytes, "idle_rss_bytes": self.idle_rss_bytes,
+            "loadgen_cpu_share": self.loadgen_cpu_share,
+            "latency_p50_us": self.latency_p50_us, "latency_p99_us": self.latency_p99_us, "error": self.error,
+        }

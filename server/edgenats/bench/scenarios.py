@@ -1,0 +1,71 @@
+"""The benchmark scenarios by name, and running one of them at one payload size against one server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgenats.bench.idle_connections import run_idle_connections
+from edgenats.bench.message_flow import run_message_flow
+from edgenats.bench.probes import ProcessProbe
+from edgenats.bench.request_reply import run_request_latency, run_request_throughput
+from edgenats.bench.results import ScenarioResult
+from edgenats.bench.settings import BenchSettings
+from edgenats.bench.wire import Endpoint
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    subscribers: int = 0
+    queue_group: bool = False
+    sized: bool = True
+
+
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in (
+        Scenario("pub", "publish only"),
+        Scenario("pubsub", "1 publisher -> 1 subscriber", subscribers=1),
+        Scenario("fanout4", "1 publisher -> 4 subscribers", subscribers=4),
+        Scenario("fanout16", "1 publisher -> 16 subscribers", subscribers=16),
+        Scenario("queue4", "1 publisher -> queue group of 4", subscribers=4, queue_group=True),
+        Scenario("rr-latency", "request/reply, one at a time"),
+        Scenario("rr-throughput", "request/reply, pipelined requesters, queue of responders"),
+        Scenario("memory", "idle connections (CONNECT + PING each)", sized=False),
+    )
+}
+DEFAULT_SIZES = (16, 1024)
+
+
+@dataclass(frozen=True)
+class BenchTarget:
+    """A server to measure: its label in reports, where it listens and (if known) its process."""
+
+    label: str
+    endpoint: Endpoint
+    pid: int | None = None
+
+
+def run_scenario(
+    scenario: Scenario, size: int, settings: BenchSettings, target: BenchTarget, loadgen: ProcessProbe
+) -> ScenarioResult:
+    server = ProcessProbe(target.pid) if target.pid is not None else None
+    if scenario.name == "memory":
+        return run_idle_connections(target.label, settings, target.endpoint, server, loadgen)
+    if scenario.name == "rr-latency":
+        return run_request_latency(target.label, size, settings, target.endpoint, server, loadgen)
+    if scenario.name == "rr-throughput":
+        return run_request_throughput(target.label, size, settings, target.endpoint, server, loadgen)
+    return run_message_flow(
+        target.label, scenario.name, size, scenario.subscribers, scenario.queue_group,
+        settings, target.endpoint, server, loadgen,
+    )
+
+
+def scenario_runs(names: list[str], sizes: list[int]) -> list[tuple[Scenario, int]]:
+    """Every (scenario, size) pair to run, in order; the memory scenario runs first and once."""
+    chosen = [SCENARIOS[name] for name in names]
+    runs = [(scenario, 0) for scenario in chosen if not scenario.sized]
+    runs += [(scenario, size) for scenario in chosen if scenario.sized for size in sizes]
+    return runs

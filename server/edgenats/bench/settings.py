@@ -1,0 +1,27 @@
+"""How a benchmark run is sized: message counts or duration, concurrency, timeouts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """Sizing shared by every scenario. With `msgs` set a run sends exactly that many messages
+    (round trips for request/reply); otherwise it sends for `duration_s`."""
+
+    msgs: int | None = None
+    duration_s: float = 2.0
+    requesters: int = 16
+    in_flight: int = 8
+    responders: int = 8
+    connections: int = 5000
+    stall_timeout_s: float = 10.0
+    chunk_bytes: int = 128 * 1024
+    pings_in_flight: int = 4
+    window_chunks: int = 16
+
+    def warmup_msgs(self, per_chunk: int) -> int:
+        """A short warm-up (buffers allocated, caches filled) that is not measured."""
+        warmup = per_chunk * 4
+        return min(warmup, max(1, self.msgs // 10)) if self.msgs is not None else warmup

@@ -1,0 +1,108 @@
+"""`edgenats bench`: measure a running server, or `--compare` nats-server and edgenats side by side."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from edgenats.bench.errors import BenchError
+from edgenats.bench.report import comparison_table, json_document, results_table, write_json
+from edgenats.bench.runner import run_against, run_comparison
+from edgenats.bench.scenarios import DEFAULT_SIZES, SCENARIOS, BenchTarget
+from edgenats.bench.settings import BenchSettings
+from edgenats.bench.wire import Endpoint
+from edgenats.cli.arguments import parse_duration, parse_size_list, positive_int
+from edgenats.cli.connection_options import ConnectionSettings, connection_arguments_parent
+from edgenats.cli.errors import CommandError
+
+
+def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register bench."""
+    defaults = BenchSettings()
+    bench = subparsers.add_parser(
+        "bench", parents=[connection_arguments_parent()], help="measure throughput, latency and memory",
+        description="Raw-socket load generator. Every run checks that no message was lost. "
+                    f"Scenarios: {', '.join(SCENARIOS)}.",
+    )
+    bench.add_argument("--scenario", action="append", type=_scenario_list, metavar="NAMES",
+                       help="comma-separated scenarios to run (default: all)")
+    bench.add_argument("--size", action="append", type=parse_size_list, metavar="SIZES",
+                       help="comma-separated payload sizes, e.g. 16,1k (default: 16,1k)")
+    bench.add_argument("--msgs", type=positive_int, default=None,
+                       help="messages (round trips for request/reply) per run instead of --duration")
+    bench.add_argument("--duration", type=parse_duration, default=defaults.duration_s,
+                       help=f"how long each run publishes ({defaults.duration_s:g}s)")
+    bench.add_argument("--requesters", type=positive_int, default=defaults.requesters,
+                       help=f"rr-throughput: concurrent requesters ({defaults.requesters})")
+    bench.add_argument("--in-flight", type=positive_int, default=defaults.in_flight,
+                       help=f"rr-throughput: requests in flight per requester ({defaults.in_flight})")
+    bench.add_argument("--responders", type=positive_int, default=defaults.responders,
+                       help=f"rr-throughput: responders in the queue group ({defaults.responders})")
+    bench.add_argument("--connections", type=positive_int, default=defaults.connections,
+                       help=f"memory: idle connections to open ({defaults.connections})")
+    bench.add_argument("--stall-timeout", type=parse_duration, default=defaults.stall_timeout_s,
+                       help="give up on a run when nothing arrives for this long (10s)")
+    bench.add_argument("--server-pid", type=positive_int, default=None,
+                       help="the server's process id: adds its CPU-seconds per million messages and RSS")
+    bench.add_argument("--compare", action="store_true",
+                       help="start nats-server and edgenats on free local ports and measure both")
+    bench.add_argument("--no-pin", action="store_true",
+                       help="with --compare: do not pin servers to CPU 0 and the load generator to CPU 1")
+    bench.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the results as JSON")
+    bench.set_defaults(func=run_bench)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    settings = BenchSettings(
+        msgs=args.msgs, duration_s=args.duration, requesters=args.requesters, in_flight=args.in_flight,
+        responders=args.responders, connections=args.connections, stall_timeout_s=args.stall_timeout,
+    )
+    names = list(dict.fromkeys(name for group in (args.scenario or [list(SCENARIOS)]) for name in group))
+    sizes = list(dict.fromkeys(size for group in (args.size or [list(DEFAULT_SIZES)]) for size in group))
+    try:
+        if args.compare:
+            comparison = run_comparison(names, sizes, settings, pin=not args.no_pin)
+            results = comparison.results
+            pinning = "servers on CPU 0, load generator on CPU 1" if comparison.pinned else "not pinned"
+            print(f"edgenats / nats-server ({pinning}); s/M = server CPU-seconds per million; "
+                  "ratio = edgenats / nats-server")
+            print(comparison_table(results, comparison.reference, comparison.candidate))
+            document = json_document(results, settings, mode="compare", pinned=comparison.pinned)
+        else:
+            target = _target(args)
+            results = run_against(target, names, sizes, settings)
+            print(f"{target.label}; s/M = server CPU-seconds per million")
+            print(results_table(results))
+            document = json_document(results, settings, mode="single", server=target.label)
+    except BenchError as error:
+        raise CommandError(str(error)) from None
+    if args.json is not None:
+        write_json(args.json, document)
+    incomplete = [result for result in results if not result.complete]
+    if incomplete:
+        raise CommandError(f"{len(incomplete)} of {len(results)} runs did not account for every message")
+    return 0
+
+
+def _target(args: argparse.Namespace) -> BenchTarget:
+    connection = ConnectionSettings.from_args(args)
+    address = connection.servers[0]
+    if address.url.startswith("tls://"):
+        raise CommandError("bench speaks plain TCP only; use a nats:// URL")
+    endpoint = Endpoint(
+        address.host, address.port, user=connection.user or address.user,
+        password=connection.password or address.password, token=connection.token,
+    )
+    return BenchTarget(f"nats://{endpoint.label}", endpoint, args.server_pid)
+
+
+def _scenario_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if names == ["all"]:
+        return list(SCENARIOS)
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario {', '.join(unknown) or text!r} (choose from {', '.join(SCENARIOS)}, all)"
+        )
+    return names

@@ -1,0 +1,91 @@
+"""The connection flags every client-side command shares: -s/--server, --user, --password, --token.
+
+The top-level parser owns the defaults (the NATS_URL environment variable, else the local server); each
+subcommand accepts the same flags again so they may be written before or after the command name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from edgenats.cli.errors import CommandError
+
+DEFAULT_SERVER_URL = "nats://127.0.0.1:4222"
+SUPPORTED_SCHEMES = ("nats", "tls")
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser, *, with_defaults: bool) -> None:
+    """Add the connection flags; without defaults a later parser leaves earlier values alone."""
+
+    def default(value: str | None) -> str | None:
+        return value if with_defaults else argparse.SUPPRESS
+
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "-s", "--server", metavar="URL", default=default(os.environ.get("NATS_URL", DEFAULT_SERVER_URL)),
+        help=f"server URL(s), comma separated (env NATS_URL, default {DEFAULT_SERVER_URL})",
+    )
+    group.add_argument("--user", default=default(None), help="user name")
+    group.add_argument("--password", default=default(None), help="password")
+    group.add_argument("--token", default=default(None), help="authentication token")
+
+
+def connection_arguments_parent() -> argparse.ArgumentParser:
+    """A parent parser for subcommands: the connection flags without defaults of their own."""
+    parent = argparse.ArgumentParser(add_help=False)
+    add_connection_arguments(parent, with_defaults=False)
+    return parent
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    url: str
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    servers: list[ServerAddress]
+    user: str | None
+    password: str | None
+    token: str | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ConnectionSettings:
+        return cls(parse_server_urls(args.server), args.user, args.password, args.token)
+
+    @property
+    def urls(self) -> list[str]:
+        return [server.url for server in self.servers]
+
+    @property
+    def display_url(self) -> str:
+        return ",".join(server.url.split("@")[-1] for server in self.servers)
+
+
+def parse_server_urls(text: str) -> list[ServerAddress]:
+    """Validate `-s` (one URL or several, comma separated); `host:port` alone means nats://host:port."""
+    addresses = [parse_server_url(item.strip()) for item in text.split(",") if item.strip()]
+    if not addresses:
+        raise CommandError("no server URL given")
+    return addresses
+
+
+def parse_server_url(text: str) -> ServerAddress:
+    url = text if "://" in text else f"nats://{text}"
+    parts = urlsplit(url)
+    if parts.scheme not in SUPPORTED_SCHEMES:
+        raise CommandError(f"invalid server URL {text!r}: scheme must be one of {', '.join(SUPPORTED_SCHEMES)}")
+    try:
+        port = parts.port or 4222
+    except ValueError:
+        raise CommandError(f"invalid server URL {text!r}: bad port") from None
+    if not parts.hostname or " " in parts.netloc:
+        raise CommandError(f"invalid server URL {text!r}: no host")
+    return ServerAddress(url, parts.hostname, port, parts.username, parts.password)
