@@ -1,5 +1,5 @@
-"""A tiny HTTP client for the monitoring tests: real requests over sockets to 127.0.0.1, with
-http.client for ordinary (keep-alive) use and a raw socket for what curl or an old tool sends.
+"""Helpers for the monitoring tests: a tiny HTTP client (http.client for ordinary keep-alive use, a
+raw socket for what curl or an old tool sends) and starting a server with its monitor port.
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from servers import RunningServer, free_port, wait_for_port
+
+_ATTEMPTS = 3
 
 
 @dataclass
@@ -67,3 +71,36 @@ def split_response(data: bytes) -> tuple[str, dict[str, str], bytes]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     return status_line, headers, body
+
+
+@dataclass
+class Monitored:
+    server: RunningServer
+    monitor: Monitor
+
+
+def start_monitored(server_factory, kind: str, config: str | None = None) -> Monitored:
+    """Start a server with `-m <free port>` and make sure that port answers for *this* server.
+
+    A free port can be taken by another process between choosing it and binding it (tests of other
+    areas run in parallel); then this server fails to start its monitor, or the port answers for
+    someone else. Either way a fresh port is tried instead of failing with a confusing mismatch.
+    """
+    for attempt in range(_ATTEMPTS):
+        http_port = free_port()
+        running = server_factory(kind, config=config, extra_args=["-m", str(http_port)])
+        monitor = Monitor(http_port)
+        try:
+            # The client port can accept before the monitor port is bound (edgenats binds it second).
+            wait_for_port(http_port, running.process, running.log_path)
+            if monitor.get("/varz")["port"] == running.port:
+                break
+        except (RuntimeError, OSError, AssertionError):
+            if attempt == _ATTEMPTS - 1:
+                raise
+        running.stop()
+    else:
+        raise RuntimeError(f"monitor port of the {kind} server kept answering for another server")
+    # The readiness probe on the client port is itself a connection; counts start once it is gone.
+    monitor.wait_for("/connz", lambda connz: connz["num_connections"] == 0)
+    return Monitored(running, monitor)

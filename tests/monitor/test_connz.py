@@ -8,6 +8,7 @@ import asyncio
 import re
 
 import nats
+from monitor_http import start_monitored
 
 CONN_FIELDS = {
     "cid": int, "kind": str, "type": str, "ip": str, "port": int, "start": str, "last_activity": str,
@@ -184,3 +185,28 @@ def test_monitoring_many_connections_does_not_disturb_message_flow(monitored):
     received, pages = asyncio.run(scenario())
     assert received == [b"%d" % index for index in range(count)]
     assert all(page["num_connections"] == 41 for page in pages)
+
+
+def test_auth_option_names_the_user_and_a_non_global_account(server_kind, server_factory):
+    config = """
+    accounts { SENSORS { users = [ {user: alice, password: alicepw} ] } }
+    authorization { users = [ {user: bob, password: bobpw} ] }
+    """
+    monitored = start_monitored(server_factory, server_kind, config)
+    running, monitor = monitored.server, monitored.monitor
+
+    async def scenario() -> tuple[dict, dict]:
+        alice = await nats.connect(running.url, user="alice", password="alicepw", name="alice-conn")
+        bob = await nats.connect(running.url, user="bob", password="bobpw", name="bob-conn")
+        with_auth = monitor.get("/connz?auth=1")
+        without = monitor.get("/connz")
+        await alice.close()
+        await bob.close()
+        return with_auth, without
+
+    with_auth, without = asyncio.run(scenario())
+    alice, bob = by_name(with_auth)["alice-conn"], by_name(with_auth)["bob-conn"]
+    assert (alice["authorized_user"], alice["account"]) == ("alice", "SENSORS")
+    assert bob["authorized_user"] == "bob" and "account" not in bob
+    assert all("authorized_user" not in connection for connection in without["connections"])
+    assert monitor.get("/varz")["auth_required"] is True

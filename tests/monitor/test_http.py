@@ -5,8 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 
-from monitor_http import Monitor, split_response
-from servers import free_port, wait_for_port
+from monitor_http import split_response, start_monitored
 
 
 def test_unknown_path_is_404(monitored):
@@ -71,10 +70,7 @@ def test_bad_query_value_is_400(monitored):
 
 def test_other_methods_are_refused_with_405(server_factory):
     # nats-server answers any method, so this is edgenats' own contract (a read-only port).
-    http_port = free_port()
-    running = server_factory("edgenats", extra_args=["-m", str(http_port)])
-    wait_for_port(http_port, running.process, running.log_path)
-    monitor = Monitor(http_port)
+    monitor = start_monitored(server_factory, "edgenats").monitor
     for method in ("POST", "PUT", "DELETE"):
         reply = monitor.request("/varz", method=method)
         assert reply.status == 405

@@ -17,39 +17,38 @@ from edgenats.monitor.query import Query, QueryError
 
 if TYPE_CHECKING:
     from edgenats.server import ClosedConnection, Server
+    from edgenats.sublist import Subscription
 
-DEFAULT_LIMIT = 1024
-
-Connection = Any  # an open connection (ClientConnection or another kind) or a ClosedConnection
+Listed = Any  # an open connection (ClientConnection or another kind) or a ClosedConnection
 
 
-def _is_closed(connection: Connection) -> bool:
+def _is_closed(connection: Listed) -> bool:
     return hasattr(connection, "stop")
 
 
-def _start(connection: Connection) -> float:
+def _start(connection: Listed) -> float:
     return connection.start if _is_closed(connection) else connection.start_time
 
 
-def _last(connection: Connection) -> float:
+def _last(connection: Listed) -> float:
     # A closed connection keeps no last-activity time; its start is what an open one reports today.
     return connection.start if _is_closed(connection) else connection.last_activity
 
 
-def _end(connection: Connection, now: float) -> float:
+def _end(connection: Listed, now: float) -> float:
     return connection.stop if _is_closed(connection) else now
 
 
-def _subscription_count(connection: Connection) -> int:
+def _subscription_count(connection: Listed) -> int:
     return len(getattr(connection, "subscriptions", ()))
 
 
-def _pending(connection: Connection) -> int:
+def _pending(connection: Listed) -> int:
     transport = getattr(connection, "transport", None)
     return transport.get_write_buffer_size() if transport is not None and not transport.is_closing() else 0
 
 
-def _sort_keys(now: float) -> dict[str, tuple[Callable[[Connection], Any], bool]]:
+def _sort_keys(now: float) -> dict[str, tuple[Callable[[Listed], Any], bool]]:
     """Sort name -> (key, descending)."""
     return {
         "cid": (lambda c: c.cid, False),
@@ -72,20 +71,21 @@ def _sort_keys(now: float) -> dict[str, tuple[Callable[[Connection], Any], bool]
 _CLOSED_ONLY_SORTS = ("stop", "reason")
 
 
-def _account_name(connection: Connection) -> str:
+def _account_name(connection: Listed) -> str:
     if _is_closed(connection):
         return connection.account
     return connection.account.name
 
 
-def _user_name(connection: Connection) -> str:
+def _user_name(connection: Listed) -> str:
     if _is_closed(connection):
         return connection.user
     user = getattr(connection, "user", None)
     return user.name if user is not None else ""
 
 
-def _subscription_detail(subscription, cid: int) -> dict:
+def subscription_detail(subscription: Subscription, cid: int) -> dict:
+    """One subscription as nats-server lists it (Go omits an empty queue group and a zero max)."""
     detail: dict = {"subject": subscription.subject}
     if subscription.queue:
         detail["qgroup"] = subscription.queue
@@ -97,7 +97,7 @@ def _subscription_detail(subscription, cid: int) -> dict:
     return detail
 
 
-def _connection_info(connection: Connection, now: float, subs: str, auth: bool) -> dict:
+def _connection_info(connection: Listed, now: float, subs: str, auth: bool) -> dict:
     closed = _is_closed(connection)
     info: dict = {
         "cid": connection.cid,
@@ -138,7 +138,7 @@ def _connection_info(connection: Connection, now: float, subs: str, auth: bool) 
             info["account"] = account
     subscriptions = list(getattr(connection, "subscriptions", {}).values())
     if subscriptions and subs == "detail":
-        info["subscriptions_list_detail"] = [_subscription_detail(sub, connection.cid) for sub in subscriptions]
+        info["subscriptions_list_detail"] = [subscription_detail(sub, connection.cid) for sub in subscriptions]
     elif subscriptions and subs == "list":
         info["subscriptions_list"] = [sub.subject for sub in subscriptions]
     return info
@@ -150,7 +150,7 @@ def _subs_mode(query: Query) -> str:
     return "list" if query.flag("subs") else ""
 
 
-def _candidates(server: Server, state: str, cid: int) -> list[Connection]:
+def _candidates(server: Server, state: str, cid: int) -> list[Listed]:
     open_connections = list(server.connections.values()) if state in ("open", "all") else []
     closed: list[ClosedConnection] = list(server.closed_connections) if state in ("closed", "all") else []
     if cid:
@@ -169,10 +169,7 @@ def build_connz(server: Server, query: Query) -> dict:
         raise QueryError(f"invalid sorting option: {sort}")
     if sort in _CLOSED_ONLY_SORTS and state != "closed":
         raise QueryError(f"sort by {sort} only valid on closed connections")
-    offset = max(query.integer("offset", 0), 0)
-    limit = query.integer("limit", DEFAULT_LIMIT)
-    if limit <= 0:
-        limit = DEFAULT_LIMIT
+    offset, limit = query.paging()
     cid = query.integer("cid", 0)
     if cid:
         limit = 1

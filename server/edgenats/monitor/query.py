@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
+DEFAULT_LIMIT = 1024
+
 
 class QueryError(Exception):
     """A query option with a value the endpoint cannot use (HTTP 400)."""
@@ -38,3 +40,9 @@ class Query:
         if text in ("0", "f", "F", "false", "FALSE", "False"):
             return False
         raise QueryError(f"Error decoding boolean for '{name}': invalid syntax {text!r}")
+
+    def paging(self) -> tuple[int, int]:
+        """`offset` (default 0) and `limit` (default 1024; zero or negative also mean the default)."""
+        offset = max(self.integer("offset", 0), 0)
+        limit = self.integer("limit", DEFAULT_LIMIT)
+        return offset, limit if limit > 0 else DEFAULT_LIMIT

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from edgenats.monitor.connz import DEFAULT_LIMIT
+from edgenats.monitor.connz import subscription_detail
 from edgenats.monitor.formats import go_float, rfc3339
 from edgenats.monitor.query import Query, QueryError
 from edgenats.subjects import is_valid_literal_subject, subject_matches
@@ -19,23 +19,14 @@ if TYPE_CHECKING:
 
 
 def _subscription_info(account: Account, subscription: Subscription) -> dict:
-    info: dict = {"account": account.name, "account_tag": account.name, "subject": subscription.subject}
-    if subscription.queue:
-        info["qgroup"] = subscription.queue
-    info["sid"] = subscription.sid.decode("latin-1")
-    info["msgs"] = subscription.delivered
-    if subscription.max_msgs:
-        info["max"] = subscription.max_msgs
-    info["cid"] = subscription.target.cid
-    return info
+    # Internal subscribers (not connections) have no connection id; nats-server reports 0 for them.
+    cid = getattr(subscription.target, "cid", 0)
+    return {"account": account.name, "account_tag": account.name, **subscription_detail(subscription, cid)}
 
 
 def build_subsz(server: Server, query: Query) -> dict:
     now = time.time()
-    offset = max(query.integer("offset", 0), 0)
-    limit = query.integer("limit", DEFAULT_LIMIT)
-    if limit <= 0:
-        limit = DEFAULT_LIMIT
+    offset, limit = query.paging()
     test_subject = query.text("test")
     if test_subject and not is_valid_literal_subject(test_subject):
         raise QueryError(f"invalid test subject, must be valid publish subject: {test_subject}")
