@@ -116,7 +116,9 @@ class Client:
         self._buf = bytearray(bufsize)
         self._mv = memoryview(self._buf)
         self._n = self._pos = 0  # bytes in the buffer / start of the first unparsed operation
-        self._sock = None
+        self._sock = self._polled = None
+        self._poll = select.poll()  # one poller for the client's life: fewer allocations on reconnect
+        self._ipoll = getattr(self._poll, "ipoll", self._poll.poll)  # ipoll does not allocate
         self._closed = False
         self._hs = False  # in a handshake: -ERR raises instead of being reported
         self._subs = {}  # sid -> [subject, queue, callback, max_msgs, received]
@@ -171,6 +173,7 @@ class Client:
         while self.info is None:
             self._need()
         if tls or self.info.get("tls_required"):
+            self._poll.unregister(sock)  # before wrapping: CPython detaches the plain socket
             sock.settimeout(self._timeout_ms / 1000)  # the TLS handshake runs blocking, bounded
             self._use(self._wrap(sock, host))
         name, c_user, c_password, token = self._opts
@@ -199,10 +202,8 @@ class Client:
         self._last_rx = ticks_ms()
 
     def _use(self, sock):
-        self._sock = sock
-        self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
-        self._ipoll = getattr(self._poll, "ipoll", self._poll.poll)  # ipoll does not allocate
+        self._polled = self._sock = sock
         self._pending = getattr(sock, "pending", None)  # CPython TLS may hold decrypted bytes
         if MICROPYTHON:  # a blocking readinto waits for a full buffer, so read and write non-blocking
             sock.setblocking(False)
@@ -243,6 +244,9 @@ class Client:
         self._parse()
 
     def _close_sock(self):
+        if self._polled is not None:
+            self._poll.unregister(self._polled)
+            self._polled = None
         if self._sock is not None:
             try:
                 self._sock.close()

@@ -38,6 +38,8 @@ async def test_aio_callbacks_requests_and_restart(server, server_factory, start_
             break
         except nats.errors.NoRespondersError:
             await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("device did not come back:\n" + "\n".join(device.lines))
     assert reply.data == b"pong:2"
     await peer.publish("dev1.stop", b"")
     await peer.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import nats
-from unats_helpers import collect
+from unats_helpers import EXTRAS_HEAP, collect
 
 
 async def test_publish_plain_with_headers_and_reply(server, start_device):
@@ -72,8 +72,9 @@ async def test_request_reply_both_ways(server, start_device):
 
 
 async def test_rejected_user_password_raises_auth_error(server_kind, server_factory, start_device):
+    # three clients are built one after another here, so the device gets more than the 32K heap
     srv = server_factory(server_kind, config="authorization { user: dev, password: s3cret }\n")
-    device = await start_device("auth.py", "user", srv.url)
+    device = await start_device("auth.py", "user", srv.url, heap=EXTRAS_HEAP)
     output = await device.finish()
     assert "AUTHERROR" in output and "Authorization Violation" in output
     assert output.count("OK") == 2
@@ -81,7 +82,7 @@ async def test_rejected_user_password_raises_auth_error(server_kind, server_fact
 
 async def test_rejected_token_raises_auth_error(server_kind, server_factory, start_device):
     srv = server_factory(server_kind, config="authorization { token: t0k3n }\n")
-    device = await start_device("auth.py", "token", srv.url)
+    device = await start_device("auth.py", "token", srv.url, heap=EXTRAS_HEAP)
     output = await device.finish()
     assert "AUTHERROR" in output
     assert output.count("OK") == 2

@@ -45,6 +45,8 @@ async def test_soak_requests_and_restart_on_small_heap(server, server_factory, s
             break
         except nats.errors.NoRespondersError:
             await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("device did not come back:\n" + "\n".join(device.lines))
     assert reply.data == b"echo:again", "the restored subscription answers after the restart"
     await peer.publish("dev.stop", b"")
     await peer.flush()
