@@ -14,16 +14,17 @@ from typing import TYPE_CHECKING, Any
 from edgenats.account import GLOBAL_ACCOUNT
 from edgenats.monitor.formats import go_duration, go_uptime, rfc3339
 from edgenats.monitor.query import Query, QueryError
+from edgenats.server import ClosedConnection
 
 if TYPE_CHECKING:
-    from edgenats.server import ClosedConnection, Server
+    from edgenats.server import Server
     from edgenats.sublist import Subscription
 
 Listed = Any  # an open connection (ClientConnection or another kind) or a ClosedConnection
 
 
 def _is_closed(connection: Listed) -> bool:
-    return hasattr(connection, "stop")
+    return isinstance(connection, ClosedConnection)
 
 
 def _start(connection: Listed) -> float:
