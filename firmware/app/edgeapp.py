@@ -1,0 +1,225 @@
+"""The device app: joins Wi-Fi, talks to the site's edgenats broker with unats, publishes readings,
+answers commands as a NATS service (found by $SRV.PING/INFO/STATS discovery), and rides out Wi-Fi and broker
+outages (readings taken while the broker is away wait in the client's outbox, oldest first).
+
+Everything it needs comes from config.json, written per device by `edgenats device provision`.
+"""
+
+import gc
+import json
+import sys
+
+import unats
+from unats.service import Service, ServiceError
+
+try:
+    from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
+except ImportError:  # CPython, for running the app on a workstation
+    from unats import sleep_ms, ticks_add, ticks_diff, ticks_ms
+
+VERSION = "0.1.0"
+CONFIG_FILE = "config.json"
+WIFI_CHECK_MS = 5000
+
+
+def log(*args):
+    print("edgeapp:", *args)
+
+
+def load_config(path=CONFIG_FILE):
+    """The device's settings, with the subjects derived from the device id where none are given."""
+    with open(path) as f:
+        cfg = json.load(f)
+    dev = cfg["device_id"]
+    subjects = cfg.setdefault("subjects", {})
+    for key in ("telemetry", "command", "status"):
+        subjects.setdefault(key, "devices." + dev + "." + ("cmd" if key == "command" else key))
+    cfg.setdefault("interval_s", 10)
+    cfg.setdefault("service", {})
+    cfg.setdefault("client", {})
+    return cfg
+
+
+class WiFi:
+    """Station-mode Wi-Fi that reconnects when the link drops; absent on ports without a network module."""
+
+    def __init__(self, cfg):
+        self.wlan = None
+        self.cfg = cfg
+        self.next_check = ticks_ms()
+        try:
+            import network
+        except ImportError:  # the Unix port (virtual board) is already on the host's network
+            return
+        if cfg:
+            self.wlan = network.WLAN(network.STA_IF)
+            self.wlan.active(True)
+
+    def up(self, wait_ms=0):
+        """True once associated; starts a (re)connect when not, waiting at most wait_ms for it."""
+        if self.wlan is None:
+            return True
+        if self.wlan.isconnected():
+            return True
+        log("wifi: connecting to", self.cfg["ssid"])
+        try:
+            self.wlan.connect(self.cfg["ssid"], self.cfg.get("password", ""))
+        except OSError as e:  # a connect already in progress on some ports
+            log("wifi:", e)
+        start = ticks_ms()
+        while not self.wlan.isconnected() and ticks_diff(ticks_ms(), start) < wait_ms:
+            sleep_ms(200)
+        return self.wlan.isconnected()
+
+    def poll(self):
+        """Checks the link every few seconds, so a dropped access point is rejoined without blocking."""
+        if self.wlan is not None and ticks_diff(ticks_ms(), self.next_check) >= 0:
+            self.next_check = ticks_add(ticks_ms(), WIFI_CHECK_MS)
+            self.up()
+
+
+class Sensor:
+    """The board's own temperature sensor where it has one, else the free heap as the reading."""
+
+    def __init__(self):
+        self.kind, self._read = "heap_free", gc.mem_free
+        try:
+            import esp32
+
+            self.kind, self._read = "cpu_temp_f", esp32.raw_temperature
+            return
+        except (ImportError, AttributeError):
+            pass
+        if sys.platform == "rp2":
+            import machine
+
+            adc = machine.ADC(4)
+            self.kind = "cpu_temp_c"
+            self._read = lambda: round(27 - (adc.read_u16() * 3.3 / 65535 - 0.706) / 0.001721, 1)
+
+    def read(self):
+        return self._read()
+
+
+class App:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.dev = cfg["device_id"]
+        self.subjects = cfg["subjects"]
+        self.interval_ms = int(cfg["interval_s"] * 1000)
+        svc = cfg["service"]
+        self.svc_name = svc.get("name", "edgedevice")
+        self.svc_version = svc.get("version", VERSION)
+        self.sensor = Sensor()
+        self.seq = 0
+        self.dropped = 0
+        self.announced = -1  # the client's reconnect count at the last online announcement
+        self.running = True
+        self.started = ticks_ms()
+        self.nc = None
+
+    # -- connection --------------------------------------------------------------------------
+
+    def connect(self):
+        """Creates the client and subscribes; if no broker answers yet, the client keeps retrying."""
+        cfg, opts = self.cfg, self.cfg["client"]
+        self.nc = unats.Client(cfg["servers"], name=self.dev, user=cfg.get("user"),
+                               password=cfg.get("password"), token=cfg.get("token"), reconnect=True,
+                               bufsize=opts.get("bufsize", 2048), outbox_size=opts.get("outbox_size", 2048),
+                               ping_interval=opts.get("ping_interval", 30), error_cb=self.on_error)
+        svc = Service(self.nc, self.svc_name, self.svc_version, "edgenats device app",
+                      {"device_id": self.dev, "platform": sys.platform})
+        svc.add_endpoint("command", self.on_command, subject=self.subjects["command"])
+        try:
+            self.nc.connect()
+        except (OSError, unats.NATSError) as e:
+            log("broker not reachable yet:", e)
+
+    def on_error(self, err):
+        log("connection:", err)
+
+    def announce_if_reconnected(self):
+        """Publishes an online status once per (re)connection, so the site sees the device come back."""
+        if self.nc.is_connected and self.nc.reconnects != self.announced:
+            self.announced = self.nc.reconnects
+            self.send(self.subjects["status"], {"id": self.dev, "state": "online",
+                                                "reconnects": self.announced, "dropped": self.dropped})
+
+    def send(self, subject, obj, reply=None):
+        try:
+            self.nc.publish(subject, json.dumps(obj), reply)
+        except unats.OutboxFullError:
+            self.dropped += 1
+
+    # -- readings ----------------------------------------------------------------------------
+
+    def publish_reading(self):
+        self.seq += 1
+        self.send(self.subjects["telemetry"], {"id": self.dev, "seq": self.seq, "kind": self.sensor.kind,
+                                               "value": self.sensor.read(),
+                                               "uptime_ms": ticks_diff(ticks_ms(), self.started)})
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def on_command(self, msg):
+        """Requests on the command subject: {"op": "ping" | "read" | "interval" | "stop", ...} -> JSON.
+
+        Served as an endpoint of the device's NATS service, so discovery ($SRV.PING/INFO/STATS, as
+        `nats micro ls` uses it) lists the device and counts its requests and errors.
+        """
+        try:
+            req = json.loads(msg.data) if msg.data else {}
+            op = req.get("op", "ping")
+            if op == "ping":
+                res = {"id": self.dev, "pong": True, "version": VERSION}
+            elif op == "read":
+                res = {"id": self.dev, "kind": self.sensor.kind, "value": self.sensor.read(), "seq": self.seq}
+            elif op == "interval":
+                self.interval_ms = max(100, int(req["seconds"] * 1000))
+                res = {"id": self.dev, "interval_s": self.interval_ms / 1000}
+            elif op == "stop":
+                self.running = False
+                res = {"id": self.dev, "stopping": True}
+            else:
+                raise ServiceError(400, "unknown op " + str(op))
+        except (ValueError, KeyError, TypeError) as e:
+            raise ServiceError(400, "bad request: " + str(e)) from None
+        return json.dumps(res)
+
+    # -- main loop ---------------------------------------------------------------------------
+
+    def loop(self, wifi):
+        next_reading = ticks_ms()
+        while self.running:
+            wifi.poll()
+            self.announce_if_reconnected()
+            wait = ticks_diff(next_reading, ticks_ms())
+            if wait <= 0:
+                self.publish_reading()
+                next_reading = ticks_add(ticks_ms(), self.interval_ms)
+                wait = self.interval_ms
+            self.nc.wait_msg(min(wait, 1000) / 1000)
+        try:
+            self.nc.flush()  # the reply to "stop" should leave before the socket closes
+        except unats.NATSError:
+            pass
+        self.nc.close()
+
+
+def run(path=CONFIG_FILE):
+    """Runs the app until a "stop" command; any unexpected error restarts it after a pause."""
+    cfg = load_config(path)
+    wifi = WiFi(cfg.get("wifi"))
+    wifi.up(wait_ms=15000)
+    while True:
+        app = App(cfg)
+        try:
+            app.connect()
+            app.loop(wifi)
+            return
+        except (OSError, MemoryError, unats.NATSError) as e:
+            log("restarting after error:", repr(e))
+            if app.nc is not None:
+                app.nc.close()
+            gc.collect()
+            sleep_ms(2000)

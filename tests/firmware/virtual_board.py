@@ -1,0 +1,96 @@
+"""A virtual microcontroller: the real MicroPython Unix port with its REPL on a pseudo-terminal, and a
+second pseudo-terminal standing in for the board's USB serial port, which mpremote opens.
+
+A thread copies bytes between the two, dropping the board's output while nothing reads the port, as a
+USB CDC link does, so a board that prints never blocks. The board's file system is its working folder.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import tty
+from pathlib import Path
+
+MICROPYTHON = Path(sys.executable).parent / "micropython"
+
+
+CTRL_C = b"\x03"
+
+
+class VirtualBoard:
+    def __init__(self, root: Path, heap_bytes: int = 128 * 1024):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.console = root.parent / f"{root.name}-console.log"
+        board_master, board_slave = os.openpty()
+        self._port_master, self._port_slave = os.openpty()
+        tty.setraw(board_slave)  # no newline translation: mpremote expects the bytes the board sent
+        tty.setraw(self._port_slave)
+        os.set_blocking(self._port_master, False)
+        self.port = os.ttyname(self._port_slave)
+        self.process = subprocess.Popen([str(MICROPYTHON), "-X", f"heapsize={heap_bytes}"], cwd=root,
+                                        stdin=board_slave, stdout=board_slave, stderr=board_slave,
+                                        start_new_session=True)
+        os.close(board_slave)
+        self._board = board_master
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def _pump(self):
+        with open(self.console, "ab") as console:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([self._board, self._port_master], [], [], 0.2)
+                for fd in ready:
+                    try:
+                        data = os.read(fd, 4096)
+                    except OSError:  # EIO: the board process has gone
+                        return
+                    if fd == self._board:
+                        console.write(data)
+                        console.flush()
+                        self._to_port(data)
+                    else:
+                        self._to_board(data)
+
+    def _to_board(self, data: bytes):
+        """A board's UART interrupt turns Ctrl-C into KeyboardInterrupt while code runs; the Unix port
+        takes SIGINT instead, and catches it exactly while code runs (at its prompt SIGINT would kill it)."""
+        if CTRL_C in data and self._catches_sigint():
+            self.process.send_signal(signal.SIGINT)
+            data = data.replace(CTRL_C, b"")
+        os.write(self._board, data)
+
+    def _catches_sigint(self) -> bool:
+        with open(f"/proc/{self.process.pid}/status") as status:
+            caught = next(line for line in status if line.startswith("SigCgt:"))
+        return bool(int(caught.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+
+    def _to_port(self, data: bytes):
+        try:
+            os.write(self._port_master, data)
+        except OSError as e:
+            if e.errno != errno.EAGAIN:
+                raise
+
+    def console_text(self) -> str:
+        return self.console.read_text(errors="replace") if self.console.exists() else ""
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._stop.set()
+        self._thread.join(5)
+        for fd in (self._board, self._port_master, self._port_slave):
+            os.close(fd)
