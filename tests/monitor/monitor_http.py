@@ -4,6 +4,7 @@ raw socket for what curl or an old tool sends) and starting a server with its mo
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import socket
@@ -52,6 +53,19 @@ class Monitor:
             if condition(document) or time.monotonic() > deadline:
                 return document
             time.sleep(0.05)
+
+    async def settled(self, path: str, condition: Callable[[dict], bool], timeout: float = 5.0) -> dict:
+        """`wait_for` without blocking the caller's event loop, whose nats-py clients must keep writing.
+
+        nats-py's flush() writes its PING ahead of commands still queued in the client, so a PONG
+        does not prove the server has seen an earlier SUB or PUB; the server's own counts do.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            document = await asyncio.to_thread(self.get, path)
+            if condition(document) or time.monotonic() > deadline:
+                return document
+            await asyncio.sleep(0.02)
 
     def raw(self, request: bytes) -> bytes:
         """Send `request` bytes as they are and read until the server closes the connection."""

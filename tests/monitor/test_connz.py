@@ -29,6 +29,7 @@ async def connect(server, name: str):
 def test_connz_lists_clients_with_counters_and_subscriptions(monitored):
     monitor = monitored.monitor
     count = 5
+    base = monitor.get("/subsz")["num_subscriptions"]
 
     async def scenario() -> tuple[dict, dict]:
         subscriber = await connect(monitored.server, "connz-sub")
@@ -36,13 +37,13 @@ def test_connz_lists_clients_with_counters_and_subscriptions(monitored):
         received = asyncio.Queue()
         await subscriber.subscribe("connz.a", cb=received.put)
         await subscriber.subscribe("connz.b.*", queue="workers")
-        await subscriber.flush()
+        await monitor.settled("/subsz", lambda subsz: subsz["num_subscriptions"] == base + 2)
         for _ in range(count):
             await publisher.publish("connz.a", b"xyz")
-        await publisher.flush()
         for _ in range(count):
             await asyncio.wait_for(received.get(), 5)
-        listed = monitor.get("/connz?subs=1")
+        listed = await monitor.settled(
+            "/connz?subs=1", lambda connz: by_name(connz).get("connz-pub", {}).get("in_msgs") == count)
         detailed = monitor.get("/connz?subs=detail")
         await subscriber.close()
         await publisher.close()
@@ -129,9 +130,8 @@ def test_sort_by_messages_received_is_descending(monitored):
         busy = await connect(monitored.server, "sort-busy")
         for _ in range(3):
             await busy.publish("sort.x", b"")
-        await busy.flush()
-        await quiet.flush()
-        sorted_connz = monitor.get("/connz?sort=msgs_from")
+        sorted_connz = await monitor.settled(
+            "/connz?sort=msgs_from", lambda connz: by_name(connz)["sort-busy"]["in_msgs"] == 3)
         by_cid = monitor.get(f"/connz?cid={by_name(sorted_connz)['sort-quiet']['cid']}")
         await quiet.close()
         await busy.close()
@@ -153,6 +153,7 @@ def test_sorting_by_stop_needs_closed_connections(monitored):
 def test_monitoring_many_connections_does_not_disturb_message_flow(monitored):
     monitor = monitored.monitor
     count = 2000
+    base = monitor.get("/subsz")["num_subscriptions"]
 
     async def scenario() -> tuple[list[bytes], list[dict]]:
         clients = [await connect(monitored.server, f"load-{index}") for index in range(40)]
@@ -168,7 +169,7 @@ def test_monitoring_many_connections_does_not_disturb_message_flow(monitored):
                 done.set()
 
         await subscriber.subscribe("load.data", cb=on_message)
-        await subscriber.flush()
+        await monitor.settled("/subsz", lambda subsz: subsz["num_subscriptions"] == base + 41)
         publisher = clients[0]
         # The monitor is polled from a thread while the broker is busy delivering.
         polling = asyncio.create_task(asyncio.to_thread(
