@@ -14,6 +14,7 @@ from typing import Any
 
 from edgenats.conf import ConfigError, ConfigMap, load_config
 from edgenats.conf.units import parse_duration, parse_size
+from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
 
 DEFAULT_PORT = 4222
 MB = 1024 * 1024
@@ -36,6 +37,7 @@ class Options:
     write_deadline: float = 10.0
     authorization: dict | None = None
     accounts: dict | None = None
+    leafnodes: LeafNodeSettings | None = None
     no_auth_user: str | None = None
     user: str | None = None
     password: str | None = None
@@ -53,7 +55,7 @@ class Options:
 
 
 # Fields that a SIGHUP reload may not change (nats-server refuses these too).
-NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name")
+NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes")
 
 
 class OptionsError(Exception):
@@ -64,8 +66,6 @@ _NOT_IMPLEMENTED = {
     "cluster": "clustering (edge sites join a real NATS cluster through leaf nodes instead)",
     "gateway": "gateways",
     "gateways": "gateways",
-    "leafnodes": "leaf nodes",
-    "leaf": "leaf nodes",
     "jetstream": "JetStream",
     "websocket": "WebSocket",
     "ws": "WebSocket",
@@ -187,6 +187,8 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.authorization = _as_map(value, key)
     elif key == "accounts":
         options.accounts = _as_map(value, key)
+    elif key in ("leafnodes", "leaf"):
+        options.leafnodes = parse_leafnodes(value)
     elif key == "no_auth_user":
         options.no_auth_user = _as_str(value, key)
     elif key == "debug":

@@ -25,6 +25,8 @@ class Subscription:
     sid: bytes
     max_msgs: int = 0
     delivered: int = 0
+    # Queue members a leaf link stands for (its LS+ weight); 1 for everything else.
+    weight: int = 1
 
     @property
     def is_wildcard(self) -> bool:
@@ -65,6 +67,8 @@ class SubscriptionTrie:
         self.removes = 0
         self.matches = 0
         self.cache_hits = 0
+        # Called as observer(subscription, delta_weight) on insert/remove; set only while leaf links exist.
+        self.observer: Any = None
 
     def insert(self, subscription: Subscription) -> None:
         node = self._root
@@ -77,6 +81,8 @@ class SubscriptionTrie:
         self.count += 1
         self.inserts += 1
         self._invalidate(subscription.subject)
+        if self.observer is not None:
+            self.observer(subscription, subscription.weight)
 
     def remove(self, subscription: Subscription) -> bool:
         path: list[tuple[_Node, str]] = []
@@ -100,6 +106,8 @@ class SubscriptionTrie:
         self.count -= 1
         self.removes += 1
         self._invalidate(subscription.subject)
+        if self.observer is not None:
+            self.observer(subscription, -subscription.weight)
         return True
 
     def match(self, subject: bytes) -> SubscriptionMatch:

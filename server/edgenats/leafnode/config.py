@@ -1,0 +1,241 @@
+"""The `leafnodes { ... }` block in nats-server syntax: the accepting listener and the remotes to dial.
+
+Validation happens here so that a bad remote is refused at start-up with the key that is wrong;
+the link code only ever sees settings that can be used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from edgenats.conf.units import parse_duration
+
+DEFAULT_LEAF_PORT = 7422
+DEFAULT_RECONNECT_INTERVAL = 1.0
+_SCHEMES = ("nats-leaf", "nats", "tls")
+_REFUSED_SCHEMES = {"ws": "WebSocket leaf nodes", "wss": "WebSocket leaf nodes"}
+
+
+@dataclass(frozen=True)
+class RemoteURL:
+    """One dialable hub address; credentials given in the URL travel with it."""
+
+    host: str
+    port: int
+    tls: bool
+    user: str = ""
+    password: str = ""
+
+    def __str__(self) -> str:
+        return f"{'tls' if self.tls else 'nats-leaf'}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class TLSSettings:
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    insecure: bool = False
+    server_name: str = ""
+    handshake_first: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """One entry of `remotes = [ ... ]`: one connection binding a local account to a hub account."""
+
+    urls: tuple[RemoteURL, ...]
+    account: str = "$G"
+    credentials: str = ""
+    nkey_seed: str = ""
+    tls: TLSSettings | None = None
+    hub: bool = False
+    deny_imports: tuple[str, ...] = ()
+    deny_exports: tuple[str, ...] = ()
+    first_info_timeout: float = 1.0
+
+    def describe(self) -> str:
+        return ", ".join(str(url) for url in self.urls)
+
+
+@dataclass(frozen=True)
+class LeafNodeSettings:
+    host: str = ""
+    port: int = 0
+    listen: bool = False
+    authorization: dict | None = field(default=None, compare=False)
+    # Compare the authorization block by its text: dicts from the config reader carry positions.
+    authorization_text: str = ""
+    remotes: tuple[RemoteSettings, ...] = ()
+    reconnect_interval: float = DEFAULT_RECONNECT_INTERVAL
+    tls: TLSSettings | None = None
+
+
+def _lower(block: object, where: str) -> dict:
+    if not isinstance(block, dict):
+        raise ValueError(f"{where} must be a block {{ ... }}")
+    return {str(key).lower(): value for key, value in block.items()}
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{where} must be a string, got {value!r}")
+    return value
+
+
+def _strings(value: object, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ValueError(f"{where} must be a subject or a list of subjects")
+
+
+def _seconds(value: object, where: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{where}: {error}") from None
+    if seconds <= 0:
+        raise ValueError(f"{where} must be positive")
+    return seconds
+
+
+def parse_url(text: object, where: str) -> RemoteURL:
+    url_text = _text(text, where)
+    if "://" not in url_text:
+        url_text = "nats-leaf://" + url_text
+    parts = urlsplit(url_text)
+    scheme = parts.scheme.lower()
+    if scheme in _REFUSED_SCHEMES:
+        raise ValueError(f"{where}: {_REFUSED_SCHEMES[scheme]} are not supported by edgenats ({text!r})")
+    if scheme not in _SCHEMES:
+        raise ValueError(f"{where}: unsupported scheme {scheme!r} in {text!r}")
+    try:
+        port = parts.port or DEFAULT_LEAF_PORT
+    except ValueError:
+        raise ValueError(f"{where}: bad port in {text!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"{where}: no host in {text!r}")
+    return RemoteURL(
+        parts.hostname, port, scheme == "tls",
+        unquote(parts.username or ""), unquote(parts.password or ""),
+    )
+
+
+def parse_tls(block: object, where: str) -> TLSSettings:
+    fields = _lower(block, where)
+    values: dict = {}
+    for key, value in fields.items():
+        if key in ("ca_file", "cert_file", "key_file"):
+            values[key] = _text(value, f"{where}.{key}")
+        elif key == "insecure":
+            values["insecure"] = value is True
+        elif key == "server_name":
+            values["server_name"] = _text(value, f"{where}.{key}")
+        elif key == "handshake_first":
+            values["handshake_first"] = value is True
+        elif key in ("verify", "timeout", "verify_and_map"):
+            continue
+        else:
+            raise ValueError(f"{where}: unsupported TLS setting {key!r}")
+    if bool(values.get("cert_file")) != bool(values.get("key_file")):
+        raise ValueError(f"{where}: cert_file and key_file go together")
+    return TLSSettings(**values)
+
+
+def parse_remote(block: object, where: str) -> RemoteSettings:
+    fields = _lower(block, where)
+    values: dict = {}
+    urls: list[RemoteURL] = []
+    tls_block = None
+    for key, value in fields.items():
+        if key == "url":
+            urls.append(parse_url(value, f"{where}.url"))
+        elif key == "urls":
+            if not isinstance(value, list | tuple):
+                raise ValueError(f"{where}.urls must be a list of URLs")
+            urls.extend(parse_url(item, f"{where}.urls") for item in value)
+        elif key in ("account", "local"):
+            values["account"] = _text(value, f"{where}.{key}")
+        elif key == "credentials":
+            path = _text(value, f"{where}.credentials")
+            if not Path(path).is_file():
+                raise ValueError(f"{where}.credentials: file {path!r} not found")
+            values["credentials"] = path
+        elif key in ("nkey", "seed"):
+            seed = _text(value, f"{where}.{key}")
+            if not seed.startswith("SU"):
+                raise ValueError(f"{where}.{key}: expected a user nkey seed (SU...)")
+            values["nkey_seed"] = seed
+        elif key == "tls":
+            tls_block = parse_tls(value, f"{where}.tls")
+        elif key == "hub":
+            values["hub"] = value is True
+        elif key == "deny_imports":
+            values["deny_imports"] = _strings(value, f"{where}.{key}")
+        elif key == "deny_exports":
+            values["deny_exports"] = _strings(value, f"{where}.{key}")
+        elif key == "first_info_timeout":
+            values["first_info_timeout"] = _seconds(value, f"{where}.{key}")
+        elif key == "compression":
+            if value not in (False, "off", "disabled"):
+                raise ValueError(f"{where}.compression: edgenats links are uncompressed; use \"off\"")
+        elif key in ("no_randomize", "dont_randomize"):
+            continue
+        elif key in ("websocket", "ws_compression", "ws_no_masking"):
+            raise ValueError(f"{where}.{key}: WebSocket leaf nodes are not supported by edgenats")
+        else:
+            raise ValueError(f"{where}: unknown remote setting {key!r}")
+    if not urls:
+        raise ValueError(f"{where}: a remote needs url or urls")
+    if tls_block is None and any(url.tls for url in urls):
+        tls_block = TLSSettings()
+    return RemoteSettings(urls=tuple(urls), tls=tls_block, **values)
+
+
+def parse_leafnodes(block: object) -> LeafNodeSettings:
+    """The whole `leafnodes` block; raises ValueError naming the offending key."""
+    fields = _lower(block, "leafnodes")
+    values: dict = {}
+    for key, value in fields.items():
+        where = f"leafnodes.{key}"
+        if key == "listen":
+            host, _, port_text = str(value).rpartition(":")
+            if not port_text.isdigit():
+                raise ValueError(f"{where} must be host:port, got {value!r}")
+            values["host"] = host.strip("[]") or "0.0.0.0"
+            values["port"] = int(port_text)
+            values["listen"] = True
+        elif key == "host":
+            values["host"] = _text(value, where)
+            values["listen"] = True
+        elif key == "port":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+                raise ValueError(f"{where} must be a port number")
+            values["port"] = value
+            values["listen"] = True
+        elif key in ("authorization", "auth"):
+            values["authorization"] = _lower(value, where)
+            values["authorization_text"] = repr(sorted(values["authorization"].items()))
+        elif key == "remotes":
+            if not isinstance(value, list | tuple):
+                raise ValueError(f"{where} must be a list of remotes")
+            values["remotes"] = tuple(parse_remote(item, f"{where}[{index}]") for index, item in enumerate(value))
+        elif key in ("reconnect", "reconnect_interval"):
+            values["reconnect_interval"] = _seconds(value, where)
+        elif key == "tls":
+            values["tls"] = parse_tls(value, where)
+        elif key == "compression":
+            if value not in (False, "off", "disabled"):
+                raise ValueError(f"{where}: edgenats links are uncompressed; use \"off\"")
+        elif key in ("advertise", "no_advertise", "isolate_leafnode_interest", "write_deadline"):
+            continue
+        else:
+            raise ValueError(f"leafnodes: unknown setting {key!r}")
+    settings = LeafNodeSettings(**values)
+    if settings.listen and not settings.port:
+        settings = LeafNodeSettings(**{**values, "port": DEFAULT_LEAF_PORT})
+    return settings

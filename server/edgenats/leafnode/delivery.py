@@ -1,0 +1,94 @@
+"""Delivery of a message that arrived on a leaf link (LMSG/HMSG) to this server's subscribers.
+
+Rules (nats-server's, PROTOCOL-SPEC §15.6): every matching plain subscriber gets it; a queue group
+gets it only when the message names that group, and then one member, local ones first; never back
+to the link it came from; never from one of our hubs to another of our hubs (spoke to spoke). Each
+other link gets at most one LMSG, naming the queue groups it was picked for.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from edgenats.client import DeliveryPlan
+
+if TYPE_CHECKING:
+    from edgenats.leafnode.link import LeafLink
+
+
+def route_from_link(
+    source: LeafLink, subject: bytes, reply: bytes | None, queues: list[bytes] | None, header_size: int,
+    size: int, payload_crlf: memoryview,
+) -> None:
+    server = source.server
+    match = source.account.sublist.match(subject)
+    plan = match.delivery
+    if plan is None:
+        plan = match.delivery = DeliveryPlan(subject, match)
+    size_tail = server.size_fields.size_tail
+    if header_size < 0:
+        plain_tail = reply + b" " + size_tail(size) if reply else size_tail(size)
+        header_tail = None
+    else:
+        body = size - header_size
+        plain_tail = reply + b" " + size_tail(body) if reply else size_tail(body)
+        header_tail = b"%s%d %d\r\n" % (reply + b" " if reply else b"", header_size, size)
+    dirty = server.mark_dirty
+    from_hub_side = not source.we_are_hub
+    links: dict[LeafLink, list[bytes]] = {}
+    local: list[tuple] = []
+    for entry in plan.plain:
+        target = entry[1]
+        if target.leaf_link:
+            if target is not source and not target.closed and (target.we_are_hub or not from_hub_side):
+                links.setdefault(target, [])
+        else:
+            local.append(entry)
+    if queues:
+        groups = plan.groups
+        for name in queues:
+            group = groups.get(name)
+            if group is None:
+                continue
+            members, remote_members = group
+            member = _pick_local(members)
+            if member is not None:
+                local.append(member)
+                continue
+            candidates = [entry for entry in remote_members
+                          if entry[1] is not source and not entry[1].closed
+                          and (entry[1].we_are_hub or not from_hub_side)]
+            if candidates:
+                weights = [max(entry[0].weight, 1) for entry in candidates]
+                target = random.choices(candidates, weights)[0][1]
+                links.setdefault(target, []).append(name)
+    for subscription, target, msg_prefix, hmsg_prefix in local:
+        out = target.out
+        if not out:
+            dirty(target)
+        if header_tail is None:
+            out += (msg_prefix, plain_tail, payload_crlf)
+        elif target.headers:
+            out += (hmsg_prefix, header_tail, payload_crlf)
+        else:
+            out += (msg_prefix, plain_tail, payload_crlf[header_size:])
+        target.out_msgs += 1
+        target.out_bytes += size
+        subscription.delivered += 1
+        if subscription.max_msgs and subscription.delivered >= subscription.max_msgs:
+            target.remove_subscription(subscription)
+    for link, names in links.items():
+        link.deliver_queued(subject, reply, names, header_size, size, payload_crlf)
+
+
+def _pick_local(members: tuple) -> tuple | None:
+    count = len(members)
+    if not count:
+        return None
+    start = int(random.random() * count)
+    for offset in range(count):
+        member = members[(start + offset) % count]
+        if not member[1].closed:
+            return member
+    return None

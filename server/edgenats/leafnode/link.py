@@ -1,0 +1,607 @@
+"""One leaf link (either role): the handshake state machine, LS+/LS- interest in both directions,
+LMSG/HMSG delivery, loop detection and the link's view of what it advertised ("smap").
+
+Link states:
+  AWAITING_INFO          soliciting: dialled, waiting for the hub's INFO (first_info_timeout)
+  AWAITING_CONNECT_INFO  soliciting: CONNECT sent, waiting for the hub's connect_info INFO
+  AWAITING_CONNECT       accepting: INFO sent, waiting for the leaf's CONNECT (auth timeout)
+  CONNECTED              interest and messages flow
+  CLOSED
+Interest a link receives becomes Subscriptions (target = the link) in the bound account's trie, so
+local publishers reach it through the ordinary delivery plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import ssl
+import string
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from edgenats import NATS_COMPAT_VERSION
+from edgenats.auth import Permissions
+from edgenats.connection import Connection
+from edgenats.leafnode.credentials import CredentialsError, connect_credentials
+from edgenats.leafnode.delivery import route_from_link
+from edgenats.protocol.errors import ProtocolViolation
+from edgenats.protocol.framing import PONG, error_line, go_quote, info_line
+from edgenats.protocol.leaf_parser import LeafProtocolParser
+from edgenats.subjects import is_valid_subject
+from edgenats.sublist import Subscription
+
+if TYPE_CHECKING:
+    from edgenats.account import Account
+    from edgenats.leafnode.config import RemoteSettings, RemoteURL
+    from edgenats.leafnode.manager import LeafNodes
+    from edgenats.leafnode.remote import RemoteDialer
+
+log = logging.getLogger("edgenats")
+
+CONNECT_INFO_TIMEOUT = 2.0
+LOOP_DELAY = 30.0
+# Texts of a hub's -ERR that tell a soliciting leaf how long to wait before redialling.
+_ERROR_DELAYS = (
+    ("Loop detected", LOOP_DELAY),
+    ("Permissions Violation", 30.0),
+    ("remote leafnode has same cluster name", 30.0),
+    ("minimum version required", 5.0),
+)
+# Interest exempt from permission checks: loop detection and gateway reply mapping.
+_PERMISSION_EXEMPT = ("$LDS.", "_GR_.", "$GNR.")
+_EXEMPT_REPLIES = (b"_R_.", b"$JS.ACK.")
+_NONCE_ALPHABET = string.ascii_letters + string.digits + "-_"
+
+
+class LinkState(Enum):
+    AWAITING_INFO = "awaiting INFO"
+    AWAITING_CONNECT_INFO = "awaiting connect INFO"
+    AWAITING_CONNECT = "awaiting CONNECT"
+    CONNECTED = "connected"
+    CLOSED = "closed"
+
+
+class LinkUser:
+    """What the delivery plan asks of a target's user: its filter for messages sent over this link."""
+
+    __slots__ = ("name", "permissions")
+
+    def __init__(self, name: str, permissions) -> None:
+        self.name = name
+        self.permissions = permissions
+
+
+class LinkFilter:
+    """`may_deliver` for a link: the peer's import/export lists and its `deny_pub` subjects."""
+
+    def __init__(self, allowed: Permissions | None, denied: tuple[str, ...]) -> None:
+        self._allowed = allowed
+        self._denied = Permissions(publish_deny=denied) if denied else None
+
+    def may_deliver(self, subject: str, queue: str | None = None) -> bool:
+        if self._allowed is not None and not self._allowed.can_publish(subject):
+            return False
+        return self._denied is None or self._denied.can_publish(subject)
+
+
+def _nonce() -> str:
+    return "".join(_NONCE_ALPHABET[byte % len(_NONCE_ALPHABET)] for byte in os.urandom(15))
+
+
+def _permission_lists(value) -> tuple[list[str] | None, list[str]]:
+    if not isinstance(value, dict):
+        return None, []
+    allow = value.get("allow")
+    deny = value.get("deny")
+    return (list(allow) if isinstance(allow, list) else None), (list(deny) if isinstance(deny, list) else [])
+
+
+class LeafLink(Connection):
+    kind = "Leafnode"
+    leaf_link = True
+    # Links never hold `allow_responses` grants; the delivery plan asks every target.
+    reply_allowance = None
+
+    def __init__(self, manager: LeafNodes, dialer: RemoteDialer | None = None, url: RemoteURL | None = None) -> None:
+        server = manager.server
+        super().__init__(server)
+        options = server.options
+        self.manager = manager
+        self.dialer = dialer
+        self.remote: RemoteSettings | None = dialer.remote if dialer else None
+        self.url = url
+        self.solicited = dialer is not None
+        self.parser = LeafProtocolParser(self, options.max_control_line, options.max_payload)
+        self.state = LinkState.AWAITING_INFO if self.solicited else LinkState.AWAITING_CONNECT
+        self.account: Account = server.account(self.remote.account if self.remote else "$G")
+        # True when we are the hub on this link: we then advertise every interest of the account.
+        self.we_are_hub = bool(self.remote and self.remote.hub)
+        self.headers = True
+        self.user: LinkUser | None = None
+        self.name = ""
+        self.remote_account = ""
+        self.peer_cluster = ""
+        self.peer_info: dict = {}
+        self.nonce = ""
+        # Interest the peer sent us, as subscriptions in our trie.
+        self.subscriptions: dict[tuple[str, str | None], Subscription] = {}
+        # What we advertised to the peer: (subject, queue) -> count (member weight for queues).
+        self.smap: dict[tuple[str, str | None], int] = {}
+        # Only literal subjects permitted here may be advertised (the hub's `import`); None = any.
+        self.import_permissions: Permissions | None = None
+        # What the peer may publish to us (accepting side: the user's publish permissions).
+        self.export_permissions: Permissions | None = None
+        self.reconnect_delay = 0.0
+        self.established_at = 0.0
+        self.done: asyncio.Future = server.loop.create_future()
+        self._handshake_timer: asyncio.TimerHandle | None = None
+        self._tls_upgrading = False
+
+    # lifecycle ---------------------------------------------------------------------------------
+
+    def on_open(self) -> None:
+        loop = self.server.loop
+        self.manager.links.add(self)
+        if self.solicited:
+            timeout = self.remote.first_info_timeout
+            self._handshake_timer = loop.call_later(timeout, self._handshake_timeout, "Leafnode First INFO Timeout")
+            log.debug("%s - Leafnode connection opened to %s", self.describe(), self.url)
+            return
+        if not self.manager.admit(self):
+            self.close("Maximum Connections Exceeded", error_text="maximum connections exceeded")
+            return
+        self.parser.connect_required = True
+        info = self.manager.hub_info(self)
+        if self.manager.hub_auth_required:
+            self.nonce = _nonce()
+            info["auth_required"] = True
+            info["nonce"] = self.nonce
+        self.send(info_line(info))
+        self._handshake_timer = loop.call_later(self.manager.hub_auth_timeout, self._handshake_timeout,
+                                                "Authentication Timeout")
+        log.debug("%s - Leafnode connection created", self.describe())
+
+    def on_close(self) -> None:
+        was_connected = self.state is LinkState.CONNECTED
+        self.state = LinkState.CLOSED
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+        self.manager.detach(self)
+        sublist = self.account.sublist
+        for subscription in self.subscriptions.values():
+            sublist.remove(subscription)
+        self.subscriptions.clear()
+        self.smap.clear()
+        if was_connected:
+            log.info("%s - Leafnode connection closed: %s - Account: %s", self.describe(), self.close_reason,
+                     self.account.name)
+        else:
+            log.debug("%s - Leafnode connection closed before it was up: %s", self.describe(), self.close_reason)
+        if not self.done.done():
+            self.done.set_result(self.close_reason)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # A failed TLS upgrade reports the lost plain transport; _upgrade_tls closes the link itself.
+        if self._tls_upgrading:
+            return
+        super().connection_lost(exc)
+
+    def _handshake_timeout(self, reason: str) -> None:
+        self._handshake_timer = None
+        if self.state is LinkState.CONNECTED or self.closed:
+            return
+        log.error("%s - %s", self.describe(), reason)
+        if reason == "Authentication Timeout":
+            self.close(reason, error_text=reason)
+        elif self.state is LinkState.AWAITING_CONNECT_INFO:
+            self.close("Stale Leaf Node Connection", error_text="Stale Leaf Node Connection - Closing")
+        else:
+            self.close(reason)
+
+    def describe(self) -> str:
+        name = f' - "{self.name}"' if self.name else ""
+        return f"{self.host}:{self.port} - lid:{self.cid}{name}"
+
+    def protocol_violation(self, violation: ProtocolViolation) -> None:
+        log.error("%s - Leafnode protocol error: %s", self.describe(), violation)
+        self.close(violation.reason, error_text=violation.wire_text)
+
+    # soliciting handshake ----------------------------------------------------------------------
+
+    def on_info(self, info: dict) -> None:
+        if not self.solicited:
+            return
+        if self.state is LinkState.AWAITING_INFO:
+            self._first_info(info)
+        elif self.state is LinkState.AWAITING_CONNECT_INFO and info.get("connect_info"):
+            self._connect_info(info)
+        else:
+            self._async_info(info)
+
+    def _first_info(self, info: dict) -> None:
+        if "leafnode_urls" not in info and "client_ip" in info:
+            log.error("%s - Leafnode connection closed: Incorrect Port (%s is a client port)", self.describe(),
+                      self.url)
+            self.close("Incorrect Port")
+            return
+        self.peer_info = info
+        self.name = str(info.get("server_name") or info.get("server_id") or "")
+        self._learn_urls(info)
+        wants_tls = bool(info.get("tls_required")) or (self.url is not None and self.url.tls)
+        if wants_tls and self.transport.get_extra_info("sslcontext") is None:
+            self._tls_upgrading = True
+            self.parser.pause()
+            self.server.loop.create_task(self._upgrade_tls(info))
+            return
+        self._send_connect(info)
+
+    async def _upgrade_tls(self, info: dict) -> None:
+        try:
+            context = self.manager.client_tls_context(self.remote)
+            server_hostname = (self.remote.tls.server_name if self.remote.tls else "") or self.url.host
+            transport = await asyncio.wait_for(
+                self.server.loop.start_tls(self.transport, self, context, server_hostname=server_hostname),
+                timeout=2.0,
+            )
+        except (TimeoutError, OSError, ssl.SSLError, ValueError) as error:
+            self._tls_upgrading = False
+            log.error("%s - TLS handshake error: %s", self.describe(), error or type(error).__name__)
+            self.abort("TLS Handshake Error")
+            return
+        self._tls_upgrading = False
+        if self.closed:
+            transport.close()
+            return
+        self.transport = transport
+        self.parser.resume()
+        self._send_connect(info)
+
+    def _send_connect(self, info: dict) -> None:
+        server = self.server
+        connect = {
+            "version": NATS_COMPAT_VERSION,
+            "server_id": server.server_id,
+            "name": server.server_name,
+            "headers": True,
+            "remote_account": self.account.name,
+            "protocol": 1,
+        }
+        try:
+            connect.update(connect_credentials(self.remote, self.url, str(info.get("nonce") or "")))
+        except CredentialsError as error:
+            log.error("%s - %s", self.describe(), error)
+            self.close("Credentials Error")
+            return
+        if self.remote.hub:
+            connect["is_hub"] = True
+        if self.remote.deny_imports:
+            connect["deny_pub"] = list(self.remote.deny_imports)
+        self.send(b"CONNECT " + _json(connect) + b"\r\n")
+        if info.get("info_on_connect"):
+            self.state = LinkState.AWAITING_CONNECT_INFO
+            self._handshake_timer.cancel()
+            self._handshake_timer = server.loop.call_later(CONNECT_INFO_TIMEOUT, self._handshake_timeout,
+                                                           "Stale Leaf Node Connection")
+        else:
+            self._established()
+
+    def _connect_info(self, info: dict) -> None:
+        self.peer_info.update(info)
+        self.remote_account = str(info.get("remote_account") or "")
+        import_allow, import_deny = _permission_lists(info.get("import"))
+        export_allow, export_deny = _permission_lists(info.get("export"))
+        if import_allow is not None or import_deny:
+            self.import_permissions = Permissions(publish_allow=import_allow, publish_deny=import_deny)
+        if export_allow is not None or export_deny or self.remote.deny_exports:
+            allowed = Permissions(publish_allow=export_allow, publish_deny=export_deny)
+            self.user = LinkUser("", LinkFilter(allowed, self.remote.deny_exports))
+        self._learn_urls(info)
+        self._established()
+
+    def _async_info(self, info: dict) -> None:
+        self._learn_urls(info)
+
+    def _learn_urls(self, info: dict) -> None:
+        urls = info.get("leafnode_urls")
+        if self.dialer is not None and isinstance(urls, list):
+            self.dialer.learn_urls([url for url in urls if isinstance(url, str)])
+
+    # accepting handshake -----------------------------------------------------------------------
+
+    def on_connect(self, options: dict) -> None:
+        if self.solicited or self.state is not LinkState.AWAITING_CONNECT:
+            self.close("Protocol Violation")
+            return
+        rejection = _rejection(options, self.manager)
+        if rejection is not None:
+            log.error("%s - %s", self.describe(), rejection)
+            self.close("Protocol Violation", error_text=rejection)
+            return
+        user = self.manager.authenticate(options, self.nonce)
+        if user is None:
+            log.error("%s - authentication error", self.describe())
+            self.close("Authentication Failure", error_text="Authorization Violation")
+            return
+        self.name = _string(options.get("name"))
+        self.peer_cluster = _string(options.get("cluster"))
+        self.remote_account = _string(options.get("remote_account"))
+        self.headers = options.get("headers") is True
+        self.we_are_hub = options.get("is_hub") is not True
+        self.account = self.server.account(user.account)
+        self.parser.connect_required = False
+        permissions = user.permissions
+        deny_pub = tuple(s for s in options.get("deny_pub") or () if isinstance(s, str))
+        import_filter = None
+        if permissions is not None:
+            self.export_permissions = Permissions(publish_allow=permissions.publish_allow,
+                                                  publish_deny=permissions.publish_deny)
+            allow = [rule.subject for rule in permissions.subscribe_allow or () if rule.queue is None] or None
+            deny = [rule.subject for rule in permissions.subscribe_deny if rule.queue is None]
+            if allow is not None or deny:
+                self.import_permissions = Permissions(publish_allow=allow, publish_deny=deny)
+                import_filter = self.import_permissions
+        if import_filter is not None or deny_pub:
+            self.user = LinkUser(user.name, LinkFilter(import_filter, deny_pub))
+        self.manager.replace_duplicate(self)
+        info = self.manager.hub_info(self)
+        info["connect_info"] = True
+        info["remote_account"] = self.account.name
+        if self.import_permissions is not None:
+            info["import"] = _permission_json(self.import_permissions)
+        if self.export_permissions is not None and not _unrestricted(self.export_permissions):
+            info["export"] = _permission_json(self.export_permissions)
+        self.send(info_line(info))
+        self._established()
+
+    def on_unexpected_first_operation(self) -> None:
+        log.error("%s - Leafnode sent an operation before CONNECT", self.describe())
+        self.close("Authentication Failure", error_text="Authorization Violation")
+
+    # both roles --------------------------------------------------------------------------------
+
+    def _established(self) -> None:
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+        self.state = LinkState.CONNECTED
+        self.established_at = self.server.loop.time()
+        if self.user is not None:
+            # Plans cached before the filters were known would send what the peer refuses.
+            self.account.sublist.clear_cache()
+        self.manager.attach(self)
+        self._send_interest_burst()
+        self.start_keepalive()
+        log.info("%s - Leafnode connection created%s for account: %s", self.describe(),
+                 f" to {self.url}" if self.url else "", self.account.name)
+        if self.dialer is not None:
+            self.dialer.link_up(self)
+
+    def _send_interest_burst(self) -> None:
+        counts: dict[tuple[str, str | None], int] = {}
+        for subscription in self.account.sublist.subscriptions():
+            origin = subscription.target
+            if origin is self or not self.advertises_interest_of(origin):
+                continue
+            key = (subscription.subject, subscription.queue)
+            counts[key] = counts.get(key, 0) + subscription.weight
+        lines = [b"LS+ %s\r\n" % self.manager.loop_subject(self.account).encode()]
+        for key, count in counts.items():
+            if count <= 0:
+                continue
+            self.smap[key] = count
+            if self._may_advertise(key[0]):
+                lines.append(_sub_line(key, count))
+        self.send(b"".join(lines))
+
+    def advertises_interest_of(self, origin) -> bool:
+        """A spoke tells its hub only about local clients and its own leafs; a hub tells everything."""
+        if not getattr(origin, "leaf_link", False):
+            return True
+        return self.we_are_hub or origin.we_are_hub
+
+    def _may_advertise(self, subject: str) -> bool:
+        permissions = self.import_permissions
+        if permissions is None or subject.startswith(_PERMISSION_EXEMPT):
+            return True
+        if "*" in subject.split(".") or ">" in subject.split("."):
+            return True
+        return permissions.can_publish(subject)
+
+    def interest_changed(self, subject: str, queue: str | None, delta: int) -> None:
+        """A change of `delta` members to a key this link advertises (called by the account's observer)."""
+        key = (subject, queue)
+        smap = self.smap
+        old = smap.get(key, 0)
+        new = old + delta
+        if new <= 0:
+            if old <= 0:
+                return
+            del smap[key]
+            if self._may_advertise(subject):
+                self.send(b"LS- %s %s\r\n" % (subject.encode(), queue.encode()) if queue is not None
+                          else b"LS- %s\r\n" % subject.encode())
+            return
+        smap[key] = new
+        if (queue is not None and new != old) or old == 0:
+            if self._may_advertise(subject):
+                self.send(_sub_line(key, new))
+
+    def on_leaf_sub(self, subject: bytes, queue: bytes | None, weight: int) -> None:
+        if self.state is not LinkState.CONNECTED:
+            return
+        subject_text = subject.decode("latin-1")
+        queue_text = queue.decode("latin-1") if queue is not None else None
+        if not is_valid_subject(subject_text):
+            self.send(error_line("Invalid Subscription"))
+            return
+        if subject_text == self.manager.loop_subject(self.account):
+            self._loop_detected()
+            return
+        permissions = self.import_permissions
+        if (not self.solicited and permissions is not None and not subject_text.startswith(_PERMISSION_EXEMPT)
+                and "*" not in subject_text.split(".") and ">" not in subject_text.split(".")
+                and not permissions.can_publish(subject_text)):
+            text = f"Permissions Violation for Subscription to {go_quote(subject_text)}"
+            log.error("%s - %s", self.describe(), text)
+            self.close("Permissions Violation", error_text=text)
+            return
+        key = (subject_text, queue_text)
+        existing = self.subscriptions.get(key)
+        sublist = self.account.sublist
+        if existing is None:
+            subscription = Subscription(self, subject_text, queue_text, b"", weight=weight if queue else 1)
+            self.subscriptions[key] = subscription
+            sublist.insert(subscription)
+        elif queue is not None and existing.weight != weight:
+            delta = weight - existing.weight
+            existing.weight = weight
+            if sublist.observer is not None:
+                sublist.observer(existing, delta)
+
+    def on_leaf_unsub(self, subject: bytes, queue: bytes | None) -> None:
+        if self.state is not LinkState.CONNECTED:
+            return
+        key = (subject.decode("latin-1"), queue.decode("latin-1") if queue is not None else None)
+        subscription = self.subscriptions.pop(key, None)
+        if subscription is not None:
+            self.account.sublist.remove(subscription)
+
+    def on_leaf_msg(
+        self, subject: bytes, reply: bytes | None, queues: list[bytes] | None, header_size: int, size: int,
+        payload_crlf: memoryview,
+    ) -> None:
+        if self.state is not LinkState.CONNECTED:
+            return
+        self.in_msgs += 1
+        self.in_bytes += size
+        permissions = self.export_permissions
+        if permissions is not None and not (reply is None and subject.startswith(_EXEMPT_REPLIES)):
+            subject_text = subject.decode("latin-1")
+            if not subject.startswith(_EXEMPT_REPLIES) and not permissions.can_publish(subject_text):
+                text = f"Permissions Violation for Publish to {go_quote(subject_text)}"
+                log.error("%s - %s", self.describe(), text)
+                self.close("Permissions Violation", error_text=text)
+                return
+        route_from_link(self, subject, reply, queues, header_size, size, payload_crlf)
+
+    def on_ping(self) -> None:
+        self.send(PONG)
+
+    def on_pong(self) -> None:
+        self.pong_received()
+
+    def on_peer_error(self, text: str) -> None:
+        log.error("%s - Leafnode peer reported: %s", self.describe(), text)
+        if not self.solicited:
+            return
+        for marker, delay in _ERROR_DELAYS:
+            if marker in text:
+                self.reconnect_delay = delay
+
+    def _loop_detected(self) -> None:
+        text = f'Loop detected for leafnode account="{self.account.name}". Delaying attempt to reconnect for 30s'
+        log.error("%s - %s", self.describe(), text)
+        if self.solicited:
+            self.reconnect_delay = LOOP_DELAY
+        self.close("Loop Detected", error_text=text)
+
+    # delivery ----------------------------------------------------------------------------------
+
+    def deliver_queued(
+        self, subject: bytes, reply: bytes | None, queues: list[bytes], header_size: int, size: int,
+        payload_crlf: memoryview,
+    ) -> None:
+        """One LMSG/HMSG naming the queue groups this link was picked for (and serving plain interest)."""
+        if queues:
+            names = b" ".join(queues)
+            middle = b"+ %s %s " % (reply, names) if reply else b"| %s " % names
+        else:
+            middle = reply + b" " if reply else b""
+        if header_size < 0:
+            line = b"LMSG %s %s%d\r\n" % (subject, middle, size)
+        elif self.headers:
+            line = b"HMSG %s %s%d %d\r\n" % (subject, middle, header_size, size)
+        else:
+            line = b"LMSG %s %s%d\r\n" % (subject, middle, size - header_size)
+            payload_crlf = payload_crlf[header_size:]
+        out = self.out
+        if not out:
+            self.server.mark_dirty(self)
+        out += (line, payload_crlf)
+        self.out_msgs += 1
+        self.out_bytes += size
+
+    def remove_subscription(self, subscription: Subscription) -> None:
+        """Links never auto-unsubscribe; present because every subscriber target offers it."""
+        if self.subscriptions.pop((subscription.subject, subscription.queue), None) is not None:
+            self.account.sublist.remove(subscription)
+
+    def status(self) -> dict:
+        """This link as monitoring shows it (the shape of nats-server's /leafz entries)."""
+        loop_time = self.server.loop.time()
+        return {
+            "id": self.cid,
+            "name": self.name,
+            "is_spoke": not self.we_are_hub,
+            "solicited": self.solicited,
+            "state": self.state.value,
+            "account": self.account.name,
+            "remote_account": self.remote_account,
+            "ip": self.host,
+            "port": self.port,
+            "url": str(self.url) if self.url else "",
+            "rtt": f"{self.rtt * 1000:.3f}ms",
+            "uptime_seconds": round(loop_time - self.established_at, 3) if self.established_at else 0,
+            "in_msgs": self.in_msgs,
+            "out_msgs": self.out_msgs,
+            "in_bytes": self.in_bytes,
+            "out_bytes": self.out_bytes,
+            "subscriptions": len(self.subscriptions),
+            "advertised": len(self.smap),
+            "compression": "off",
+        }
+
+
+def _sub_line(key: tuple[str, str | None], count: int) -> bytes:
+    subject, queue = key
+    if queue is None:
+        return b"LS+ %s\r\n" % subject.encode()
+    return b"LS+ %s %s %d\r\n" % (subject.encode(), queue.encode(), count)
+
+
+def _json(value: dict) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _string(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _rejection(options: dict, manager: LeafNodes) -> str | None:
+    """The -ERR text nats-server sends for a CONNECT it refuses on the leaf port, or None."""
+    if "lang" in options:
+        return "attempted to connect to leaf node port"
+    gateway = options.get("gateway")
+    if gateway:
+        return f'Rejecting connection from gateway "{gateway}" on the leafnode port'
+    cluster = options.get("cluster")
+    if isinstance(cluster, str) and " " in cluster:
+        return "cluster name cannot contain spaces"
+    return None
+
+
+def _unrestricted(permissions: Permissions) -> bool:
+    return permissions.publish_allow is None and not permissions.publish_deny
+
+
+def _permission_json(permissions: Permissions) -> dict:
+    result: dict = {}
+    if permissions.publish_allow is not None:
+        result["allow"] = list(permissions.publish_allow)
+    if permissions.publish_deny:
+        result["deny"] = list(permissions.publish_deny)
+    return result
+

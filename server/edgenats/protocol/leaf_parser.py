@@ -1,0 +1,207 @@
+"""Parser for the leafnode protocol (both directions of a leaf link), an explicit two-state machine.
+
+States:
+  CONTROL_LINE  waiting for a complete operation line ending in `\\n`
+  PAYLOAD       an LMSG/HMSG control line was read; waiting for `size + 2` bytes (payload + CRLF)
+
+Verbs: INFO, CONNECT, LS+, LS-, LMSG, HMSG, PING, PONG, +OK, -ERR (any case). Payloads are handed
+over as memoryview slices that include the trailing CRLF, as in the client parser. Argument errors
+follow nats-server: a queue LS+ without a weight, an LMSG whose reply/queue marker is not `+` or `|`,
+or any unknown verb closes the link.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from edgenats.protocol.client_parser import parse_json_argument, parse_size
+from edgenats.protocol.errors import (
+    ControlLineTooLong,
+    MalformedArguments,
+    PayloadTooLarge,
+    UnknownOperation,
+)
+
+CONTROL_LINE = 0
+PAYLOAD = 1
+
+CRLF = b"\r\n"
+# Longest verb plus separator: a partial line may hold this much beyond max_control_line.
+_VERB_ALLOWANCE = 8
+_KNOWN_VERBS = frozenset((b"LMSG", b"HMSG", b"LS+", b"LS-", b"PING", b"PONG", b"INFO", b"CONNECT", b"+OK", b"-ERR"))
+
+
+class LeafOperationHandler(Protocol):
+    def on_info(self, info: dict) -> None: ...
+    def on_connect(self, options: dict) -> None: ...
+    def on_leaf_sub(self, subject: bytes, queue: bytes | None, weight: int) -> None: ...
+    def on_leaf_unsub(self, subject: bytes, queue: bytes | None) -> None: ...
+    def on_leaf_msg(
+        self, subject: bytes, reply: bytes | None, queues: list[bytes] | None, header_size: int, size: int,
+        payload_crlf: memoryview,
+    ) -> None: ...
+    def on_ping(self) -> None: ...
+    def on_pong(self) -> None: ...
+    def on_peer_error(self, text: str) -> None: ...
+    def on_unexpected_first_operation(self) -> None: ...
+
+
+class LeafProtocolParser:
+    """Turns leaf-link bytes into handler calls; raises a ProtocolViolation on bad input."""
+
+    def __init__(self, handler: LeafOperationHandler, max_control_line: int, max_payload: int) -> None:
+        self.handler = handler
+        self.max_control_line = max_control_line
+        self.max_payload = max_payload
+        # Accepting side before CONNECT: any other operation is an authorization violation.
+        self.connect_required = False
+        self._state = CONTROL_LINE
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._needed = 0
+        self._message: tuple | None = None
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Ignore the rest of the stream (the link is closing)."""
+        self._stopped = True
+
+    def pause(self) -> None:
+        """Stop dispatching until `resume` (while a TLS upgrade replaces the transport)."""
+        self._stopped = True
+
+    def resume(self) -> None:
+        self._stopped = False
+
+    def feed(self, data: bytes) -> None:
+        if self._stopped:
+            return
+        if self._pending:
+            self._pending.append(data)
+            self._pending_size += len(data)
+            if self._pending_size < self._needed:
+                return
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_size = 0
+        buffer = memoryview(data)
+        position = 0
+        end = len(data)
+        while position < end and not self._stopped:
+            if self._state == PAYLOAD:
+                needed = self._needed
+                if end - position < needed:
+                    self._keep(data, position, needed)
+                    return
+                stop = position + needed
+                if data[stop - 2 : stop] != CRLF:
+                    raise UnknownOperation("payload not followed by CRLF")
+                subject, reply, queues, header_size, size = self._message
+                self._state = CONTROL_LINE
+                self.handler.on_leaf_msg(subject, reply, queues, header_size, size, buffer[position:stop])
+                position = stop
+                continue
+            newline = data.find(b"\n", position)
+            if newline < 0:
+                if end - position > self.max_control_line + _VERB_ALLOWANCE:
+                    raise ControlLineTooLong()
+                self._keep(data, position, end - position + 1)
+                return
+            line_end = newline - 1 if newline > position and data[newline - 1] == 13 else newline
+            self._control_line(data[position:line_end])
+            position = newline + 1
+
+    def _keep(self, data: bytes, position: int, needed: int) -> None:
+        """Hold an incomplete tail until at least `needed` bytes of it are available."""
+        self._pending.append(data[position:])
+        self._pending_size = len(data) - position
+        self._needed = needed
+
+    def _control_line(self, line: bytes) -> None:
+        verb_end = line.find(b" ")
+        if verb_end < 0:
+            verb_end = len(line)
+        verb = line[:verb_end].upper()
+        arguments = line[verb_end + 1 :]
+        if len(arguments) > self.max_control_line:
+            raise ControlLineTooLong()
+        handler = self.handler
+        if self.connect_required and verb != b"CONNECT" and verb in _KNOWN_VERBS:
+            handler.on_unexpected_first_operation()
+            return
+        if verb == b"LMSG":
+            self._message_line(arguments, with_headers=False)
+        elif verb == b"HMSG":
+            self._message_line(arguments, with_headers=True)
+        elif verb == b"LS+":
+            self._leaf_sub(arguments)
+        elif verb == b"LS-":
+            self._leaf_unsub(arguments)
+        elif verb == b"PING":
+            handler.on_ping()
+        elif verb == b"PONG":
+            handler.on_pong()
+        elif verb == b"INFO":
+            handler.on_info(parse_json_argument(arguments))
+        elif verb == b"CONNECT":
+            handler.on_connect(parse_json_argument(arguments))
+        elif verb == b"+OK":
+            pass
+        elif verb == b"-ERR":
+            handler.on_peer_error(arguments.strip().strip(b"'").decode("latin-1", "replace"))
+        else:
+            raise UnknownOperation(f"unknown leaf operation {line[:16]!r}")
+
+    def _message_line(self, arguments: bytes, with_headers: bool) -> None:
+        """`subj [reply] [hdr] size`, or `subj +|| [reply] q1 q2... [hdr] size` with a queue list."""
+        fields = arguments.split()
+        sizes = 2 if with_headers else 1
+        if len(fields) < 1 + sizes:
+            raise MalformedArguments("message line needs a subject and a size")
+        subject = fields[0]
+        rest = fields[1:-sizes]
+        reply: bytes | None = None
+        queues: list[bytes] | None = None
+        if len(rest) == 1:
+            reply = rest[0]
+        elif len(rest) > 1:
+            marker = rest[0]
+            if marker == b"+":
+                if len(rest) < 3:
+                    raise MalformedArguments("reply marker without reply and queue")
+                reply = rest[1]
+                queues = rest[2:]
+            elif marker == b"|":
+                queues = rest[1:]
+            else:
+                raise MalformedArguments("queue list without a + or | marker")
+        size = parse_size(fields[-1])
+        if with_headers:
+            header_size = parse_size(fields[-2])
+            if header_size > size:
+                raise MalformedArguments("header size larger than total size")
+        else:
+            header_size = -1
+        if size > self.max_payload:
+            raise PayloadTooLarge()
+        self._message = (subject, reply, queues, header_size, size)
+        self._needed = size + 2
+        self._state = PAYLOAD
+
+    def _leaf_sub(self, arguments: bytes) -> None:
+        fields = arguments.split()
+        if len(fields) == 1:
+            self.handler.on_leaf_sub(fields[0], None, 1)
+        elif len(fields) == 3:
+            self.handler.on_leaf_sub(fields[0], fields[1], parse_size(fields[2]))
+        else:
+            raise MalformedArguments("LS+ needs a subject, or a subject, queue and weight")
+
+    def _leaf_unsub(self, arguments: bytes) -> None:
+        fields = arguments.split()
+        if len(fields) == 1:
+            self.handler.on_leaf_unsub(fields[0], None)
+        elif len(fields) == 2:
+            self.handler.on_leaf_unsub(fields[0], fields[1])
+        else:
+            raise MalformedArguments("LS- needs a subject and an optional queue")

@@ -1,0 +1,204 @@
+"""Fixtures for leaf-node tests: a hub and a leaf (each edgenats or a real nats-server) joined by a
+leaf link on 127.0.0.1, nats-py clients on both sides, and polling helpers that wait for interest
+to cross the link.
+
+Topologies (hub kind, leaf kind):
+  edgenats-leaf   real nats-server hub, edgenats soliciting
+  edgenats-hub    edgenats hub, real nats-server leaf dialling it
+  edgenats-both   edgenats on both ends
+  reference       two real nats-servers: proves each expectation
+  old-hub         Debian's nats-server 2.9 as hub, edgenats soliciting (skipped when not installed)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nats
+import pytest
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from servers import RunningServer, free_port, start_server, wait_for_port
+
+TOPOLOGIES = {
+    "edgenats-leaf": ("nats-server", "edgenats"),
+    "edgenats-hub": ("edgenats", "nats-server"),
+    "edgenats-both": ("edgenats", "edgenats"),
+    "reference": ("nats-server", "nats-server"),
+    "old-hub": ("nats-server-2.9", "edgenats"),
+}
+OLD_SERVER_CANDIDATES = ("/usr/sbin/nats-server", "/usr/bin/nats-server")
+WAIT = 15.0
+
+
+def old_nats_server() -> str | None:
+    """Debian's nats-server 2.9 (`apt-get install nats-server`), or EDGENATS_OLD_NATS_SERVER."""
+    candidates = [os.environ.get("EDGENATS_OLD_NATS_SERVER", ""), *OLD_SERVER_CANDIDATES]
+    for path in candidates:
+        if path and os.access(path, os.X_OK):
+            version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+            if "v2.9." in version:
+                return path
+    return None
+
+
+def start_old_server(workdir: Path, config: str, port: int) -> RunningServer:
+    binary = old_nats_server()
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / f"nats-server-2.9-{port}.conf"
+    config_path.write_text(config)
+    log_path = workdir / f"nats-server-2.9-{port}.log"
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen([binary, "-a", "127.0.0.1", "-p", str(port), "-c", str(config_path)],
+                                   stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
+    wait_for_port(port, process, log_path)
+    return RunningServer("nats-server-2.9", port, process, log_path, config_path)
+
+
+@dataclass
+class LeafPair:
+    """A hub and a leaf server joined by one leaf link; restartable on the same ports."""
+
+    topology: str
+    workdir: Path
+    hub_config: str
+    leaf_config: str
+    hub_port: int
+    leaf_port: int
+    leaf_listen_port: int
+    hub: RunningServer | None = None
+    leaf: RunningServer | None = None
+    started: list[RunningServer] = field(default_factory=list)
+
+    @property
+    def hub_kind(self) -> str:
+        return TOPOLOGIES[self.topology][0]
+
+    @property
+    def leaf_kind(self) -> str:
+        return TOPOLOGIES[self.topology][1]
+
+    def _start(self, kind: str, config: str, port: int) -> RunningServer:
+        if kind == "nats-server-2.9":
+            running = start_old_server(self.workdir, config, port)
+        else:
+            running = start_server(kind, self.workdir, config, port=port)
+        self.started.append(running)
+        return running
+
+    def start_hub(self) -> None:
+        self.hub = self._start(self.hub_kind, self.hub_config, self.hub_port)
+
+    def start_leaf(self) -> None:
+        self.leaf = self._start(self.leaf_kind, self.leaf_config, self.leaf_port)
+
+    def stop_all(self) -> None:
+        for running in self.started:
+            running.stop()
+
+
+def hub_config(name: str, leaf_port: int, leaf_block: str = "", extra: str = "") -> str:
+    return f"server_name: {name}\nleafnodes {{\n  listen: \"127.0.0.1:{leaf_port}\"\n{leaf_block}\n}}\n{extra}\n"
+
+
+def leaf_config(name: str, remote: str, extra: str = "") -> str:
+    return f"server_name: {name}\nleafnodes {{\n  remotes = [ {{ {remote} }} ]\n}}\n{extra}\n"
+
+
+@pytest.fixture
+def leaf_pair_factory(tmp_path):
+    """`make(topology, hub_leaf_block="", hub_extra="", remote=None, leaf_extra="")` starts hub then leaf."""
+    pairs: list[LeafPair] = []
+
+    def make(topology: str, hub_leaf_block: str = "", hub_extra: str = "", remote: str | None = None,
+             leaf_extra: str = "", start: bool = True) -> LeafPair:
+        if topology == "old-hub" and old_nats_server() is None:
+            pytest.skip("nats-server 2.9 not installed (apt-get install -y nats-server)")
+        leaf_listen_port = free_port()
+        suffix = uuid.uuid4().hex[:6]
+        remote = remote if remote is not None else f'url: "nats-leaf://127.0.0.1:{leaf_listen_port}"'
+        pair = LeafPair(
+            topology, tmp_path / f"pair-{suffix}",
+            hub_config(f"hub-{suffix}", leaf_listen_port, hub_leaf_block, hub_extra),
+            leaf_config(f"leaf-{suffix}", remote, leaf_extra),
+            free_port(), free_port(), leaf_listen_port,
+        )
+        pairs.append(pair)
+        if start:
+            pair.start_hub()
+            pair.start_leaf()
+        return pair
+
+    yield make
+    for pair in pairs:
+        pair.stop_all()
+
+
+@pytest.fixture(params=["edgenats-leaf", "edgenats-hub", "edgenats-both", "reference"])
+def topology(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def clients(leaf_pair_factory, topology):
+    """(pair, hub_client, leaf_client) with the link up in both directions."""
+    pair = leaf_pair_factory(topology)
+    hub_nc = await nats.connect(pair.hub.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    leaf_nc = await nats.connect(pair.leaf.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    await wait_for_interest(hub_nc, leaf_nc)
+    await wait_for_interest(leaf_nc, hub_nc)
+    yield pair, hub_nc, leaf_nc
+    for nc in (hub_nc, leaf_nc):
+        await nc.close()
+
+
+async def wait_for_interest(responder_nc, requester_nc, timeout: float = WAIT) -> None:
+    """Poll until `requester_nc` reaches a responder subscribed now on `responder_nc`.
+
+    Interest crosses a link in order, so once this probe is reachable, every subscription the
+    responder's side made before it is known on the other side too.
+    """
+    subject = f"probe.{uuid.uuid4().hex}"
+
+    async def answer(msg):
+        await msg.respond(b"pong")
+
+    subscription = await responder_nc.subscribe(subject, cb=answer)
+    await responder_nc.flush()
+    try:
+        await request_until_answered(requester_nc, subject, timeout)
+    finally:
+        await subscription.unsubscribe()
+
+
+async def request_until_answered(nc, subject: str, timeout: float = WAIT, payload: bytes = b"", headers=None):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            return await nc.request(subject, payload, timeout=0.5, headers=headers)
+        except (NoRespondersError, NatsTimeout):
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+async def wait_for_no_interest(nc, subject: str, timeout: float = WAIT) -> None:
+    """Poll until a request on `subject` from `nc` gets the 503 (the interest has gone)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            await nc.request(subject, b"", timeout=0.5)
+        except NoRespondersError:
+            return
+        except NatsTimeout:
+            pass
+        if loop.time() > deadline:
+            raise AssertionError(f"interest in {subject} still present after {timeout}s")
+        await asyncio.sleep(0.05)
