@@ -1,19 +1,20 @@
 """Request/reply runs: sequential latency (p50/p99) and throughput with pipelined requesters.
 
 Responders form one queue group and parse every request (they need its reply subject); requesters only
-count replies, so the load generator spends its time where a real service would.
+count replies. All connections are driven by one selector loop on one thread: no GIL hand-offs between
+threads per message, and a busy loop naturally reads many messages per recv.
 """
 
 from __future__ import annotations
 
 import math
+import selectors
 import socket
-import threading
 import time
+from collections.abc import Callable
 
 from edgenats.bench.errors import BenchError
 from edgenats.bench.frames import MSG_MARKER, PONG_FRAME, MarkerCounter, payload, pub_frame, sub_frame
-from edgenats.bench.loadgen import POLL_INTERVAL_S
 from edgenats.bench.probes import CpuSnapshot, ProcessProbe
 from edgenats.bench.results import ScenarioResult
 from edgenats.bench.settings import BenchSettings
@@ -22,38 +23,28 @@ from edgenats.bench.wire import Endpoint, open_connection
 SERVICE_SUBJECT = "bench.service"
 RESPONDER_GROUP = "bench-responders"
 LATENCY_WARMUP_REQUESTS = 200
+RESPONDER_READ_BYTES = 1 << 18
 
 
-class Responder(threading.Thread):
-    """Answers every request on its subscription with a fixed-size body, until stopped."""
+class Responder:
+    """Answers every request arriving on its connection with a fixed-size body."""
 
-    def __init__(self, sock: socket.socket, size: int, name: str) -> None:
-        super().__init__(name=name, daemon=True)
+    def __init__(self, sock: socket.socket, size: int) -> None:
         self.sock = sock
         self.answered = 0
-        self.failure: str | None = None
+        self._pending = bytearray()
         self._reply_tail = f" {size}\r\n".encode() + payload(size) + b"\r\n"
         self._reply_frames: dict[bytes, bytes] = {}
-        self._stopping = threading.Event()
 
-    def run(self) -> None:
-        self.sock.settimeout(POLL_INTERVAL_S)
-        pending = bytearray()
-        while not self._stopping.is_set():
-            try:
-                data = self.sock.recv(1 << 18)
-                if not data:
-                    raise BenchError("the server closed the responder's connection")
-                pending += data
-                replies, consumed = self._answer(pending)
-                del pending[:consumed]
-                if replies:
-                    self.sock.sendall(b"".join(replies))
-            except TimeoutError:
-                continue
-            except (BenchError, OSError) as error:
-                self.failure = str(error)
-                return
+    def on_readable(self) -> None:
+        data = self.sock.recv(RESPONDER_READ_BYTES)
+        if not data:
+            raise BenchError("the server closed a responder's connection")
+        self._pending += data
+        replies, consumed = self._answer(self._pending)
+        del self._pending[:consumed]
+        if replies:
+            self.sock.sendall(b"".join(replies))
 
     def _answer(self, buffer: bytearray) -> tuple[list[bytes], int]:
         """Replies for every complete MSG in `buffer`, and how many bytes were consumed."""
@@ -83,46 +74,35 @@ class Responder(threading.Thread):
             frame = self._reply_frames[reply_to] = b"PUB " + reply_to + self._reply_tail
         return frame
 
-    def stop(self) -> None:
-        self._stopping.set()
-        self.join()
-        self.sock.close()
 
-
-class PipelinedRequester(threading.Thread):
+class PipelinedRequester:
     """Keeps `in_flight` requests outstanding on one connection, counting replies on its inbox."""
 
-    def __init__(self, sock: socket.socket, request: bytes, in_flight: int, budget: int | None,
-                 stall_timeout_s: float, name: str) -> None:
-        super().__init__(name=name, daemon=True)
+    def __init__(self, sock: socket.socket, request: bytes, in_flight: int, budget: int | None) -> None:
         self.sock = sock
         self.sent = 0
         self.replies = 0
         self.last_receive = 0.0
-        self.failure: str | None = None
         self.until: float | None = None
-        self.go = threading.Event()
         self._request = request
         self._in_flight = in_flight
         self._budget = budget
-        self._stall_timeout_s = stall_timeout_s
+        self._counter = MarkerCounter(MSG_MARKER, 1 << 18)
 
-    def run(self) -> None:
-        self.sock.settimeout(self._stall_timeout_s)
-        counter = MarkerCounter(MSG_MARKER, 1 << 18)
-        self.go.wait()
-        try:
-            self._send(self._allowed(self._in_flight))
-            while self.replies < self.sent:
-                found = counter.read_from(self.sock)
-                if found:
-                    self.replies += found
-                    self.last_receive = time.perf_counter()
-                    self._send(self._allowed(found))
-        except TimeoutError:
-            self.failure = f"no reply within {self._stall_timeout_s:g}s ({self.sent - self.replies} outstanding)"
-        except (BenchError, OSError) as error:
-            self.failure = str(error)
+    def start(self, until: float | None) -> None:
+        self.until = until
+        self._send(self._allowed(self._in_flight))
+
+    @property
+    def outstanding(self) -> int:
+        return self.sent - self.replies
+
+    def on_readable(self) -> None:
+        found = self._counter.read_from(self.sock)
+        if found:
+            self.replies += found
+            self.last_receive = time.perf_counter()
+            self._send(self._allowed(found))
 
     def _allowed(self, wanted: int) -> int:
         if self.until is not None and time.perf_counter() >= self.until:
@@ -135,35 +115,91 @@ class PipelinedRequester(threading.Thread):
             self.sent += count
 
 
+class SequentialRequester:
+    """One request at a time: send, then read exactly the one reply frame it must produce."""
+
+    def __init__(self, sock: socket.socket, request: bytes, expected_reply: bytes) -> None:
+        self.sock = sock
+        self._request = request
+        self._expected_reply = expected_reply
+        self._buffer = bytearray(len(expected_reply))
+        self._view = memoryview(self._buffer)
+        self._received = 0
+        self._checked = False
+
+    def send(self) -> None:
+        self._received = 0
+        self.sock.sendall(self._request)
+
+    @property
+    def answered(self) -> bool:
+        return self._received == len(self._buffer)
+
+    def on_readable(self) -> None:
+        count = self.sock.recv_into(self._view[self._received:])
+        if count == 0:
+            raise BenchError("the server closed the requester's connection")
+        self._received += count
+        if self.answered and not self._checked:
+            if bytes(self._buffer) != self._expected_reply:
+                raise BenchError(f"unexpected reply frame {bytes(self._buffer[:80])!r}")
+            self._checked = True
+
+
+class ConnectionLoop:
+    """Dispatches readable connections to their party's on_readable() until a condition holds."""
+
+    def __init__(self, stall_timeout_s: float) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._stall_timeout_s = stall_timeout_s
+
+    def add(self, party: Responder | PipelinedRequester | SequentialRequester) -> None:
+        self._selector.register(party.sock, selectors.EVENT_READ, party)
+
+    def run_until(self, done: Callable[[], bool]) -> None:
+        while not done():
+            events = self._selector.select(self._stall_timeout_s)
+            if not events:
+                raise BenchError(f"no reply within {self._stall_timeout_s:g}s")
+            for key, _ in events:
+                key.data.on_readable()
+
+    def close(self) -> None:
+        for key in list(self._selector.get_map().values()):
+            key.fileobj.close()
+        self._selector.close()
+
+
+def _open_responders(endpoint: Endpoint, count: int, size: int, loop: ConnectionLoop) -> None:
+    for index in range(count):
+        sock = open_connection(endpoint, f"bench-responder-{index}", sub_frame(SERVICE_SUBJECT, 1, RESPONDER_GROUP))
+        loop.add(Responder(sock, size))
+
+
 def run_request_throughput(
     server_label: str, size: int, settings: BenchSettings, endpoint: Endpoint,
     server: ProcessProbe | None, loadgen: ProcessProbe,
 ) -> ScenarioResult:
     result = ScenarioResult(server_label, "rr-throughput", size, "round trips")
-    responders: list[Responder] = []
+    loop = ConnectionLoop(settings.stall_timeout_s)
     requesters: list[PipelinedRequester] = []
     body = payload(size)
     try:
-        for index in range(settings.responders):
-            sock = open_connection(endpoint, f"bench-responder-{index}", sub_frame(SERVICE_SUBJECT, 1, RESPONDER_GROUP))
-            responders.append(Responder(sock, size, f"bench-responder-{index}"))
-        per_requester = None if settings.msgs is None else _split(settings.msgs, settings.requesters)
-        for index in range(settings.requesters):
+        _open_responders(endpoint, settings.responders, size, loop)
+        budgets = [None] * settings.requesters if settings.msgs is None else _split(settings.msgs, settings.requesters)
+        for index, budget in enumerate(budgets):
             inbox = f"_INBOX.bench.{index}"
             sock = open_connection(endpoint, f"bench-requester-{index}", sub_frame(inbox, 1))
-            budget = None if per_requester is None else per_requester[index]
-            requesters.append(PipelinedRequester(
-                sock, pub_frame(SERVICE_SUBJECT, body, inbox), settings.in_flight, budget,
-                settings.stall_timeout_s, f"bench-requester-{index}",
-            ))
-        for worker in (*responders, *requesters):
-            worker.start()
+            requesters.append(PipelinedRequester(sock, pub_frame(SERVICE_SUBJECT, body, inbox), settings.in_flight,
+                                                 budget))
+            loop.add(requesters[-1])
         start = CpuSnapshot.take(server, loadgen)
         for requester in requesters:
-            requester.until = None if settings.msgs is not None else start.wall + settings.duration_s
-            requester.go.set()
-        for requester in requesters:
-            requester.join()
+            requester.start(None if settings.msgs is not None else start.wall + settings.duration_s)
+        try:
+            loop.run_until(lambda: all(requester.outstanding == 0 for requester in requesters))
+        except (BenchError, OSError) as error:
+            result.error = str(error)
         end = CpuSnapshot.take(server, loadgen)
         result.expected = sum(requester.sent for requester in requesters)
         result.counted = sum(requester.replies for requester in requesters)
@@ -174,21 +210,10 @@ def run_request_throughput(
         if server is not None:
             result.server_cpu_s = end.server_cpu - start.server_cpu
             result.server_rss_bytes = server.rss_bytes()
-        failures = [worker.failure for worker in (*requesters, *responders) if worker.failure]
-        if failures:
-            result.error = failures[0]
     except (BenchError, OSError) as error:
         result.error = str(error)
     finally:
-        for requester in requesters:
-            requester.until = 0.0
-            requester.go.set()
-            if requester.is_alive():
-                requester.sock.shutdown(socket.SHUT_RDWR)
-                requester.join()
-            requester.sock.close()
-        for responder in responders:
-            responder.stop()
+        loop.close()
     return result
 
 
@@ -197,26 +222,28 @@ def run_request_latency(
     server: ProcessProbe | None, loadgen: ProcessProbe,
 ) -> ScenarioResult:
     result = ScenarioResult(server_label, "rr-latency", size, "round trips")
-    responder = None
-    requester_sock = None
+    loop = ConnectionLoop(settings.stall_timeout_s)
     inbox = "_INBOX.bench.latency"
     try:
-        responder_sock = open_connection(endpoint, "bench-responder", sub_frame(SERVICE_SUBJECT, 1, RESPONDER_GROUP))
-        responder = Responder(responder_sock, size, "bench-responder")
-        responder.start()
-        requester_sock = open_connection(endpoint, "bench-requester", sub_frame(inbox, 1))
-        requester_sock.settimeout(settings.stall_timeout_s)
-        request = pub_frame(SERVICE_SUBJECT, payload(size), inbox)
+        _open_responders(endpoint, 1, size, loop)
+        sock = open_connection(endpoint, "bench-requester", sub_frame(inbox, 1))
         expected_reply = f"MSG {inbox} 1 {size}\r\n".encode() + payload(size) + b"\r\n"
-        exchange = _SequentialExchange(requester_sock, request, expected_reply)
-        for _ in range(LATENCY_WARMUP_REQUESTS):
-            exchange.round_trip()
+        requester = SequentialRequester(sock, pub_frame(SERVICE_SUBJECT, payload(size), inbox), expected_reply)
+        loop.add(requester)
 
+        def round_trip() -> int:
+            started = time.perf_counter_ns()
+            requester.send()
+            loop.run_until(lambda: requester.answered)
+            return time.perf_counter_ns() - started
+
+        for _ in range(LATENCY_WARMUP_REQUESTS):
+            round_trip()
         samples: list[int] = []
         start = CpuSnapshot.take(server, loadgen)
         until = start.wall + settings.duration_s
         while (settings.msgs is None and time.perf_counter() < until) or len(samples) < (settings.msgs or 0):
-            samples.append(exchange.round_trip())
+            samples.append(round_trip())
         end = CpuSnapshot.take(server, loadgen)
         result.expected = result.counted = len(samples)
         result.elapsed_s = end.wall - start.wall
@@ -227,47 +254,11 @@ def run_request_latency(
         samples.sort()
         result.latency_p50_us = percentile(samples, 0.50) / 1000
         result.latency_p99_us = percentile(samples, 0.99) / 1000
-        if responder.failure:
-            result.error = responder.failure
-    except TimeoutError:
-        result.error = f"no reply within {settings.stall_timeout_s:g}s"
     except (BenchError, OSError) as error:
         result.error = str(error)
     finally:
-        if requester_sock is not None:
-            requester_sock.close()
-        if responder is not None:
-            responder.stop()
+        loop.close()
     return result
-
-
-class _SequentialExchange:
-    """One request at a time: send, then read exactly the one reply frame it must produce."""
-
-    def __init__(self, sock: socket.socket, request: bytes, expected_reply: bytes) -> None:
-        self._sock = sock
-        self._request = request
-        self._expected_reply = expected_reply
-        self._buffer = bytearray(len(expected_reply))
-        self._checked = False
-
-    def round_trip(self) -> int:
-        """Nanoseconds from sending the request until the whole reply arrived."""
-        view = memoryview(self._buffer)
-        started = time.perf_counter_ns()
-        self._sock.sendall(self._request)
-        received = 0
-        while received < len(self._buffer):
-            count = self._sock.recv_into(view[received:])
-            if count == 0:
-                raise BenchError("the server closed the requester's connection")
-            received += count
-        elapsed = time.perf_counter_ns() - started
-        if not self._checked:
-            if bytes(self._buffer) != self._expected_reply:
-                raise BenchError(f"unexpected reply frame {bytes(self._buffer[:80])!r}")
-            self._checked = True
-        return elapsed
 
 
 def percentile(sorted_samples: list[int], fraction: float) -> float:
