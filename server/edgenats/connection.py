@@ -93,6 +93,7 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._received_since_ping = True
+        self.last_activity = time.time()
         if self.server.tracing:
             self._trace("<<-", data)
         try:

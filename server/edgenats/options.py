@@ -25,7 +25,8 @@ class Options:
     host: str = "0.0.0.0"
     port: int = DEFAULT_PORT
     server_name: str = ""
-    http_host: str = "0.0.0.0"
+    # The monitor listens on the client host unless `http: host:port` names another (as nats-server).
+    http_host: str | None = None
     http_port: int = 0
     max_payload: int = MB
     max_connections: int = 65536
@@ -238,5 +239,7 @@ def load_options(config_file: str | None, flag_overrides: dict[str, Any]) -> Opt
         options = options_from_config(config, str(Path(config_file)))
     options.flag_overrides = dict(flag_overrides)
     options = options.with_flags()
+    if options.http_host is None:
+        options.http_host = options.host
     validate(options, config_file or "flags")
     return options

@@ -132,6 +132,11 @@ class SubscriptionTrie:
     def cache_size(self) -> int:
         return len(self._cache)
 
+    def fanout_stats(self) -> tuple[int, float]:
+        """Largest and mean number of receivers (plain subscribers + queue groups) over cached answers."""
+        fanouts = [len(match.plain) + len(match.queues) for match in self._cache.values()]
+        return (max(fanouts), sum(fanouts) / len(fanouts)) if fanouts else (0, 0.0)
+
     def subscriptions(self) -> list[Subscription]:
         found: list[Subscription] = []
         stack = [self._root]

@@ -36,6 +36,7 @@ def build_subsz(server: Server, query: Query) -> dict:
     tries = [account.sublist for account in accounts]
     matches = sum(trie.matches for trie in tries)
     hits = sum(trie.cache_hits for trie in tries)
+    fanouts = [trie.fanout_stats() for trie in tries if trie.cache_size()]
     subsz: dict = {
         "server_id": server.server_id,
         "now": rfc3339(now),
@@ -45,9 +46,8 @@ def build_subsz(server: Server, query: Query) -> dict:
         "num_removes": sum(trie.removes for trie in tries),
         "num_matches": matches,
         "cache_hit_rate": go_float(hits / matches) if matches else 0,
-        # The trie does not expose the fan-out of its cached answers, so there is nothing to report.
-        "max_fanout": 0,
-        "avg_fanout": 0,
+        "max_fanout": max((largest for largest, _ in fanouts), default=0),
+        "avg_fanout": go_float(sum(mean for _, mean in fanouts) / len(fanouts)) if fanouts else 0,
         "total": 0,
         "offset": offset,
         "limit": limit,
