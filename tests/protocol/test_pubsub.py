@@ -296,8 +296,11 @@ async def test_nats_py_request_reply_uses_a_wildcard_inbox(server):
 
         await responder.subscribe("svc.echo", cb=echo)
         await responder.flush(timeout=5)
-        requests = [requester.request("svc.echo", b"%d" % i, timeout=5) for i in range(5)]
-        replies = await asyncio.gather(*requests)
+        # The first request sets up nats.py's wildcard inbox; concurrent first requests race in
+        # the client itself (a request can go out before the inbox SUB).
+        first = await requester.request("svc.echo", b"0", timeout=5)
+        requests = [requester.request("svc.echo", b"%d" % i, timeout=5) for i in range(1, 5)]
+        replies = [first, *await asyncio.gather(*requests)]
         assert [reply.data for reply in replies] == [b"pong:%d" % i for i in range(5)]
     finally:
         await requester.close()
