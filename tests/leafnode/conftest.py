@@ -202,3 +202,12 @@ async def wait_for_no_interest(nc, subject: str, timeout: float = WAIT) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"interest in {subject} still present after {timeout}s")
         await asyncio.sleep(0.05)
+
+
+async def wait_count(received: list, count: int, timeout: float = WAIT) -> None:
+    """Poll until `received` holds at least `count` items."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(received) < count and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    assert len(received) >= count, f"got {len(received)} of {count} messages"

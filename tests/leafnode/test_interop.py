@@ -11,7 +11,7 @@ import asyncio
 from collections import Counter
 
 import pytest
-from conftest import request_until_answered, wait_for_interest, wait_for_no_interest
+from conftest import request_until_answered, wait_count, wait_for_interest, wait_for_no_interest
 from nats.errors import NoRespondersError
 
 
@@ -23,14 +23,6 @@ async def collect(nc, subject: str, queue: str = ""):
 
     subscription = await nc.subscribe(subject, queue=queue, cb=append)
     return subscription, received
-
-
-async def wait_count(received: list, count: int, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while len(received) < count and loop.time() < deadline:
-        await asyncio.sleep(0.01)
-    assert len(received) >= count, f"got {len(received)} of {count} messages"
 
 
 @pytest.mark.parametrize("direction", ["hub-to-leaf", "leaf-to-hub"])

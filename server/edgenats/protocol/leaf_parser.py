@@ -28,7 +28,8 @@ PAYLOAD = 1
 CRLF = b"\r\n"
 # Longest verb plus separator: a partial line may hold this much beyond max_control_line.
 _VERB_ALLOWANCE = 8
-_KNOWN_VERBS = frozenset((b"LMSG", b"HMSG", b"LS+", b"LS-", b"PING", b"PONG", b"INFO", b"CONNECT", b"+OK", b"-ERR"))
+# Client verbs on a leaf link: nats-server closes without an -ERR.
+_CLIENT_VERBS = frozenset((b"PUB", b"HPUB", b"SUB", b"UNSUB"))
 
 
 class LeafOperationHandler(Protocol):
@@ -126,7 +127,8 @@ class LeafProtocolParser:
         if len(arguments) > self.max_control_line:
             raise ControlLineTooLong()
         handler = self.handler
-        if self.connect_required and verb != b"CONNECT" and verb in _KNOWN_VERBS:
+        if self.connect_required and verb != b"CONNECT":
+            # Before CONNECT anything else, garbage included, is an authorization violation.
             handler.on_unexpected_first_operation()
             return
         if verb == b"LMSG":
@@ -147,6 +149,8 @@ class LeafProtocolParser:
             handler.on_connect(parse_json_argument(arguments))
         elif verb == b"+OK":
             pass
+        elif verb in _CLIENT_VERBS:
+            raise MalformedArguments(f"client operation {verb.decode()} on a leaf link")
         elif verb == b"-ERR":
             handler.on_peer_error(arguments.strip().strip(b"'").decode("latin-1", "replace"))
         else:
