@@ -168,6 +168,8 @@ def test_payload_not_followed_by_crlf_is_an_unknown_operation(server, frame):
         b"PUB foo bar baz 1\r\n",
         b"PUB foo -1\r\n",
         b"PUB foo 1234567890\r\n",
+        b"PUB foo 1x\r\n",
+        b"PUB foo +1\r\n",
         b"SUB foo\r\n",
         b"SUB a b c d\r\n",
         b"HPUB foo 14 12\r\n",

@@ -204,3 +204,24 @@ def test_subsz_counts_subscriptions(monitored):
         client.fence()
         during, _ = get_json(monitored, "/subsz")
     assert during["num_subscriptions"] - before["num_subscriptions"] == 3
+
+
+def test_jsz_reports_jetstream_disabled_in_the_nats_server_shape(monitored):
+    body, _ = get_json(monitored, "/jsz")
+    assert isinstance(body.pop("server_id"), str) and isinstance(body.pop("now"), str)
+    assert body == {
+        "memory": 0,
+        "storage": 0,
+        "reserved_memory": 0,
+        "reserved_storage": 0,
+        "accounts": 0,
+        "ha_assets": 0,
+        "api": {"level": 0, "total": 0, "errors": 0},
+        "disabled": True,
+        "config": {"max_memory": 0, "max_storage": 0},
+        "streams": 0,
+        "consumers": 0,
+        "messages": 0,
+        "bytes": 0,
+        "total": 0,
+    }
