@@ -553,7 +553,7 @@ class LeafLink(Connection):
             "ip": self.host,
             "port": self.port,
             "url": str(self.url) if self.url else "",
-            "rtt": f"{self.rtt * 1000:.3f}ms",
+            "rtt": self.rtt,
             "uptime_seconds": round(loop_time - self.established_at, 3) if self.established_at else 0,
             "in_msgs": self.in_msgs,
             "out_msgs": self.out_msgs,

@@ -1,12 +1,13 @@
-"""The endpoints of features a standalone edgenats does not run: /routez, /gatewayz, /leafz and /jsz
-answer in nats-server's shape with nothing in them, and /healthz says the broker is serving.
+"""The endpoints of features a standalone edgenats does not run: /routez, /gatewayz and /jsz answer
+in nats-server's shape with nothing in them; /leafz lists the leaf links when leafnodes are
+configured; /healthz says the broker is serving.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from edgenats.monitor.formats import rfc3339
+from edgenats.monitor.formats import go_duration, rfc3339
 
 if TYPE_CHECKING:
     from edgenats.server import Server
@@ -22,7 +23,13 @@ def build_gatewayz(server: Server) -> dict:
 
 
 def build_leafz(server: Server) -> dict:
-    return {"server_id": server.server_id, "now": rfc3339(), "leafnodes": 0, "leafs": []}
+    leafz = {"server_id": server.server_id, "now": rfc3339(), "leafnodes": 0, "leafs": []}
+    if server.leafnodes is not None:
+        # The links' own view; edgenats adds each link's state and the remotes it dials.
+        leafz.update(server.leafnodes.status())
+        for leaf in leafz["leafs"]:
+            leaf["rtt"] = go_duration(leaf["rtt"])
+    return leafz
 
 
 def build_jsz(server: Server) -> dict:
