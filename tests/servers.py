@@ -117,4 +117,15 @@ def start_server(
             command, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir, env=process_env
         )
     wait_for_port(port, process, log_path)
-    return RunningServer(kind, port, process, log_path, config_path, extra_args=list(extra_args))
+    http_port = monitor_port(list(extra_args))
+    if http_port is not None:
+        wait_for_port(http_port, process, log_path)
+    return RunningServer(kind, port, process, log_path, config_path, http_port, list(extra_args))
+
+
+def monitor_port(arguments: list[str]) -> int | None:
+    """The HTTP monitoring port given with -m/--http_port, if any."""
+    for flag, value in zip(arguments, arguments[1:], strict=False):
+        if flag in ("-m", "--http_port", "-http_port"):
+            return int(value)
+    return None
