@@ -356,10 +356,12 @@ class ClientConnection(Connection):
 class DeliveryPlan:
     """Per subject: each subscriber's connection and its ready-made MSG/HMSG line prefixes."""
 
-    __slots__ = ("plain", "queues", "linked", "groups", "tracks_replies")
+    __slots__ = ("plain", "queues", "linked", "has_links", "groups", "tracks_replies")
 
     def __init__(self, subject: bytes, match: SubscriptionMatch) -> None:
         self.plain = tuple(_entry(subject, sub) for sub in match.plain if _may_deliver(sub, subject))
+        # Messages arriving on a link take a slower path only when other links want them too.
+        self.has_links = any(entry[1].leaf_link for entry in self.plain)
         queues = []
         # Per queue name: (members here, leaf-link members), for messages arriving on a link.
         self.groups: dict[bytes, tuple[tuple, tuple]] = {}

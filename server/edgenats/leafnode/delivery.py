@@ -36,33 +36,10 @@ def route_from_link(
         header_tail = b"%s%d %d\r\n" % (reply + b" " if reply else b"", header_size, size)
     dirty = server.mark_dirty
     from_hub_side = not source.we_are_hub
-    links: dict[LeafLink, list[bytes]] = {}
-    local: list[tuple] = []
-    for entry in plan.plain:
-        target = entry[1]
-        if target.leaf_link:
-            if target is not source and not target.closed and (target.we_are_hub or not from_hub_side):
-                links.setdefault(target, [])
-        else:
-            local.append(entry)
-    if queues:
-        groups = plan.groups
-        for name in queues:
-            group = groups.get(name)
-            if group is None:
-                continue
-            members, remote_members = group
-            member = _pick_local(members)
-            if member is not None:
-                local.append(member)
-                continue
-            candidates = [entry for entry in remote_members
-                          if entry[1] is not source and not entry[1].closed
-                          and (entry[1].we_are_hub or not from_hub_side)]
-            if candidates:
-                weights = [max(entry[0].weight, 1) for entry in candidates]
-                target = random.choices(candidates, weights)[0][1]
-                links.setdefault(target, []).append(name)
+    links: dict[LeafLink, list[bytes]] | None = None
+    local = plan.plain
+    if queues or plan.has_links:
+        links, local = _links_and_picks(source, plan, queues, from_hub_side)
     for subscription, target, msg_prefix, hmsg_prefix in local:
         out = target.out
         if not out:
@@ -78,8 +55,41 @@ def route_from_link(
         subscription.delivered += 1
         if subscription.max_msgs and subscription.delivered >= subscription.max_msgs:
             target.remove_subscription(subscription)
-    for link, names in links.items():
-        link.deliver_queued(subject, reply, names, header_size, size, payload_crlf)
+    if links:
+        for link, names in links.items():
+            link.deliver_queued(subject, reply, names, header_size, size, payload_crlf)
+
+
+def _links_and_picks(
+    source: LeafLink, plan: DeliveryPlan, queues: list[bytes] | None, from_hub_side: bool
+) -> tuple[dict, list]:
+    """The other links to send to (with the queue groups each was picked for) and the local entries."""
+    links: dict[LeafLink, list[bytes]] = {}
+    local: list[tuple] = []
+    for entry in plan.plain:
+        target = entry[1]
+        if target.leaf_link:
+            if target is not source and not target.closed and (target.we_are_hub or not from_hub_side):
+                links.setdefault(target, [])
+        else:
+            local.append(entry)
+    for name in queues or ():
+        group = plan.groups.get(name)
+        if group is None:
+            continue
+        members, remote_members = group
+        member = _pick_local(members)
+        if member is not None:
+            local.append(member)
+            continue
+        candidates = [entry for entry in remote_members
+                      if entry[1] is not source and not entry[1].closed
+                      and (entry[1].we_are_hub or not from_hub_side)]
+        if candidates:
+            weights = [max(entry[0].weight, 1) for entry in candidates]
+            target = random.choices(candidates, weights)[0][1]
+            links.setdefault(target, []).append(name)
+    return links, local
 
 
 def _pick_local(members: tuple) -> tuple | None:
