@@ -13,6 +13,9 @@ from pathlib import Path
 from edgenats.bench.results import ScenarioResult
 from edgenats.bench.settings import BenchSettings
 
+SATURATING_SCENARIOS = ("pub", "pubsub", "fanout4", "fanout16", "queue4")
+BUSY_SERVER_SHARE = 0.8
+
 
 def format_rate(value: float | None) -> str:
     if value is None:
@@ -71,7 +74,7 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def results_table(results: Sequence[ScenarioResult]) -> str:
     """One server: one row per scenario and size."""
     header = ["scenario", "size", "msgs/s", "MB/s", "srv s/M", "srv RSS", "p50/p99 us", "counted",
-              "gen CPU", "status"]
+              "srv CPU", "gen CPU", "status"]
     rows = []
     for result in results:
         if result.scenario == "memory":
@@ -80,13 +83,13 @@ def results_table(results: Sequence[ScenarioResult]) -> str:
             result.scenario, format_size(result.size), format_rate(result.rate_per_s),
             format_number(result.mb_per_s, 1), format_number(result.server_cpu_s_per_million, 3),
             format_bytes(result.server_rss_bytes), format_latency(result), f"{result.counted}/{result.expected}",
-            _percent(result.loadgen_cpu_share), format_status(result),
+            _percent(result.server_cpu_share), _percent(result.loadgen_cpu_share), format_status(result),
         ])
     sections = [render_table(header, rows)] if rows else []
     memory = [result for result in results if result.scenario == "memory"]
     if memory:
         sections.append(memory_table(memory))
-    return "\n\n".join(sections + error_notes(results))
+    return "\n\n".join(sections + contention_notes(results) + error_notes(results))
 
 
 def comparison_table(results: Sequence[ScenarioResult], reference: str, candidate: str) -> str:
@@ -115,7 +118,20 @@ def comparison_table(results: Sequence[ScenarioResult], reference: str, candidat
     memory = [result for result in results if result.scenario == "memory"]
     if memory:
         sections.append(memory_table(memory))
-    return "\n\n".join(sections + error_notes(results))
+    return "\n\n".join(sections + contention_notes(results) + error_notes(results))
+
+
+def contention_notes(results: Sequence[ScenarioResult]) -> list[str]:
+    """A warning when servers were far from busy in throughput runs: then something else (other
+    processes, or the load generator) set the pace, and only CPU-seconds per message compare fairly."""
+    notes = []
+    for server in dict.fromkeys(result.server for result in results):
+        shares = [result.server_cpu_share for result in results if result.server == server
+                  and result.scenario in SATURATING_SCENARIOS and result.server_cpu_share is not None]
+        if shares and sum(shares) / len(shares) < BUSY_SERVER_SHARE:
+            notes.append(f"note: {server} was busy only {100 * sum(shares) / len(shares):.0f}% of the time in "
+                         "throughput runs; msgs/s is not its limit here, compare on s/M")
+    return notes
 
 
 def memory_table(results: Sequence[ScenarioResult]) -> str:

@@ -53,6 +53,13 @@ class ScenarioResult:
         return self.server_cpu_s / (self.counted / 1e6)
 
     @property
+    def server_cpu_share(self) -> float | None:
+        """The server's CPU use as a fraction of one core during the run."""
+        if self.server_cpu_s is None or self.elapsed_s <= 0:
+            return None
+        return self.server_cpu_s / self.elapsed_s
+
+    @property
     def loadgen_cpu_share(self) -> float | None:
         """The load generator's CPU use as a fraction of one core: near 1.0 means it may be the limit."""
         if self.loadgen_cpu_s is None or self.elapsed_s <= 0:
@@ -66,6 +73,6 @@ class ScenarioResult:
             "elapsed_s": self.elapsed_s, "rate_per_s": self.rate_per_s, "mb_per_s": self.mb_per_s,
             "server_cpu_s": self.server_cpu_s, "server_cpu_s_per_million": self.server_cpu_s_per_million,
             "server_rss_bytes": self.server_rss_bytes, "idle_rss_bytes": self.idle_rss_bytes,
-            "loadgen_cpu_share": self.loadgen_cpu_share,
+            "server_cpu_share": self.server_cpu_share, "loadgen_cpu_share": self.loadgen_cpu_share,
             "latency_p50_us": self.latency_p50_us, "latency_p99_us": self.latency_p99_us, "error": self.error,
         }
