@@ -74,6 +74,8 @@ def build_leafnodes(server: Server) -> LeafNodes:
         return LeafNodes(server, server.options.leafnodes)
     except AuthConfigError as error:
         raise OptionsError(f"{server.options.config_file or 'flags'}: leafnodes.authorization: {error}") from None
+    except OSError as error:
+        raise OptionsError(f"{server.options.config_file or 'flags'}: leafnodes.tls: {error}") from None
 
 
 class Server:

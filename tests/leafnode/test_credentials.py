@@ -2,7 +2,8 @@
 seed, a `.creds` file signed against the hub's nonce, and `tls://` remotes with CA, client
 certificates and verification of the hub's name.
 
-The hub is always a real nats-server; the leaf is edgenats, and nats-server as leaf proves each case.
+The hub is a real nats-server and the leaf edgenats, with nats-server as leaf proving each case;
+the last tests turn it around: an edgenats hub with a TLS leaf port and a real nats-server leaf.
 """
 
 from __future__ import annotations
@@ -174,3 +175,17 @@ async def test_tls_hub_requiring_a_client_certificate(server_factory, leaf_kind,
     remote = f'url: "tls://127.0.0.1:PORT", tls {{ ca_file: "{certificates}/ca.pem"{client_cert} }}'
     hub, leaf = start_pair(server_factory, leaf_kind, hub_tls, remote)
     await (link_works if with_client_cert else link_refused)(hub.url, leaf.url)
+
+
+@pytest.mark.parametrize("hub_kind", ["edgenats", "nats-server"])
+@pytest.mark.parametrize("leaf_cert, works", [("leaf", True), (None, False)], ids=["client-cert", "no-client-cert"])
+async def test_tls_accepting_hub(server_factory, certificates, hub_kind, leaf_cert, works):
+    leaf_port = free_port()
+    hub_tls = (f'tls {{ cert_file: "{certificates}/hub.pem", key_file: "{certificates}/hub-key.pem", '
+               f'ca_file: "{certificates}/ca.pem", verify: true }}')
+    hub = server_factory(hub_kind, config=hub_config("hub", leaf_port, hub_tls))
+    client_cert = (f', cert_file: "{certificates}/{leaf_cert}.pem", key_file: "{certificates}/{leaf_cert}-key.pem"'
+                   if leaf_cert else "")
+    remote = f'url: "tls://127.0.0.1:{leaf_port}", tls {{ ca_file: "{certificates}/ca.pem"{client_cert} }}'
+    leaf = server_factory("nats-server", config=leaf_config("leaf", remote))
+    await (link_works if works else link_refused)(hub.url, leaf.url)

@@ -38,6 +38,8 @@ class TLSSettings:
     cert_file: str = ""
     key_file: str = ""
     insecure: bool = False
+    # Accepting side: require and verify client certificates against ca_file.
+    verify: bool = False
     server_name: str = ""
     handshake_first: bool = False
 
@@ -137,7 +139,9 @@ def parse_tls(block: object, where: str) -> TLSSettings:
             values["server_name"] = _text(value, f"{where}.{key}")
         elif key == "handshake_first":
             values["handshake_first"] = value is True
-        elif key in ("verify", "timeout", "verify_and_map"):
+        elif key == "verify":
+            values["verify"] = value is True
+        elif key in ("timeout", "verify_and_map"):
             continue
         else:
             raise ValueError(f"{where}: unsupported TLS setting {key!r}")
@@ -235,6 +239,9 @@ def parse_leafnodes(block: object) -> LeafNodeSettings:
             continue
         else:
             raise ValueError(f"leafnodes: unknown setting {key!r}")
+    tls = values.get("tls")
+    if tls is not None and not (tls.cert_file and tls.key_file):
+        raise ValueError("leafnodes.tls: a listener needs cert_file and key_file")
     settings = LeafNodeSettings(**values)
     if settings.listen and not settings.port:
         settings = LeafNodeSettings(**{**values, "port": DEFAULT_LEAF_PORT})

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edgenats")
 
 CONNECT_INFO_TIMEOUT = 2.0
+TLS_HANDSHAKE_TIMEOUT = 2.0
 LOOP_DELAY = 30.0
 # Texts of a hub's -ERR that tell a soliciting leaf how long to wait before redialling.
 _ERROR_DELAYS = (
@@ -162,6 +163,8 @@ class LeafLink(Connection):
         self.send(info_line(info))
         self._handshake_timer = loop.call_later(self.manager.hub_auth_timeout, self._handshake_timeout,
                                                 "Authentication Timeout")
+        if info.get("tls_required"):
+            self._start_tls(lambda: None)
         log.debug("%s - Leafnode connection created", self.describe())
 
     def on_close(self) -> None:
@@ -232,19 +235,30 @@ class LeafLink(Connection):
         self._learn_urls(info)
         wants_tls = bool(info.get("tls_required")) or (self.url is not None and self.url.tls)
         if wants_tls and self.transport.get_extra_info("sslcontext") is None:
-            self._tls_upgrading = True
-            self.parser.pause()
-            self.server.loop.create_task(self._upgrade_tls(info))
+            self._start_tls(lambda: self._send_connect(info))
             return
         self._send_connect(info)
 
-    async def _upgrade_tls(self, info: dict) -> None:
+    def _start_tls(self, then) -> None:
+        """Switch this link to TLS (client side when soliciting, server side when accepting), then `then()`."""
+        self._tls_upgrading = True
+        self.parser.pause()
+        self.server.loop.create_task(self._upgrade_tls(then))
+
+    async def _upgrade_tls(self, then) -> None:
         try:
-            context = self.manager.client_tls_context(self.remote)
-            server_hostname = (self.remote.tls.server_name if self.remote.tls else "") or self.url.host
+            if self.solicited:
+                context = self.manager.client_tls_context(self.remote)
+                server_hostname = (self.remote.tls.server_name if self.remote.tls else "") or self.url.host
+            else:
+                context = self.manager.server_tls_context
+                server_hostname = None
+            # Output queued before the switch (the accepting side's INFO) must leave in plain text.
+            self.flush()
             transport = await asyncio.wait_for(
-                self.server.loop.start_tls(self.transport, self, context, server_hostname=server_hostname),
-                timeout=2.0,
+                self.server.loop.start_tls(self.transport, self, context, server_side=not self.solicited,
+                                           server_hostname=server_hostname),
+                timeout=TLS_HANDSHAKE_TIMEOUT,
             )
         except (TimeoutError, OSError, ssl.SSLError, ValueError) as error:
             self._tls_upgrading = False
@@ -256,8 +270,14 @@ class LeafLink(Connection):
             transport.close()
             return
         self.transport = transport
-        self.parser.resume()
-        self._send_connect(info)
+        try:
+            # Input that arrived during the handshake (a leaf's CONNECT) is parsed now.
+            self.parser.resume()
+        except ProtocolViolation as violation:
+            self.protocol_violation(violation)
+            return
+        if not self.closed:
+            then()
 
     def _send_connect(self, info: dict) -> None:
         server = self.server

@@ -44,6 +44,7 @@ class LeafNodes:
         self._loop_subjects: dict[str, str] = {}
         self._listener: asyncio.base_events.Server | None = None
         self._hub_authenticator: Authenticator | None = None
+        self.server_tls_context = self._server_tls_context() if settings.tls is not None else None
         self._hub_account = ""
         if settings.authorization is not None:
             block = dict(settings.authorization)
@@ -141,6 +142,7 @@ class LeafNodes:
             "max_payload": server.options.max_payload,
             "client_id": link.cid,
             "leafnode_urls": [f"{host}:{settings.port}"],
+            **({"tls_required": True} if self.server_tls_context is not None else {}),
         }
 
     def authenticate(self, connect: dict, nonce: str) -> AuthenticatedUser | None:
@@ -150,6 +152,16 @@ class LeafNodes:
                 user = AuthenticatedUser(user.name, self._hub_account, user.permissions)
             return user
         return self.server.authenticator.authenticate(connect)
+
+    def _server_tls_context(self) -> ssl.SSLContext:
+        tls = self.settings.tls
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+        if tls.ca_file:
+            context.load_verify_locations(tls.ca_file)
+        if tls.verify:
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
 
     # soliciting side ---------------------------------------------------------------------------
 

@@ -62,20 +62,27 @@ class LeafProtocolParser:
         self._needed = 0
         self._message: tuple | None = None
         self._stopped = False
+        # While paused, input is held (not parsed) and parsed on resume.
+        self._held: list[bytes] | None = None
 
     def stop(self) -> None:
         """Ignore the rest of the stream (the link is closing)."""
         self._stopped = True
 
     def pause(self) -> None:
-        """Stop dispatching until `resume` (while a TLS upgrade replaces the transport)."""
-        self._stopped = True
+        """Hold input until `resume` (while a TLS upgrade replaces the transport)."""
+        self._held = []
 
     def resume(self) -> None:
-        self._stopped = False
+        held, self._held = self._held or [], None
+        for data in held:
+            self.feed(data)
 
     def feed(self, data: bytes) -> None:
         if self._stopped:
+            return
+        if self._held is not None:
+            self._held.append(data)
             return
         if self._pending:
             self._pending.append(data)
