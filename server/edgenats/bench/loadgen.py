@@ -86,6 +86,8 @@ class Publisher:
 
     def publish(self, count: int | None = None, until: float | None = None) -> int:
         """Send `count` messages, or whole chunks until perf_counter() passes `until`; returns how many."""
+        if count is None and until is None:
+            raise ValueError("publish needs a count or a deadline")
         sent_before = self.sent
         while True:
             remaining = None if count is None else count - (self.sent - sent_before)

@@ -28,10 +28,7 @@ def run_message_flow(
     loadgen: ProcessProbe,
 ) -> ScenarioResult:
     subject = f"bench.{scenario}"
-    if subscriber_count == 0:
-        unit = "msgs"
-    else:
-        unit = "deliveries" if subscriber_count > 1 and not queue_group else "msgs"
+    unit = "deliveries" if subscriber_count > 1 and not queue_group else "msgs"
     result = ScenarioResult(server_label, scenario, size, unit)
     group = QUEUE_GROUP if queue_group else None
     subscribers: list[CountingSubscriber] = []
@@ -80,8 +77,10 @@ def run_message_flow(
         failures = [subscriber.failure for subscriber in subscribers if subscriber.failure]
         if failures:
             result.error = f"subscriber failed: {failures[0]}"
-        elif result.counted != result.expected:
+        elif result.counted < result.expected:
             result.error = f"{result.lost} of {result.expected} {unit} not delivered"
+        elif result.counted > result.expected:
+            result.error = f"{-result.lost} {unit} more than the {result.expected} expected (duplicates)"
         elif not queue_group and subscribers and uneven:
             result.error = f"a subscriber counted {uneven[0]} of {published} messages"
     except (BenchError, OSError) as error:

@@ -105,11 +105,12 @@ def comparison_table(results: Sequence[ScenarioResult], reference: str, candidat
         cand = by_run.get((candidate, scenario, size))
         ref_rate, cand_rate = _rate(ref), _rate(cand)
         ref_cpu, cand_cpu = _cpu(ref), _cpu(cand)
+        cpu_ratio = ratio(cand_cpu, ref_cpu)
         statuses = {format_status(ref), format_status(cand)}
         rows.append([
             scenario, format_size(size), format_rate(ref_rate), format_rate(cand_rate),
             format_number(ratio(cand_rate, ref_rate)), format_number(ref_cpu, 3), format_number(cand_cpu, 3),
-            format_number(ratio(cand_cpu, ref_cpu), 1) + ("x" if ratio(cand_cpu, ref_cpu) else ""),
+            "-" if cpu_ratio is None else f"{cpu_ratio:.1f}x",
             format_latency(ref), format_latency(cand),
             format_bytes(ref.server_rss_bytes if ref else None), format_bytes(cand.server_rss_bytes if cand else None),
             "ok" if statuses == {"ok"} else " / ".join([format_status(ref), format_status(cand)]),

@@ -87,7 +87,7 @@ def run_bench(args: argparse.Namespace) -> int:
 def _target(args: argparse.Namespace) -> BenchTarget:
     connection = ConnectionSettings.from_args(args)
     address = connection.servers[0]
-    if address.url.startswith("tls://"):
+    if address.scheme != "nats":
         raise CommandError("bench speaks plain TCP only; use a nats:// URL")
     endpoint = Endpoint(
         address.host, address.port, user=connection.user or address.user,

@@ -12,8 +12,9 @@ import re
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 import nats
 import nats.errors
@@ -70,7 +71,7 @@ def add_client_commands(subparsers: argparse._SubParsersAction) -> None:
     reply.set_defaults(func=lambda args: _run(serve_replies(args)))
 
 
-def _run(command) -> int:
+def _run(command: Coroutine[Any, Any, int]) -> int:
     return asyncio.run(command)
 
 

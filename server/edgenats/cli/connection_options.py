@@ -43,6 +43,7 @@ def connection_arguments_parent() -> argparse.ArgumentParser:
 @dataclass(frozen=True)
 class ServerAddress:
     url: str
+    scheme: str
     host: str
     port: int
     user: str | None
@@ -66,7 +67,8 @@ class ConnectionSettings:
 
     @property
     def display_url(self) -> str:
-        return ",".join(server.url.split("@")[-1] for server in self.servers)
+        """The server URLs without credentials, for messages."""
+        return ",".join(f"{server.scheme}://{server.host}:{server.port}" for server in self.servers)
 
 
 def parse_server_urls(text: str) -> list[ServerAddress]:
@@ -88,4 +90,4 @@ def parse_server_url(text: str) -> ServerAddress:
         raise CommandError(f"invalid server URL {text!r}: bad port") from None
     if not parts.hostname or " " in parts.netloc:
         raise CommandError(f"invalid server URL {text!r}: no host")
-    return ServerAddress(url, parts.hostname, port, parts.username, parts.password)
+    return ServerAddress(url, parts.scheme, parts.hostname, port, parts.username, parts.password)
