@@ -170,3 +170,65 @@ async def test_bad_input_does_not_disturb_an_established_link(hub, server_factor
     finally:
         await hub_nc.close()
         await leaf_nc.close()
+
+
+# nats-server takes leaf users with permissions from the server's users (no leafnodes.authorization).
+PERMISSIONS_BLOCK = """authorization { users = [
+  { user: cloud, password: pw },
+  { user: pete, password: pw, permissions: { publish: { allow: ["req.>", "_INBOX.>"], deny: ["req.secret"] },
+                                            subscribe: { allow: ["foo.*", "_INBOX.>"] } } } ] }"""
+PETE_CONNECT = b'CONNECT {"name":"x","user":"pete","pass":"pw"}\r\n'
+
+
+@pytest.fixture(params=["edgenats", "nats-server"])
+def restricted_hub(request, server_factory):
+    leaf_port = free_port()
+    running = server_factory(request.param, config=hub_config("hubp", leaf_port, extra=PERMISSIONS_BLOCK))
+    running.leaf_port = leaf_port
+    return running
+
+
+def test_connect_info_carries_the_users_permissions(restricted_hub):
+    link = LeafSocket(restricted_hub.leaf_port)
+    link.send(PETE_CONNECT)
+    info = json.loads(link.read_line()[5:])
+    link.close()
+    assert info["import"] == {"allow": ["foo.*", "_INBOX.>"]}
+    assert info["export"] == {"allow": ["req.>", "_INBOX.>"], "deny": ["req.secret"]}
+
+
+@pytest.mark.parametrize("data, answer", [
+    (PETE_CONNECT + b"LS+ bar\r\n", b"-ERR 'Permissions Violation for Subscription to \"bar\"'\r\n"),
+    (PETE_CONNECT + b"LMSG other 1\r\nx\r\n", b"-ERR 'Permissions Violation for Publish to \"other\"'\r\n"),
+    (PETE_CONNECT + b"LMSG req.secret 1\r\nx\r\n", b"-ERR 'Permissions Violation for Publish to \"req.secret\"'\r\n"),
+], ids=["subscribe-outside-import", "publish-outside-export", "publish-denied"])
+def test_hub_enforces_the_leaf_users_permissions(restricted_hub, data, answer):
+    link = LeafSocket(restricted_hub.leaf_port)
+    link.send(data)
+    assert without_handshake(link.read_until_closed()) == answer
+    link.close()
+
+
+def test_wildcard_interest_outside_import_is_accepted(restricted_hub):
+    link = LeafSocket(restricted_hub.leaf_port)
+    link.send(PETE_CONNECT + b"LS+ >\r\nLMSG req.ok 1\r\nx\r\nPING\r\n")
+    lines = [line for line in link.lines_until(b"PONG") if not line.startswith((b"INFO ", b"LS+ ", b"PING"))]
+    link.close()
+    assert lines == []
+
+
+async def test_messages_toward_the_leaf_are_filtered_by_import(restricted_hub):
+    link = LeafSocket(restricted_hub.leaf_port)
+    link.send(PETE_CONNECT + b"LS+ >\r\nPING\r\n")
+    link.lines_until(b"PONG")
+    hub_nc = await nats.connect(restricted_hub.url, user="cloud", password="pw")
+    try:
+        await hub_nc.publish("bar.secret", b"")
+        await hub_nc.publish("foo.x", b"")
+        await hub_nc.flush()
+    finally:
+        await hub_nc.close()
+    link.send(b"PING\r\n")
+    lines = [line for line in link.lines_until(b"PONG") if line.startswith(b"LMSG")]
+    link.close()
+    assert lines == [b"LMSG foo.x 0"]
