@@ -33,7 +33,8 @@ class BackgroundCommand:
                 raise AssertionError(f"no {starting_with!r} line within {timeout}s")
             line = self.process.stderr.readline().decode()
             if not line:
-                raise AssertionError(f"command exited ({self.process.wait()}) before printing {starting_with!r}")
+                code = self.process.wait()
+                raise AssertionError(f"command exited ({code}) before printing {starting_with!r}")
             if line.startswith(starting_with):
                 return line
 

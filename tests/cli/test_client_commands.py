@@ -27,7 +27,9 @@ def test_sub_prints_headers_and_reply_subject(server, background_cli):
     subscriber = background_cli("sub", "orders", "--count", "1", "-s", server.url)
     subscriber.wait_for_stderr_line("Subscribing on orders")
 
-    published = run_cli("pub", "orders", "one", "--header", "Trace:abc", "--reply", "answers", "-s", server.url)
+    published = run_cli(
+        "pub", "orders", "one", "--header", "Trace:abc", "--reply", "answers", "-s", server.url
+    )
 
     assert published.returncode == 0, published.stderr
     code, stdout, _ = subscriber.finish()
@@ -63,7 +65,9 @@ def test_reply_echo_answers_with_the_request_body(server, background_cli):
 
 
 def test_queue_group_members_share_the_messages(server, background_cli):
-    members = [background_cli("-s", server.url, "sub", "jobs", "--queue", "workers", "--raw") for _ in range(2)]
+    members = [
+        background_cli("-s", server.url, "sub", "jobs", "--queue", "workers", "--raw") for _ in range(2)
+    ]
     for member in members:
         member.wait_for_stderr_line("Subscribing on jobs in queue group workers")
 
@@ -91,7 +95,9 @@ def test_request_without_responders_fails_clearly(server):
     result = run_cli("-s", server.url, "request", "nobody.home", "hello")
 
     assert result.returncode != 0
-    assert result.stderr.strip().endswith('edgenats: error: no responders available for request on "nobody.home"')
+    assert result.stderr.strip().endswith(
+        'edgenats: error: no responders available for request on "nobody.home"'
+    )
     assert "Traceback" not in result.stderr
 
 

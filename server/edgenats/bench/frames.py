@@ -1,7 +1,8 @@
-"""Prebuilt protocol frames for the load generator, and counting frame markers in a received byte stream.
+"""Prebuilt protocol frames for the load generator, and counting frames in a received byte stream.
 
-Payloads are made of one filler byte that cannot take part in any marker we count (b"MSG ", b"PONG\r\n"),
-so counting markers in raw bytes counts frames exactly without parsing them.
+A bench subscriber receives only frames of one known length (same subject, sid and payload size), so
+FixedFrameCounter counts bytes and checks one frame boundary per read: no per-byte scan at all. Replies
+to PINGs are counted by marker (MarkerCounter); payloads use one filler byte that cannot form a marker.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ def payload(size: int) -> bytes:
 def pub_frame(subject: str, body: bytes, reply_to: str | None = None) -> bytes:
     reply_part = f" {reply_to}" if reply_to else ""
     return f"PUB {subject}{reply_part} {len(body)}\r\n".encode() + body + b"\r\n"
+
+
+def msg_header(subject: str, sid: int, size: int) -> bytes:
+    """The MSG control line a subscriber with `sid` receives for a message without reply subject."""
+    return f"MSG {subject} {sid} {size}\r\n".encode()
 
 
 def sub_frame(subject: str, sid: int, queue_group: str | None = None) -> bytes:
@@ -63,3 +69,44 @@ class MarkerCounter:
         self._buffer[:keep] = self._buffer[end - keep:end]
         self._kept = keep
         return found
+
+
+class FixedFrameCounter:
+    """Counts MSG frames of one known header and length by counting bytes read with recv_into.
+
+    Each read checks that its first and last frame boundaries start with the expected header; any other
+    byte in the stream (an -ERR, a PING, another format) shifts every later boundary, so it is reported
+    (in the read that holds it, or the next) rather than miscounted.
+    """
+
+    def __init__(self, header: bytes, size: int, buffer_bytes: int = RECEIVE_BUFFER_BYTES) -> None:
+        self.header = header
+        self.frame_length = len(header) + size + 2
+        self.total_bytes = 0
+        self._buffer = bytearray(buffer_bytes)
+        self._view = memoryview(self._buffer)
+
+    def read_from(self, sock: socket.socket) -> int:
+        """One recv_into; returns the frames completed by it. Raises BenchError if the stream is wrong."""
+        received = sock.recv_into(self._view)
+        if received == 0:
+            raise BenchError("the server closed the connection")
+        first = -self.total_bytes % self.frame_length
+        whole_headers = received - first - len(self.header)
+        if whole_headers >= 0:
+            last = first + whole_headers // self.frame_length * self.frame_length
+            for boundary in (first, last):
+                if not self._buffer.startswith(self.header, boundary):
+                    raise BenchError(self._describe_unexpected(boundary, received))
+        frames_before = self.total_bytes // self.frame_length
+        self.total_bytes += received
+        return self.total_bytes // self.frame_length - frames_before
+
+    def _describe_unexpected(self, boundary: int, received: int) -> str:
+        error_at = self._buffer.find(b"-ERR", 0, received)
+        if error_at >= 0:
+            line_end = self._buffer.find(b"\r\n", error_at, received)
+            line = bytes(self._buffer[error_at:line_end if line_end >= 0 else received])
+            return f"server error: {line.decode(errors='replace')}"
+        found = bytes(self._buffer[boundary:boundary + len(self.header)])
+        return f"unexpected bytes in the message stream: {found!r} where {self.header!r} was due"

@@ -1,8 +1,8 @@
 """The load generator's two halves: a publisher that writes prebuilt frames in large chunks with
 PING/PONG flow control, and subscribers that count delivered MSG frames in bulk.
 
-Threads are enough: sendall and recv_into release the GIL, and counting is a C-level scan of a 1 MiB
-buffer, so one core drives millions of messages per second.
+Threads are enough: sendall and recv_into release the GIL, and counting is arithmetic on byte counts,
+so one core drives millions of messages per second.
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ import time
 from collections.abc import Callable
 
 from edgenats.bench.errors import BenchError
-from edgenats.bench.frames import MSG_MARKER, PING_FRAME, PONG_MARKER, MarkerCounter, payload, pub_frame
+from edgenats.bench.frames import (
+    PING_FRAME,
+    PONG_MARKER,
+    FixedFrameCounter,
+    MarkerCounter,
+    msg_header,
+    payload,
+    pub_frame,
+)
 
 POLL_INTERVAL_S = 0.05
 FLOW_WAIT_S = 0.0002
@@ -22,13 +30,13 @@ FLOW_WAIT_S = 0.0002
 class CountingSubscriber(threading.Thread):
     """Counts MSG frames arriving on an already subscribed connection until stopped."""
 
-    def __init__(self, sock: socket.socket, name: str) -> None:
+    def __init__(self, sock: socket.socket, subject: str, sid: int, size: int, name: str) -> None:
         super().__init__(name=name, daemon=True)
         self.sock = sock
         self.count = 0
         self.last_receive = 0.0
         self.failure: str | None = None
-        self._counter = MarkerCounter(MSG_MARKER)
+        self._counter = FixedFrameCounter(msg_header(subject, sid, size), size)
         self._stopping = threading.Event()
 
     def run(self) -> None:
@@ -111,7 +119,9 @@ class Publisher:
             try:
                 self._pongs_received += self._pongs.read_from(self.sock)
             except TimeoutError:
-                raise BenchError(f"the server did not answer PING within {self._stall_timeout_s:g}s") from None
+                raise BenchError(
+                    f"the server did not answer PING within {self._stall_timeout_s:g}s"
+                ) from None
 
     def _wait_for_subscribers(self) -> None:
         if self._delivered is None:

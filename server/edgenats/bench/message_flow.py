@@ -14,6 +14,7 @@ from edgenats.bench.wire import Endpoint, open_connection
 
 QUEUE_GROUP = "bench-workers"
 DELIVERY_POLL_S = 0.001
+SUBSCRIPTION_ID = 1
 
 
 def run_message_flow(
@@ -36,8 +37,8 @@ def run_message_flow(
     publisher_sock = None
     try:
         for index in range(subscriber_count):
-            sock = open_connection(endpoint, f"bench-sub-{index}", sub_frame(subject, 1, group))
-            subscribers.append(CountingSubscriber(sock, f"bench-sub-{index}"))
+            sock = open_connection(endpoint, f"bench-sub-{index}", sub_frame(subject, SUBSCRIPTION_ID, group))
+            subscribers.append(CountingSubscriber(sock, subject, SUBSCRIPTION_ID, size, f"bench-sub-{index}"))
         for subscriber in subscribers:
             subscriber.start()
         publisher_sock = open_connection(endpoint, "bench-pub")
@@ -48,7 +49,8 @@ def run_message_flow(
 
         publisher = Publisher(
             publisher_sock, subject, size, settings.chunk_bytes, settings.pings_in_flight,
-            settings.window_chunks, settings.stall_timeout_s, delivered_per_subscriber if subscribers else None,
+            settings.window_chunks, settings.stall_timeout_s,
+            delivered_per_subscriber if subscribers else None,
         )
         copies = 1 if queue_group else subscriber_count
         warmup = publisher.publish(count=settings.warmup_msgs(publisher.per_chunk))

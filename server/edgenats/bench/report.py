@@ -82,7 +82,8 @@ def results_table(results: Sequence[ScenarioResult]) -> str:
         rows.append([
             result.scenario, format_size(result.size), format_rate(result.rate_per_s),
             format_number(result.mb_per_s, 1), format_number(result.server_cpu_s_per_million, 3),
-            format_bytes(result.server_rss_bytes), format_latency(result), f"{result.counted}/{result.expected}",
+            format_bytes(result.server_rss_bytes), format_latency(result),
+            f"{result.counted}/{result.expected}",
             _percent(result.server_cpu_share), _percent(result.loadgen_cpu_share), format_status(result),
         ])
     sections = [render_table(header, rows)] if rows else []
@@ -95,7 +96,9 @@ def results_table(results: Sequence[ScenarioResult]) -> str:
 def comparison_table(results: Sequence[ScenarioResult], reference: str, candidate: str) -> str:
     """Two servers side by side; ratios are candidate / reference."""
     by_run = {(result.server, result.scenario, result.size): result for result in results}
-    runs = list(dict.fromkeys((result.scenario, result.size) for result in results if result.scenario != "memory"))
+    runs = list(dict.fromkeys(
+        (result.scenario, result.size) for result in results if result.scenario != "memory"
+    ))
     header = ["scenario", "size", f"{reference} msgs/s", f"{candidate} msgs/s", "ratio",
               f"{reference} s/M", f"{candidate} s/M", "CPU ratio", f"{reference} p50/p99",
               f"{candidate} p50/p99", f"{reference} RSS", f"{candidate} RSS", "status"]
@@ -112,7 +115,8 @@ def comparison_table(results: Sequence[ScenarioResult], reference: str, candidat
             format_number(ratio(cand_rate, ref_rate)), format_number(ref_cpu, 3), format_number(cand_cpu, 3),
             "-" if cpu_ratio is None else f"{cpu_ratio:.1f}x",
             format_latency(ref), format_latency(cand),
-            format_bytes(ref.server_rss_bytes if ref else None), format_bytes(cand.server_rss_bytes if cand else None),
+            format_bytes(ref.server_rss_bytes if ref else None),
+            format_bytes(cand.server_rss_bytes if cand else None),
             "ok" if statuses == {"ok"} else " / ".join([format_status(ref), format_status(cand)]),
         ])
     sections = [render_table(header, rows)] if rows else []
@@ -130,8 +134,9 @@ def contention_notes(results: Sequence[ScenarioResult]) -> list[str]:
         shares = [result.server_cpu_share for result in results if result.server == server
                   and result.scenario in SATURATING_SCENARIOS and result.server_cpu_share is not None]
         if shares and sum(shares) / len(shares) < BUSY_SERVER_SHARE:
-            notes.append(f"note: {server} was busy only {100 * sum(shares) / len(shares):.0f}% of the time in "
-                         "throughput runs; msgs/s is not its limit here, compare on s/M")
+            busy = 100 * sum(shares) / len(shares)
+            notes.append(f"note: {server} was busy only {busy:.0f}% of the time in throughput runs; "
+                         "msgs/s is not its limit here, compare on s/M")
     return notes
 
 

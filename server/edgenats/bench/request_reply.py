@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from edgenats.bench.errors import BenchError
-from edgenats.bench.frames import MSG_MARKER, PONG_FRAME, MarkerCounter, payload, pub_frame, sub_frame
+from edgenats.bench.frames import PONG_FRAME, FixedFrameCounter, msg_header, payload, pub_frame, sub_frame
 from edgenats.bench.probes import CpuSnapshot, ProcessProbe
 from edgenats.bench.results import ScenarioResult
 from edgenats.bench.settings import BenchSettings
@@ -78,7 +78,8 @@ class Responder:
 class PipelinedRequester:
     """Keeps `in_flight` requests outstanding on one connection, counting replies on its inbox."""
 
-    def __init__(self, sock: socket.socket, request: bytes, in_flight: int, budget: int | None) -> None:
+    def __init__(self, sock: socket.socket, request: bytes, reply_header: bytes, size: int, in_flight: int,
+                 budget: int | None) -> None:
         self.sock = sock
         self.sent = 0
         self.replies = 0
@@ -87,7 +88,7 @@ class PipelinedRequester:
         self._request = request
         self._in_flight = in_flight
         self._budget = budget
-        self._counter = MarkerCounter(MSG_MARKER, 1 << 18)
+        self._counter = FixedFrameCounter(reply_header, size, 1 << 18)
 
     def start(self, until: float | None) -> None:
         self.until = until
@@ -172,7 +173,8 @@ class ConnectionLoop:
 
 def _open_responders(endpoint: Endpoint, count: int, size: int, loop: ConnectionLoop) -> None:
     for index in range(count):
-        sock = open_connection(endpoint, f"bench-responder-{index}", sub_frame(SERVICE_SUBJECT, 1, RESPONDER_GROUP))
+        subscribe = sub_frame(SERVICE_SUBJECT, 1, RESPONDER_GROUP)
+        sock = open_connection(endpoint, f"bench-responder-{index}", subscribe)
         loop.add(Responder(sock, size))
 
 
@@ -186,12 +188,15 @@ def run_request_throughput(
     body = payload(size)
     try:
         _open_responders(endpoint, settings.responders, size, loop)
-        budgets = [None] * settings.requesters if settings.msgs is None else _split(settings.msgs, settings.requesters)
+        budgets: list[int | None] = [None] * settings.requesters
+        if settings.msgs is not None:
+            budgets = [*_split(settings.msgs, settings.requesters)]
         for index, budget in enumerate(budgets):
             inbox = f"_INBOX.bench.{index}"
             sock = open_connection(endpoint, f"bench-requester-{index}", sub_frame(inbox, 1))
-            requesters.append(PipelinedRequester(sock, pub_frame(SERVICE_SUBJECT, body, inbox), settings.in_flight,
-                                                 budget))
+            request = pub_frame(SERVICE_SUBJECT, body, inbox)
+            requesters.append(PipelinedRequester(sock, request, msg_header(inbox, 1, size), size,
+                                                 settings.in_flight, budget))
             loop.add(requesters[-1])
         start = CpuSnapshot.take(server, loadgen)
         for requester in requesters:
@@ -227,8 +232,9 @@ def run_request_latency(
     try:
         _open_responders(endpoint, 1, size, loop)
         sock = open_connection(endpoint, "bench-requester", sub_frame(inbox, 1))
-        expected_reply = f"MSG {inbox} 1 {size}\r\n".encode() + payload(size) + b"\r\n"
-        requester = SequentialRequester(sock, pub_frame(SERVICE_SUBJECT, payload(size), inbox), expected_reply)
+        expected_reply = msg_header(inbox, 1, size) + payload(size) + b"\r\n"
+        request = pub_frame(SERVICE_SUBJECT, payload(size), inbox)
+        requester = SequentialRequester(sock, request, expected_reply)
         loop.add(requester)
 
         def round_trip() -> int:

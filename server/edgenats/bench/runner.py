@@ -59,7 +59,7 @@ def run_comparison(
 ) -> Comparison:
     """Start both servers (pinned to CPU 0 when there are two CPUs or more), run each scenario against
     each in turn with the load generator on CPU 1, and stop both by pid."""
-    pinned = pin and len(os.sched_getaffinity(0)) >= 2 and {SERVER_CPU, LOADGEN_CPU} <= os.sched_getaffinity(0)
+    pinned = pin and {SERVER_CPU, LOADGEN_CPU} <= os.sched_getaffinity(0)
     if "memory" in names:
         # Raised before the servers start so that they inherit the higher limit too.
         raise_open_files_limit(settings.connections)
@@ -100,4 +100,5 @@ def _run_one(
     try:
         return run_scenario(scenario, size, settings, target, loadgen)
     except (BenchError, psutil.Error) as error:
-        return ScenarioResult(target.label, scenario.name, size, "-", error=str(error) or type(error).__name__)
+        message = str(error) or type(error).__name__
+        return ScenarioResult(target.label, scenario.name, size, "-", error=message)

@@ -48,7 +48,8 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
                        help="start nats-server and edgenats on free local ports and measure both")
     bench.add_argument("--no-pin", action="store_true",
                        help="with --compare: do not pin servers to CPU 0 and the load generator to CPU 1")
-    bench.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the results as JSON")
+    bench.add_argument("--json", type=Path, default=None, metavar="FILE",
+                       help="also write the results as JSON")
     bench.set_defaults(func=run_bench)
 
 

@@ -35,8 +35,10 @@ def add_client_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register pub, sub, request and reply."""
     connection = connection_arguments_parent()
 
-    pub = subparsers.add_parser("pub", parents=[connection], help="publish a message",
-                                description="Publish BODY to SUBJECT ({{Count}} in BODY is the message number).")
+    pub = subparsers.add_parser(
+        "pub", parents=[connection], help="publish a message",
+        description="Publish BODY to SUBJECT; {{Count}} in BODY is the message number.",
+    )
     pub.add_argument("subject")
     pub.add_argument("body", nargs="?", default="")
     pub.add_argument("--count", type=positive_int, default=1, help="publish this many messages")
@@ -55,7 +57,8 @@ def add_client_commands(subparsers: argparse._SubParsersAction) -> None:
                                     help="send a request and print the reply")
     request.add_argument("subject")
     request.add_argument("body", nargs="?", default="")
-    request.add_argument("--timeout", type=parse_duration, default=2.0, help="wait this long for a reply (2s)")
+    request.add_argument("--timeout", type=parse_duration, default=2.0,
+                         help="wait this long for a reply (2s)")
     request.add_argument("--header", "-H", type=parse_header, action="append", default=[], metavar="K:V")
     request.add_argument("--raw", action="store_true", help="print only the reply body")
     request.set_defaults(func=lambda args: _run(send_request(args)))
@@ -64,7 +67,8 @@ def add_client_commands(subparsers: argparse._SubParsersAction) -> None:
     reply.add_argument("subject")
     reply.add_argument("body", nargs="?", default="")
     reply.add_argument("--echo", action="store_true", help="answer with the request's own body")
-    reply.add_argument("--queue", default=DEFAULT_REPLY_QUEUE, help=f"queue group (default {DEFAULT_REPLY_QUEUE})")
+    reply.add_argument("--queue", default=DEFAULT_REPLY_QUEUE,
+                       help=f"queue group (default {DEFAULT_REPLY_QUEUE})")
     reply.add_argument("--count", type=positive_int, default=None, help="exit after answering this many")
     reply.add_argument("--header", "-H", type=parse_header, action="append", default=[], metavar="K:V")
     reply.add_argument("--raw", action="store_true", help="print only request bodies")
@@ -149,7 +153,8 @@ async def serve_replies(args: argparse.Namespace) -> int:
             answered += 1
             write_message(answered, msg, args.raw)
             if msg.reply:
-                await client.publish(msg.reply, msg.data if args.echo else args.body.encode(), headers=headers)
+                answer_body = msg.data if args.echo else args.body.encode()
+                await client.publish(msg.reply, answer_body, headers=headers)
             else:
                 status(f"[#{answered}] has no reply subject: not answered")
             if args.count is not None and answered >= args.count:

@@ -83,7 +83,8 @@ def parse_server_url(text: str) -> ServerAddress:
     url = text if "://" in text else f"nats://{text}"
     parts = urlsplit(url)
     if parts.scheme not in SUPPORTED_SCHEMES:
-        raise CommandError(f"invalid server URL {text!r}: scheme must be one of {', '.join(SUPPORTED_SCHEMES)}")
+        schemes = ", ".join(SUPPORTED_SCHEMES)
+        raise CommandError(f"invalid server URL {text!r}: scheme must be one of {schemes}")
     try:
         port = parts.port or 4222
     except ValueError:

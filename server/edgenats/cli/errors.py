@@ -1,4 +1,5 @@
-"""The error every `edgenats` command raises for a failure the operator should read: one line, no traceback."""
+"""The error every `edgenats` command raises for a failure the operator should read: one line, no
+traceback."""
 
 from __future__ import annotations
 
