@@ -8,16 +8,16 @@ holds each subscriber's prebuilt `MSG <subject> <sid> ` prefix, so a delivery is
 from __future__ import annotations
 
 import logging
-import random
 from typing import TYPE_CHECKING
 
 from edgenats.account import Account
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
+from edgenats.delivery import deliver, message_tails, pick_members, plan_for
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
 from edgenats.subjects import is_valid_literal_subject, is_valid_subject, subject_matches
-from edgenats.sublist import Subscription, SubscriptionMatch
+from edgenats.sublist import Subscription
 
 if TYPE_CHECKING:
     from edgenats.auth import AuthenticatedUser
@@ -229,21 +229,35 @@ class ClientConnection(Connection):
         if self.verbose:
             self.send(OK)
 
-    def on_pub(self, subject: bytes, reply: bytes | None, size: int, payload_crlf: memoryview) -> None:
-        self.in_msgs += 1
-        self.in_bytes += size
-        if self._checked_publish and not self._publish_allowed(subject, reply):
-            return
-        self.route(subject, reply, -1, size, payload_crlf)
-
-    def on_hpub(
+    def on_publish(
         self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
     ) -> None:
+        """PUB (header_size -1) or HPUB: the broker's hot path, routed to this account's subscribers."""
         self.in_msgs += 1
         self.in_bytes += size
         if self._checked_publish and not self._publish_allowed(subject, reply):
             return
-        self.route(subject, reply, header_size, size, payload_crlf)
+        plan = plan_for(self.account.sublist, subject)
+        plain_tail, header_tail = message_tails(reply, header_size, size)
+        skip = None if self.echo else self
+        entries = plan.plain
+        leaf_picks = None
+        if plan.queues:
+            picked = pick_members(plan.queues, skip)
+            if plan.linked:
+                entries, leaf_picks = _split_leaf_picks(entries, picked)
+            else:
+                entries = entries + picked if entries else picked
+        delivered = deliver(
+            entries, skip, reply, header_size, size, payload_crlf, plain_tail, header_tail,
+            self.server.mark_dirty, reply is not None and plan.tracks_replies,
+        )
+        if leaf_picks:
+            for link, queues in leaf_picks.items():
+                link.deliver_queued(subject, reply, queues, header_size, size, payload_crlf)
+                delivered += 1
+        if not delivered and reply is not None and self.no_responders:
+            self._send_no_responders(subject, reply)
 
     def _publish_allowed(self, subject: bytes, reply: bytes | None) -> bool:
         """The checks that only verbose, pedantic or restricted connections pay for, in nats-server's order."""
@@ -264,63 +278,6 @@ class ClientConnection(Connection):
         if self.verbose:
             self.send(OK)
         return True
-
-    # routing -----------------------------------------------------------------------------------
-
-    def route(
-        self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
-    ) -> None:
-        """Deliver one published message to every interested subscriber of this account."""
-        match = self.account.sublist.match(subject)
-        plan = match.delivery
-        if plan is None:
-            plan = match.delivery = DeliveryPlan(subject, match)
-        size_tail = self.server.size_fields.size_tail
-        if header_size < 0:
-            plain_tail = reply + b" " + size_tail(size) if reply else size_tail(size)
-            header_tail = None
-        else:
-            body = size - header_size
-            plain_tail = reply + b" " + size_tail(body) if reply else size_tail(body)
-            header_tail = b"%s%d %d\r\n" % (reply + b" " if reply else b"", header_size, size)
-        skip = None if self.echo else self
-        track_replies = reply is not None and plan.tracks_replies
-        dirty = self.server.mark_dirty
-        delivered = 0
-        entries = plan.plain
-        leaf_picks = None
-        if plan.queues:
-            picked = tuple(member for member in (_pick_member(group, skip) for group in plan.queues) if member)
-            if plan.linked:
-                entries, leaf_picks = _split_leaf_picks(entries, picked)
-            else:
-                entries = entries + picked if entries else picked
-        for subscription, target, msg_prefix, hmsg_prefix in entries:
-            if target is skip:
-                continue
-            out = target.out
-            if not out:
-                dirty(target)
-            if header_tail is None:
-                out += (msg_prefix, plain_tail, payload_crlf)
-            elif target.headers:
-                out += (hmsg_prefix, header_tail, payload_crlf)
-            else:
-                out += (msg_prefix, plain_tail, payload_crlf[header_size:])
-            target.out_msgs += 1
-            target.out_bytes += size
-            delivered += 1
-            subscription.delivered += 1
-            if track_replies and target.reply_allowance is not None:
-                target.grant_reply(reply)
-            if subscription.max_msgs and subscription.delivered >= subscription.max_msgs:
-                target.remove_subscription(subscription)
-        if leaf_picks:
-            for link, queues in leaf_picks.items():
-                link.deliver_queued(subject, reply, queues, header_size, size, payload_crlf)
-                delivered += 1
-        if not delivered and reply is not None and self.no_responders:
-            self._send_no_responders(subject, reply)
 
     def _send_no_responders(self, subject: bytes, reply: bytes) -> None:
         reply_text = reply.decode("latin-1")
@@ -353,53 +310,6 @@ class ClientConnection(Connection):
         self.send(b"-ERR '%s'\r\n" % text.encode("utf-8", "replace"))
 
 
-class DeliveryPlan:
-    """Per subject: each subscriber's connection and its ready-made MSG/HMSG line prefixes."""
-
-    __slots__ = ("plain", "queues", "linked", "has_links", "groups", "tracks_replies")
-
-    def __init__(self, subject: bytes, match: SubscriptionMatch) -> None:
-        self.plain = tuple(_entry(subject, sub) for sub in match.plain if _may_deliver(sub, subject))
-        # Messages arriving on a link take a slower path only when other links want them too.
-        self.has_links = any(entry[1].leaf_link for entry in self.plain)
-        queues = []
-        # Per queue name: (members here, leaf-link members), for messages arriving on a link.
-        self.groups: dict[bytes, tuple[tuple, tuple]] = {}
-        self.linked = False
-        for group in match.queues:
-            entries = tuple(_entry(subject, sub) for sub in group if _may_deliver(sub, subject))
-            if not entries:
-                continue
-            local = tuple(entry for entry in entries if entry[2] is not None)
-            remote = tuple(entry for entry in entries if entry[2] is None)
-            # Members on this server win; a leaf link gets the message only when there are none.
-            queues.append(local or remote)
-            self.linked = self.linked or not local
-            self.groups[entries[0][0].queue.encode("latin-1")] = (local, remote)
-        self.queues = tuple(queues)
-        self.tracks_replies = any(
-            entry[1].reply_allowance is not None for entry in self.plain + sum(self.queues, ())
-        )
-
-
-def _entry(subject: bytes, subscription: Subscription) -> tuple:
-    if subscription.target.leaf_link:
-        # Plain interest of a link takes LMSG/HMSG lines built like MSG ones; a queue member of a
-        # link needs the queue names on its line, so it has no prefix and goes through deliver_queued.
-        if subscription.queue is not None:
-            return (subscription, subscription.target, None, None)
-        return (subscription, subscription.target, b"LMSG " + subject + b" ", b"HMSG " + subject + b" ")
-    tail = subject + b" " + subscription.sid + b" "
-    return (subscription, subscription.target, b"MSG " + tail, b"HMSG " + tail)
-
-
-def _may_deliver(subscription: Subscription, subject: bytes) -> bool:
-    """Deny-subscribe permissions filter messages on wider subscriptions; decided once per subject."""
-    user = subscription.target.user
-    permissions = user.permissions if user else None
-    return permissions is None or permissions.may_deliver(subject.decode("latin-1"), subscription.queue)
-
-
 def _split_leaf_picks(plain: tuple, picked: tuple) -> tuple[tuple, dict]:
     """Queue picks that landed on leaf links, by link; such a link's plain entry is dropped since its
     one LMSG naming the groups also serves the plain interest on the far side."""
@@ -413,17 +323,6 @@ def _split_leaf_picks(plain: tuple, picked: tuple) -> tuple[tuple, dict]:
     if leaf_picks:
         plain = tuple(entry for entry in plain if entry[1] not in leaf_picks)
     return plain + tuple(local), leaf_picks
-
-
-def _pick_member(group: tuple, skip) -> tuple | None:
-    """A random member of a queue group, skipping the publisher itself when it has echo off."""
-    count = len(group)
-    start = int(random.random() * count)
-    for offset in range(count):
-        member = group[(start + offset) % count]
-        if member[1] is not skip and not member[1].closed:
-            return member
-    return None
 
 
 def _text(value) -> str:

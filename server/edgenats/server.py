@@ -22,7 +22,6 @@ from edgenats.connection import Connection
 from edgenats.leafnode.manager import LeafNodes
 from edgenats.logs import configure_logging
 from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
-from edgenats.protocol.framing import SizeFields
 
 log = logging.getLogger("edgenats")
 
@@ -92,7 +91,6 @@ class Server:
         self.connections: dict[int, Connection] = {}
         self.keepalive: set[Connection] = set()
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
-        self.size_fields = SizeFields()
         self.total_connections = 0
         self.slow_consumers = 0
         self.stale_connections = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from edgenats.client import DeliveryPlan
+from edgenats.delivery import DeliveryPlan, deliver, message_tails, plan_for
 
 if TYPE_CHECKING:
     from edgenats.leafnode.link import LeafLink
@@ -21,40 +21,14 @@ def route_from_link(
     source: LeafLink, subject: bytes, reply: bytes | None, queues: list[bytes] | None, header_size: int,
     size: int, payload_crlf: memoryview,
 ) -> None:
-    server = source.server
-    match = source.account.sublist.match(subject)
-    plan = match.delivery
-    if plan is None:
-        plan = match.delivery = DeliveryPlan(subject, match)
-    size_tail = server.size_fields.size_tail
-    if header_size < 0:
-        plain_tail = reply + b" " + size_tail(size) if reply else size_tail(size)
-        header_tail = None
-    else:
-        body = size - header_size
-        plain_tail = reply + b" " + size_tail(body) if reply else size_tail(body)
-        header_tail = b"%s%d %d\r\n" % (reply + b" " if reply else b"", header_size, size)
-    dirty = server.mark_dirty
+    plan = plan_for(source.account.sublist, subject)
+    plain_tail, header_tail = message_tails(reply, header_size, size)
     from_hub_side = not source.we_are_hub
     links: dict[LeafLink, list[bytes]] | None = None
     local = plan.plain
     if queues or plan.has_links:
         links, local = _links_and_picks(source, plan, queues, from_hub_side)
-    for subscription, target, msg_prefix, hmsg_prefix in local:
-        out = target.out
-        if not out:
-            dirty(target)
-        if header_tail is None:
-            out += (msg_prefix, plain_tail, payload_crlf)
-        elif target.headers:
-            out += (hmsg_prefix, header_tail, payload_crlf)
-        else:
-            out += (msg_prefix, plain_tail, payload_crlf[header_size:])
-        target.out_msgs += 1
-        target.out_bytes += size
-        subscription.delivered += 1
-        if subscription.max_msgs and subscription.delivered >= subscription.max_msgs:
-            target.remove_subscription(subscription)
+    deliver(local, None, reply, header_size, size, payload_crlf, plain_tail, header_tail, source.server.mark_dirty)
     if links:
         for link, names in links.items():
             link.deliver_queued(subject, reply, names, header_size, size, payload_crlf)

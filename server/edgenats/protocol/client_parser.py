@@ -34,8 +34,7 @@ _VERBS_WITH_ARGUMENTS = frozenset((b"PUB", b"HPUB", b"SUB", b"UNSUB"))
 
 class ClientOperationHandler(Protocol):
     def on_connect(self, options: dict) -> None: ...
-    def on_pub(self, subject: bytes, reply: bytes | None, size: int, payload_crlf: memoryview) -> None: ...
-    def on_hpub(
+    def on_publish(
         self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
     ) -> None: ...
     def on_sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None: ...
@@ -122,10 +121,7 @@ class ClientProtocolParser:
                 if data[stop - 2 : stop] != CRLF:
                     raise UnknownOperation("payload not followed by CRLF")
                 subject, reply, header_size, size = self._message
-                if header_size < 0:
-                    handler.on_pub(subject, reply, size, buffer[position:stop])
-                else:
-                    handler.on_hpub(subject, reply, header_size, size, buffer[position:stop])
+                handler.on_publish(subject, reply, header_size, size, buffer[position:stop])
                 self._state = CONTROL_LINE
                 position = stop
                 continue
@@ -144,7 +140,7 @@ class ClientProtocolParser:
                 start = newline + 1
                 stop = start + size + 2
                 if stop <= end and data[stop - 2 : stop] == CRLF:
-                    handler.on_pub(subject, reply, size, buffer[start:stop])
+                    handler.on_publish(subject, reply, -1, size, buffer[start:stop])
                     position = stop
                 else:
                     self._expect_payload(subject, reply, -1, size)

@@ -1,4 +1,4 @@
-"""Framing of server -> client operations: INFO, PING/PONG, +OK, -ERR and MSG/HMSG size fields."""
+"""Framing of server -> client operations: INFO, PING/PONG, +OK and -ERR."""
 
 from __future__ import annotations
 
@@ -36,19 +36,3 @@ def go_quote(text: str) -> str:
         else:
             escaped.append(char)
     return '"' + "".join(escaped) + '"'
-
-
-class SizeFields:
-    """Cache of the `<size>\\r\\n` and `<hsize> <size>\\r\\n` tails of MSG/HMSG lines."""
-
-    def __init__(self, limit: int = 4096) -> None:
-        self._sizes: dict[int, bytes] = {}
-        self._limit = limit
-
-    def size_tail(self, size: int) -> bytes:
-        tail = self._sizes.get(size)
-        if tail is None:
-            tail = b"%d\r\n" % size
-            if len(self._sizes) < self._limit:
-                self._sizes[size] = tail
-        return tail

@@ -1,0 +1,135 @@
+"""Message delivery shared by every kind of publisher (client connections, leaf links).
+
+A subject's match is cached with a `DeliveryPlan` holding, per receiving subscription, its target
+and ready-made `MSG <subject> <sid> ` / `HMSG ...` (or `LMSG <subject> `) line prefixes, so that
+delivering is appending three pieces to the target's outbound list.
+"""
+
+from __future__ import annotations
+
+import random
+
+from edgenats.sublist import Subscription, SubscriptionMatch, SubscriptionTrie
+
+_SIZE_TAILS: dict[int, bytes] = {}
+_SIZE_TAILS_LIMIT = 4096
+
+
+def size_tail(size: int) -> bytes:
+    """`<size>\\r\\n`, cached for the sizes seen most."""
+    tail = _SIZE_TAILS.get(size)
+    if tail is None:
+        tail = b"%d\r\n" % size
+        if len(_SIZE_TAILS) < _SIZE_TAILS_LIMIT:
+            _SIZE_TAILS[size] = tail
+    return tail
+
+
+def message_tails(reply: bytes | None, header_size: int, size: int) -> tuple[bytes, bytes | None]:
+    """The line ends after the prefix: for receivers without headers, and (if any) with headers."""
+    if header_size < 0:
+        return (reply + b" " + size_tail(size) if reply else size_tail(size)), None
+    body = size_tail(size - header_size)
+    if reply:
+        return reply + b" " + body, b"%s %d %d\r\n" % (reply, header_size, size)
+    return body, b"%d %d\r\n" % (header_size, size)
+
+
+def plan_for(sublist: SubscriptionTrie, subject: bytes) -> DeliveryPlan:
+    match = sublist.match(subject)
+    plan = match.delivery
+    if plan is None:
+        plan = match.delivery = DeliveryPlan(subject, match)
+    return plan
+
+
+def deliver(
+    entries: tuple, skip, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
+    plain_tail: bytes, header_tail: bytes | None, mark_dirty, track_replies: bool = False,
+) -> int:
+    """Append the message to each entry's target (except `skip`); returns how many received it."""
+    delivered = 0
+    for subscription, target, msg_prefix, hmsg_prefix in entries:
+        if target is skip:
+            continue
+        out = target.out
+        if not out:
+            mark_dirty(target)
+        if header_tail is None:
+            out += (msg_prefix, plain_tail, payload_crlf)
+        elif target.headers:
+            out += (hmsg_prefix, header_tail, payload_crlf)
+        else:
+            out += (msg_prefix, plain_tail, payload_crlf[header_size:])
+        target.out_msgs += 1
+        target.out_bytes += size
+        delivered += 1
+        subscription.delivered += 1
+        if track_replies and target.reply_allowance is not None:
+            target.grant_reply(reply)
+        if subscription.max_msgs and subscription.delivered >= subscription.max_msgs:
+            target.remove_subscription(subscription)
+    return delivered
+
+
+def pick_members(groups: tuple, skip) -> tuple:
+    """One member per queue group, chosen at random (skipping `skip`, a publisher with echo off)."""
+    if skip is None:
+        return tuple([group[int(random.random() * len(group))] for group in groups])
+    picked = []
+    for group in groups:
+        count = len(group)
+        start = int(random.random() * count)
+        for offset in range(count):
+            member = group[(start + offset) % count]
+            if member[1] is not skip:
+                picked.append(member)
+                break
+    return tuple(picked)
+
+
+class DeliveryPlan:
+    """Per subject: each receiving subscription's target and its ready-made line prefixes."""
+
+    __slots__ = ("plain", "queues", "linked", "has_links", "groups", "tracks_replies")
+
+    def __init__(self, subject: bytes, match: SubscriptionMatch) -> None:
+        self.plain = tuple(_entry(subject, sub) for sub in match.plain if _may_deliver(sub, subject))
+        # Messages arriving on a link take a slower path only when other links want them too.
+        self.has_links = any(entry[1].leaf_link for entry in self.plain)
+        queues = []
+        # Per queue name: (members here, leaf-link members), for messages arriving on a link.
+        self.groups: dict[bytes, tuple[tuple, tuple]] = {}
+        self.linked = False
+        for group in match.queues:
+            entries = tuple(_entry(subject, sub) for sub in group if _may_deliver(sub, subject))
+            if not entries:
+                continue
+            local = tuple(entry for entry in entries if entry[2] is not None)
+            remote = tuple(entry for entry in entries if entry[2] is None)
+            # Members on this server win; a leaf link gets the message only when there are none.
+            queues.append(local or remote)
+            self.linked = self.linked or not local
+            self.groups[entries[0][0].queue.encode("latin-1")] = (local, remote)
+        self.queues = tuple(queues)
+        self.tracks_replies = any(
+            entry[1].reply_allowance is not None for entry in self.plain + sum(self.queues, ())
+        )
+
+
+def _entry(subject: bytes, subscription: Subscription) -> tuple:
+    if subscription.target.leaf_link:
+        # Plain interest of a link takes LMSG/HMSG lines built like MSG ones; a queue member of a
+        # link needs the queue names on its line, so it has no prefix and goes through deliver_queued.
+        if subscription.queue is not None:
+            return (subscription, subscription.target, None, None)
+        return (subscription, subscription.target, b"LMSG " + subject + b" ", b"HMSG " + subject + b" ")
+    tail = subject + b" " + subscription.sid + b" "
+    return (subscription, subscription.target, b"MSG " + tail, b"HMSG " + tail)
+
+
+def _may_deliver(subscription: Subscription, subject: bytes) -> bool:
+    """Deny-subscribe permissions filter messages on wider subscriptions; decided once per subject."""
+    user = subscription.target.user
+    permissions = user.permissions if user else None
+    return permissions is None or permissions.may_deliver(subject.decode("latin-1"), subscription.queue)
