@@ -47,6 +47,21 @@ def test_bench_counts_every_message_of_every_scenario(server, tmp_path):
     assert "LOST" not in table and "ERROR" not in table
 
 
+def test_runs_longer_than_the_servers_first_ping_still_count_exactly(server, tmp_path):
+    # nats-server PINGs each client about two seconds after it connected; subscribers must answer it
+    # and still count every message.
+    report_path = tmp_path / "bench.json"
+
+    result = run_cli(
+        "-s", server.url, "bench", "--scenario", "pubsub,rr-latency", "--size", "16",
+        "--duration", "2.5s", "--server-pid", str(server.pid), "--json", str(report_path), timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    for entry in json.loads(report_path.read_text())["results"]:
+        assert entry["complete"] and entry["counted"] == entry["expected"] > 0, entry
+
+
 def test_bench_without_the_servers_token_fails_in_one_line(server_kind, server_factory):
     server = server_factory(server_kind, config=TOKEN_CONFIG)
 

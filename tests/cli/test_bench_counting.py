@@ -35,6 +35,20 @@ def test_fixed_frames_split_across_reads_are_counted_once(read_size, size):
         assert count_until_closed(counter, receiver) == 50
 
 
+@pytest.mark.parametrize("read_size", [1, 2, 3, 4, 5, 6, 7, 11, 13, 25, 38, 64, 4096])
+def test_server_pings_between_frames_are_skipped_and_owed_a_pong(read_size):
+    size = 16
+    counter = FixedFrameCounter(msg_header(SUBJECT, 1, size), size, buffer_bytes=read_size)
+    stream = msg_frame(size) * 10 + b"PING\r\n" + msg_frame(size) * 10 + b"PING\r\n" + msg_frame(size) * 5
+    sender, receiver = socket.socketpair()
+    with sender, receiver:
+        sender.sendall(stream)
+        sender.shutdown(socket.SHUT_WR)
+        assert count_until_closed(counter, receiver) == 25
+    assert counter.owed_pongs() == b"PONG\r\n" * 2
+    assert counter.owed_pongs() == b""
+
+
 def test_a_server_error_in_the_message_stream_is_reported_with_its_text():
     counter = FixedFrameCounter(msg_header(SUBJECT, 1, 4), 4)
     sender, receiver = socket.socketpair()

@@ -74,15 +74,19 @@ class MarkerCounter:
 class FixedFrameCounter:
     """Counts MSG frames of one known header and length by counting bytes read with recv_into.
 
-    Each read checks that its first and last frame boundaries start with the expected header; any other
-    byte in the stream (an -ERR, a PING, another format) shifts every later boundary, so it is reported
-    (in the read that holds it, or the next) rather than miscounted.
+    Fast path: a read whose first and last frame boundaries start with the expected header holds only
+    such frames (any other byte would shift every later boundary), so its bytes are just added up.
+    Otherwise the read is walked frame by frame: server PINGs are skipped (the owner sends back
+    owed_pongs()); an -ERR or any other byte raises BenchError instead of being miscounted.
     """
 
     def __init__(self, header: bytes, size: int, buffer_bytes: int = RECEIVE_BUFFER_BYTES) -> None:
         self.header = header
         self.frame_length = len(header) + size + 2
-        self.total_bytes = 0
+        self.message_bytes = 0
+        self.pings = 0
+        self._pings_answered = 0
+        self._ping_bytes_due = 0
         self._buffer = bytearray(buffer_bytes)
         self._view = memoryview(self._buffer)
 
@@ -91,22 +95,58 @@ class FixedFrameCounter:
         received = sock.recv_into(self._view)
         if received == 0:
             raise BenchError("the server closed the connection")
-        first = -self.total_bytes % self.frame_length
-        whole_headers = received - first - len(self.header)
-        if whole_headers >= 0:
-            last = first + whole_headers // self.frame_length * self.frame_length
-            for boundary in (first, last):
-                if not self._buffer.startswith(self.header, boundary):
-                    raise BenchError(self._describe_unexpected(boundary, received))
-        frames_before = self.total_bytes // self.frame_length
-        self.total_bytes += received
-        return self.total_bytes // self.frame_length - frames_before
+        frames_before = self.message_bytes // self.frame_length
+        start = min(self._ping_bytes_due, received)
+        self._ping_bytes_due -= start
+        if self._holds_only_messages(start, received):
+            self.message_bytes += received - start
+        else:
+            self._walk(start, received)
+        return self.message_bytes // self.frame_length - frames_before
 
-    def _describe_unexpected(self, boundary: int, received: int) -> str:
-        error_at = self._buffer.find(b"-ERR", 0, received)
+    def owed_pongs(self) -> bytes:
+        """PONG frames for the server PINGs skipped since the last call (send them back)."""
+        owed = self.pings - self._pings_answered
+        self._pings_answered = self.pings
+        return PONG_FRAME * owed
+
+    def _holds_only_messages(self, start: int, end: int) -> bool:
+        first = start + (-self.message_bytes % self.frame_length)
+        if first >= end:
+            return True
+        whole_headers = end - first - len(self.header)
+        if whole_headers < 0:
+            return False
+        last = first + whole_headers // self.frame_length * self.frame_length
+        tail = last + self.frame_length
+        return (
+            self._buffer.startswith(self.header, first)
+            and self._buffer.startswith(self.header, last)
+            and (tail >= end or self._buffer.startswith(self.header[:end - tail], tail, end))
+        )
+
+    def _walk(self, position: int, end: int) -> None:
+        rest_of_frame = min(-self.message_bytes % self.frame_length, end - position)
+        self.message_bytes += rest_of_frame
+        position += rest_of_frame
+        while position < end:
+            available = end - position
+            if self._buffer.startswith(self.header[:available], position, end):
+                taken = min(self.frame_length, available)
+                self.message_bytes += taken
+            elif self._buffer.startswith(PING_FRAME[:available], position, end):
+                taken = min(len(PING_FRAME), available)
+                self._ping_bytes_due = len(PING_FRAME) - taken
+                self.pings += 1
+            else:
+                raise BenchError(self._describe_unexpected(position, end))
+            position += taken
+
+    def _describe_unexpected(self, position: int, end: int) -> str:
+        error_at = self._buffer.find(b"-ERR", position, end)
         if error_at >= 0:
-            line_end = self._buffer.find(b"\r\n", error_at, received)
-            line = bytes(self._buffer[error_at:line_end if line_end >= 0 else received])
+            line_end = self._buffer.find(b"\r\n", error_at, end)
+            line = bytes(self._buffer[error_at:line_end if line_end >= 0 else end])
             return f"server error: {line.decode(errors='replace')}"
-        found = bytes(self._buffer[boundary:boundary + len(self.header)])
+        found = bytes(self._buffer[position:min(end, position + len(self.header))])
         return f"unexpected bytes in the message stream: {found!r} where {self.header!r} was due"

@@ -52,6 +52,8 @@ class CountingSubscriber(threading.Thread):
             if found:
                 self.count += found
                 self.last_receive = time.perf_counter()
+            if pongs := self._counter.owed_pongs():
+                self.sock.sendall(pongs)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -104,6 +104,8 @@ class PipelinedRequester:
             self.replies += found
             self.last_receive = time.perf_counter()
             self._send(self._allowed(found))
+        if pongs := self._counter.owed_pongs():
+            self.sock.sendall(pongs)
 
     def _allowed(self, wanted: int) -> int:
         if self.until is not None and time.perf_counter() >= self.until:
@@ -117,34 +119,22 @@ class PipelinedRequester:
 
 
 class SequentialRequester:
-    """One request at a time: send, then read exactly the one reply frame it must produce."""
+    """One request at a time: send it, then wait until its one reply has been counted."""
 
-    def __init__(self, sock: socket.socket, request: bytes, expected_reply: bytes) -> None:
+    def __init__(self, sock: socket.socket, request: bytes, reply_header: bytes, size: int) -> None:
         self.sock = sock
+        self.replies = 0
         self._request = request
-        self._expected_reply = expected_reply
-        self._buffer = bytearray(len(expected_reply))
-        self._view = memoryview(self._buffer)
-        self._received = 0
-        self._checked = False
+        self._counter = FixedFrameCounter(reply_header, size, 1 << 16)
 
     def send(self) -> None:
-        self._received = 0
         self.sock.sendall(self._request)
 
-    @property
-    def answered(self) -> bool:
-        return self._received == len(self._buffer)
-
     def on_readable(self) -> None:
-        count = self.sock.recv_into(self._view[self._received:])
-        if count == 0:
-            raise BenchError("the server closed the requester's connection")
-        self._received += count
-        if self.answered and not self._checked:
-            if bytes(self._buffer) != self._expected_reply:
-                raise BenchError(f"unexpected reply frame {bytes(self._buffer[:80])!r}")
-            self._checked = True
+        found = self._counter.read_from(self.sock)
+        self.replies += found
+        if pongs := self._counter.owed_pongs():
+            self.sock.sendall(pongs)
 
 
 class ConnectionLoop:
@@ -232,15 +222,15 @@ def run_request_latency(
     try:
         _open_responders(endpoint, 1, size, loop)
         sock = open_connection(endpoint, "bench-requester", sub_frame(inbox, 1))
-        expected_reply = msg_header(inbox, 1, size) + payload(size) + b"\r\n"
         request = pub_frame(SERVICE_SUBJECT, payload(size), inbox)
-        requester = SequentialRequester(sock, request, expected_reply)
+        requester = SequentialRequester(sock, request, msg_header(inbox, 1, size), size)
         loop.add(requester)
 
         def round_trip() -> int:
+            awaited = requester.replies + 1
             started = time.perf_counter_ns()
             requester.send()
-            loop.run_until(lambda: requester.answered)
+            loop.run_until(lambda: requester.replies >= awaited)
             return time.perf_counter_ns() - started
 
         for _ in range(LATENCY_WARMUP_REQUESTS):
