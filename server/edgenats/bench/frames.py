@@ -1,8 +1,9 @@
 """Prebuilt protocol frames for the load generator, and counting frames in a received byte stream.
 
 A bench subscriber receives only frames of one known length (same subject, sid and payload size), so
-FixedFrameCounter counts bytes and checks one frame boundary per read: no per-byte scan at all. Replies
-to PINGs are counted by marker (MarkerCounter); payloads use one filler byte that cannot form a marker.
+FixedFrameCounter counts bytes and checks frame boundaries per read: no per-byte scan at all. Replies
+to the publisher's PINGs are counted by marker (MarkerCounter); payloads are one filler byte repeated,
+which can never form a header or a marker.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import socket
 from edgenats.bench.errors import BenchError
 
 PAYLOAD_FILL = b"x"
-MSG_MARKER = b"MSG "
 PONG_MARKER = b"PONG\r\n"
 PING_FRAME = b"PING\r\n"
 PONG_FRAME = b"PONG\r\n"

@@ -22,9 +22,6 @@ class ProcessProbe:
     def rss_bytes(self) -> int:
         return self._process.memory_info().rss
 
-    def is_running(self) -> bool:
-        return self._process.is_running() and self._process.status() != psutil.STATUS_ZOMBIE
-
 
 @dataclass
 class CpuSnapshot:
