@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from edgenats.delivery import DeliveryPlan
 from edgenats.sublist import SubscriptionTrie
 
 GLOBAL_ACCOUNT = "$G"
@@ -12,5 +13,6 @@ GLOBAL_ACCOUNT = "$G"
 @dataclass(eq=False)
 class Account:
     name: str
-    sublist: SubscriptionTrie = field(default_factory=SubscriptionTrie)
+    # The trie caches, per published subject, the plan that delivers to its subscribers.
+    sublist: SubscriptionTrie = field(default_factory=lambda: SubscriptionTrie(DeliveryPlan))
     connections: set = field(default_factory=set)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from edgenats.account import Account
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
-from edgenats.delivery import deliver, message_tails, pick_members, plan_for
+from edgenats.delivery import deliver, message_tails, pick_members, size_tail
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
 from edgenats.subjects import is_valid_literal_subject, is_valid_subject, subject_matches
@@ -237,8 +237,12 @@ class ClientConnection(Connection):
         self.in_bytes += size
         if self._checked_publish and not self._publish_allowed(subject, reply):
             return
-        plan = plan_for(self.account.sublist, subject)
-        plain_tail, header_tail = message_tails(reply, header_size, size)
+        plan = self.account.sublist.match(subject)
+        if header_size < 0 and reply is None:
+            plain_tail = size_tail(size)
+            header_tail = None
+        else:
+            plain_tail, header_tail = message_tails(reply, header_size, size)
         skip = None if self.echo else self
         entries = plan.plain
         leaf_picks = None

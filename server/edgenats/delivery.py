@@ -1,15 +1,15 @@
 """Message delivery shared by every kind of publisher (client connections, leaf links).
 
-A subject's match is cached with a `DeliveryPlan` holding, per receiving subscription, its target
-and ready-made `MSG <subject> <sid> ` / `HMSG ...` (or `LMSG <subject> `) line prefixes, so that
-delivering is appending three pieces to the target's outbound list.
+Each account's subscription trie caches, per published subject, a `DeliveryPlan` holding every
+receiving subscription's target and ready-made `MSG <subject> <sid> ` / `HMSG ...` (or
+`LMSG <subject> `) line prefixes, so that delivering is appending three pieces to an outbound list.
 """
 
 from __future__ import annotations
 
-import random
+from random import random as _random
 
-from edgenats.sublist import Subscription, SubscriptionMatch, SubscriptionTrie
+from edgenats.sublist import Subscription, SubscriptionMatch
 
 _SIZE_TAILS: dict[int, bytes] = {}
 _SIZE_TAILS_LIMIT = 4096
@@ -33,14 +33,6 @@ def message_tails(reply: bytes | None, header_size: int, size: int) -> tuple[byt
     if reply:
         return reply + b" " + body, b"%s %d %d\r\n" % (reply, header_size, size)
     return body, b"%d %d\r\n" % (header_size, size)
-
-
-def plan_for(sublist: SubscriptionTrie, subject: bytes) -> DeliveryPlan:
-    match = sublist.match(subject)
-    plan = match.delivery
-    if plan is None:
-        plan = match.delivery = DeliveryPlan(subject, match)
-    return plan
 
 
 def deliver(
@@ -75,11 +67,14 @@ def deliver(
 def pick_members(groups: tuple, skip) -> tuple:
     """One member per queue group, chosen at random (skipping `skip`, a publisher with echo off)."""
     if skip is None:
-        return tuple([group[int(random.random() * len(group))] for group in groups])
+        if len(groups) == 1:
+            group = groups[0]
+            return (group[int(_random() * len(group))],)
+        return tuple([group[int(_random() * len(group))] for group in groups])
     picked = []
     for group in groups:
         count = len(group)
-        start = int(random.random() * count)
+        start = int(_random() * count)
         for offset in range(count):
             member = group[(start + offset) % count]
             if member[1] is not skip:

@@ -1,12 +1,14 @@
 """The subscription trie: subjects split into tokens, `*` and `>` nodes, plain and queue subscribers.
 
 `match(subject)` answers which subscriptions want a published subject. Answers are cached per
-subject (bytes, as read from the wire); a change to the trie drops only the cached answers it can
-affect, so a steady publish stream never re-walks the trie.
+subject (bytes, as read from the wire), in the form the trie's owner derives from them (a delivery
+plan); a change to the trie drops only the cached answers it can affect, so a steady publish stream
+never re-walks the trie.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,11 +37,10 @@ class Subscription:
 
 @dataclass(slots=True)
 class SubscriptionMatch:
-    """The answer for one subject; `delivery` holds what a deliverer derived from it (cached with it)."""
+    """The answer for one subject: plain subscribers and queue groups (members of one group each)."""
 
     plain: tuple[Subscription, ...]
     queues: tuple[tuple[Subscription, ...], ...]
-    delivery: Any = None
 
 
 @dataclass(slots=True)
@@ -58,10 +59,16 @@ def _has_wildcard(subject: str) -> bool:
     return any(token in ("*", ">") for token in subject.split("."))
 
 
+def _as_is(subject: bytes, match: SubscriptionMatch) -> SubscriptionMatch:
+    return match
+
+
 class SubscriptionTrie:
-    def __init__(self) -> None:
+    def __init__(self, derive: Callable[[bytes, SubscriptionMatch], Any] = _as_is) -> None:
+        """`derive(subject, match)` turns an answer into what `match()` returns and the cache keeps."""
         self._root = _Node()
-        self._cache: dict[bytes, SubscriptionMatch] = {}
+        self._derive = derive
+        self._cache: dict[bytes, Any] = {}
         self.count = 0
         self.inserts = 0
         self.removes = 0
@@ -110,8 +117,8 @@ class SubscriptionTrie:
             self.observer(subscription, -subscription.weight)
         return True
 
-    def match(self, subject: bytes) -> SubscriptionMatch:
-        """Who wants `subject` (a literal subject as received, latin-1 bytes)."""
+    def match(self, subject: bytes) -> Any:
+        """Who wants `subject` (a literal subject as received, latin-1 bytes), as derived."""
         self.matches += 1
         cached = self._cache.get(subject)
         if cached is not None:
@@ -123,7 +130,7 @@ class SubscriptionTrie:
         # A subject with an empty token is matched by nothing, not even `>` (as in nats-server).
         if "" not in tokens:
             self._collect(self._root, tokens, 0, plain, queues)
-        result = SubscriptionMatch(tuple(plain), tuple(tuple(group) for group in queues.values()))
+        result = self._derive(subject, SubscriptionMatch(tuple(plain), tuple(map(tuple, queues.values()))))
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[subject] = result

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from edgenats.delivery import DeliveryPlan, deliver, message_tails, plan_for
+from edgenats.delivery import DeliveryPlan, deliver, message_tails
 
 if TYPE_CHECKING:
     from edgenats.leafnode.link import LeafLink
@@ -21,7 +21,7 @@ def route_from_link(
     source: LeafLink, subject: bytes, reply: bytes | None, queues: list[bytes] | None, header_size: int,
     size: int, payload_crlf: memoryview,
 ) -> None:
-    plan = plan_for(source.account.sublist, subject)
+    plan = source.account.sublist.match(subject)
     plain_tail, header_tail = message_tails(reply, header_size, size)
     from_hub_side = not source.we_are_hub
     links: dict[LeafLink, list[bytes]] | None = None

@@ -131,12 +131,23 @@ class ClientProtocolParser:
                     raise ControlLineTooLong()
                 self._keep(data, position, end - position + 1)
                 return
-            line_end = newline - 1 if newline > position and data[newline - 1] == 13 else newline
             if data.startswith(b"PUB ", position) and not self.connect_required:
-                # The common operation: parsed and delivered in place, without the verb dispatch.
-                if line_end - position - 4 > self.max_control_line:
+                # The common operation, parsed and delivered in place (split() also drops the \r).
+                fields = data[position + 4 : newline].split()
+                if len(fields) == 2:
+                    subject, size_text = fields
+                    reply = None
+                elif len(fields) == 3:
+                    subject, reply, size_text = fields
+                else:
+                    raise MalformedArguments("PUB needs 2 or 3 arguments")
+                if newline - position > self.max_control_line + 5:
                     raise ControlLineTooLong()
-                subject, reply, size = self._pub_arguments(data[position + 4 : line_end])
+                if not size_text.isdigit() or len(size_text) > 9:
+                    raise MalformedArguments(f"invalid size {size_text[:32]!r}")
+                size = int(size_text)
+                if size > self.max_payload:
+                    raise PayloadTooLarge()
                 start = newline + 1
                 stop = start + size + 2
                 if stop <= end and data[stop - 2 : stop] == CRLF:
@@ -146,6 +157,7 @@ class ClientProtocolParser:
                     self._expect_payload(subject, reply, -1, size)
                     position = start
                 continue
+            line_end = newline - 1 if newline > position and data[newline - 1] == 13 else newline
             self._control_line(data[position:line_end])
             position = newline + 1
 
