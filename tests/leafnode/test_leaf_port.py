@@ -232,3 +232,18 @@ async def test_messages_toward_the_leaf_are_filtered_by_import(restricted_hub):
     lines = [line for line in link.lines_until(b"PONG") if line.startswith(b"LMSG")]
     link.close()
     assert lines == [b"LMSG foo.x 0"]
+
+
+def test_a_leaf_redialling_under_the_same_name_replaces_its_old_link(hub):
+    connect = b'CONNECT {"name":"twin","cluster":"twin","remote_account":"$G","user":"lu","pass":"lp"}\r\nPING\r\n'
+    old = LeafSocket(hub.leaf_port)
+    old.send(connect)
+    old.lines_until(b"PONG")
+    new = LeafSocket(hub.leaf_port)
+    new.send(connect)
+    new.lines_until(b"PONG")
+    assert without_handshake(old.read_until_closed()) == b"-ERR 'Duplicate Remote LeafNode Connection'\r\n"
+    new.send(b"PING\r\n")
+    assert [line for line in new.lines_until(b"PONG") if line != b"PING"] == []
+    old.close()
+    new.close()
