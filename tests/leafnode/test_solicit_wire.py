@@ -23,7 +23,9 @@ HUB_INFO = (b'INFO {"server_id":"NFAKEHUB","server_name":"fakehub","version":"2.
 class ScriptedHub:
     """Accepts one leaf link, answers its PINGs, and records every line the leaf sends."""
 
-    def __init__(self) -> None:
+    def __init__(self, connect_info: bytes | None = None) -> None:
+        # With `connect_info`, the first INFO asks for it (info_on_connect) and it answers CONNECT.
+        self.connect_info = connect_info
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.lines: list[bytes] = []
@@ -42,7 +44,7 @@ class ScriptedHub:
             return
         self.writer = writer
         self._task = asyncio.current_task()
-        writer.write(HUB_INFO)
+        writer.write(HUB_INFO.replace(b"}\r\n", b',"info_on_connect":true}\r\n') if self.connect_info else HUB_INFO)
         await writer.drain()
         while line := await reader.readline():
             line = line.rstrip(b"\r\n")
@@ -51,6 +53,8 @@ class ScriptedHub:
                 continue
             self.lines.append(line)
             if line.startswith(b"CONNECT "):
+                if self.connect_info:
+                    writer.write(self.connect_info)
                 self.connected.set()
             elif line.startswith((b"LMSG ", b"HMSG ")):
                 size = int(line.split()[-1])
@@ -74,6 +78,16 @@ class ScriptedHub:
             await asyncio.sleep(0.01)
         return self.interest_lines()
 
+    async def wait_for_messages(self, start: int, count: int, exclude: bytes, timeout: float = 10.0) -> list[bytes]:
+        """Message lines recorded after index `start`, other than `exclude`, once `count` have come."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            lines = [line for line in self.lines[start:] if line.startswith((b"LMSG ", b"HMSG ")) and line != exclude]
+            if len(lines) >= count or loop.time() > deadline:
+                return lines
+            await asyncio.sleep(0.01)
+
     async def close(self) -> None:
         self._server.close()
         if self.writer is not None:
@@ -82,10 +96,15 @@ class ScriptedHub:
             await asyncio.wait_for(self._task, 5)
 
 
+@pytest.fixture
+def connect_info() -> bytes | None:
+    return None
+
+
 @pytest.fixture(params=["edgenats", "nats-server"])
-async def wired(request, server_factory):
+async def wired(request, server_factory, connect_info):
     """(scripted hub, leaf server, nats-py client on the leaf) with the leaf's CONNECT received."""
-    hub = ScriptedHub()
+    hub = ScriptedHub(connect_info)
     await hub.start()
     leaf = server_factory(request.param, config=leaf_config("wireleaf", f'url: "nats-leaf://127.0.0.1:{hub.port}"'),
                           port=free_port())
@@ -152,11 +171,9 @@ async def test_messages_to_the_hub_name_the_queue_groups_it_announced(wired):
     await nc.publish("hub.foo", b"hi", headers={"A": "1"})
     await nc.publish("nobody.wants", b"x")
     await nc.flush()
-    deadline = loop.time() + 10
-    while len(hub.lines) < count + 4 and loop.time() < deadline:
-        await asyncio.sleep(0.01)
-    assert hub.lines[count:] == [b"LMSG hub.foo 2", b"LMSG hub.q + r grp 2", b"LMSG hub.q | grp 2",
-                                 b"HMSG hub.foo 18 20"]
+    # A late probe may still be on its way: only the lines of the messages above count.
+    lines = await hub.wait_for_messages(count, 4, exclude=b"LMSG hub.foo 5")
+    assert lines == [b"LMSG hub.foo 2", b"LMSG hub.q + r grp 2", b"LMSG hub.q | grp 2", b"HMSG hub.foo 18 20"]
 
 
 async def test_messages_from_the_hub_reach_queues_only_when_named(wired):
@@ -180,3 +197,47 @@ async def test_messages_from_the_hub_reach_queues_only_when_named(wired):
     await wait_count(plain, 4)
     assert plain == [b"m1", b"m2", b"m6", b"end"]
     assert queued == [b"m3", b"m4"]
+
+
+async def test_a_hub_echoing_the_leaf_loop_subject_is_a_loop(wired):
+    hub, leaf, nc = wired
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not any(line.startswith(b"LS+ $LDS.") for line in hub.lines) and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    (own,) = [line for line in hub.lines if line.startswith(b"LS+ $LDS.")]
+    hub.send(own + b"\r\n")
+    await asyncio.wait_for(hub._task, 10)
+    account = "$G"
+    assert hub.lines[-1] == (b"-ERR 'Loop detected for leafnode account=\"%s\". "
+                             b"Delaying attempt to reconnect for 30s'" % account.encode())
+
+
+PERMISSIONS_INFO = (b'INFO {"server_id":"NFAKEHUB","server_name":"fakehub","version":"2.15.1","proto":1,'
+                    b'"headers":true,"max_payload":1048576,"client_id":7,"leafnode_urls":[],"connect_info":true,'
+                    b'"remote_account":"A","import":{"allow":["foo.*","_INBOX.>"]},'
+                    b'"export":{"allow":["req.>"],"deny":["req.secret"]}}\r\n')
+
+
+@pytest.mark.parametrize("connect_info", [PERMISSIONS_INFO])
+async def test_the_hubs_import_and_export_lists_are_respected(wired):
+    hub, leaf, nc = wired
+    for subject in ("bar", "foo.x", "foo.>", "req.in"):
+        await nc.subscribe(subject)
+    await nc.flush()
+    lines = await hub.wait_for_lines(2)
+    hub.send(b"LS+ >\r\n")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not hub.payloads and loop.time() < deadline:
+        await nc.publish("req.probe", b"")
+        await nc.flush()
+        await asyncio.sleep(0.02)
+    count = len(hub.lines)
+    for subject in ("other", "req.secret", "req.a"):
+        await nc.publish(subject, b"")
+    await nc.flush()
+    # Whatever is sent arrives in order: req.a last, so anything refused would show before it.
+    messages = await hub.wait_for_messages(count, 1, exclude=b"LMSG req.probe 0")
+    assert sorted(lines) == [b"LS+ foo.>", b"LS+ foo.x"]
+    assert messages == [b"LMSG req.a 0"]
