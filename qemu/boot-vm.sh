@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Boots the emulated edge node from an image built by build-image.sh, on a throwaway qcow2 overlay.
+#
+# Usage: qemu/boot-vm.sh IMAGE_DIR RUN_DIR SSH_PORT NATS_PORT [HUB_PORT]
+# The machine is a Pi Zero 2 W's CPU, cores and memory. Its only network is QEMU's user network with
+# restrict=on: SSH and the broker's 4222 forwarded from 127.0.0.1, and, with HUB_PORT, the guest's
+# 10.0.2.100:7422 forwarded to a hub at 127.0.0.1:HUB_PORT on the host. QEMU daemonizes; its pid is in
+# RUN_DIR/qemu.pid (stop it by that pid) and the guest console goes to RUN_DIR/console.log.
+set -euo pipefail
+
+IMAGE="${1:?image dir}"
+RUN="${2:?run dir}"
+SSH_PORT="${3:?ssh port}"
+NATS_PORT="${4:?nats port}"
+HUB_PORT="${5:-}"
+
+mkdir -p "$RUN"
+if [ ! -f "$RUN/disk.qcow2" ]; then
+  qemu-img create -q -f qcow2 -F qcow2 -b "$(cd "$IMAGE" && pwd)/disk.qcow2" "$RUN/disk.qcow2"
+fi
+NET="user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22,hostfwd=tcp:127.0.0.1:$NATS_PORT-:4222"
+if [ -n "$HUB_PORT" ]; then
+  NET="$NET,guestfwd=tcp:10.0.2.100:7422-tcp:127.0.0.1:$HUB_PORT"
+fi
+exec qemu-system-aarch64 -M virt -cpu cortex-a53 -smp 4 -m 512M -accel tcg,thread=multi \
+  -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" \
+  -append "root=/dev/vda rw console=ttyAMA0 quiet" \
+  -drive "if=none,id=d0,file=$RUN/disk.qcow2,format=qcow2,cache=unsafe" -device virtio-blk-pci,drive=d0 \
+  -netdev "$NET" -device virtio-net-pci,netdev=n0 \
+  -device virtio-rng-pci \
+  -display none -serial "file:$RUN/console.log" -daemonize -pidfile "$RUN/qemu.pid"

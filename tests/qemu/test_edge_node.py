@@ -1,0 +1,203 @@
+"""The whole path under emulation: site.yml provisions a fresh arm64 Debian VM (a Pi Zero 2 W's CPU,
+cores and memory) over SSH; the broker runs as a systemd service and links as a leaf to a real
+nats-server hub on the host; a nats-py client at the hub and the device app on a virtual board, which
+connects to the VM's broker, exchange messages through the VM; a second run changes nothing; a reboot
+brings the service back.
+
+Run alone with `pytest -m qemu tests/qemu` (as root: the image build uses debootstrap)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nats
+import pytest
+from firmware.virtual_board import VirtualBoard
+from servers import free_port, start_server
+from vm import ROOT, EdgeVM, build_image
+
+pytestmark = pytest.mark.qemu
+
+BIN = Path(sys.executable).parent
+HUB_PASSWORD = "hub-secret-for-the-test"
+DEVICE_PASSWORD = "device-secret"
+# Pure-Python and manylinux aarch64 wheels: the guest has no network, so everything it installs is copied in.
+GUEST_PLATFORMS = ["manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64"]
+TIMINGS: dict[str, float] = {}
+
+
+def timed(name: str, started: float):
+    TIMINGS[name] = round(time.monotonic() - started, 1)
+    print(f"[timing] {name}: {TIMINGS[name]} s")
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory) -> Path:
+    """The edgenats wheel built from this checkout, and its dependencies for the guest's architecture."""
+    out = tmp_path_factory.mktemp("wheels")
+    src = tmp_path_factory.mktemp("wheel-src")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "server", src / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    pip = [sys.executable, "-m", "pip"]
+    subprocess.run(pip + ["wheel", "-q", "--no-deps", "-w", str(out), str(src)], check=True, capture_output=True)
+    platforms = [arg for p in GUEST_PLATFORMS for arg in ("--platform", p)]
+    subprocess.run(pip + ["download", "-q", "--only-binary=:all:", *platforms, "--python-version", "3.11",
+                          "--implementation", "cp", "-d", str(out), "bcrypt>=4.0", "h11>=0.14", "psutil>=5.9"],
+                   check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    """A real nats-server as the cloud hub, accepting leaf nodes with a password."""
+    leaf_port = free_port()
+    config = (f'leafnodes {{ listen: "127.0.0.1:{leaf_port}"\n'
+              f'  authorization {{ user: site1, password: "{HUB_PASSWORD}" }} }}\n')
+    server = start_server("nats-server", tmp_path_factory.mktemp("hub"), config)
+    server.leaf_port = leaf_port
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def vm(tmp_path_factory, hub):
+    started = time.monotonic()
+    image = build_image()
+    timed("image (cached or built)", started)
+    machine = EdgeVM(image, tmp_path_factory.mktemp("vm"), hub_port=hub.leaf_port)
+    try:
+        TIMINGS["boot to SSH"] = round(machine.boot(), 1)
+        yield machine
+    finally:
+        machine.stop()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, vm, wheels):
+    """The inventory for the VM, with the hub password encrypted by ansible-vault."""
+    folder = tmp_path_factory.mktemp("site")
+    vault_pass = folder / "vault-pass"
+    vault_pass.write_text("test-vault-password\n")
+    vault_pass.chmod(0o600)
+    encrypted = subprocess.run([str(BIN / "ansible-vault"), "encrypt_string", "--vault-password-file",
+                                str(vault_pass), HUB_PASSWORD, "--name", "edgenats_hub_password"],
+                               capture_output=True, text=True, check=True).stdout
+    host_vars = folder / "host_vars"
+    host_vars.mkdir()
+    (host_vars / "edge-vm.yml").write_text(encrypted)
+    vm.inventory(folder / "hosts.yml", edgenats_wheel_dir=str(wheels),
+                 edgenats_hub_url="nats-leaf://10.0.2.100:7422", edgenats_hub_user="site1",
+                 edgenats_users=json.dumps([{"user": "devices", "password": DEVICE_PASSWORD}]),
+                 edgenats_http_port=8222)
+    return folder
+
+
+def playbook(site: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible" / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_HOST_KEY_CHECKING="False", PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(site / "hosts.yml"), "--vault-password-file",
+                           str(site / "vault-pass"), str(ROOT / "ansible" / "site.yml")],
+                          cwd=ROOT / "ansible", env=env, capture_output=True, text=True, timeout=1800)
+
+
+def recap(done: subprocess.CompletedProcess) -> dict[str, int]:
+    line = next(line for line in done.stdout.splitlines() if line.startswith("edge-vm "))
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
+
+
+@pytest.fixture(scope="module")
+def first_run(site):
+    started = time.monotonic()
+    done = playbook(site)
+    timed("playbook, first run", started)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    return done
+
+
+def test_first_run_installs_a_running_hardened_service(vm, first_run):
+    assert recap(first_run)["changed"] > 0 and recap(first_run)["failed"] == 0
+    state = vm.ssh("systemctl is-enabled edgenats; systemctl is-active edgenats; "
+                   "systemctl show -p MemoryMax -p NoNewPrivileges -p ProtectSystem -p User edgenats")
+    assert state.stdout.split()[:2] == ["enabled", "active"], state.stdout
+    assert "MemoryMax=134217728" in state.stdout and "ProtectSystem=strict" in state.stdout
+    assert "User=edgenats" in state.stdout and "NoNewPrivileges=yes" in state.stdout
+    conf = vm.ssh("sudo cat /etc/edgenats/edgenats.conf").stdout
+    assert "Ansible managed" in conf and "nats-leaf://site1:" in conf
+    journald = vm.ssh("cat /etc/systemd/journald.conf.d/edge.conf").stdout
+    assert "Storage=volatile" in journald
+    memory = vm.ssh("free -m | awk '/Mem:/ {print $3}'").stdout.strip()
+    print(f"[timing] guest memory used after provisioning: {memory} MB")
+
+
+def test_second_run_changes_nothing(site, first_run):
+    started = time.monotonic()
+    again = playbook(site)
+    timed("playbook, second run", started)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert recap(again)["changed"] == 0, again.stdout[-6000:]
+
+
+async def wait_for_leaf(hub, timeout=120.0):
+    """Until the hub has logged the VM's broker connecting as a leaf node."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "Leafnode connection created" in hub.log_text():
+            return
+        await asyncio.sleep(1)
+    raise AssertionError(f"the VM's broker never linked to the hub:\n{hub.log_text()[-3000:]}")
+
+
+async def test_hub_client_and_device_app_talk_through_the_vm(vm, hub, first_run, tmp_path):
+    await wait_for_leaf(hub)
+    peer = await nats.connect(hub.url)
+    readings = await peer.subscribe("devices.vmdev.telemetry")
+    await peer.flush()
+    board = await asyncio.to_thread(provision_virtual_board, tmp_path, "vmdev",
+                                    f"nats://devices:{DEVICE_PASSWORD}@127.0.0.1:{vm.nats_port}")
+    try:
+        reading = json.loads((await readings.next_msg(timeout=90)).data)
+        assert reading["id"] == "vmdev"
+        reply = await peer.request("devices.vmdev.cmd", b'{"op": "read"}', timeout=30)
+        assert json.loads(reply.data)["id"] == "vmdev"
+    finally:
+        board.stop()
+        await peer.close()
+
+
+def provision_virtual_board(folder: Path, device_id: str, server: str) -> VirtualBoard:
+    """A virtual board on the host running the device app against the VM's forwarded broker port."""
+    board = VirtualBoard(folder / "board")
+    config = folder / f"{device_id}.json"
+    config.write_text(json.dumps({"device_id": device_id, "servers": [server], "interval_s": 0.5}))
+    done = subprocess.run([sys.executable, "-m", "edgenats.device", "provision", "--board", "unix", "--port",
+                           board.port, "--config", str(config)], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        board.stop()
+        raise AssertionError(done.stderr)
+    return board
+
+
+def test_reboot_brings_the_service_back(vm):
+    TIMINGS["reboot to SSH"] = round(vm.reboot(), 1)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if vm.ssh("systemctl is-active edgenats").stdout.strip() == "active":
+            break
+        time.sleep(2)
+    assert vm.ssh("systemctl is-active edgenats").stdout.strip() == "active", vm.ssh("journalctl -u edgenats").stdout
+
+    async def connect_through_forward():
+        nc = await nats.connect(f"nats://devices:{DEVICE_PASSWORD}@127.0.0.1:{vm.nats_port}", connect_timeout=30)
+        await nc.close()
+
+    asyncio.run(connect_through_forward())
+    print(f"[timing] summary: {TIMINGS}")
