@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from servers import SERVER_KINDS, RunningServer, start_server
 
 

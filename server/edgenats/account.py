@@ -14,5 +14,10 @@ GLOBAL_ACCOUNT = "$G"
 class Account:
     name: str
     # The trie caches, per published subject, the plan that delivers to its subscribers.
-    sublist: SubscriptionTrie = field(default_factory=lambda: SubscriptionTrie(DeliveryPlan))
+    sublist: SubscriptionTrie = field(default_factory=lambda: SubscriptionTrie(DeliveryPlan, DeliveryPlan.settle))
     connections: set = field(default_factory=set)
+
+    def settle_counters(self) -> None:
+        """Bring every delivery counter up to date (cached plans count bulk deliveries themselves)."""
+        for plan in self.sublist.cached():
+            plan.settle()

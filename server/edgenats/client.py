@@ -222,6 +222,8 @@ class ClientConnection(Connection):
     def on_unsub(self, sid: bytes, max_msgs: int | None) -> None:
         subscription = self.subscriptions.get(sid)
         if subscription is not None:
+            # Its delivery count must be exact before comparing, and its plans must count it singly.
+            self.account.sublist.refresh(subscription)
             if max_msgs and max_msgs > subscription.delivered:
                 subscription.max_msgs = max_msgs
             else:
@@ -244,7 +246,14 @@ class ClientConnection(Connection):
         else:
             plain_tail, header_tail = message_tails(reply, header_size, size)
         skip = None if self.echo else self
-        entries = plan.plain
+        bulk = plan.bulk
+        delivered = 0
+        if bulk:
+            plan.messages += 1
+            plan.bytes += size
+            delivered = deliver(bulk, skip, reply, header_size, size, payload_crlf, plain_tail, header_tail,
+                                self.server.mark_dirty, False)
+        entries = plan.counted
         leaf_picks = None
         if plan.queues:
             picked = pick_members(plan.queues, skip)
@@ -252,10 +261,11 @@ class ClientConnection(Connection):
                 entries, leaf_picks = _split_leaf_picks(entries, picked)
             else:
                 entries = entries + picked if entries else picked
-        delivered = deliver(
-            entries, skip, reply, header_size, size, payload_crlf, plain_tail, header_tail,
-            self.server.mark_dirty, reply is not None and plan.tracks_replies,
-        )
+        if entries:
+            delivered += deliver(
+                entries, skip, reply, header_size, size, payload_crlf, plain_tail, header_tail,
+                self.server.mark_dirty, True, reply is not None and plan.tracks_replies,
+            )
         if leaf_picks:
             for link, queues in leaf_picks.items():
                 link.deliver_queued(subject, reply, queues, header_size, size, payload_crlf)

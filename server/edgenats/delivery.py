@@ -37,12 +37,22 @@ def message_tails(reply: bytes | None, header_size: int, size: int) -> tuple[byt
 
 def deliver(
     entries: tuple, skip, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
-    plain_tail: bytes, header_tail: bytes | None, mark_dirty, track_replies: bool = False,
+    plain_tail: bytes, header_tail: bytes | None, mark_dirty, counted: bool, track_replies: bool = False,
 ) -> int:
-    """Append the message to each entry's target (except `skip`); returns how many received it."""
-    delivered = 0
+    """Append the message to each entry's target (except `skip`); returns how many received it.
+
+    `counted` entries update their delivery counters here; the others are a plan's bulk entries,
+    whose counters the plan keeps for all of them at once (see DeliveryPlan.settle).
+    """
+    delivered = len(entries)
     for subscription, target, msg_prefix, hmsg_prefix in entries:
         if target is skip:
+            delivered -= 1
+            if not counted:
+                # The plan counted this message for every bulk entry, this one included.
+                subscription.delivered -= 1
+                target.out_msgs -= 1
+                target.out_bytes -= size
             continue
         out = target.out
         if not out:
@@ -53,14 +63,14 @@ def deliver(
             out += (hmsg_prefix, header_tail, payload_crlf)
         else:
             out += (msg_prefix, plain_tail, payload_crlf[header_size:])
-        target.out_msgs += 1
-        target.out_bytes += size
-        delivered += 1
-        subscription.delivered += 1
-        if track_replies and target.reply_allowance is not None:
-            target.grant_reply(reply)
-        if subscription.max_msgs and subscription.delivered >= subscription.max_msgs:
-            target.remove_subscription(subscription)
+        if counted:
+            target.out_msgs += 1
+            target.out_bytes += size
+            subscription.delivered += 1
+            if track_replies and target.reply_allowance is not None:
+                target.grant_reply(reply)
+            if subscription.max_msgs and subscription.delivered >= subscription.max_msgs:
+                target.remove_subscription(subscription)
     return delivered
 
 
@@ -86,7 +96,8 @@ def pick_members(groups: tuple, skip) -> tuple:
 class DeliveryPlan:
     """Per subject: each receiving subscription's target and its ready-made line prefixes."""
 
-    __slots__ = ("plain", "queues", "linked", "has_links", "groups", "tracks_replies")
+    __slots__ = ("plain", "bulk", "counted", "messages", "bytes", "queues", "linked", "has_links", "groups",
+                 "tracks_replies")
 
     def __init__(self, subject: bytes, match: SubscriptionMatch) -> None:
         self.plain = tuple(_entry(subject, sub) for sub in match.plain if _may_deliver(sub, subject))
@@ -110,6 +121,27 @@ class DeliveryPlan:
         self.tracks_replies = any(
             entry[1].reply_allowance is not None for entry in self.plain + sum(self.queues, ())
         )
+        # Bulk entries receive every message published to the subject, so the plan counts messages
+        # and bytes once for all of them; entries with a message limit, reply grants or a leaf queue
+        # split are counted one delivery at a time.
+        if self.linked or self.tracks_replies:
+            self.bulk, self.counted = (), self.plain
+        else:
+            self.bulk = tuple(entry for entry in self.plain if not entry[0].max_msgs)
+            self.counted = tuple(entry for entry in self.plain if entry[0].max_msgs)
+        self.messages = 0
+        self.bytes = 0
+
+    def settle(self) -> None:
+        """Hand the plan-level counts to the bulk entries' subscriptions and targets."""
+        messages = self.messages
+        if messages:
+            size = self.bytes
+            for subscription, target, _, _ in self.bulk:
+                subscription.delivered += messages
+                target.out_msgs += messages
+                target.out_bytes += size
+            self.messages = self.bytes = 0
 
 
 def _entry(subject: bytes, subscription: Subscription) -> tuple:

@@ -141,8 +141,14 @@ class Server:
             connection.account.name, user.name if user else "",
         ))
 
+    def settle_counters(self) -> None:
+        """Before reading delivery counters: fold in what cached delivery plans counted in bulk."""
+        for account in self.accounts.values():
+            account.settle_counters()
+
     def totals(self) -> dict[str, int]:
         """Message and byte counters over every connection, open and closed."""
+        self.settle_counters()
         result = dict(self.closed_totals)
         for connection in self.connections.values():
             result["in_msgs"] += connection.in_msgs

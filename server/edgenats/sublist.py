@@ -63,11 +63,21 @@ def _as_is(subject: bytes, match: SubscriptionMatch) -> SubscriptionMatch:
     return match
 
 
+def _forget(cached: Any) -> None:
+    """What happens to a cached answer that is dropped: nothing, unless the owner says otherwise."""
+
+
 class SubscriptionTrie:
-    def __init__(self, derive: Callable[[bytes, SubscriptionMatch], Any] = _as_is) -> None:
-        """`derive(subject, match)` turns an answer into what `match()` returns and the cache keeps."""
+    def __init__(
+        self,
+        derive: Callable[[bytes, SubscriptionMatch], Any] = _as_is,
+        retire: Callable[[Any], None] = _forget,
+    ) -> None:
+        """`derive(subject, match)` turns an answer into what `match()` returns and the cache keeps;
+        `retire(cached)` is called for every cached answer before it is dropped."""
         self._root = _Node()
         self._derive = derive
+        self._retire = retire
         self._cache: dict[bytes, Any] = {}
         self.count = 0
         self.inserts = 0
@@ -132,7 +142,7 @@ class SubscriptionTrie:
             self._collect(self._root, tokens, 0, plain, queues)
         result = self._derive(subject, SubscriptionMatch(tuple(plain), tuple(map(tuple, queues.values()))))
         if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
+            self.clear_cache()
         self._cache[subject] = result
         return result
 
@@ -156,7 +166,16 @@ class SubscriptionTrie:
             stack.extend(child for child in (node.star, node.rest) if child is not None)
         return found
 
+    def cached(self) -> list[Any]:
+        return list(self._cache.values())
+
+    def refresh(self, subscription: Subscription) -> None:
+        """Drop the cached answers `subscription` takes part in (its settings changed)."""
+        self._invalidate(subscription.subject)
+
     def clear_cache(self) -> None:
+        for cached in self._cache.values():
+            self._retire(cached)
         self._cache.clear()
 
     @staticmethod
@@ -215,8 +234,10 @@ class SubscriptionTrie:
 
     def _invalidate(self, subject: str) -> None:
         if not _has_wildcard(subject):
-            self._cache.pop(subject.encode("latin-1"), None)
+            cached = self._cache.pop(subject.encode("latin-1"), None)
+            if cached is not None:
+                self._retire(cached)
             return
         stale = [key for key in self._cache if subject_matches(subject, key.decode("latin-1"))]
         for key in stale:
-            del self._cache[key]
+            self._retire(self._cache.pop(key))

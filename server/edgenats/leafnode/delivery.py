@@ -28,7 +28,8 @@ def route_from_link(
     local = plan.plain
     if queues or plan.has_links:
         links, local = _links_and_picks(source, plan, queues, from_hub_side)
-    deliver(local, None, reply, header_size, size, payload_crlf, plain_tail, header_tail, source.server.mark_dirty)
+    deliver(local, None, reply, header_size, size, payload_crlf, plain_tail, header_tail, source.server.mark_dirty,
+            True)
     if links:
         for link, names in links.items():
             link.deliver_queued(subject, reply, names, header_size, size, payload_crlf)

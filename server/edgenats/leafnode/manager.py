@@ -182,6 +182,7 @@ class LeafNodes:
 
     def status(self) -> dict:
         """Links and remotes, in the spirit of nats-server's /leafz."""
+        self.server.settle_counters()
         links = sorted(self.links, key=lambda link: link.cid)
         return {
             "server_id": self.server.server_id,

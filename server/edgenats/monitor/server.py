@@ -68,6 +68,7 @@ class MonitorServer:
         if endpoint is None:
             return Response(404, b"404 page not found\n", _TEXT)
         self._count(path)
+        self._server.settle_counters()
         try:
             document = endpoint(Query(target.query))
         except QueryError as error:

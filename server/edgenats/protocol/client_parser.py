@@ -109,7 +109,10 @@ class ClientProtocolParser:
         position = 0
         end = len(data)
         handler = self.handler
-        while position < end and not self._stopped:
+        # Limits change only on a reload, never during one read.
+        max_payload = self.max_payload
+        max_line = self.max_control_line + 5
+        while position < end:
             if self._state == PAYLOAD:
                 needed = self._needed
                 if end - position < needed:
@@ -121,13 +124,13 @@ class ClientProtocolParser:
                 if data[stop - 2 : stop] != CRLF:
                     raise UnknownOperation("payload not followed by CRLF")
                 subject, reply, header_size, size = self._message
-                handler.on_publish(subject, reply, header_size, size, buffer[position:stop])
                 self._state = CONTROL_LINE
+                handler.on_publish(subject, reply, header_size, size, buffer[position:stop])
                 position = stop
                 continue
             newline = data.find(b"\n", position)
             if newline < 0:
-                if end - position > self.max_control_line + _VERB_ALLOWANCE:
+                if end - position > max_line + _VERB_ALLOWANCE:
                     raise ControlLineTooLong()
                 self._keep(data, position, end - position + 1)
                 return
@@ -141,13 +144,12 @@ class ClientProtocolParser:
                     subject, reply, size_text = fields
                 else:
                     raise MalformedArguments("PUB needs 2 or 3 arguments")
-                if newline - position > self.max_control_line + 5:
+                if newline - position > max_line:
                     raise ControlLineTooLong()
-                if not size_text.isdigit() or len(size_text) > 9:
-                    raise MalformedArguments(f"invalid size {size_text[:32]!r}")
+                # isdigit() refuses signs and spaces; max_payload (< 10**9) bounds the digits.
+                if not size_text.isdigit() or int(size_text) > max_payload:
+                    self._bad_size(size_text)
                 size = int(size_text)
-                if size > self.max_payload:
-                    raise PayloadTooLarge()
                 start = newline + 1
                 stop = start + size + 2
                 if stop <= end and data[stop - 2 : stop] == CRLF:
@@ -159,7 +161,14 @@ class ClientProtocolParser:
                 continue
             line_end = newline - 1 if newline > position and data[newline - 1] == 13 else newline
             self._control_line(data[position:line_end])
+            if self._stopped:
+                return
             position = newline + 1
+
+    def _bad_size(self, size_text: bytes) -> None:
+        if size_text.isdigit() and len(size_text) <= 9:
+            raise PayloadTooLarge()
+        raise MalformedArguments(f"invalid size {size_text[:32]!r}")
 
     def _keep(self, data: bytes, position: int, needed: int) -> None:
         """Hold an incomplete tail until at least `needed` bytes of it are available."""
