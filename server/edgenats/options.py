@@ -18,6 +18,7 @@ from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
 
 DEFAULT_PORT = 4222
 MB = 1024 * 1024
+MAX_PAYLOAD_LIMIT = 999_999_999
 
 
 @dataclass
@@ -221,6 +222,8 @@ def validate(options: Options, origin: str) -> None:
     if options.max_payload > options.max_pending:
         raise OptionsError(f"{origin}: max_payload ({options.max_payload}) cannot exceed max_pending "
                            f"({options.max_pending})")
+    if options.max_payload > MAX_PAYLOAD_LIMIT:
+        raise OptionsError(f"{origin}: max_payload cannot exceed {MAX_PAYLOAD_LIMIT} (sizes have at most 9 digits)")
     if options.max_control_line <= 0:
         raise OptionsError(f"{origin}: max_control_line must be positive")
     if options.ping_max < 1:

@@ -146,10 +146,11 @@ class ClientProtocolParser:
                     raise MalformedArguments("PUB needs 2 or 3 arguments")
                 if newline - position > max_line:
                     raise ControlLineTooLong()
-                # isdigit() refuses signs and spaces; max_payload (< 10**9) bounds the digits.
-                if not size_text.isdigit() or int(size_text) > max_payload:
-                    self._bad_size(size_text)
+                if not size_text.isdigit():
+                    raise MalformedArguments(f"invalid size {size_text[:32]!r}")
                 size = int(size_text)
+                if size > max_payload:
+                    self._too_large(size_text)
                 start = newline + 1
                 stop = start + size + 2
                 if stop <= end and data[stop - 2 : stop] == CRLF:
@@ -165,10 +166,12 @@ class ClientProtocolParser:
                 return
             position = newline + 1
 
-    def _bad_size(self, size_text: bytes) -> None:
-        if size_text.isdigit() and len(size_text) <= 9:
-            raise PayloadTooLarge()
-        raise MalformedArguments(f"invalid size {size_text[:32]!r}")
+    @staticmethod
+    def _too_large(size_text: bytes) -> None:
+        # More than 9 digits is a malformed size (silent close), not an oversized payload.
+        if len(size_text) > 9:
+            raise MalformedArguments(f"invalid size {size_text[:32]!r}")
+        raise PayloadTooLarge()
 
     def _keep(self, data: bytes, position: int, needed: int) -> None:
         """Hold an incomplete tail until at least `needed` bytes of it are available."""
