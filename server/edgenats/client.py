@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from edgenats.account import Account
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
-from edgenats.delivery import deliver, message_tails, pick_members, size_tail
+from edgenats.delivery import SIZE_TAILS, deliver, message_tails, pick_members, size_tail
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
 from edgenats.subjects import is_valid_literal_subject, is_valid_subject, subject_matches
@@ -38,7 +38,7 @@ class ClientConnection(Connection):
         "subscriptions",
         "verbose",
         "pedantic",
-        "echo",
+        "echo_skip",
         "headers",
         "no_responders",
         "protocol_level",
@@ -63,7 +63,8 @@ class ClientConnection(Connection):
         # Defaults before (or without) CONNECT, as nats-server: verbose, pedantic and echo on.
         self.verbose = True
         self.pedantic = True
-        self.echo = True
+        # The connection its own messages skip: None with echo on (the default), itself with echo off.
+        self.echo_skip: ClientConnection | None = None
         self.headers = False
         self.no_responders = False
         self.protocol_level = 0
@@ -161,7 +162,7 @@ class ClientConnection(Connection):
             self._auth_timer = None
         self.verbose = options.get("verbose", True) is not False
         self.pedantic = options.get("pedantic", True) is not False
-        self.echo = options.get("echo", True) is not False
+        self.echo_skip = self if options.get("echo", True) is False else None
         self.headers = headers
         self.no_responders = options.get("no_responders") is True
         self.protocol_level = protocol_level
@@ -241,11 +242,11 @@ class ClientConnection(Connection):
             return
         plan = self.account.sublist.match(subject)
         if header_size < 0 and reply is None:
-            plain_tail = size_tail(size)
+            plain_tail = SIZE_TAILS.get(size) or size_tail(size)
             header_tail = None
         else:
             plain_tail, header_tail = message_tails(reply, header_size, size)
-        skip = None if self.echo else self
+        skip = self.echo_skip
         bulk = plan.bulk
         delivered = 0
         if bulk:

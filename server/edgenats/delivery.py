@@ -11,17 +11,17 @@ from random import random as _random
 
 from edgenats.sublist import Subscription, SubscriptionMatch
 
-_SIZE_TAILS: dict[int, bytes] = {}
-_SIZE_TAILS_LIMIT = 4096
+SIZE_TAILS: dict[int, bytes] = {}
+SIZE_TAILS_LIMIT = 4096
 
 
 def size_tail(size: int) -> bytes:
     """`<size>\\r\\n`, cached for the sizes seen most."""
-    tail = _SIZE_TAILS.get(size)
+    tail = SIZE_TAILS.get(size)
     if tail is None:
         tail = b"%d\r\n" % size
-        if len(_SIZE_TAILS) < _SIZE_TAILS_LIMIT:
-            _SIZE_TAILS[size] = tail
+        if len(SIZE_TAILS) < SIZE_TAILS_LIMIT:
+            SIZE_TAILS[size] = tail
     return tail
 
 
