@@ -217,8 +217,10 @@ class Server:
     async def start(self) -> None:
         options = self.options
         host = None if options.host in ("", "0.0.0.0") else options.host
+        # Bound now, accepting last: once the client port answers, the other ports are open too.
         self._listener = await self.loop.create_server(
             lambda: ClientConnection(self), host, options.port, reuse_address=True, backlog=1024,
+            start_serving=False,
         )
         log.info("Starting edgenats-server")
         log.info("  Version:  %s (NATS protocol compatible with nats-server %s)", __version__,
@@ -234,9 +236,10 @@ class Server:
             await self._monitor.start(options.http_host, options.http_port)
             log.info("Starting http monitor on %s:%d", options.http_host, options.http_port)
         self._keepalive_sweep()
-        log.info("Listening for client connections on %s:%d", options.host, options.port)
         if self.leafnodes is not None:
             await self.leafnodes.start()
+        await self._listener.start_serving()
+        log.info("Listening for client connections on %s:%d", options.host, options.port)
         log.info("Server is ready")
         for sig in (signal.SIGINT, signal.SIGTERM):
             self.loop.add_signal_handler(sig, self.request_stop)

@@ -29,6 +29,8 @@ REFUSED = {
                           "uncompressed"),
     "remote-without-url": ("leafnodes { remotes = [ { account: A } ] }", "url"),
     "unknown-remote-key": ('leafnodes { remotes = [ { url: "nats-leaf://h", colour: blue } ] }', "colour"),
+    "tls-handshake-first": ('leafnodes { remotes = [ { url: "tls://h", tls: { handshake_first: true } } ] }',
+                            "handshake_first"),
     "missing-creds": ('leafnodes { remotes = [ { url: "nats-leaf://h", credentials: "/nonexistent.creds" } ] }',
                       "not found"),
 }

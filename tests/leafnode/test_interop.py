@@ -10,9 +10,18 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import nats
 import pytest
-from conftest import request_until_answered, wait_count, wait_for_interest, wait_for_no_interest
+from conftest import (
+    hub_config,
+    leaf_config,
+    request_until_answered,
+    wait_count,
+    wait_for_interest,
+    wait_for_no_interest,
+)
 from nats.errors import NoRespondersError
+from servers import free_port
 
 
 async def collect(nc, subject: str, queue: str = ""):
@@ -197,3 +206,33 @@ async def test_hub_restart_restores_interest_without_duplicates(clients):
     await wait_for_interest(hub_nc, leaf_nc)
     assert [msg.data for msg in at_leaf] == [b"%d" % index for index in range(50)]
     assert [msg.data for msg in at_hub] == [b"%d" % index for index in range(50)]
+
+
+@pytest.mark.parametrize("hub_kind", ["edgenats", "nats-server"])
+async def test_two_leafs_talk_through_the_hub(server_factory, hub_kind):
+    """A hub passes interest and messages between its leafs (spec §15.1), queue groups included."""
+    leaf_port = free_port()
+    server_factory(hub_kind, config=hub_config("hub2", leaf_port))
+    leaves = [server_factory("nats-server", config=leaf_config(f"site{index}",
+                                                               f'url: "nats-leaf://127.0.0.1:{leaf_port}"'))
+              for index in (1, 2)]
+    first, second = [await nats.connect(leaf.url) for leaf in leaves]
+    try:
+        _, plain = await collect(second, "site.events")
+        _, queued = await collect(second, "site.jobs", queue="crew")
+
+        async def answer(msg):
+            await msg.respond(b"from site2")
+
+        await second.subscribe("site.svc", cb=answer)
+        assert (await request_until_answered(first, "site.svc")).data == b"from site2"
+        for index in range(20):
+            await first.publish("site.events", b"%d" % index)
+            await first.publish("site.jobs", b"%d" % index)
+        await wait_count(plain, 20)
+        await wait_count(queued, 20)
+        assert [msg.data for msg in plain] == [b"%d" % index for index in range(20)]
+        assert [msg.data for msg in queued] == [b"%d" % index for index in range(20)]
+    finally:
+        await first.close()
+        await second.close()

@@ -41,7 +41,6 @@ class TLSSettings:
     # Accepting side: require and verify client certificates against ca_file.
     verify: bool = False
     server_name: str = ""
-    handshake_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,8 @@ def parse_tls(block: object, where: str) -> TLSSettings:
         elif key == "server_name":
             values["server_name"] = _text(value, f"{where}.{key}")
         elif key == "handshake_first":
-            values["handshake_first"] = value is True
+            if value not in (False, "false"):
+                raise ValueError(f"{where}.handshake_first: TLS before INFO is not supported by edgenats")
         elif key == "verify":
             values["verify"] = value is True
         elif key in ("timeout", "verify_and_map"):
