@@ -335,7 +335,7 @@ class LeafLink(Connection):
         if self.solicited or self.state is not LinkState.AWAITING_CONNECT:
             self.close("Protocol Violation")
             return
-        rejection = _rejection(options, self.manager)
+        rejection = _rejection(options)
         if rejection is not None:
             log.error("%s - %s", self.describe(), rejection)
             self.close("Protocol Violation", error_text=rejection)
@@ -498,9 +498,10 @@ class LeafLink(Connection):
         self.in_msgs += 1
         self.in_bytes += size
         permissions = self.export_permissions
-        if permissions is not None and not (reply is None and subject.startswith(_EXEMPT_REPLIES)):
+        # Replies to service imports and JetStream acks are exempt, as in nats-server.
+        if permissions is not None and not subject.startswith(_EXEMPT_REPLIES):
             subject_text = subject.decode("latin-1")
-            if not subject.startswith(_EXEMPT_REPLIES) and not permissions.can_publish(subject_text):
+            if not permissions.can_publish(subject_text):
                 text = f"Permissions Violation for Publish to {go_quote(subject_text)}"
                 log.error("%s - %s", self.describe(), text)
                 self.close("Permissions Violation", error_text=text)
@@ -600,7 +601,7 @@ def _string(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _rejection(options: dict, manager: LeafNodes) -> str | None:
+def _rejection(options: dict) -> str | None:
     """The -ERR text nats-server sends for a CONNECT it refuses on the leaf port, or None."""
     if "lang" in options:
         return "attempted to connect to leaf node port"

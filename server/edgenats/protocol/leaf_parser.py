@@ -116,6 +116,26 @@ class LeafProtocolParser:
                 self._keep(data, position, end - position + 1)
                 return
             line_end = newline - 1 if newline > position and data[newline - 1] == 13 else newline
+            if data.startswith(b"LMSG ", position) and not self.connect_required:
+                # The common message form, `LMSG <subject> <size>`, without the general dispatch.
+                fields = data[position + 5 : line_end].split()
+                if len(fields) == 2 and fields[1].isdigit() and len(fields[1]) < 10:
+                    if line_end - position > self.max_control_line:
+                        raise ControlLineTooLong()
+                    size = int(fields[1])
+                    if size > self.max_payload:
+                        raise PayloadTooLarge()
+                    start = newline + 1
+                    stop = start + size + 2
+                    if stop <= end and data[stop - 2 : stop] == CRLF:
+                        self.handler.on_leaf_msg(fields[0], None, None, -1, size, buffer[start:stop])
+                        position = stop
+                    else:
+                        self._message = (fields[0], None, None, -1, size)
+                        self._needed = size + 2
+                        self._state = PAYLOAD
+                        position = start
+                    continue
             self._control_line(data[position:line_end])
             position = newline + 1
 
