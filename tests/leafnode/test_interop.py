@@ -236,3 +236,37 @@ async def test_two_leafs_talk_through_the_hub(server_factory, hub_kind):
     finally:
         await first.close()
         await second.close()
+
+
+@pytest.mark.parametrize("leaf_kind", ["edgenats", "nats-server"])
+async def test_a_remote_binds_one_local_account(server_factory, leaf_kind):
+    """`account` on a remote: only that local account's clients are joined to the hub (spec §15.1)."""
+    leaf_port = free_port()
+    hub = server_factory("nats-server", config=hub_config("hub3", leaf_port))
+    accounts = ("accounts { EDGE: { users: [ { user: e, password: e } ] }, "
+                "OTHER: { users: [ { user: o, password: o } ] } }")
+    leaf = server_factory(leaf_kind, config=leaf_config(
+        "site3", f'url: "nats-leaf://127.0.0.1:{leaf_port}", account: EDGE', accounts))
+    hub_nc = await nats.connect(hub.url)
+    edge_nc = await nats.connect(leaf.url, user="e", password="e")
+    other_nc = await nats.connect(leaf.url, user="o", password="o")
+    try:
+        _, at_edge = await collect(edge_nc, "acct.test")
+        _, at_other = await collect(other_nc, "acct.test")
+        await wait_for_interest(edge_nc, hub_nc)
+        await hub_nc.publish("acct.test", b"to EDGE")
+        await wait_count(at_edge, 1)
+
+
+        async def answer(msg):
+            await msg.respond(b"hub")
+
+        await hub_nc.subscribe("svc.hub", cb=answer)
+        assert (await request_until_answered(edge_nc, "svc.hub")).data == b"hub"
+        with pytest.raises(NoRespondersError):
+            await other_nc.request("svc.hub", b"", timeout=5)
+        assert [msg.data for msg in at_edge] == [b"to EDGE"]
+        assert at_other == []
+    finally:
+        for nc in (hub_nc, edge_nc, other_nc):
+            await nc.close()
