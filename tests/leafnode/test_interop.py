@@ -257,7 +257,6 @@ async def test_a_remote_binds_one_local_account(server_factory, leaf_kind):
         await hub_nc.publish("acct.test", b"to EDGE")
         await wait_count(at_edge, 1)
 
-
         async def answer(msg):
             await msg.respond(b"hub")
 
