@@ -125,7 +125,7 @@ class LeafLink(Connection):
         self.name = ""
         self.remote_account = ""
         self.peer_cluster = ""
-        self.peer_info: dict = {}
+        self.peer_version = ""
         self.nonce = ""
         # Interest the peer sent us, as subscriptions in our trie.
         self.subscriptions: dict[tuple[str, str | None], Subscription] = {}
@@ -230,7 +230,7 @@ class LeafLink(Connection):
                       self.url)
             self.close("Incorrect Port")
             return
-        self.peer_info = info
+        self.peer_version = str(info.get("version") or "")
         self.name = str(info.get("server_name") or info.get("server_id") or "")
         self._learn_urls(info)
         wants_tls = bool(info.get("tls_required")) or (self.url is not None and self.url.tls)
@@ -309,7 +309,6 @@ class LeafLink(Connection):
             self._established()
 
     def _connect_info(self, info: dict) -> None:
-        self.peer_info.update(info)
         self.remote_account = str(info.get("remote_account") or "")
         import_allow, import_deny = _permission_lists(info.get("import"))
         export_allow, export_deny = _permission_lists(info.get("export"))
@@ -347,6 +346,7 @@ class LeafLink(Connection):
             return
         self.name = _string(options.get("name"))
         self.peer_cluster = _string(options.get("cluster"))
+        self.peer_version = _string(options.get("version"))
         self.remote_account = _string(options.get("remote_account"))
         self.headers = options.get("headers") is True
         self.we_are_hub = options.get("is_hub") is not True
@@ -571,6 +571,8 @@ class LeafLink(Connection):
             "state": self.state.value,
             "account": self.account.name,
             "remote_account": self.remote_account,
+            "cluster": self.peer_cluster,
+            "version": self.peer_version,
             "ip": self.host,
             "port": self.port,
             "url": str(self.url) if self.url else "",
