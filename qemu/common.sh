@@ -49,7 +49,7 @@ release_binfmt() {
 # Removes a build folder: first whatever the build left mounted inside it (debootstrap's second stage
 # mounts /proc and /sys in the new root and leaves them when it fails), then the folder.
 remove_build_dir() {
-  grep -o " $1/[^ ]*" /proc/mounts | sort -r | while read -r mountpoint; do umount -l "$mountpoint"; done
+  { grep -o " $1/[^ ]*" /proc/mounts || true; } | sort -r | while read -r mountpoint; do umount -l "$mountpoint"; done
   rm -rf "$1"
 }
 

@@ -125,8 +125,8 @@ def first_run(site):
 
 def test_first_run_installs_a_running_hardened_service(vm, first_run):
     assert recap(first_run)["changed"] > 0 and recap(first_run)["failed"] == 0
-    state = vm.ssh("systemctl is-enabled edgenats; systemctl is-active edgenats; "
-                   "systemctl show -p MemoryMax -p NoNewPrivileges -p ProtectSystem -p User edgenats")
+    state = vm.ssh("sudo systemctl is-enabled edgenats; sudo systemctl is-active edgenats; "
+                   "sudo systemctl show -p MemoryMax -p NoNewPrivileges -p ProtectSystem -p User edgenats")
     assert state.stdout.split()[:2] == ["enabled", "active"], state.stdout
     assert "MemoryMax=134217728" in state.stdout and "ProtectSystem=strict" in state.stdout
     assert "User=edgenats" in state.stdout and "NoNewPrivileges=yes" in state.stdout
@@ -190,10 +190,11 @@ def test_reboot_brings_the_service_back(vm):
     TIMINGS["reboot to SSH"] = round(vm.reboot(), 1)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if vm.ssh("systemctl is-active edgenats").stdout.strip() == "active":
+        if vm.ssh("sudo systemctl is-active edgenats").stdout.strip() == "active":
             break
         time.sleep(2)
-    assert vm.ssh("systemctl is-active edgenats").stdout.strip() == "active", vm.ssh("journalctl -u edgenats").stdout
+    state = vm.ssh("sudo systemctl is-active edgenats").stdout.strip()
+    assert state == "active", vm.ssh("sudo journalctl -u edgenats").stdout
 
     async def connect_through_forward():
         nc = await nats.connect(f"nats://devices:{DEVICE_PASSWORD}@127.0.0.1:{vm.nats_port}", connect_timeout=30)

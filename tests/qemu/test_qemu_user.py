@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -48,7 +49,9 @@ def chroot_script(rootfs: Path, pylib: Path, pytest_args: list[str]) -> str:
 
 def run_suite(arch: str, tmp_path: Path, pytest_args: list[str]) -> tuple[subprocess.CompletedProcess, float]:
     rootfs = build_rootfs(arch)
-    pylib = Path(nats.__file__).resolve().parents[1]  # nats-py is pure Python: the host's copy serves
+    pylib = tmp_path / "pylib"  # nats-py is pure Python: the host's copy serves; the rest is Debian's
+    if not pylib.exists():
+        shutil.copytree(Path(nats.__file__).parent, pylib / "nats", ignore=shutil.ignore_patterns("__pycache__"))
     started = time.monotonic()
     done = subprocess.run(["unshare", "--mount", "--net", "--fork", "sh", "-c",
                            chroot_script(rootfs, pylib, pytest_args)],
@@ -64,7 +67,7 @@ def test_broker_suite_passes_under_emulation(arch, machine, tmp_path):
                            capture_output=True, text=True)
     assert uname.stdout.strip() == machine, "the chroot really runs the emulated architecture"
 
-    done, seconds = run_suite(arch, tmp_path, ["-q", "-k", "not nats-server", *SUITES])
+    done, seconds = run_suite(arch, tmp_path, ["-q", "-k", "not nats-server and not nats_server", *SUITES])
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     print(f"[timing] {arch} broker suite under qemu-user: {seconds:.0f} s ({summary})")
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
