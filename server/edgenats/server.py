@@ -13,15 +13,18 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.auth import AuthConfigError, Authenticator
 from edgenats.client import ClientConnection
 from edgenats.connection import Connection
-from edgenats.leafnode.manager import LeafNodes
 from edgenats.logs import configure_logging
 from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
+
+if TYPE_CHECKING:
+    from edgenats.leafnode.manager import LeafNodes
 
 log = logging.getLogger("edgenats")
 
@@ -69,6 +72,9 @@ def build_authenticator(options: Options) -> Authenticator:
 
 
 def build_leafnodes(server: Server) -> LeafNodes:
+    # Imported only when leaf nodes are configured: a broker without them stays smaller.
+    from edgenats.leafnode.manager import LeafNodes
+
     try:
         return LeafNodes(server, server.options.leafnodes)
     except AuthConfigError as error:

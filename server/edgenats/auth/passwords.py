@@ -3,8 +3,6 @@
 import hmac
 import re
 
-import bcrypt
-
 _BCRYPT_HASH = re.compile(r"\$2[abxy]\$\d{2}\$")
 
 # bcrypt only ever uses the first 72 bytes of a password; nats-server (Go) silently ignores the rest,
@@ -26,6 +24,9 @@ def verify_password(configured: str, offered: str | None) -> bool:
 
 
 def _bcrypt_matches(configured_hash: str, offered: bytes) -> bool:
+    # Imported on first use: a broker without bcrypt passwords does not carry the module.
+    import bcrypt
+
     # Go's bcrypt runs the same algorithm for every minor version letter; the Python binding only
     # knows some of them, so present every hash to it as `$2b$`.
     normalised = "$2b$" + configured_hash[4:]
