@@ -22,6 +22,7 @@ from edgenats.protocol.errors import (
     PeerReportedError,
     UnknownOperation,
 )
+from edgenats.protocol.pending_input import PendingInput
 
 CONTROL_LINE = 0
 PAYLOAD = 1
@@ -60,7 +61,7 @@ def parse_json_argument(argument: bytes) -> dict:
     return value
 
 
-class ClientProtocolParser:
+class ClientProtocolParser(PendingInput):
     """Turns client bytes into handler calls; raises a ProtocolViolation on bad input."""
 
     __slots__ = (
@@ -70,41 +71,25 @@ class ClientProtocolParser:
         "connect_required",
         "headers_allowed",
         "_state",
-        "_pending",
-        "_pending_size",
-        "_needed",
         "_message",
-        "_stopped",
     )
 
     def __init__(self, handler: ClientOperationHandler, max_control_line: int, max_payload: int) -> None:
+        super().__init__()
         self.handler = handler
         self.max_control_line = max_control_line
         self.max_payload = max_payload
         self.connect_required = False
         self.headers_allowed = False
         self._state = CONTROL_LINE
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        self._needed = 0
         self._message: tuple | None = None
-        self._stopped = False
-
-    def stop(self) -> None:
-        """Ignore the rest of the stream (the connection is closing)."""
-        self._stopped = True
 
     def feed(self, data: bytes) -> None:
         if self._stopped:
             return
-        if self._pending:
-            self._pending.append(data)
-            self._pending_size += len(data)
-            if self._pending_size < self._needed:
-                return
-            data = b"".join(self._pending)
-            self._pending.clear()
-            self._pending_size = 0
+        data = self._joined(data)
+        if data is None:
+            return
         buffer = memoryview(data)
         position = 0
         end = len(data)
@@ -172,12 +157,6 @@ class ClientProtocolParser:
         if len(size_text) > 9:
             raise MalformedArguments(f"invalid size {size_text[:32]!r}")
         raise PayloadTooLarge()
-
-    def _keep(self, data: bytes, position: int, needed: int) -> None:
-        """Hold an incomplete tail until at least `needed` bytes of it are available."""
-        self._pending.append(data[position:])
-        self._pending_size = len(data) - position
-        self._needed = needed
 
     def _control_line(self, line: bytes) -> None:
         verb_end = line.find(b" ")

@@ -21,6 +21,7 @@ from edgenats.protocol.errors import (
     PayloadTooLarge,
     UnknownOperation,
 )
+from edgenats.protocol.pending_input import PendingInput
 
 CONTROL_LINE = 0
 PAYLOAD = 1
@@ -47,27 +48,20 @@ class LeafOperationHandler(Protocol):
     def on_unexpected_first_operation(self) -> None: ...
 
 
-class LeafProtocolParser:
+class LeafProtocolParser(PendingInput):
     """Turns leaf-link bytes into handler calls; raises a ProtocolViolation on bad input."""
 
     def __init__(self, handler: LeafOperationHandler, max_control_line: int, max_payload: int) -> None:
+        super().__init__()
         self.handler = handler
         self.max_control_line = max_control_line
         self.max_payload = max_payload
         # Accepting side before CONNECT: any other operation is an authorization violation.
         self.connect_required = False
         self._state = CONTROL_LINE
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        self._needed = 0
         self._message: tuple | None = None
-        self._stopped = False
         # While paused, input is held (not parsed) and parsed on resume.
         self._held: list[bytes] | None = None
-
-    def stop(self) -> None:
-        """Ignore the rest of the stream (the link is closing)."""
-        self._stopped = True
 
     def pause(self) -> None:
         """Hold input until `resume` (while a TLS upgrade replaces the transport)."""
@@ -84,14 +78,9 @@ class LeafProtocolParser:
         if self._held is not None:
             self._held.append(data)
             return
-        if self._pending:
-            self._pending.append(data)
-            self._pending_size += len(data)
-            if self._pending_size < self._needed:
-                return
-            data = b"".join(self._pending)
-            self._pending.clear()
-            self._pending_size = 0
+        data = self._joined(data)
+        if data is None:
+            return
         buffer = memoryview(data)
         position = 0
         end = len(data)
@@ -138,12 +127,6 @@ class LeafProtocolParser:
                     continue
             self._control_line(data[position:line_end])
             position = newline + 1
-
-    def _keep(self, data: bytes, position: int, needed: int) -> None:
-        """Hold an incomplete tail until at least `needed` bytes of it are available."""
-        self._pending.append(data[position:])
-        self._pending_size = len(data) - position
-        self._needed = needed
 
     def _control_line(self, line: bytes) -> None:
         verb_end = line.find(b" ")
