@@ -1,4 +1,5 @@
-"""Publish-only, 1 -> N fan-out and queue-group runs: one publisher, counting subscribers, no loss allowed."""
+"""Publish-only, 1 -> N fan-out and queue-group runs: one publisher, counting subscribers (on the same
+server, or on one joined to it), no loss allowed."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 
 from edgenats.bench.errors import BenchError
 from edgenats.bench.frames import sub_frame
+from edgenats.bench.interest_probe import PROBE_SID, ProbedSubscriber, probe_subjects, wait_for_interest
 from edgenats.bench.loadgen import CountingSubscriber, Publisher
 from edgenats.bench.probes import CpuSnapshot, ProcessProbe
 from edgenats.bench.results import ScenarioResult
@@ -27,7 +29,11 @@ def run_message_flow(
     endpoint: Endpoint,
     server: ProcessProbe | None,
     loadgen: ProcessProbe,
+    subscriber_endpoint: Endpoint | None = None,
 ) -> ScenarioResult:
+    """Publish to `endpoint` and count at subscribers connected to `subscriber_endpoint` (a server joined
+    to it by a link or route: their interest is probed across before anything is published) or, without
+    it, to `endpoint` too."""
     subject = f"bench.{scenario}"
     unit = "deliveries" if subscriber_count > 1 and not queue_group else "msgs"
     result = ScenarioResult(server_label, scenario, size, unit)
@@ -35,13 +41,20 @@ def run_message_flow(
     subscribers: list[CountingSubscriber] = []
     uneven: list[int] = []
     publisher_sock = None
+    probes = probe_subjects(subscriber_count) if subscriber_endpoint is not None else []
     try:
         for index in range(subscriber_count):
-            sock = open_connection(endpoint, f"bench-sub-{index}", sub_frame(subject, SUBSCRIPTION_ID, group))
+            setup = sub_frame(subject, SUBSCRIPTION_ID, group)
+            if probes:
+                setup += sub_frame(probes[index], PROBE_SID)
+            sock = open_connection(subscriber_endpoint or endpoint, f"bench-sub-{index}", setup)
             subscribers.append(CountingSubscriber(sock, subject, SUBSCRIPTION_ID, size, f"bench-sub-{index}"))
+        publisher_sock = open_connection(endpoint, "bench-pub")
+        if probes:
+            probed = [ProbedSubscriber(s.sock, probe) for s, probe in zip(subscribers, probes, strict=True)]
+            wait_for_interest(publisher_sock, probed, settings.stall_timeout_s)
         for subscriber in subscribers:
             subscriber.start()
-        publisher_sock = open_connection(endpoint, "bench-pub")
 
         def delivered_per_subscriber() -> int:
             counts = [subscriber.count for subscriber in subscribers]

@@ -36,15 +36,19 @@ SCENARIOS: dict[str, Scenario] = {
     )
 }
 DEFAULT_SIZES = (16, 1024)
+# The scenarios whose subscribers may sit on another server than the publisher (`--sub-server`).
+SUBSCRIBED_SCENARIOS = tuple(name for name, scenario in SCENARIOS.items() if scenario.subscribers)
 
 
 @dataclass(frozen=True)
 class BenchTarget:
-    """A server to measure: its label in reports, where it listens and (if known) its process."""
+    """A server to measure: its label in reports, where it listens and (if known) its process. With
+    `subscriber_endpoint`, subscribers connect there instead: the path measured crosses to that server."""
 
     label: str
     endpoint: Endpoint
     pid: int | None = None
+    subscriber_endpoint: Endpoint | None = None
 
 
 def run_scenario(
@@ -59,7 +63,7 @@ def run_scenario(
         return run_request_throughput(target.label, size, settings, target.endpoint, server, loadgen)
     return run_message_flow(
         target.label, scenario.name, size, scenario.subscribers, scenario.queue_group,
-        settings, target.endpoint, server, loadgen,
+        settings, target.endpoint, server, loadgen, target.subscriber_endpoint,
     )
 
 

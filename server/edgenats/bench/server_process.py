@@ -1,5 +1,6 @@
-"""Start and stop the servers `bench --compare` measures: nats-server and edgenats on free local ports,
-optionally pinned to one CPU. Every server is stopped by its own pid."""
+"""Start and stop the servers `bench --compare` and `--compare-leaf` measure: nats-server and edgenats on
+free local ports, optionally with a configuration file and pinned to one CPU. Every server is stopped by
+its own pid."""
 
 from __future__ import annotations
 
@@ -37,12 +38,15 @@ def nats_server_binary() -> str:
     return found
 
 
-def server_command(kind: str, port: int) -> list[str]:
+def server_command(kind: str, port: int, config_path: Path | None = None) -> list[str]:
     if kind == "nats-server":
-        return [nats_server_binary(), "-a", LOOPBACK, "-p", str(port)]
-    if kind == "edgenats":
-        return [sys.executable, "-m", "edgenats", "-a", LOOPBACK, "-p", str(port)]
-    raise BenchError(f"unknown server kind {kind!r}")
+        command = [nats_server_binary()]
+    elif kind == "edgenats":
+        command = [sys.executable, "-m", "edgenats"]
+    else:
+        raise BenchError(f"unknown server kind {kind!r}")
+    command += ["-a", LOOPBACK, "-p", str(port)]
+    return command + ["-c", str(config_path)] if config_path is not None else command
 
 
 @dataclass
@@ -72,10 +76,15 @@ class LaunchedServer:
                 self.process.wait(STOP_TIMEOUT_S)
 
 
-def launch_server(kind: str, workdir: Path, cpu: int | None) -> LaunchedServer:
-    """Start a server on a free port; with `cpu` set, it and all its threads run on that CPU only."""
+def launch_server(kind: str, workdir: Path, cpu: int | None, config: str | None = None) -> LaunchedServer:
+    """Start a server on a free port, with `config` as its configuration file's text if given; with `cpu`
+    set, it and all its threads run on that CPU only."""
     port = free_port()
     log_path = workdir / f"{kind}-{port}.log"
+    config_path = None
+    if config is not None:
+        config_path = workdir / f"{kind}-{port}.conf"
+        config_path.write_text(config)
     environment = dict(os.environ)
     if kind == "nats-server" and cpu is not None:
         environment["GOMAXPROCS"] = "1"
@@ -85,7 +94,7 @@ def launch_server(kind: str, workdir: Path, cpu: int | None) -> LaunchedServer:
 
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            server_command(kind, port), stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir,
+            server_command(kind, port, config_path), stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir,
             env=environment, preexec_fn=pin_to_cpu if cpu is not None else None,
         )
     server = LaunchedServer(kind, port, process, log_path)
