@@ -94,14 +94,17 @@ def results_table(results: Sequence[ScenarioResult]) -> str:
 
 
 def comparison_table(results: Sequence[ScenarioResult], reference: str, candidate: str) -> str:
-    """Two servers side by side; ratios are candidate / reference."""
+    """Two servers side by side; ratios are candidate / reference. The latency columns appear only when
+    some run measured latency."""
     by_run = {(result.server, result.scenario, result.size): result for result in results}
     runs = list(dict.fromkeys(
         (result.scenario, result.size) for result in results if result.scenario != "memory"
     ))
+    with_latency = any(result.latency_p50_us is not None for result in results)
+    latency_header = [f"{reference} p50/p99", f"{candidate} p50/p99"] if with_latency else []
     header = ["scenario", "size", f"{reference} msgs/s", f"{candidate} msgs/s", "ratio",
-              f"{reference} s/M", f"{candidate} s/M", "CPU ratio", f"{reference} p50/p99",
-              f"{candidate} p50/p99", f"{reference} RSS", f"{candidate} RSS", "status"]
+              f"{reference} s/M", f"{candidate} s/M", "CPU ratio", *latency_header,
+              f"{reference} RSS", f"{candidate} RSS", "status"]
     rows = []
     for scenario, size in runs:
         ref = by_run.get((reference, scenario, size))
@@ -114,7 +117,7 @@ def comparison_table(results: Sequence[ScenarioResult], reference: str, candidat
             scenario, format_size(size), format_rate(ref_rate), format_rate(cand_rate),
             format_number(ratio(cand_rate, ref_rate)), format_number(ref_cpu, 3), format_number(cand_cpu, 3),
             "-" if cpu_ratio is None else f"{cpu_ratio:.1f}x",
-            format_latency(ref), format_latency(cand),
+            *([format_latency(ref), format_latency(cand)] if with_latency else []),
             format_bytes(ref.server_rss_bytes if ref else None),
             format_bytes(cand.server_rss_bytes if cand else None),
             "ok" if statuses == {"ok"} else " / ".join([format_status(ref), format_status(cand)]),

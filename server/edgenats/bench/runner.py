@@ -1,11 +1,13 @@
-"""Runs the chosen scenarios against one server, or against nats-server and edgenats side by side."""
+"""Runs the chosen scenarios against one server, or against several side by side: the servers started
+for a comparison, pinned and stopped by pid, and each scenario measured on every side in turn."""
 
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,41 +55,84 @@ class Comparison:
     candidate: str = CANDIDATE_KIND
 
 
+@dataclass
+class ComparedTarget:
+    """One side of a comparison: what the load generator measures, and every server that path needs."""
+
+    target: BenchTarget
+    servers: list[LaunchedServer]
+
+
+ServerLauncher = Callable[[str, int | None, str | None], LaunchedServer]
+
+
+def can_pin(pin: bool) -> bool:
+    """Pinning needs CPU 0 and CPU 1 to be available to this process."""
+    return pin and {SERVER_CPU, LOADGEN_CPU} <= os.sched_getaffinity(0)
+
+
+@contextmanager
+def launched_servers(progress: Progress) -> Iterator[ServerLauncher]:
+    """Yields `launch(kind, cpu, config)`; on exit every server launched is stopped by its pid and this
+    process's CPU affinity is restored."""
+    original_affinity = os.sched_getaffinity(0)
+    servers: list[LaunchedServer] = []
+    with tempfile.TemporaryDirectory(prefix="edgenats-bench-") as workdir:
+
+        def launch(kind: str, cpu: int | None, config: str | None = None) -> LaunchedServer:
+            progress(f"starting {kind}{f' on CPU {cpu}' if cpu is not None else ''}")
+            server = launch_server(kind, Path(workdir), cpu, config)
+            servers.append(server)
+            return server
+
+        try:
+            yield launch
+        finally:
+            os.sched_setaffinity(0, original_affinity)
+            for server in servers:
+                server.stop()
+
+
+def measure_in_turn(
+    names: list[str], sizes: list[int], settings: BenchSettings, compared: list[ComparedTarget],
+    pinned: bool, progress: Progress,
+) -> list[ScenarioResult]:
+    """Each scenario and size against every compared target in turn (so drift hits both alike), with the
+    load generator on CPU 1 when pinned; a target whose servers stopped gets an error result."""
+    if pinned:
+        os.sched_setaffinity(0, {LOADGEN_CPU})
+    loadgen = ProcessProbe(os.getpid())
+    results: list[ScenarioResult] = []
+    for scenario, size in scenario_runs(names, sizes):
+        for side in compared:
+            stopped = [server.kind for server in side.servers if not server.is_running()]
+            if stopped:
+                results.append(ScenarioResult(side.target.label, scenario.name, size, "-",
+                                              error=f"{' and '.join(stopped)} not running"))
+                continue
+            results.append(_run_one(scenario, size, settings, side.target, loadgen, progress))
+            for server in side.servers:
+                if not server.is_running():
+                    progress(f"{server.kind} exited:\n{server.log_tail()}")
+    return results
+
+
 def run_comparison(
     names: list[str], sizes: list[int], settings: BenchSettings, pin: bool = True,
     progress: Progress = print_progress,
 ) -> Comparison:
     """Start both servers (pinned to CPU 0 when there are two CPUs or more), run each scenario against
     each in turn with the load generator on CPU 1, and stop both by pid."""
-    pinned = pin and {SERVER_CPU, LOADGEN_CPU} <= os.sched_getaffinity(0)
+    pinned = can_pin(pin)
     if "memory" in names:
         # Raised before the servers start so that they inherit the higher limit too.
         raise_open_files_limit(settings.connections)
-    original_affinity = os.sched_getaffinity(0)
-    servers: list[LaunchedServer] = []
-    results: list[ScenarioResult] = []
-    with tempfile.TemporaryDirectory(prefix="edgenats-bench-") as workdir:
-        try:
-            for kind in (REFERENCE_KIND, CANDIDATE_KIND):
-                progress(f"starting {kind}{' on CPU 0' if pinned else ''}")
-                servers.append(launch_server(kind, Path(workdir), SERVER_CPU if pinned else None))
-            if pinned:
-                os.sched_setaffinity(0, {LOADGEN_CPU})
-            loadgen = ProcessProbe(os.getpid())
-            for scenario, size in scenario_runs(names, sizes):
-                for server in servers:
-                    target = BenchTarget(server.kind, Endpoint(LOOPBACK, server.port), server.pid)
-                    if not server.is_running():
-                        results.append(ScenarioResult(server.kind, scenario.name, size, "-",
-                                                      error=f"{server.kind} is not running"))
-                        continue
-                    results.append(_run_one(scenario, size, settings, target, loadgen, progress))
-                    if not server.is_running():
-                        progress(f"{server.kind} exited:\n{server.log_tail()}")
-        finally:
-            os.sched_setaffinity(0, original_affinity)
-            for server in servers:
-                server.stop()
+    with launched_servers(progress) as launch:
+        compared = []
+        for kind in (REFERENCE_KIND, CANDIDATE_KIND):
+            server = launch(kind, SERVER_CPU if pinned else None, None)
+            compared.append(ComparedTarget(BenchTarget(kind, Endpoint(LOOPBACK, server.port), server.pid), [server]))
+        results = measure_in_turn(names, sizes, settings, compared, pinned, progress)
     return Comparison(results, pinned)
 
 
