@@ -1,4 +1,5 @@
-"""`edgenats bench`: measure a running server, or `--compare` nats-server and edgenats side by side."""
+"""`edgenats bench`: measure a running server (or the path to subscribers on a second one), or start and
+compare nats-server and edgenats side by side (`--compare`) or as the leaf of a link (`--compare-leaf`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,19 @@ import argparse
 from pathlib import Path
 
 from edgenats.bench.errors import BenchError
+from edgenats.bench.leaf_comparison import DEFAULT_LEAF_SCENARIOS, run_leaf_comparison
 from edgenats.bench.report import comparison_table, json_document, results_table, write_json
 from edgenats.bench.runner import run_against, run_comparison
-from edgenats.bench.scenarios import DEFAULT_SIZES, SCENARIOS, BenchTarget
+from edgenats.bench.scenarios import DEFAULT_SIZES, SCENARIOS, SUBSCRIBED_SCENARIOS, BenchTarget
 from edgenats.bench.settings import BenchSettings
 from edgenats.bench.wire import Endpoint
 from edgenats.cli.arguments import parse_duration, parse_size_list, positive_int
-from edgenats.cli.connection_options import ConnectionSettings, connection_arguments_parent
+from edgenats.cli.connection_options import (
+    ConnectionSettings,
+    ServerAddress,
+    connection_arguments_parent,
+    parse_server_urls,
+)
 from edgenats.cli.errors import CommandError
 
 
@@ -44,10 +51,19 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
                        help="give up on a run when nothing arrives for this long (10s)")
     bench.add_argument("--server-pid", type=positive_int, default=None,
                        help="the server's process id: adds its CPU-seconds per million messages and RSS")
-    bench.add_argument("--compare", action="store_true",
+    bench.add_argument("--sub-server", metavar="URL", default=None,
+                       help="subscribers connect to this server, the publisher to -s: measures the path "
+                            f"through whatever joins them ({', '.join(SUBSCRIBED_SCENARIOS)} only)")
+    modes = bench.add_mutually_exclusive_group()
+    modes.add_argument("--compare", action="store_true",
                        help="start nats-server and edgenats on free local ports and measure both")
+    modes.add_argument("--compare-leaf", action="store_true",
+                       help="start a nats-server hub with an edgenats leaf, then one with a nats-server leaf, "
+                            "and measure leaf publisher -> hub subscribers through each link "
+                            f"(default scenarios: {', '.join(DEFAULT_LEAF_SCENARIOS)})")
     bench.add_argument("--no-pin", action="store_true",
-                       help="with --compare: do not pin servers to CPU 0 and the load generator to CPU 1")
+                       help="with --compare or --compare-leaf: do not pin (servers or the leaf to CPU 0, "
+                            "the load generator and hub to CPU 1)")
     bench.add_argument("--json", type=Path, default=None, metavar="FILE",
                        help="also write the results as JSON")
     bench.set_defaults(func=run_bench)
@@ -58,10 +74,19 @@ def run_bench(args: argparse.Namespace) -> int:
         msgs=args.msgs, duration_s=args.duration, requesters=args.requesters, in_flight=args.in_flight,
         responders=args.responders, connections=args.connections, stall_timeout_s=args.stall_timeout,
     )
-    names = list(dict.fromkeys(name for group in (args.scenario or [list(SCENARIOS)]) for name in group))
+    names = _chosen_scenarios(args)
     sizes = list(dict.fromkeys(size for group in (args.size or [list(DEFAULT_SIZES)]) for size in group))
     try:
-        if args.compare:
+        if args.compare_leaf:
+            comparison = run_leaf_comparison(names, sizes, settings, pin=not args.no_pin)
+            results = comparison.results
+            pinning = ("leaf on CPU 0, hub and load generator on CPU 1" if comparison.pinned else "not pinned")
+            print(f"publisher on the leaf -> subscribers on a nats-server hub ({pinning}); "
+                  f"s/M = leaf CPU-seconds per million; ratio = {comparison.candidate} / {comparison.reference}; "
+                  "fan-out counts deliveries at the hub (the leaf forwards each message once)")
+            print(comparison_table(results, comparison.reference, comparison.candidate))
+            document = json_document(results, settings, mode="compare-leaf", pinned=comparison.pinned)
+        elif args.compare:
             comparison = run_comparison(names, sizes, settings, pin=not args.no_pin)
             results = comparison.results
             pinning = "servers on CPU 0, load generator on CPU 1" if comparison.pinned else "not pinned"
@@ -72,9 +97,12 @@ def run_bench(args: argparse.Namespace) -> int:
         else:
             target = _target(args)
             results = run_against(target, names, sizes, settings)
-            print(f"{target.label}; s/M = server CPU-seconds per million")
+            path = f" -> {_endpoint_url(target.subscriber_endpoint)}" if target.subscriber_endpoint else ""
+            print(f"{target.label}{path}; s/M = server CPU-seconds per million")
             print(results_table(results))
-            document = json_document(results, settings, mode="single", server=target.label)
+            subscribers = _endpoint_url(target.subscriber_endpoint) if target.subscriber_endpoint else None
+            document = json_document(results, settings, mode="single", server=target.label,
+                                     subscriber_server=subscribers)
     except BenchError as error:
         raise CommandError(str(error)) from None
     if args.json is not None:
@@ -85,16 +113,43 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chosen_scenarios(args: argparse.Namespace) -> list[str]:
+    """The scenarios asked for, else the mode's defaults; across two servers only those with subscribers."""
+    across_servers = args.compare_leaf or args.sub_server is not None
+    if args.sub_server is not None and args.compare:
+        raise CommandError("--sub-server measures running servers; it does not go with --compare")
+    if args.scenario:
+        names = list(dict.fromkeys(name for group in args.scenario for name in group))
+    else:
+        names = list(DEFAULT_LEAF_SCENARIOS if args.compare_leaf
+                     else SUBSCRIBED_SCENARIOS if across_servers else SCENARIOS)
+    unsuited = [name for name in names if name not in SUBSCRIBED_SCENARIOS]
+    if across_servers and unsuited:
+        raise CommandError(f"across two servers only {', '.join(SUBSCRIBED_SCENARIOS)} run, "
+                           f"not {', '.join(unsuited)}")
+    return names
+
+
 def _target(args: argparse.Namespace) -> BenchTarget:
     connection = ConnectionSettings.from_args(args)
-    address = connection.servers[0]
+    endpoint = _endpoint(connection.servers[0], connection)
+    subscriber_endpoint = None
+    if args.sub_server is not None:
+        subscriber_endpoint = _endpoint(parse_server_urls(args.sub_server)[0], connection)
+    return BenchTarget(_endpoint_url(endpoint), endpoint, args.server_pid, subscriber_endpoint)
+
+
+def _endpoint(address: ServerAddress, connection: ConnectionSettings) -> Endpoint:
     if address.scheme != "nats":
         raise CommandError("bench speaks plain TCP only; use a nats:// URL")
-    endpoint = Endpoint(
+    return Endpoint(
         address.host, address.port, user=connection.user or address.user,
         password=connection.password or address.password, token=connection.token,
     )
-    return BenchTarget(f"nats://{endpoint.label}", endpoint, args.server_pid)
+
+
+def _endpoint_url(endpoint: Endpoint) -> str:
+    return f"nats://{endpoint.label}"
 
 
 def _scenario_list(text: str) -> list[str]:
