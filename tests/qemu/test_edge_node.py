@@ -48,11 +48,23 @@ def wheels(tmp_path_factory) -> Path:
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "server", src / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     pip = [sys.executable, "-m", "pip"]
+    host = tmp_path_factory.mktemp("host-wheels")
     subprocess.run(pip + ["wheel", "-q", "--no-deps", "-w", str(out), str(src)], check=True, capture_output=True)
+    wheel = next(out.glob("edgenats-*.whl"))
+    # Every dependency as a wheel; pure-Python ones serve the guest as they are, the others are
+    # fetched again, same version, built for the guest's platform.
+    subprocess.run(pip + ["wheel", "-q", "-w", str(host), str(wheel)], check=True, capture_output=True)
     platforms = [arg for p in GUEST_PLATFORMS for arg in ("--platform", p)]
-    subprocess.run(pip + ["download", "-q", "--only-binary=:all:", *platforms, "--python-version", "3.11",
-                          "--implementation", "cp", "-d", str(out), "bcrypt>=4.0", "h11>=0.14", "psutil>=5.9"],
-                   check=True, capture_output=True)
+    for dep in host.glob("*.whl"):
+        name, version = dep.name.split("-")[:2]
+        if name == "edgenats":
+            continue
+        if dep.name.endswith("-none-any.whl"):
+            shutil.copy(dep, out)
+        else:
+            subprocess.run(pip + ["download", "-q", "--no-deps", "--only-binary=:all:", *platforms,
+                                  "--python-version", "3.11", "--implementation", "cp", "-d", str(out),
+                                  f"{name}=={version}"], check=True, capture_output=True)
     return out
 
 

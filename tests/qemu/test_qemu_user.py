@@ -18,12 +18,15 @@ from pathlib import Path
 
 import nats
 import pytest
-from vm import ROOT, build_rootfs
+from vm import ROOT, binfmt, build_rootfs
 
 pytestmark = pytest.mark.qemu
 
 # The broker's suites that need nothing but Python packages Debian ships (plus nats-py, copied in).
 SUITES = ["tests/protocol", "tests/conf", "tests/auth"]
+# Known incompatibility, not an architecture bug: the fuzz test counts connections with psutil's
+# net_connections(), new in psutil 6, while the broker allows psutil>=5.9 and Debian bookworm ships 5.9.4.
+DESELECT = ["--deselect", "tests/protocol/test_fuzz.py::test_server_survives_random_and_mutated_input[edgenats]"]
 RUN_TIMEOUT = 45 * 60
 
 
@@ -59,15 +62,22 @@ def run_suite(arch: str, tmp_path: Path, pytest_args: list[str]) -> tuple[subpro
     return done, time.monotonic() - started
 
 
-@pytest.mark.parametrize("arch, machine", [("arm64", "aarch64"), ("armhf", "armv7l")])
-def test_broker_suite_passes_under_emulation(arch, machine, tmp_path):
+@pytest.fixture
+def emulated(request):
+    with binfmt(request.param):
+        yield request.param
+
+
+@pytest.mark.parametrize("emulated, machine", [("arm64", "aarch64"), ("armhf", "armv7l")], indirect=["emulated"])
+def test_broker_suite_passes_under_emulation(emulated, machine, tmp_path):
+    arch = emulated
     probe, _ = run_suite(arch, tmp_path, ["--version"])
     assert probe.returncode == 0, probe.stdout + probe.stderr
     uname = subprocess.run(["unshare", "--mount", "--fork", "chroot", str(build_rootfs(arch)), "uname", "-m"],
                            capture_output=True, text=True)
     assert uname.stdout.strip() == machine, "the chroot really runs the emulated architecture"
 
-    done, seconds = run_suite(arch, tmp_path, ["-q", "-k", "not nats-server and not nats_server", *SUITES])
+    done, seconds = run_suite(arch, tmp_path, ["-q", "-k", "not nats-server and not nats_server", *DESELECT, *SUITES])
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     print(f"[timing] {arch} broker suite under qemu-user: {seconds:.0f} s ({summary})")
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]

@@ -3,6 +3,7 @@ OS-chosen 127.0.0.1 ports, reach it over SSH, and stop it by the pid QEMU wrote.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -33,6 +34,29 @@ def build_rootfs(arch: str) -> Path:
     if done.returncode != 0:
         raise RuntimeError(f"qemu/build-rootfs.sh {arch} failed:\n{done.stderr[-4000:]}")
     return Path(done.stdout.strip().splitlines()[-1]) / "rootfs"
+
+
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+QEMU_USER = {"arm64": "qemu-aarch64", "armhf": "qemu-arm"}
+
+
+@contextlib.contextmanager
+def binfmt(arch: str):
+    """qemu-user registered for the architecture while the block runs (unregistered after, if we did it):
+    without it only the first process of the chroot would be emulated."""
+    name = QEMU_USER[arch]
+    if not (BINFMT / "register").exists():
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], check=True)
+    registered = not (BINFMT / name).exists()
+    if registered:
+        rule = next(line for line in Path(f"/usr/lib/binfmt.d/{name}.conf").read_text().splitlines()
+                    if line and not line.startswith("#"))
+        (BINFMT / "register").write_text(rule)
+    try:
+        yield
+    finally:
+        if registered:
+            (BINFMT / name).write_text("-1")
 
 
 @dataclass
