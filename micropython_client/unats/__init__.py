@@ -73,71 +73,44 @@ class Msg:
         self.sid = sid
 
 
-def parse_url(url, tls=False):
-    """'tls://user:pass@host:port' -> (tls, host, port, user, password); a lone 'secret@' is a token."""
-    scheme, _, rest = url.rpartition("://")
-    auth, _, hostport = rest.rpartition("@")
-    host, _, port = hostport.rpartition(":")
-    if not host:
-        host, port = port, ""
-    user, colon, password = auth.partition(":")
-    return (bool(tls) or scheme == "tls", host, int(port or 4222), user or None, password if colon else None)
-
-
-def parse_headers(raw):
-    """Header block bytes -> (status or None, {name: value}); a repeated name keeps its last value."""
-    lines = raw.decode().split("\r\n")
-    if not lines[0].startswith("NATS/1"):
-        raise ProtocolError("bad header block")
-    status = lines[0][9:12]
-    headers = {}
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name] = value.strip()
-    return (int(status) if status else None), headers  # a non-numeric status raises ValueError
-
-
 class Client:
+    # Few instance attributes on purpose: each one is a slot in the instance's hash table, and with about
+    # 40 of them the table alone took 750 B of a 24K heap. Rarely read settings share a tuple.
     def __init__(self, servers, name=None, user=None, password=None, token=None, reconnect=True,
-                 tls=False, bufsize=2048, outbox_size=2048, timeout=5.0, ping_interval=60,
+                 tls=False, bufsize=768, outbox_size=2048, timeout=5.0, ping_interval=60,
                  reconnect_wait=0.25, reconnect_wait_max=8.0, max_reconnect_attempts=-1, error_cb=None):
-        if isinstance(servers, str):
-            servers = [servers]
-        self._servers = [parse_url(u, tls) for u in servers]
-        self._tls = tls
-        self._opts = (name, user, password, token)
+        self._servers = []  # (tls, host, port, user, password) from 'tls://user:pass@host:port'; 'secret@' is a token
+        for url in [servers] if isinstance(servers, str) else servers:
+            scheme, _, rest = url.rpartition("://")
+            auth, _, hostport = rest.rpartition("@")
+            host, _, port = hostport.rpartition(":")
+            if not host:
+                host, port = port, ""
+            u, colon, pw = auth.partition(":")  # not user/password: those are the arguments
+            self._servers.append((bool(tls) or scheme == "tls", host, int(port or 4222), u or None,
+                                  pw if colon else None))
+        self._opts = (name, user, password, token, tls)
+        self._backoff = (int(reconnect_wait * 1000), int(reconnect_wait_max * 1000), max_reconnect_attempts)
         self._reconnect = reconnect
         self._timeout_ms = int(timeout * 1000)
         self._ping_ms = int(ping_interval * 1000)
-        self._wait_ms = (int(reconnect_wait * 1000), int(reconnect_wait_max * 1000))
-        self._max_attempts = max_reconnect_attempts
         self._error_cb = error_cb
         self._buf = bytearray(bufsize)
         self._mv = memoryview(self._buf)
         self._n = self._pos = 0  # bytes in the buffer / start of the first unparsed operation
-        self._sock = self._polled = None
+        self._sock = self._polled = self._pending = None
         self._poll = select.poll()  # one poller for the client's life: fewer allocations on reconnect
-        self._ipoll = getattr(self._poll, "ipoll", self._poll.poll)  # ipoll does not allocate
         self._closed = False
-        self._hs = False  # in a handshake: -ERR raises instead of being reported
         self._subs = {}  # sid -> [subject, queue, callback, max_msgs, received]
         self._sid = 0
-        self._inbox = "_INBOX.%08x%08x." % (random.getrandbits(32), random.getrandbits(32))
-        self._inbox_sid = None
-        self._replies = {}  # request token -> reply Msg (None while waiting)
-        self._token = 0
-        self._outbox = []
+        self._inbox = self._replies = None  # made by the first request()
+        self._outbox = None  # made by the first publish while disconnected
         self._outbox_size = outbox_size
-        self._outbox_used = 0
-        self._next_server = 0
-        self._attempts = 0
-        self._next_try = 0
-        self._conn = 0  # counts successful connections, so flush() can tell a new connection apart
-        self._pings = self._pongs = 0
+        self._attempts = self._next_try = 0
+        self._pings = self._pongs = 0  # _pongs stays 0 until the handshake's PONG: -ERR then raises
         self._last_rx = 0
-        self.info = {}
-        self.reconnects = 0
+        self.info = None
+        self.reconnects = -1  # the first connection brings it to 0; flush() also tells connections apart by it
         self.last_error = None
 
     # -- connection ------------------------------------------------------------------------------
@@ -145,21 +118,19 @@ class Client:
     def connect(self):
         """Try every server once; raise the last error if none accepted us."""
         err = None
-        for _ in self._servers:
+        for _ in range(len(self._servers)):
             try:
-                self._open(self._pick_server())
+                self._open()
                 return self
             except (OSError, NATSError) as e:
-                self._close_sock()
+                self._drop()
                 err = e
         raise err
 
-    def _pick_server(self):
-        srv = self._servers[self._next_server % len(self._servers)]
-        self._next_server += 1
-        return srv
-
-    def _open(self, srv):
+    def _open(self):
+        """Connect to the next server in the list (which rotates), handshake, restore state."""
+        srv = self._servers.pop(0)
+        self._servers.append(srv)
         tls, host, port, user, password = srv
         addr = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
         sock = socket.socket(addr[0], socket.SOCK_STREAM)
@@ -167,16 +138,19 @@ class Client:
         sock.settimeout(self._timeout_ms / 1000)
         sock.connect(addr[-1])
         self._use(sock)
-        self._n = self._pos = 0
-        self._hs = True
+        self._n = self._pos = self._pongs = 0
         self.info = None
-        while self.info is None:
-            self._need()
+        while self.info is None:  # the handshake fails on silence longer than the timeout
+            if not self._fill(self._timeout_ms):
+                raise OSError("no response from server")
+            self._parse()
+        name, c_user, c_password, token, ctx = self._opts
         if tls or self.info.get("tls_required"):
             self._poll.unregister(sock)  # before wrapping: CPython detaches the plain socket
             sock.settimeout(self._timeout_ms / 1000)  # the TLS handshake runs blocking, bounded
-            self._use(self._wrap(sock, host))
-        name, c_user, c_password, token = self._opts
+            from unats.extra import wrap_tls
+
+            self._use(wrap_tls(sock, host, ctx))
         hdrs = bool(self.info.get("headers"))
         opts = {"verbose": False, "pedantic": False, "protocol": 1, "lang": sys.implementation.name,
                 "version": VERSION, "headers": hdrs, "no_responders": hdrs}
@@ -187,17 +161,18 @@ class Client:
             opts["user"], opts["pass"] = user, password
         elif user or token:
             opts["auth_token"] = user or token
-        self._pings, self._pongs = 1, 0
+        self._pings = 1
         self._wr(b"CONNECT " + json.dumps(opts).encode() + b"\r\nPING\r\n")
         while self._pongs < 1:
-            self._need()
-        self._hs = False
+            if not self._fill(self._timeout_ms):
+                raise OSError("no response from server")
+            self._parse()
         for sid in self._subs:
             self._wr(self._sub_cmd(sid))
         while self._outbox:  # oldest first; an item leaves the outbox only once written
             self._wr(self._outbox[0])
-            self._outbox_used -= len(self._outbox.pop(0))
-        self._conn += 1
+            self._outbox.pop(0)
+        self.reconnects += 1
         self._attempts = 0
         self._last_rx = ticks_ms()
 
@@ -207,17 +182,17 @@ class Client:
         self._pending = getattr(sock, "pending", None)  # CPython TLS may hold decrypted bytes
         if MICROPYTHON:  # a blocking readinto waits for a full buffer, so read and write non-blocking
             sock.setblocking(False)
-            self._rd, self._wr = sock.readinto, self._write_all
-        else:  # one recv_into returns what is there; sendall honours the timeout
-            self._rd, self._wr = sock.recv_into, sock.sendall
 
-    def _write_all(self, data):
+    def _wr(self, data):
+        """Write all of data; CPython's sendall honours the timeout, MicroPython's socket is non-blocking."""
+        if not MICROPYTHON:
+            return self._sock.sendall(data)
         mv = memoryview(data)
         while mv:
             n = self._sock.write(mv)
             if n is None:  # send buffer full: wait until it drains
                 self._poll.modify(self._sock, select.POLLOUT)
-                for _ in self._ipoll(self._timeout_ms):
+                for _ in self._poll.ipoll(self._timeout_ms):
                     break
                 else:
                     raise OSError("write timed out")
@@ -225,25 +200,9 @@ class Client:
             else:
                 mv = mv[n:]
 
-    def _wrap(self, sock, host):
-        import ssl
-
-        ctx = self._tls
-        if not hasattr(ctx, "wrap_socket"):
-            if hasattr(ssl, "create_default_context"):
-                ctx = ssl.create_default_context()
-            else:
-                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                ctx.verify_mode = ssl.CERT_NONE  # a device without a CA bundle: pass an SSLContext to verify
-        return ctx.wrap_socket(sock, server_hostname=host)
-
-    def _need(self):
-        """Handshake step: read and parse, failing on silence longer than the timeout."""
-        if not self._fill(self._timeout_ms):
-            raise OSError("no response from server")
-        self._parse()
-
-    def _close_sock(self):
+    def _drop(self, err=None):
+        """Close the socket. With an error the connection broke: report why, and reconnect on the next call
+        that drives I/O."""
         if self._polled is not None:
             self._poll.unregister(self._polled)
             self._polled = None
@@ -253,10 +212,8 @@ class Client:
             except OSError:
                 pass
             self._sock = None
-
-    def _drop(self, err):
-        """The connection broke: report why, and reconnect on the next call that drives I/O."""
-        self._close_sock()
+        if err is None:
+            return
         self.last_error = err
         self._next_try = ticks_ms()
         if not self._reconnect:
@@ -264,28 +221,12 @@ class Client:
         if self._error_cb:
             self._error_cb(err)
 
-    def _try_reconnect(self):
-        try:
-            self._open(self._pick_server())
-        except (OSError, NATSError) as e:
-            self._close_sock()
-            self.last_error = e
-            self._attempts += 1
-            if 0 <= self._max_attempts <= self._attempts:
-                self._closed = True
-                return
-            base, most = self._wait_ms
-            delay = min(most, base << min(self._attempts, 16))
-            self._next_try = ticks_add(ticks_ms(), delay // 2 + random.getrandbits(16) % (delay // 2 + 1))
-            return
-        self.reconnects += 1
-
     @property
     def is_connected(self):
         return self._sock is not None
 
     def close(self):
-        self._close_sock()
+        self._drop()
         self._closed = True
 
     # -- sending ---------------------------------------------------------------------------------
@@ -313,10 +254,9 @@ class Client:
         if headers:
             if not self.info.get("headers"):
                 raise NATSError("server does not support headers")
-            hdr = "NATS/1.0\r\n"
-            for k in headers:
-                hdr += "%s: %s\r\n" % (k, headers[k])
-            hdr = (hdr + "\r\n").encode()
+            from unats.extra import encode_headers
+
+            hdr = encode_headers(headers)
             size = len(hdr) + len(data)
             head = b"HPUB %s %d %d\r\n%s" % (subject, len(hdr), size, hdr)
         else:
@@ -327,11 +267,12 @@ class Client:
         if not self._send(head, data, b"\r\n"):
             if not self._reconnect:
                 raise ClosedError("not connected")
-            if self._outbox_used + len(head) + len(data) + 2 > self._outbox_size:
-                raise OutboxFullError("outbox full: publish to %s not queued" % subject.decode())
             cmd = head + data + b"\r\n"
+            if self._outbox is None:
+                self._outbox = []
+            if sum(map(len, self._outbox)) + len(cmd) > self._outbox_size:
+                raise OutboxFullError("outbox full: publish to %s not queued" % subject.decode())
             self._outbox.append(cmd)
-            self._outbox_used += len(cmd)
 
     def _sub_cmd(self, sid):
         subject, queue, _, max_msgs, received = self._subs[sid]
@@ -359,14 +300,28 @@ class Client:
             del self._subs[sid]
             self._send(b"UNSUB %d\r\n" % sid)
 
+    def _ask(self, subject, data, headers):
+        """Publish a request; return its token, the key of its reply in _replies (None until it arrives).
+
+        The reply inbox and its one wildcard subscription are made on the first request."""
+        if self._inbox is None:
+            self._inbox = "_INBOX.%08x%08x." % (random.getrandbits(32), random.getrandbits(32))
+            self._replies = {}
+            Client.subscribe(self, self._inbox + "*", self._on_reply)  # not a subclass's coroutine
+        self._sid += 1  # sids are never reused, so the counter gives unique tokens too
+        token = str(self._sid)
+        Client.publish(self, subject, data, self._inbox + token, headers)
+        self._replies[token] = None  # after publish: a reply can only arrive once we read again
+        return token
+
+    def _on_reply(self, msg):
+        token = msg.subject[len(self._inbox):]
+        if token in self._replies:
+            self._replies[token] = msg
+
     def request(self, subject, data=b"", timeout=2.0, headers=None):
-        if self._inbox_sid is None:
-            self._inbox_sid = self.subscribe(self._inbox + "*")
-        self._token += 1
-        token = str(self._token)
-        self._replies[token] = None
+        token = self._ask(subject, data, headers)
         try:
-            self.publish(subject, data, self._inbox + token, headers)
             deadline = ticks_add(ticks_ms(), int(timeout * 1000))
             while self._replies[token] is None:
                 left = ticks_diff(deadline, ticks_ms())
@@ -384,9 +339,9 @@ class Client:
         """Block until the server has processed everything sent so far (a PING answered by PONG)."""
         deadline = ticks_add(ticks_ms(), int(timeout * 1000))
         conn = target = None
-        while conn != self._conn or self._pongs < target:
-            if self._sock is not None and conn != self._conn:
-                conn, target = self._conn, self._pings + 1
+        while conn != self.reconnects or self._pongs < target:
+            if self._sock is not None and conn != self.reconnects:
+                conn, target = self.reconnects, self._pings + 1
                 self._pings += 1
                 self._send(b"PING\r\n")
             left = ticks_diff(deadline, ticks_ms())
@@ -417,8 +372,19 @@ class Client:
             wait = ticks_diff(self._next_try, ticks_ms())
             if wait > 0:
                 sleep_ms(min(wait, ms))
-            else:
-                self._try_reconnect()
+                return None
+            try:
+                self._open()
+            except (OSError, NATSError) as e:
+                self._drop()
+                self.last_error = e
+                self._attempts += 1
+                base, most, limit = self._backoff
+                if 0 <= limit <= self._attempts:
+                    self._closed = True
+                    return None
+                delay = min(most, base << min(self._attempts, 16))
+                self._next_try = ticks_add(ticks_ms(), delay // 2 + random.getrandbits(16) % (delay // 2 + 1))
             return None
         try:
             if ticks_diff(ticks_ms(), self._last_rx) > self._ping_ms:
@@ -442,11 +408,12 @@ class Client:
         if self._n == len(self._buf):
             raise ProtocolError("control line longer than the %d-byte receive buffer" % self._n)
         if not (self._pending and self._pending()):
-            for _ in self._ipoll(ms):
+            for _ in self._poll.ipoll(ms) if MICROPYTHON else self._poll.poll(ms):  # ipoll does not allocate
                 break
             else:
                 return False
-        n = self._rd(self._mv[self._n:])
+        free = self._mv[self._n:]
+        n = self._sock.readinto(free) if MICROPYTHON else self._sock.recv_into(free)
         if n is None:  # MicroPython TLS: readable socket, but no complete record yet
             return False
         if not n:
@@ -466,9 +433,9 @@ class Client:
             c = buf[p]
             if c == 77 or c == 72:  # MSG / HMSG
                 msg = self._parse_msg(p, end, c == 72)
-                if msg is None:
+                if msg is False:
                     return last  # payload not complete yet
-                last = self._deliver(msg) or last
+                last = msg or last
                 continue
             self._pos = end + 2
             if buf[p:p + 4] == b"PING":
@@ -476,17 +443,10 @@ class Client:
             elif buf[p:p + 4] == b"PONG":
                 self._pongs += 1
             elif buf[p:p + 5] == b"INFO ":
-                try:
-                    info = json.loads(bytes(mv[p + 5:end]))
-                except ValueError:
-                    raise ProtocolError("INFO is not valid JSON") from None
-                if self.info is None:
-                    self.info = info
-                else:
-                    self.info.update(info)
+                self._read_info(p + 5, end)
             elif buf[p:p + 4] == b"-ERR":
                 err = bytes(mv[p + 4:end]).decode().strip().strip("'")
-                if self._hs:
+                if not self._pongs:  # in the handshake
                     raise (AuthError if "auth" in err.lower() else NATSError)(err)
                 self.last_error = NATSError(err)
                 if self._error_cb:
@@ -494,7 +454,34 @@ class Client:
             elif buf[p:p + 3] != b"+OK":
                 raise ProtocolError("unexpected data from server: %r" % bytes(mv[p:min(end, p + 20)]))
 
+    def _read_info(self, p, end):
+        """Take the INFO fields the client uses straight from the buffer, without decoding the JSON object:
+        json.loads would build a dict of every field the server sends, 1.9 KB that a small heap cannot spare."""
+        buf = self._buf
+        while buf[end - 1] == 32:  # nats-server ends INFO with "} "
+            end -= 1
+        if buf[p] != 123 or buf[end - 1] != 125:
+            raise ProtocolError("INFO is not valid JSON")
+        info = self.info or {}
+        for key in ("max_payload", "headers", "tls_required"):
+            i = buf.find(b'"%s":' % key.encode(), p, end)
+            if i < 0:
+                continue
+            i += len(key) + 3
+            while buf[i] == 32:
+                i += 1
+            if buf[i] == 116 or buf[i] == 102:  # true / false
+                info[key] = buf[i] == 116
+            else:
+                n = 0
+                while 48 <= buf[i] <= 57:
+                    n = n * 10 + buf[i] - 48
+                    i += 1
+                info[key] = n
+        self.info = info
+
     def _parse_msg(self, p, end, has_headers):
+        """Parse and deliver one MSG/HMSG: the Msg (None if its subscription is gone), False if incomplete."""
         args = bytes(self._mv[p:end]).split()
         try:
             if (len(args) - has_headers) not in (4, 5) or args[0] != (b"HMSG" if has_headers else b"MSG"):
@@ -512,32 +499,28 @@ class Client:
             raise ProtocolError("%d-byte message does not fit the %d-byte receive buffer"
                                 % (total, len(self._buf)))
         if stop > self._n:
-            return None
+            return False
         if self._buf[stop - 2] != 13 or self._buf[stop - 1] != 10:
             raise ProtocolError("message payload not followed by CRLF")
         self._pos = stop
+        sub = self._subs.get(sid)
+        if sub is None:
+            return None  # unsubscribed while the message was in flight
         status = headers = None
         try:  # invalid UTF-8 in the subject or headers is bad input too
             if hlen:
+                from unats.extra import parse_headers
+
                 status, headers = parse_headers(bytes(self._mv[start:start + hlen]))
             reply = args[3].decode() if len(args) - has_headers == 5 else None
             subject = args[1].decode()
         except ValueError:
             raise ProtocolError("undecodable message line or headers") from None
-        return Msg(subject, bytes(self._mv[start + hlen:stop - 2]), reply, headers, status, sid)
-
-    def _deliver(self, msg):
-        sub = self._subs.get(msg.sid)
-        if sub is None:
-            return None  # unsubscribed while the message was in flight
+        msg = Msg(subject, bytes(self._mv[start + hlen:stop - 2]), reply, headers, status, sid)
         sub[4] += 1
         if sub[3] and sub[4] >= sub[3]:
-            del self._subs[msg.sid]
-        if msg.sid == self._inbox_sid:
-            token = msg.subject[len(self._inbox):]
-            if token in self._replies:
-                self._replies[token] = msg
-        elif sub[2]:
+            del self._subs[sid]
+        if sub[2]:
             sub[2](msg)
         return msg
 

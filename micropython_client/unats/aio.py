@@ -73,13 +73,8 @@ class Client(unats.Client):
         super().unsubscribe(sid, max_msgs)
 
     async def request(self, subject, data=b"", timeout=2.0, headers=None):
-        if self._inbox_sid is None:
-            self._inbox_sid = super().subscribe(self._inbox + "*")
-        self._token += 1
-        token = str(self._token)
-        self._replies[token] = None
+        token = self._ask(subject, data, headers)
         try:
-            super().publish(subject, data, self._inbox + token, headers)
             deadline = ticks_add(ticks_ms(), int(timeout * 1000))
             await self._until(lambda: self._replies[token] is not None, deadline, "request to " + subject)
             msg = self._replies[token]
@@ -92,10 +87,10 @@ class Client(unats.Client):
     async def flush(self, timeout=2.0):
         deadline = ticks_add(ticks_ms(), int(timeout * 1000))
         await self._until(lambda: self._sock is not None, deadline, "flush")
-        conn, target = self._conn, self._pings + 1
+        conn, target = self.reconnects, self._pings + 1
         self._pings += 1
         self._send(b"PING\r\n")
-        await self._until(lambda: self._pongs >= target or self._conn != conn, deadline, "flush")
+        await self._until(lambda: self._pongs >= target or self.reconnects != conn, deadline, "flush")
 
     async def close(self):
         self._task.cancel()
