@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from edgenats.account import Account
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
-from edgenats.delivery import SIZE_TAILS, deliver, message_tails, pick_members, size_tail
+from edgenats.delivery import SIZE_TAILS, deliver, deliver_run, message_tails, pick_members, size_tail
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
 from edgenats.subjects import is_valid_literal_subject, is_valid_subject, subject_matches
@@ -273,6 +273,30 @@ class ClientConnection(Connection):
                 delivered += 1
         if not delivered and reply is not None and self.no_responders:
             self._send_no_responders(subject, reply)
+
+    def on_publish_run(self, subject: bytes, reply: bytes | None, size: int, payloads: list[memoryview]) -> None:
+        """Consecutive identical PUB lines: each bulk receiver gets the whole run in one extend."""
+        sublist = self.account.sublist
+        plan = sublist.match(subject)
+        if self._checked_publish or reply is not None or plan.linked or plan.tracks_replies:
+            for payload_crlf in payloads:
+                self.on_publish(subject, reply, -1, size, payload_crlf)
+            return
+        count = len(payloads)
+        self.in_msgs += count
+        self.in_bytes += count * size
+        tail = SIZE_TAILS.get(size) or size_tail(size)
+        mark_dirty = self.server.mark_dirty
+        if plan.bulk:
+            deliver_run(plan, self.echo_skip, size, tail, payloads, mark_dirty)
+        if plan.counted or plan.queues:
+            # Message by message, with the current plan: a limited subscription may end mid-run.
+            for payload_crlf in payloads:
+                plan = sublist.match(subject)
+                entries = plan.counted
+                if plan.queues:
+                    entries = entries + pick_members(plan.queues, self.echo_skip)
+                deliver(entries, self.echo_skip, None, -1, size, payload_crlf, tail, None, mark_dirty, True)
 
     def _publish_allowed(self, subject: bytes, reply: bytes | None) -> bool:
         """The checks that only verbose, pedantic or restricted connections pay for, in nats-server's order."""

@@ -7,6 +7,7 @@ receiving subscription's target and ready-made `MSG <subject> <sid> ` / `HMSG ..
 
 from __future__ import annotations
 
+from itertools import chain, repeat
 from random import random as _random
 
 from edgenats.sublist import Subscription, SubscriptionMatch
@@ -72,6 +73,24 @@ def deliver(
             if subscription.max_msgs and subscription.delivered >= subscription.max_msgs:
                 target.remove_subscription(subscription)
     return delivered
+
+
+def deliver_run(plan: DeliveryPlan, skip, size: int, tail: bytes, payloads: list[memoryview], mark_dirty) -> None:
+    """A run of header-less, reply-less messages to one subject, to the plan's bulk entries."""
+    count = len(payloads)
+    plan.messages += count
+    plan.bytes += count * size
+    for subscription, target, msg_prefix, _ in plan.bulk:
+        if target is skip:
+            subscription.delivered -= count
+            target.out_msgs -= count
+            target.out_bytes -= count * size
+            continue
+        out = target.out
+        if not out:
+            mark_dirty(target)
+        # line, payload, line, payload, ... built in C rather than one message at a time.
+        out += chain.from_iterable(zip(repeat(msg_prefix + tail, count), payloads, strict=True))
 
 
 def pick_members(groups: tuple, skip) -> tuple:

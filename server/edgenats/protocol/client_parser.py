@@ -38,6 +38,8 @@ class ClientOperationHandler(Protocol):
     def on_publish(
         self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
     ) -> None: ...
+    def on_publish_run(self, subject: bytes, reply: bytes | None, size: int, payloads: list[memoryview]) -> None:
+        """Several consecutive PUBs with identical control lines, in order."""
     def on_sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None: ...
     def on_unsub(self, sid: bytes, max_msgs: int | None) -> None: ...
     def on_ping(self) -> None: ...
@@ -139,8 +141,24 @@ class ClientProtocolParser(PendingInput):
                 start = newline + 1
                 stop = start + size + 2
                 if stop <= end and data[stop - 2 : stop] == CRLF:
-                    handler.on_publish(subject, reply, -1, size, buffer[start:stop])
-                    position = stop
+                    # Frames repeating this one byte for byte (same subject, reply and size) follow
+                    # often: telemetry streams. They are collected and handed over as one run.
+                    head = data[position:start]
+                    frame = stop - position
+                    following = stop + frame
+                    if following <= end and data.startswith(head, stop) and data[following - 2 : following] == CRLF:
+                        run = [buffer[start:stop], buffer[stop + start - position : following]]
+                        following += frame
+                        while following <= end and data.startswith(head, following - frame) and (
+                            data[following - 2 : following] == CRLF
+                        ):
+                            run.append(buffer[following - frame + start - position : following])
+                            following += frame
+                        handler.on_publish_run(subject, reply, size, run)
+                        position = following - frame
+                    else:
+                        handler.on_publish(subject, reply, -1, size, buffer[start:stop])
+                        position = stop
                 else:
                     self._expect_payload(subject, reply, -1, size)
                     position = start
