@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 from edgenats.account import Account
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
-from edgenats.delivery import SIZE_TAILS, deliver, deliver_run, message_tails, pick_members, size_tail
+from edgenats.delivery import (
+    SIZE_TAILS,
+    deliver,
+    deliver_queue_run,
+    deliver_run,
+    message_tails,
+    pick_members,
+    size_tail,
+)
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
 from edgenats.subjects import is_valid_literal_subject, is_valid_subject, subject_matches
@@ -289,7 +297,9 @@ class ClientConnection(Connection):
         mark_dirty = self.server.mark_dirty
         if plan.bulk:
             deliver_run(plan, self.echo_skip, size, tail, payloads, mark_dirty)
-        if plan.counted or plan.queues:
+        if plan.queues and not plan.counted and plan.unlimited_queues and self.echo_skip is None:
+            deliver_queue_run(plan, size, tail, payloads, mark_dirty)
+        elif plan.counted or plan.queues:
             # Message by message, with the current plan: a limited subscription may end mid-run.
             for payload_crlf in payloads:
                 plan = sublist.match(subject)

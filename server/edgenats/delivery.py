@@ -93,6 +93,21 @@ def deliver_run(plan: DeliveryPlan, skip, size: int, tail: bytes, payloads: list
         out += chain.from_iterable(zip(repeat(msg_prefix + tail, count), payloads, strict=True))
 
 
+def deliver_queue_run(plan: DeliveryPlan, size: int, tail: bytes, payloads: list[memoryview], mark_dirty) -> None:
+    """A run of plain messages to queue groups without message limits: one random member each time."""
+    groups = plan.queues
+    for payload_crlf in payloads:
+        for group in groups:
+            subscription, target, msg_prefix, _ = group[int(_random() * len(group))]
+            out = target.out
+            if not out:
+                mark_dirty(target)
+            out += (msg_prefix, tail, payload_crlf)
+            target.out_msgs += 1
+            target.out_bytes += size
+            subscription.delivered += 1
+
+
 def pick_members(groups: tuple, skip) -> tuple:
     """One member per queue group, chosen at random (skipping `skip`, a publisher with echo off)."""
     if skip is None:
@@ -115,8 +130,8 @@ def pick_members(groups: tuple, skip) -> tuple:
 class DeliveryPlan:
     """Per subject: each receiving subscription's target and its ready-made line prefixes."""
 
-    __slots__ = ("plain", "bulk", "counted", "messages", "bytes", "queues", "linked", "has_links", "groups",
-                 "tracks_replies")
+    __slots__ = ("plain", "bulk", "counted", "messages", "bytes", "queues", "unlimited_queues", "linked",
+                 "has_links", "groups", "tracks_replies")
 
     def __init__(self, subject: bytes, match: SubscriptionMatch) -> None:
         self.plain = tuple(_entry(subject, sub) for sub in match.plain if _may_deliver(sub, subject))
@@ -137,6 +152,7 @@ class DeliveryPlan:
             self.linked = self.linked or not local
             self.groups[entries[0][0].queue.encode("latin-1")] = (local, remote)
         self.queues = tuple(queues)
+        self.unlimited_queues = not any(entry[0].max_msgs for group in self.queues for entry in group)
         self.tracks_replies = any(
             entry[1].reply_allowance is not None for entry in self.plain + sum(self.queues, ())
         )
