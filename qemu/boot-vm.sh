@@ -4,7 +4,7 @@
 # Usage: qemu/boot-vm.sh IMAGE_DIR RUN_DIR SSH_PORT NATS_PORT [HUB_PORT]
 # The machine is a Pi Zero 2 W's CPU, cores and memory. Its only network is QEMU's user network with
 # restrict=on: SSH and the broker's 4222 forwarded from 127.0.0.1, and, with HUB_PORT, the guest's
-# 10.0.2.100:7422 forwarded to a hub at 127.0.0.1:HUB_PORT on the host. QEMU daemonizes; its pid is in
+# 10.0.2.100:7422 forwarded to a hub at 127.0.0.1:HUB_PORT on the host (through socat). QEMU daemonizes; its pid is in
 # RUN_DIR/qemu.pid (stop it by that pid) and the guest console goes to RUN_DIR/console.log.
 set -euo pipefail
 
@@ -20,7 +20,9 @@ if [ ! -f "$RUN/disk.qcow2" ]; then
 fi
 NET="user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22,hostfwd=tcp:127.0.0.1:$NATS_PORT-:4222"
 if [ -n "$HUB_PORT" ]; then
-  NET="$NET,guestfwd=tcp:10.0.2.100:7422-tcp:127.0.0.1:$HUB_PORT"
+  # cmd: runs socat for each connection the guest makes; a tcp: target would be dialled once, when
+  # QEMU starts, long before the guest's broker connects (the hub then drops it for silence).
+  NET="$NET,guestfwd=tcp:10.0.2.100:7422-cmd:socat STDIO TCP:127.0.0.1:$HUB_PORT"
 fi
 exec qemu-system-aarch64 -M virt -cpu cortex-a53 -smp 4 -m 512M -accel tcg,thread=multi \
   -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" \
