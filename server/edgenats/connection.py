@@ -96,17 +96,10 @@ class Connection(asyncio.Protocol):
         self.last_activity = time.time()
         if self.server.tracing:
             self._trace("<<-", data)
-        server = self.server
-        server.reading = True
         try:
             self.parser.feed(data)
         except ProtocolViolation as violation:
             self.protocol_violation(violation)
-        finally:
-            server.reading = False
-        # What this read produced goes out now rather than a loop turn later: a request's
-        # latency is the sum of such hops.
-        server.flush_dirty()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close(self.close_reason or "Client Closed", flush=False)

@@ -106,8 +106,6 @@ class Server:
         self._last_cid = 0
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
-        # True while a connection's input is parsed: its output is flushed when the read is done.
-        self.reading = False
         self._listener: asyncio.base_events.Server | None = None
         self._stopped = asyncio.Event()
         self._monitor = None
@@ -199,14 +197,13 @@ class Server:
     # output coalescing -------------------------------------------------------------------------
 
     def mark_dirty(self, connection: Connection) -> None:
-        """`connection` has queued output: write it once, when the current read is parsed (or, for
-        output made outside a read, on the next loop turn)."""
+        """`connection` has queued output: write it once, after everything read this loop turn."""
         self._dirty.append(connection)
-        if not self.reading and not self._flush_scheduled:
+        if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.loop.call_soon(self.flush_dirty)
+            self.loop.call_soon(self._flush_dirty)
 
-    def flush_dirty(self) -> None:
+    def _flush_dirty(self) -> None:
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, []
         for connection in dirty:
