@@ -33,7 +33,7 @@ RUN_TIMEOUT = 45 * 60
 def chroot_script(rootfs: Path, pylib: Path, pytest_args: list[str]) -> str:
     """Shell run inside `unshare --mount --net`: mounts for the chroot, then pytest in a clean environment."""
     env = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE=1", "PYTHONPATH=/src/server:/opt/pylib", "HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hyp"]
+           "PYTHONDONTWRITEBYTECODE=1", "PYTHONPATH=/src/server:/opt/pylib", "HYPOTHESIS_STORAGE_DIRECTORY=/root/.hyp"]
     command = ["chroot", str(rootfs), *env, "sh", "-c",
                "cd /src && exec python3 -m pytest -p no:cacheprovider -o addopts= " + shlex.join(pytest_args)]
     r = shlex.quote(str(rootfs))

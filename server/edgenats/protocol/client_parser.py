@@ -22,14 +22,8 @@ from edgenats.protocol.errors import (
     PeerReportedError,
     UnknownOperation,
 )
-from edgenats.protocol.pending_input import PendingInput
+from edgenats.protocol.pending_input import CONTROL_LINE, CRLF, PAYLOAD, VERB_ALLOWANCE, PendingInput
 
-CONTROL_LINE = 0
-PAYLOAD = 1
-
-CRLF = b"\r\n"
-# Longest verb plus separator: a partial line may hold this much beyond max_control_line.
-_VERB_ALLOWANCE = 8
 _VERBS_WITH_ARGUMENTS = frozenset((b"PUB", b"HPUB", b"SUB", b"UNSUB"))
 
 
@@ -117,7 +111,7 @@ class ClientProtocolParser(PendingInput):
                 continue
             newline = data.find(b"\n", position)
             if newline < 0:
-                if end - position > max_line + _VERB_ALLOWANCE:
+                if end - position > max_line + VERB_ALLOWANCE:
                     raise ControlLineTooLong()
                 self._keep(data, position, end - position + 1)
                 return

@@ -21,14 +21,8 @@ from edgenats.protocol.errors import (
     PayloadTooLarge,
     UnknownOperation,
 )
-from edgenats.protocol.pending_input import PendingInput
+from edgenats.protocol.pending_input import CONTROL_LINE, CRLF, PAYLOAD, VERB_ALLOWANCE, PendingInput
 
-CONTROL_LINE = 0
-PAYLOAD = 1
-
-CRLF = b"\r\n"
-# Longest verb plus separator: a partial line may hold this much beyond max_control_line.
-_VERB_ALLOWANCE = 8
 # Client verbs on a leaf link: nats-server closes without an -ERR.
 _CLIENT_VERBS = frozenset((b"PUB", b"HPUB", b"SUB", b"UNSUB"))
 
@@ -100,7 +94,7 @@ class LeafProtocolParser(PendingInput):
                 continue
             newline = data.find(b"\n", position)
             if newline < 0:
-                if end - position > self.max_control_line + _VERB_ALLOWANCE:
+                if end - position > self.max_control_line + VERB_ALLOWANCE:
                     raise ControlLineTooLong()
                 self._keep(data, position, end - position + 1)
                 return

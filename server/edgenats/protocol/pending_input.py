@@ -6,6 +6,14 @@ joined with the new bytes, from `_joined` once at least the needed number of byt
 
 from __future__ import annotations
 
+# The parsers' two states: waiting for a control line, or for a message's payload and its CRLF.
+CONTROL_LINE = 0
+PAYLOAD = 1
+
+CRLF = b"\r\n"
+# Longest verb plus separator: a partial line may hold this much beyond max_control_line.
+VERB_ALLOWANCE = 8
+
 
 class PendingInput:
     __slots__ = ("_pending", "_pending_size", "_needed", "_stopped")
