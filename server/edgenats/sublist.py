@@ -30,10 +30,6 @@ class Subscription:
     # Queue members a leaf link stands for (its LS+ weight); 1 for everything else.
     weight: int = 1
 
-    @property
-    def is_wildcard(self) -> bool:
-        return _has_wildcard(self.subject)
-
 
 @dataclass(slots=True)
 class SubscriptionMatch:
