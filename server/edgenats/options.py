@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edgenats.conf import ConfigError, ConfigMap, load_config
-from edgenats.conf.units import parse_duration, parse_size
+from edgenats.conf.units import parse_size, positive_duration
 from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
 
 DEFAULT_PORT = 4222
@@ -109,16 +109,6 @@ def _as_size(value: Any, what: str) -> int:
     return size
 
 
-def _as_duration(value: Any, what: str) -> float:
-    try:
-        seconds = parse_duration(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{what}: {error}") from None
-    if seconds <= 0:
-        raise ValueError(f"{what} must be positive")
-    return seconds
-
-
 def _as_bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{what} must be true or false, got {value!r}")
@@ -180,11 +170,11 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
     elif key in ("max_subscriptions", "max_subs"):
         options.max_subscriptions = _as_int(value, key)
     elif key == "ping_interval":
-        options.ping_interval = _as_duration(value, key)
+        options.ping_interval = positive_duration(value, key)
     elif key == "ping_max":
         options.ping_max = _as_int(value, key)
     elif key == "write_deadline":
-        options.write_deadline = _as_duration(value, key)
+        options.write_deadline = positive_duration(value, key)
     elif key == "authorization":
         options.authorization = _as_map(value, key)
     elif key == "accounts":

@@ -55,3 +55,14 @@ def parse_duration(value: int | float | str) -> float:
     if not body or position != len(body):
         raise ValueError(f"invalid duration {value!r}: expected something like \"10s\", \"2m\" or \"1m30s\"")
     return sign * float(total)
+
+
+def positive_duration(value: int | float | str, what: str) -> float:
+    """A duration setting that must be above zero; errors name the setting (`what`)."""
+    try:
+        seconds = parse_duration(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{what}: {error}") from None
+    if seconds <= 0:
+        raise ValueError(f"{what} must be positive")
+    return seconds

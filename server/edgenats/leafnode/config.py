@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from edgenats.conf.units import parse_duration
+from edgenats.conf.units import positive_duration
 
 DEFAULT_LEAF_PORT = 7422
 DEFAULT_RECONNECT_INTERVAL = 1.0
@@ -94,16 +94,6 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
     raise ValueError(f"{where} must be a subject or a list of subjects")
 
 
-def _seconds(value: object, where: str) -> float:
-    try:
-        seconds = parse_duration(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{where}: {error}") from None
-    if seconds <= 0:
-        raise ValueError(f"{where} must be positive")
-    return seconds
-
-
 def parse_url(text: object, where: str) -> RemoteURL:
     url_text = _text(text, where)
     if "://" not in url_text:
@@ -183,7 +173,7 @@ def parse_remote(block: object, where: str) -> RemoteSettings:
         elif key == "deny_exports":
             values["deny_exports"] = _strings(value, f"{where}.{key}")
         elif key == "first_info_timeout":
-            values["first_info_timeout"] = _seconds(value, f"{where}.{key}")
+            values["first_info_timeout"] = positive_duration(value, f"{where}.{key}")
         elif key == "compression":
             if value not in (False, "off", "disabled"):
                 raise ValueError(f"{where}.compression: edgenats links are uncompressed; use \"off\"")
@@ -229,7 +219,7 @@ def parse_leafnodes(block: object) -> LeafNodeSettings:
                 raise ValueError(f"{where} must be a list of remotes")
             values["remotes"] = tuple(parse_remote(item, f"{where}[{index}]") for index, item in enumerate(value))
         elif key in ("reconnect", "reconnect_interval"):
-            values["reconnect_interval"] = _seconds(value, where)
+            values["reconnect_interval"] = positive_duration(value, where)
         elif key == "tls":
             values["tls"] = parse_tls(value, where)
         elif key == "compression":
