@@ -21,6 +21,7 @@ from edgenats.delivery import (
     message_tails,
     pick_members,
     size_tail,
+    split_leaf_picks,
 )
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
@@ -267,7 +268,7 @@ class ClientConnection(Connection):
         if plan.queues:
             picked = pick_members(plan.queues, skip)
             if plan.linked:
-                entries, leaf_picks = _split_leaf_picks(entries, picked)
+                entries, leaf_picks = split_leaf_picks(entries, picked)
             else:
                 entries = entries + picked if entries else picked
         if entries:
@@ -357,21 +358,6 @@ class ClientConnection(Connection):
 
     def send_error(self, text: str) -> None:
         self.send(b"-ERR '%s'\r\n" % text.encode("utf-8", "replace"))
-
-
-def _split_leaf_picks(plain: tuple, picked: tuple) -> tuple[tuple, dict]:
-    """Queue picks that landed on leaf links, by link; such a link's plain entry is dropped since its
-    one LMSG naming the groups also serves the plain interest on the far side."""
-    leaf_picks: dict = {}
-    local = []
-    for member in picked:
-        if member[2] is None:
-            leaf_picks.setdefault(member[1], []).append(member[0].queue.encode("latin-1"))
-        else:
-            local.append(member)
-    if leaf_picks:
-        plain = tuple(entry for entry in plain if entry[1] not in leaf_picks)
-    return plain + tuple(local), leaf_picks
 
 
 def _text(value) -> str:

@@ -127,6 +127,21 @@ def pick_members(groups: tuple, skip) -> tuple:
     return tuple(picked)
 
 
+def split_leaf_picks(plain: tuple, picked: tuple) -> tuple[tuple, dict]:
+    """Queue picks that landed on leaf links, by link; such a link's plain entry is dropped since its
+    one LMSG naming the groups also serves the plain interest on the far side."""
+    leaf_picks: dict = {}
+    local = []
+    for member in picked:
+        if member[2] is None:
+            leaf_picks.setdefault(member[1], []).append(member[0].queue.encode("latin-1"))
+        else:
+            local.append(member)
+    if leaf_picks:
+        plain = tuple(entry for entry in plain if entry[1] not in leaf_picks)
+    return plain + tuple(local), leaf_picks
+
+
 class DeliveryPlan:
     """Per subject: each receiving subscription's target and its ready-made line prefixes."""
 
