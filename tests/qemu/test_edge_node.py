@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import nats
+import nats.errors
 import pytest
 from firmware.virtual_board import VirtualBoard
 from servers import free_port, start_server
@@ -198,7 +199,7 @@ def provision_virtual_board(folder: Path, device_id: str, server: str) -> Virtua
     return board
 
 
-def test_reboot_brings_the_service_back(vm):
+def test_reboot_brings_the_service_and_the_leaf_link_back(vm, hub):
     TIMINGS["reboot to SSH"] = round(vm.reboot(), 1)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -207,10 +208,28 @@ def test_reboot_brings_the_service_back(vm):
         time.sleep(2)
     state = vm.ssh("sudo systemctl is-active edgenats").stdout.strip()
     assert state == "active", vm.ssh("sudo journalctl -u edgenats").stdout
-
-    async def connect_through_forward():
-        nc = await nats.connect(f"nats://devices:{DEVICE_PASSWORD}@127.0.0.1:{vm.nats_port}", connect_timeout=30)
-        await nc.close()
-
-    asyncio.run(connect_through_forward())
+    asyncio.run(message_from_the_vm_reaches_the_hub(vm, hub))
     print(f"[timing] summary: {TIMINGS}")
+
+
+async def message_from_the_vm_reaches_the_hub(vm, hub, timeout=180.0):
+    """A client of the VM's broker publishes until a subscriber at the hub receives: the leaf link is
+    back (the broker redials the hub after the reboot)."""
+    at_hub = await nats.connect(hub.url)
+    at_vm = await nats.connect(f"nats://devices:{DEVICE_PASSWORD}@127.0.0.1:{vm.nats_port}", connect_timeout=30)
+    try:
+        arrivals = await at_hub.subscribe("site.after-reboot")
+        await at_hub.flush()
+        started = time.monotonic()
+        while True:
+            await at_vm.publish("site.after-reboot", b"back")
+            try:
+                message = await arrivals.next_msg(timeout=5)
+                break
+            except nats.errors.TimeoutError:
+                assert time.monotonic() - started < timeout, hub.log_text()[-3000:]
+        assert message.data == b"back"
+        timed("reboot: leaf link carries messages again", started)
+    finally:
+        await at_vm.close()
+        await at_hub.close()
