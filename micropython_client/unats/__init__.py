@@ -152,17 +152,21 @@ class Client:
 
             self._use(wrap_tls(sock, host, ctx))
         hdrs = bool(self.info.get("headers"))
-        opts = {"verbose": False, "pedantic": False, "protocol": 1, "lang": sys.implementation.name,
-                "version": VERSION, "headers": hdrs, "no_responders": hdrs}
+        self._wr(b'CONNECT {"verbose":false,"pedantic":false,"protocol":1')
+        self._field("lang", sys.implementation.name)
+        self._field("version", VERSION)
+        self._field("headers", hdrs)
+        self._field("no_responders", hdrs)
         if name:
-            opts["name"] = name
+            self._field("name", name)
         user, password = user or c_user, password or c_password
         if password is not None:
-            opts["user"], opts["pass"] = user, password
+            self._field("user", user)
+            self._field("pass", password)
         elif user or token:
-            opts["auth_token"] = user or token
+            self._field("auth_token", user or token)
         self._pings = 1
-        self._wr(b"CONNECT " + json.dumps(opts).encode() + b"\r\nPING\r\n")
+        self._wr(b"}\r\nPING\r\n")
         while self._pongs < 1:
             if not self._fill(self._timeout_ms):
                 raise OSError("no response from server")
@@ -175,6 +179,11 @@ class Client:
         self.reconnects += 1
         self._attempts = 0
         self._last_rx = ticks_ms()
+
+    def _field(self, key, value):
+        """Write one field of CONNECT. Short writes: the whole line would need a contiguous block of heap that
+        a small heap, fragmented by the time it reconnects, may not have."""
+        self._wr(b',"%s":%s' % (key.encode(), json.dumps(value).encode()))
 
     def _use(self, sock):
         self._poll.register(sock, select.POLLIN)
