@@ -39,28 +39,16 @@ class NATSError(Exception):
     pass
 
 
-class AuthError(NATSError):
-    pass
-
-
-class TimeoutError(NATSError):  # shadows the builtin on purpose: the API names it unats.TimeoutError
-    pass
-
-
-class NoRespondersError(NATSError):
-    pass
-
-
 class ProtocolError(NATSError):
     """The server sent bytes that are not valid NATS protocol (or do not fit the buffer)."""
 
 
-class OutboxFullError(NATSError):
-    """A publish made while disconnected did not fit the outbox and was not queued."""
+def __getattr__(name):
+    """unats.AuthError, TimeoutError, NoRespondersError, OutboxFullError and ClosedError live in unats.extra,
+    loaded when one is first raised or named: each exception class takes about 200 B of heap."""
+    import unats.extra  # not "from unats import extra": that looks up unats.extra here first, and recurses
 
-
-class ClosedError(NATSError):
-    pass
+    return getattr(unats.extra, name)
 
 
 class Msg:
@@ -254,6 +242,8 @@ class Client:
 
     def publish(self, subject, data=b"", reply=None, headers=None):
         if self._closed:
+            from unats.extra import ClosedError
+
             raise ClosedError("connection closed")
         if isinstance(data, str):
             data = data.encode()
@@ -275,11 +265,15 @@ class Client:
             raise NATSError("payload larger than the server's max_payload")
         if not self._send(head, data, b"\r\n"):
             if not self._reconnect:
+                from unats.extra import ClosedError
+
                 raise ClosedError("not connected")
             cmd = head + data + b"\r\n"
             if self._outbox is None:
                 self._outbox = []
             if sum(map(len, self._outbox)) + len(cmd) > self._outbox_size:
+                from unats.extra import OutboxFullError
+
                 raise OutboxFullError("outbox full: publish to %s not queued" % subject.decode())
             self._outbox.append(cmd)
 
@@ -292,6 +286,8 @@ class Client:
 
     def subscribe(self, subject, cb=None, queue=None):
         if self._closed:
+            from unats.extra import ClosedError
+
             raise ClosedError("connection closed")
         self._sid += 1
         self._subs[self._sid] = [subject, queue, cb, 0, 0]
@@ -335,12 +331,16 @@ class Client:
             while self._replies[token] is None:
                 left = ticks_diff(deadline, ticks_ms())
                 if left <= 0:
+                    from unats.extra import TimeoutError
+
                     raise TimeoutError("request to %s timed out" % subject)
                 self._step(left)
             msg = self._replies[token]
         finally:
             del self._replies[token]
         if msg.status == 503 and not msg.data:
+            from unats.extra import NoRespondersError
+
             raise NoRespondersError("no responders for %s" % subject)
         return msg
 
@@ -355,6 +355,8 @@ class Client:
                 self._send(b"PING\r\n")
             left = ticks_diff(deadline, ticks_ms())
             if left <= 0:
+                from unats.extra import TimeoutError
+
                 raise TimeoutError("flush timed out")
             self._step(left)
 
@@ -377,6 +379,8 @@ class Client:
         """Wait up to ms for input (or for the next reconnect attempt) and process it."""
         if self._sock is None:
             if self._closed:
+                from unats.extra import ClosedError
+
                 raise ClosedError("connection closed")
             wait = ticks_diff(self._next_try, ticks_ms())
             if wait > 0:
@@ -456,6 +460,8 @@ class Client:
             elif buf[p:p + 4] == b"-ERR":
                 err = bytes(mv[p + 4:end]).decode().strip().strip("'")
                 if not self._pongs:  # in the handshake
+                    from unats.extra import AuthError
+
                     raise (AuthError if "auth" in err.lower() else NATSError)(err)
                 self.last_error = NATSError(err)
                 if self._error_cb:

@@ -1,11 +1,34 @@
-"""unats.extra: the blocking client's rarely used parts, imported on first use: header blocks and TLS.
+"""unats.extra: the blocking client's rarely used parts, imported on first use: header blocks, TLS and the
+exception classes that are seldom raised (reached as unats.AuthError and so on).
 
-They live outside unats/__init__ so that a device which never sees a header or TLS does not keep their
-bytecode in its heap (the core has to fit a 24K heap). Install this module beside unats/__init__: a
-request that finds no responders gets its 503 status in a header block.
+They live outside unats/__init__ so that a device which never sees a header, TLS or one of these errors
+does not keep their bytecode in its heap (the core has to fit a 24K heap). Install this module beside
+unats/__init__: a request that finds no responders gets its 503 status in a header block.
 """
 
 # ruff: noqa: UP031 - %-formatting works on bytes in MicroPython and CPython alike; str.format on bytes does not
+
+from unats import NATSError, ProtocolError
+
+
+class AuthError(NATSError):
+    pass
+
+
+class TimeoutError(NATSError):  # shadows the builtin on purpose: the API names it unats.TimeoutError
+    pass
+
+
+class NoRespondersError(NATSError):
+    pass
+
+
+class OutboxFullError(NATSError):
+    """A publish made while disconnected did not fit the outbox and was not queued."""
+
+
+class ClosedError(NATSError):
+    pass
 
 
 def encode_headers(headers):
@@ -18,8 +41,6 @@ def encode_headers(headers):
 
 def parse_headers(raw):
     """Header block bytes -> (status or None, {name: value}); a repeated name keeps its last value."""
-    from unats import ProtocolError
-
     lines = raw.decode().split("\r\n")
     if not lines[0].startswith("NATS/1"):
         raise ProtocolError("bad header block")
