@@ -16,7 +16,7 @@ def runtime() -> str:
     return "micropython"
 
 
-@pytest.mark.parametrize("heap", ["32K", "26K"])
+@pytest.mark.parametrize("heap", ["32K", "24K"])
 async def test_soak_requests_and_restart_on_small_heap(server, server_factory, start_device, heap):
     peer = await nats.connect(server.url)
 
