@@ -86,7 +86,7 @@ class Client:
         self._buf = bytearray(bufsize)
         self._mv = memoryview(self._buf)
         self._n = self._pos = 0  # bytes in the buffer / start of the first unparsed operation
-        self._sock = self._polled = self._pending = None
+        self._sock = self._polled = None
         self._poll = select.poll()  # one poller for the client's life: fewer allocations on reconnect
         self._closed = False
         self._subs = {}  # sid -> [subject, queue, callback, max_msgs, received]
@@ -176,7 +176,6 @@ class Client:
     def _use(self, sock):
         self._poll.register(sock, select.POLLIN)
         self._polled = self._sock = sock
-        self._pending = getattr(sock, "pending", None)  # CPython TLS may hold decrypted bytes
         if MICROPYTHON:  # a blocking readinto waits for a full buffer, so read and write non-blocking
             sock.setblocking(False)
 
@@ -420,7 +419,8 @@ class Client:
             self._n, self._pos = rest, 0
         if self._n == len(self._buf):
             raise ProtocolError("control line longer than the %d-byte receive buffer" % self._n)
-        if not (self._pending and self._pending()):
+        pending = getattr(self._sock, "pending", None)  # CPython TLS may hold decrypted bytes poll does not see
+        if not (pending and pending()):
             for _ in self._poll.ipoll(ms) if MICROPYTHON else self._poll.poll(ms):  # ipoll does not allocate
                 break
             else:

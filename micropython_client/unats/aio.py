@@ -39,9 +39,10 @@ class Client(unats.Client):
     async def _reader(self):
         while not self._closed:
             self._event.clear()
+            pending = getattr(self._sock, "pending", None)  # CPython TLS may hold decrypted bytes
             if self._sock is None:
                 await asyncio.sleep(max(ticks_diff(self._next_try, ticks_ms()), 10) / 1000)
-            elif not (self._pending and self._pending()):
+            elif not (pending and pending()):
                 await (_mp_readable if MICROPYTHON else _cpython_readable)(self._sock)
             self._step(0)
             self._event.set()
