@@ -31,18 +31,20 @@ async def access_point(server_factory, virtual_board):
     await ap.stop()
 
 
+def app_running(board) -> bool:
+    """The board is up and the app has not stopped on an error (the board's REPL outlives a crashed app)."""
+    return board.process.poll() is None and 'File "edgeapp.py"' not in board.console_text()
+
+
 async def until(check, what: str, board, timeout: float = 120.0):
     """Polls check() until it is true; fails saying what never happened, with the board's latest output."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
+        console = board.console_text()[-1500:]
+        assert app_running(board), f"the app stopped while waiting for: {what}\n--- board console ---\n{console}"
         assert asyncio.get_running_loop().time() < deadline, \
-            f"timed out waiting for: {what}\n--- board console ---\n{board.console_text()[-2000:]}"
+            f"timed out waiting for: {what}\n--- board console ---\n{console}"
         await asyncio.sleep(0.1)
-
-
-def app_running(board) -> bool:
-    """The board is up and the app has not stopped on an error (the board's REPL outlives a crashed app)."""
-    return board.process.poll() is None and 'File "edgeapp.py"' not in board.console_text()
 
 
 class DeviceFeed:
