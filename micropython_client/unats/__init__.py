@@ -249,8 +249,9 @@ class Client:
         subject = subject.encode()
         if reply:
             subject += b" " + reply.encode()
+        info = self.info or {}  # None until a handshake succeeds; meanwhile publishes wait in the outbox
         if headers:
-            if not self.info.get("headers"):
+            if info and not info.get("headers"):
                 raise NATSError("server does not support headers")
             from unats.extra import encode_headers
 
@@ -260,7 +261,7 @@ class Client:
         else:
             size = len(data)
             head = b"PUB %s %d\r\n" % (subject, size)
-        if size > self.info.get("max_payload", 1048576):
+        if size > info.get("max_payload", 1048576):
             raise NATSError("payload larger than the server's max_payload")
         if not self._send(head, data, b"\r\n"):
             if not self._reconnect:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import nats
+from servers import free_port
 from unats_helpers import collect
 
 
@@ -48,4 +49,22 @@ async def test_fails_over_to_the_next_server(server_kind, server_factory, start_
     await peer.flush()
     assert (await device.expect("IN")) == "IN from-second"
     await device.finish()
+    await peer.close()
+
+
+async def test_publishes_before_the_first_connection_wait_for_the_server(server_kind, server_factory, start_device):
+    port = free_port()
+    device = await start_device("late_server.py", f"nats://127.0.0.1:{port}")
+    await device.expect("DOWN")
+    await device.expect("QUEUED")
+    server = server_factory(server_kind, port=port)
+    peer = await nats.connect(server.url)
+    got = await collect(peer, "dev.out")
+    await device.send("GO")
+    await device.expect("CONNECTED")
+    await device.finish()
+    await peer.flush()
+    await asyncio.sleep(0.1)
+    assert [m.data for m in got] == [b"before-first-connect", b"with-header"]
+    assert got[1].headers == {"Seq": "1"}
     await peer.close()
