@@ -72,10 +72,14 @@ class WiFi:
         return self.wlan.isconnected()
 
     def poll(self):
-        """Checks the link every few seconds, so a dropped access point is rejoined without blocking."""
-        if self.wlan is not None and ticks_diff(ticks_ms(), self.next_check) >= 0:
+        """True while the link is up. A dropped access point is rejoined without blocking: connect() is asked
+        again every few seconds."""
+        if self.wlan is None or self.wlan.isconnected():
+            return True
+        if ticks_diff(ticks_ms(), self.next_check) >= 0:
             self.next_check = ticks_add(ticks_ms(), WIFI_CHECK_MS)
             self.up()
+        return False
 
 
 class Sensor:
@@ -191,7 +195,8 @@ class App:
     def loop(self, wifi):
         next_reading = ticks_ms()
         while self.running:
-            wifi.poll()
+            if not wifi.poll():
+                self.nc.link_lost()  # readings wait in the outbox, not in a socket the radio no longer carries
             self.announce_if_reconnected()
             wait = ticks_diff(next_reading, ticks_ms())
             if wait <= 0:

@@ -221,6 +221,12 @@ class Client:
     def is_connected(self):
         return self._sock is not None
 
+    def link_lost(self):
+        """The application knows the network is gone (its Wi-Fi dropped): give up the connection now, so that
+        publishes wait in the outbox instead of going into a socket nothing will read, and reconnect later."""
+        if self._sock is not None:
+            self._drop(OSError("network link lost"))
+
     def close(self):
         self._drop()
         self._closed = True

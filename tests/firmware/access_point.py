@@ -2,8 +2,9 @@
 simulated network module in radio/network.py reads) and the network behind it (a TCP relay on 127.0.0.1
 to the broker). The relay listens only while the board's radio has joined the access point's current
 session, and the join completes (`radio-routed`) once it listens, so without Wi-Fi the board's connects
-are refused, as they fail on a board without a link; switching the access point off also cuts every
-relayed connection, as a real outage does."""
+are refused, as they fail on a board without a link. Switching the access point off either cuts every
+relayed connection, or, `silent`, leaves them open and carries nothing, as when a radio drops out of
+range and no FIN or RST ever comes; those are cut when it comes back on (the broker gave up on them)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class AccessPoint:
         self.broker_port = broker_port
         self.session = 0
         self.is_on = False
+        self.silent = False
         # Bound, never listening: keeps the relay's port ours while nothing listens on it, so connects to it
         # are refused instead of reaching whatever else might take the port.
         self._holder = _port_socket()
@@ -48,13 +50,21 @@ class AccessPoint:
         staged = self.root / "radio-ap.new"
         staged.write_text(json.dumps({"ssid": self.ssid, "password": self.password, "session": self.session}))
         os.replace(staged, self.root / "radio-ap")  # the board never reads half a file
+        if self.silent:
+            self._cut_links()
+            self.silent = False
         self.is_on = True
 
-    def off(self) -> None:
+    def off(self, silent: bool = False) -> None:
         self.is_on = False
         (self.root / "radio-ap").unlink(missing_ok=True)
         (self.root / "radio-routed").unlink(missing_ok=True)
         self._stop_listening()
+        self.silent = silent
+        if not silent:
+            self._cut_links()
+
+    def _cut_links(self) -> None:
         for writer in list(self._links):
             writer.transport.abort()
         self._links.clear()
@@ -99,8 +109,9 @@ class AccessPoint:
     async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, pair) -> None:
         try:
             while data := await src.read(65536):
-                dst.write(data)
-                await dst.drain()
+                if not self.silent:
+                    dst.write(data)
+                    await dst.drain()
         except OSError:
             pass
         finally:  # one side ended: end the other too, as the broker and the board would see it

@@ -119,6 +119,36 @@ async def test_app_rejoins_wifi_after_the_access_point_drops_and_sends_the_readi
     await peer.close()
 
 
+async def test_readings_wait_in_the_outbox_when_the_link_drops_silently(access_point, virtual_board, tmp_path):
+    """Out of range, nothing tells the board's socket that the connection is gone: the app learns it from the
+    radio and keeps its readings instead of writing them into that socket."""
+    broker, ap = access_point
+    feed = DeviceFeed()
+    peer = await nats.connect(broker.url)
+    await peer.subscribe("devices.vw3.>", cb=feed.on_msg)
+    await peer.flush()
+    ap.on()
+    await install(virtual_board, ap, "vw3", tmp_path)
+    await until(lambda: len(feed.readings()) >= 3, "readings over the Wi-Fi link", virtual_board)
+
+    seen = len(feed.readings())
+    await until(lambda: len(feed.readings()) > seen, "the next reading", virtual_board)
+    ap.off(silent=True)
+    cut = len(feed.messages)
+    await until(lambda: len(ap.connects()) >= 3, "the app noticing the lost link and trying to rejoin", virtual_board)
+    assert len(feed.messages) == cut, "nothing reaches the broker while the access point is off"
+
+    ap.on()
+    await until(lambda: len(feed.statuses()) >= 2, "the device announcing itself online again", virtual_board)
+    await until(lambda: len(feed.readings(cut)) >= 5, "readings after the outage", virtual_board)
+    seqs = feed.readings()
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "no reading lost across the silent outage"
+    kept = feed.readings(cut)[:[kind for kind, _ in feed.messages[cut:]].index("status")]
+    assert len(kept) >= 2, "readings taken while the link was down arrive before the device is back online"
+    assert feed.statuses()[1] == {"id": "vw3", "state": "online", "reconnects": 1, "dropped": 0}
+    await peer.close()
+
+
 async def test_app_waits_for_an_access_point_that_is_off_at_boot(access_point, virtual_board, tmp_path):
     broker, ap = access_point
     feed = DeviceFeed()
