@@ -6,8 +6,8 @@ from __future__ import annotations
 import struct
 
 import pytest
-from conftest import device_cli
 from esptool.bin_image import ELFSection, ESP32FirmwareImage, ESP32S3FirmwareImage
+from firmware_helpers import device_cli
 
 RP2040_FAMILY = 0xE48BFF56
 

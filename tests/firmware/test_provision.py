@@ -8,7 +8,7 @@ import asyncio
 import json
 
 import nats
-from conftest import ROOT, device_cli, write_config
+from firmware_helpers import ROOT, device_cli, write_config
 
 CLIENT_MODULES = sorted("lib/unats/" + p.stem + ".mpy" for p in (ROOT / "micropython_client" / "unats").glob("*.py"))
 APP_FILES = sorted(["boot.py", "config.json", "lib/edgeapp.mpy", "main.py", *CLIENT_MODULES])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import device_cli, write_config
+from firmware_helpers import device_cli, write_config
 
 
 def test_dry_run_prints_the_staged_files_and_mpremote_commands(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import nats
 import pytest
 from access_point import AccessPoint
-from conftest import device_cli, write_config
+from firmware_helpers import device_cli, write_config
 
 RADIO = Path(__file__).parent / "radio" / "network.py"
 SSID, PASSWORD = "greenhouse", "leafy-42"

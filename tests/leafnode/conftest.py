@@ -1,6 +1,6 @@
 """Fixtures for leaf-node tests: a hub and a leaf (each edgenats or a real nats-server) joined by a
-leaf link on 127.0.0.1, nats-py clients on both sides, and polling helpers that wait for interest
-to cross the link.
+leaf link on 127.0.0.1, and nats-py clients on both sides (config snippets and polling waits are in
+leaf_helpers.py).
 
 Topologies (hub kind, leaf kind):
   edgenats-leaf   real nats-server hub, edgenats soliciting
@@ -12,7 +12,6 @@ Topologies (hub kind, leaf kind):
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import uuid
@@ -21,8 +20,7 @@ from pathlib import Path
 
 import nats
 import pytest
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
+from leaf_helpers import hub_config, leaf_config, wait_for_interest
 from servers import RunningServer, free_port, start_server, wait_for_port
 
 TOPOLOGIES = {
@@ -33,7 +31,6 @@ TOPOLOGIES = {
     "old-hub": ("nats-server-2.9", "edgenats"),
 }
 OLD_SERVER_CANDIDATES = ("/usr/sbin/nats-server", "/usr/bin/nats-server")
-WAIT = 15.0
 
 
 def old_nats_server() -> str | None:
@@ -102,14 +99,6 @@ class LeafPair:
             running.stop()
 
 
-def hub_config(name: str, leaf_port: int, leaf_block: str = "", extra: str = "") -> str:
-    return f"server_name: {name}\nleafnodes {{\n  listen: \"127.0.0.1:{leaf_port}\"\n{leaf_block}\n}}\n{extra}\n"
-
-
-def leaf_config(name: str, remote: str, extra: str = "") -> str:
-    return f"server_name: {name}\nleafnodes {{\n  remotes = [ {{ {remote} }} ]\n}}\n{extra}\n"
-
-
 @pytest.fixture
 def leaf_pair_factory(tmp_path):
     """`make(topology, hub_leaf_block="", hub_extra="", remote=None, leaf_extra="")` starts hub then leaf."""
@@ -155,59 +144,3 @@ async def clients(leaf_pair_factory, topology):
     yield pair, hub_nc, leaf_nc
     for nc in (hub_nc, leaf_nc):
         await nc.close()
-
-
-async def wait_for_interest(responder_nc, requester_nc, timeout: float = WAIT) -> None:
-    """Poll until `requester_nc` reaches a responder subscribed now on `responder_nc`.
-
-    Interest crosses a link in order, so once this probe is reachable, every subscription the
-    responder's side made before it is known on the other side too.
-    """
-    subject = f"probe.{uuid.uuid4().hex}"
-
-    async def answer(msg):
-        await msg.respond(b"pong")
-
-    subscription = await responder_nc.subscribe(subject, cb=answer)
-    await responder_nc.flush()
-    try:
-        await request_until_answered(requester_nc, subject, timeout)
-    finally:
-        await subscription.unsubscribe()
-
-
-async def request_until_answered(nc, subject: str, timeout: float = WAIT, payload: bytes = b"", headers=None):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            return await nc.request(subject, payload, timeout=0.5, headers=headers)
-        except (NoRespondersError, NatsTimeout):
-            if loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.05)
-
-
-async def wait_for_no_interest(nc, subject: str, timeout: float = WAIT) -> None:
-    """Poll until a request on `subject` from `nc` gets the 503 (the interest has gone)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            await nc.request(subject, b"", timeout=0.5)
-        except NoRespondersError:
-            return
-        except NatsTimeout:
-            pass
-        if loop.time() > deadline:
-            raise AssertionError(f"interest in {subject} still present after {timeout}s")
-        await asyncio.sleep(0.05)
-
-
-async def wait_count(received: list, count: int, timeout: float = WAIT) -> None:
-    """Poll until `received` holds at least `count` items."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while len(received) < count and loop.time() < deadline:
-        await asyncio.sleep(0.01)
-    assert len(received) >= count, f"got {len(received)} of {count} messages"

@@ -17,7 +17,7 @@ import nats
 import nkeys
 import pytest
 import trustme
-from conftest import hub_config, leaf_config, wait_for_interest
+from leaf_helpers import hub_config, leaf_config, wait_for_interest
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from servers import free_port

@@ -12,7 +12,7 @@ from collections import Counter
 
 import nats
 import pytest
-from conftest import (
+from leaf_helpers import (
     hub_config,
     leaf_config,
     request_until_answered,

@@ -11,7 +11,7 @@ import socket
 
 import nats
 import pytest
-from conftest import hub_config, leaf_config, wait_count, wait_for_interest
+from leaf_helpers import hub_config, leaf_config, wait_count, wait_for_interest
 from servers import free_port
 
 CREDENTIALS = 'authorization { user: lu, password: lp }'

@@ -12,7 +12,7 @@ import socket
 
 import nats
 import pytest
-from conftest import leaf_config, wait_count
+from leaf_helpers import leaf_config, wait_count
 from servers import free_port
 
 HUB_INFO = (b'INFO {"server_id":"NFAKEHUB","server_name":"fakehub","version":"2.15.1","proto":1,"go":"go1.22",'

@@ -11,7 +11,7 @@ import json
 import urllib.request
 
 import pytest
-from conftest import hub_config, leaf_config
+from leaf_helpers import hub_config, leaf_config
 from servers import free_port
 
 

@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from unats_helpers import CLIENT
 
-ROOT = Path(__file__).resolve().parents[2]
-CLIENT = ROOT / "micropython_client"
 DEVICE = Path(__file__).parent / "device"
 MICROPYTHON = Path(sys.executable).parent / "micropython"
 RUNTIMES = ("micropython", "cpython")

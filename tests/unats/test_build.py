@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import CLIENT
+from unats_helpers import CLIENT
 
 
 def modules() -> set[str]:

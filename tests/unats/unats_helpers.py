@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+CLIENT = Path(__file__).resolve().parents[2] / "micropython_client"
+
 
 async def collect(nc, subject: str, queue: str = "") -> list:
     """Subscribe and return the list that every received message is appended to."""

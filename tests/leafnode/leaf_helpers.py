@@ -1,0 +1,76 @@
+"""Leaf-node test helpers: config snippets for a hub and a leaf, and polling waits for interest and
+messages to cross the link."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+WAIT = 15.0
+
+
+def hub_config(name: str, leaf_port: int, leaf_block: str = "", extra: str = "") -> str:
+    return f"server_name: {name}\nleafnodes {{\n  listen: \"127.0.0.1:{leaf_port}\"\n{leaf_block}\n}}\n{extra}\n"
+
+
+def leaf_config(name: str, remote: str, extra: str = "") -> str:
+    return f"server_name: {name}\nleafnodes {{\n  remotes = [ {{ {remote} }} ]\n}}\n{extra}\n"
+
+
+async def wait_for_interest(responder_nc, requester_nc, timeout: float = WAIT) -> None:
+    """Poll until `requester_nc` reaches a responder subscribed now on `responder_nc`.
+
+    Interest crosses a link in order, so once this probe is reachable, every subscription the
+    responder's side made before it is known on the other side too.
+    """
+    subject = f"probe.{uuid.uuid4().hex}"
+
+    async def answer(msg):
+        await msg.respond(b"pong")
+
+    subscription = await responder_nc.subscribe(subject, cb=answer)
+    await responder_nc.flush()
+    try:
+        await request_until_answered(requester_nc, subject, timeout)
+    finally:
+        await subscription.unsubscribe()
+
+
+async def request_until_answered(nc, subject: str, timeout: float = WAIT, payload: bytes = b"", headers=None):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            return await nc.request(subject, payload, timeout=0.5, headers=headers)
+        except (NoRespondersError, NatsTimeout):
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+async def wait_for_no_interest(nc, subject: str, timeout: float = WAIT) -> None:
+    """Poll until a request on `subject` from `nc` gets the 503 (the interest has gone)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            await nc.request(subject, b"", timeout=0.5)
+        except NoRespondersError:
+            return
+        except NatsTimeout:
+            pass
+        if loop.time() > deadline:
+            raise AssertionError(f"interest in {subject} still present after {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+async def wait_count(received: list, count: int, timeout: float = WAIT) -> None:
+    """Poll until `received` holds at least `count` items."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(received) < count and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    assert len(received) >= count, f"got {len(received)} of {count} messages"
