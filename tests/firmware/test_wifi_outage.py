@@ -64,6 +64,27 @@ class DeviceFeed:
         return [body for kind, body in self.messages if kind == "status"]
 
 
+@pytest.fixture
+async def feed(access_point):
+    """Everything the board publishes, as a nats-py subscriber on the broker receives it."""
+    broker, _ = access_point
+    peer = await nats.connect(broker.url)
+    received = DeviceFeed()
+    await peer.subscribe("devices.>", cb=received.on_msg)
+    await peer.flush()
+    yield received
+    await peer.close()
+
+
+async def off_after_a_reading(ap: AccessPoint, feed: DeviceFeed, board, silent: bool = False) -> int:
+    """Switches the access point off right after a reading arrived, so that none is on its way through the
+    relay; returns how many messages had arrived by then."""
+    seen = len(feed.readings())
+    await until(lambda: len(feed.readings()) > seen, "the next reading", board)
+    ap.off(silent=silent)
+    return len(feed.messages)
+
+
 async def install(board, ap: AccessPoint, device_id: str, tmp_path: Path):
     """Copies the radio module onto the board, then provisions the app with Wi-Fi settings and the relay."""
     copied = await asyncio.to_thread(
@@ -78,12 +99,8 @@ async def install(board, ap: AccessPoint, device_id: str, tmp_path: Path):
 
 
 async def test_app_rejoins_wifi_after_the_access_point_drops_and_sends_the_readings_it_kept(
-        access_point, virtual_board, tmp_path):
-    broker, ap = access_point
-    feed = DeviceFeed()
-    peer = await nats.connect(broker.url)
-    await peer.subscribe("devices.vw1.>", cb=feed.on_msg)
-    await peer.flush()
+        access_point, feed, virtual_board, tmp_path):
+    _, ap = access_point
     ap.on()
     await install(virtual_board, ap, "vw1", tmp_path)
 
@@ -91,11 +108,7 @@ async def test_app_rejoins_wifi_after_the_access_point_drops_and_sends_the_readi
     assert feed.statuses()[0]["reconnects"] == 0
     assert ap.connects() == [JOIN], "joined once with the configured credentials, and stayed joined"
 
-    # The access point goes off right after a reading arrived, so none is on its way through the relay.
-    seen = len(feed.readings())
-    await until(lambda: len(feed.readings()) > seen, "the next reading", virtual_board)
-    ap.off()
-    cut = len(feed.messages)
+    cut = await off_after_a_reading(ap, feed, virtual_board)
     await until(lambda: len(ap.connects()) >= 2, "the app trying to rejoin", virtual_board)
     quiet_from = len(feed.messages)
     await until(lambda: len(ap.connects()) >= 3, "the app trying to rejoin again", virtual_board)
@@ -116,25 +129,17 @@ async def test_app_rejoins_wifi_after_the_access_point_drops_and_sends_the_readi
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "no reading lost or reordered across the outage"
     kept = feed.readings(cut)[:[kind for kind, _ in feed.messages[cut:]].index("status")]
     assert len(kept) >= 2, "readings taken while the access point was off arrive before the device is back online"
-    await peer.close()
 
 
-async def test_readings_wait_in_the_outbox_when_the_link_drops_silently(access_point, virtual_board, tmp_path):
+async def test_readings_wait_in_the_outbox_when_the_link_drops_silently(access_point, feed, virtual_board, tmp_path):
     """Out of range, nothing tells the board's socket that the connection is gone: the app learns it from the
     radio and keeps its readings instead of writing them into that socket."""
-    broker, ap = access_point
-    feed = DeviceFeed()
-    peer = await nats.connect(broker.url)
-    await peer.subscribe("devices.vw3.>", cb=feed.on_msg)
-    await peer.flush()
+    _, ap = access_point
     ap.on()
     await install(virtual_board, ap, "vw3", tmp_path)
     await until(lambda: len(feed.readings()) >= 3, "readings over the Wi-Fi link", virtual_board)
 
-    seen = len(feed.readings())
-    await until(lambda: len(feed.readings()) > seen, "the next reading", virtual_board)
-    ap.off(silent=True)
-    cut = len(feed.messages)
+    cut = await off_after_a_reading(ap, feed, virtual_board, silent=True)
     await until(lambda: len(ap.connects()) >= 3, "the app noticing the lost link and trying to rejoin", virtual_board)
     assert len(feed.messages) == cut, "nothing reaches the broker while the access point is off"
 
@@ -146,15 +151,10 @@ async def test_readings_wait_in_the_outbox_when_the_link_drops_silently(access_p
     kept = feed.readings(cut)[:[kind for kind, _ in feed.messages[cut:]].index("status")]
     assert len(kept) >= 2, "readings taken while the link was down arrive before the device is back online"
     assert feed.statuses()[1] == {"id": "vw3", "state": "online", "reconnects": 1, "dropped": 0}
-    await peer.close()
 
 
-async def test_app_waits_for_an_access_point_that_is_off_at_boot(access_point, virtual_board, tmp_path):
-    broker, ap = access_point
-    feed = DeviceFeed()
-    peer = await nats.connect(broker.url)
-    await peer.subscribe("devices.vw2.>", cb=feed.on_msg)
-    await peer.flush()
+async def test_app_waits_for_an_access_point_that_is_off_at_boot(access_point, feed, virtual_board, tmp_path):
+    _, ap = access_point
     await install(virtual_board, ap, "vw2", tmp_path)
 
     await until(lambda: len(ap.connects()) >= 3, "the app trying to join, and trying again", virtual_board)
@@ -170,4 +170,3 @@ async def test_app_waits_for_an_access_point_that_is_off_at_boot(access_point, v
     assert feed.messages[0][0] == "telemetry" and seqs == list(range(1, len(seqs) + 1)), \
         "readings taken before the link came up arrive first, oldest first, none lost"
     assert feed.statuses()[0] == {"id": "vw2", "state": "online", "reconnects": 0, "dropped": 0}
-    await peer.close()
