@@ -116,7 +116,9 @@ class ClientProtocolParser(PendingInput):
                 self._keep(data, position, end - position + 1)
                 return
             if data.startswith(b"PUB ", position) and not self.connect_required:
-                # The common operation, parsed and delivered in place (split() also drops the \r).
+                # The common operation, parsed and delivered in place (split() also drops the \r). The
+                # same rules as _pub_arguments, written inline on purpose: this runs once per message,
+                # and the slow path (split lines, before CONNECT) keeps its own readable copy.
                 fields = data[position + 4 : newline].split()
                 if len(fields) == 2:
                     subject, size_text = fields
