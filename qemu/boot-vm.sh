@@ -6,6 +6,8 @@
 # restrict=on: SSH and the broker's 4222 forwarded from 127.0.0.1, and, with HUB_PORT, the guest's
 # 10.0.2.100:7422 forwarded to a hub at 127.0.0.1:HUB_PORT on the host (through socat). QEMU daemonizes; its pid is in
 # RUN_DIR/qemu.pid (stop it by that pid) and the guest console goes to RUN_DIR/console.log.
+# When QEMU refuses to start (a missing ROM, kernel or disk), its own error lines are repeated on
+# stderr after "boot-vm.sh: QEMU did not start:" and the script exits non-zero.
 set -euo pipefail
 
 IMAGE="${1:?image dir}"
@@ -24,10 +26,16 @@ if [ -n "$HUB_PORT" ]; then
   # QEMU starts, long before the guest's broker connects (the hub then drops it for silence).
   NET="$NET,guestfwd=tcp:10.0.2.100:7422-cmd:socat STDIO TCP:127.0.0.1:$HUB_PORT"
 fi
-exec qemu-system-aarch64 -M virt -cpu cortex-a53 -smp 4 -m 512M -accel tcg,thread=multi \
+# The NIC has no option ROM (romfile=): direct kernel boot never runs PXE, and the ROM lives in a
+# package (ipxe-qemu) that a --no-install-recommends install of QEMU leaves out.
+if ! qemu-system-aarch64 -M virt -cpu cortex-a53 -smp 4 -m 512M -accel tcg,thread=multi \
   -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" \
   -append "root=/dev/vda rw console=ttyAMA0 quiet" \
   -drive "if=none,id=d0,file=$RUN/disk.qcow2,format=qcow2,cache=unsafe" -device virtio-blk-pci,drive=d0 \
-  -netdev "$NET" -device virtio-net-pci,netdev=n0 \
+  -netdev "$NET" -device virtio-net-pci,netdev=n0,romfile= \
   -device virtio-rng-pci \
-  -display none -serial "file:$RUN/console.log" -daemonize -pidfile "$RUN/qemu.pid"
+  -display none -serial "file:$RUN/console.log" -daemonize -pidfile "$RUN/qemu.pid" 2> "$RUN/qemu.err"; then
+  echo "boot-vm.sh: QEMU did not start:" >&2
+  cat "$RUN/qemu.err" >&2
+  exit 1
+fi

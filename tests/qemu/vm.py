@@ -81,7 +81,9 @@ class EdgeVM:
                 str(self.nats_port)]
         if self.hub_port:
             args.append(str(self.hub_port))
-        subprocess.run(args, check=True, timeout=60)
+        started = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        if started.returncode != 0:
+            raise RuntimeError(started.stderr.strip())
         self.wait_for_ssh()
         return time.monotonic() - start
 
