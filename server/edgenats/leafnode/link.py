@@ -31,7 +31,7 @@ from edgenats.leafnode.credentials import CredentialsError, connect_credentials
 from edgenats.protocol.errors import ProtocolViolation
 from edgenats.protocol.framing import PONG, error_line, go_quote, info_line
 from edgenats.protocol.leaf_parser import LeafProtocolParser
-from edgenats.subjects import is_valid_subject
+from edgenats.subjects import is_valid_subscription_subject
 from edgenats.sublist import Subscription
 
 if TYPE_CHECKING:
@@ -471,7 +471,7 @@ class LeafLink(Connection):
             return
         subject_text = subject.decode("latin-1")
         queue_text = queue.decode("latin-1") if queue is not None else None
-        if not is_valid_subject(subject_text):
+        if not is_valid_subscription_subject(subject_text):
             self.send(error_line("Invalid Subscription"))
             return
         if subject_text == self.registry.loop_subject(self.account):
