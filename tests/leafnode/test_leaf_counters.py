@@ -109,9 +109,9 @@ async def test_leaf_link_traffic_is_counted_like_nats_server(leaf_pair_factory, 
     }
     ports = {"hub": hub_http, "leaf": leaf_http}
     for side, http_port in ports.items():
-        varz = await poll(http_port, "/varz", lambda doc: counts(doc) == total)
+        varz = await poll(http_port, "/varz", lambda doc: counts(doc) == total and doc["connections"] == 0)
         assert counts(varz) == total, side
-        assert varz["leafnodes"] == 1, side
+        assert (varz["leafnodes"], varz["connections"]) == (1, 0), side
         leafz = get(http_port, "/leafz")
         assert [counts(link) for link in leafz["leafs"]] == [link_counts[side]], side
         connz = get(http_port, "/connz?state=all")
@@ -119,6 +119,8 @@ async def test_leaf_link_traffic_is_counted_like_nats_server(leaf_pair_factory, 
         assert [counts(link) for link in links] == [link_counts[side]], side
         assert "type" not in links[0], side
         clients = [c for c in connz["connections"] if c["kind"] == "Client"]
+        # Every client so far (ours and the test harness's readiness probe), never the link.
+        assert varz["total_connections"] == len(clients), side
         in_msgs, out_msgs, in_bytes, out_bytes = link_counts[side]
         assert tuple(map(sum, zip(*map(counts, clients), strict=True))) == (out_msgs, in_msgs, out_bytes, in_bytes)
 
@@ -134,3 +136,36 @@ async def test_leaf_link_traffic_is_counted_like_nats_server(leaf_pair_factory, 
     assert connz["connections"] == []
     closed = get(http_port, "/connz?state=closed")["connections"]
     assert [counts(c) for c in closed if c["kind"] == "Leafnode"] == [link_counts[survivor]]
+
+
+async def test_requests_to_a_queue_group_across_the_link_are_counted_per_hop(leaf_pair_factory, topology):
+    hub_http, leaf_http = free_port(), free_port()
+    pair = leaf_pair_factory(topology, hub_extra=f"http_port: {hub_http}", leaf_extra=f"http_port: {leaf_http}")
+    hub_nc = await nats.connect(pair.hub.url, allow_reconnect=False)
+    leaf_nc = await nats.connect(pair.leaf.url, allow_reconnect=False)
+    requests, request, reply = 5, b"q" * 7, b"r" * 11
+    try:
+        async def respond(msg) -> None:
+            await msg.respond(reply)
+
+        await leaf_nc.subscribe("svc", queue="workers", cb=respond)
+        await leaf_nc.flush()
+        await await_interest(hub_http, "svc")
+        for _ in range(requests):
+            assert (await hub_nc.request("svc", request, timeout=5)).data == reply
+    finally:
+        await hub_nc.close()
+        await leaf_nc.close()
+
+    # Requests go down the link to the only member, replies come back up: each counted once per hop.
+    down = (requests, requests * len(request))
+    up = (requests, requests * len(reply))
+    total = (2 * requests, 2 * requests, down[1] + up[1], down[1] + up[1])
+    link_counts = {
+        hub_http: (up[0], down[0], up[1], down[1]),
+        leaf_http: (down[0], up[0], down[1], up[1]),
+    }
+    for http_port, link in link_counts.items():
+        varz = await poll(http_port, "/varz", lambda doc: counts(doc) == total)
+        assert counts(varz) == total
+        assert [counts(entry) for entry in get(http_port, "/leafz")["leafs"]] == [link]
