@@ -197,6 +197,8 @@ class LeafLink(Connection):
         self.subscriptions.clear()
         self.smap.clear()
         if was_connected:
+            # Removing the subscriptions settled the plans that counted for this link in bulk.
+            self.server.record_closed(self)
             log.info("%s - Leafnode connection closed: %s - Account: %s", self.describe(), self.close_reason,
                      self.account.name)
         else:

@@ -113,13 +113,23 @@ class LeafNodes:
 
     # status ------------------------------------------------------------------------------------
 
-    def status(self) -> dict:
-        """Links and remotes, in the spirit of nats-server's /leafz."""
+    def connected_links(self) -> list[LeafLink]:
+        """The links past their handshake, in connection-id order: what nats-server counts and lists."""
+        return sorted((link for link in self.links if link.state is LinkState.CONNECTED), key=lambda link: link.cid)
+
+    def status(self, subs: bool = False) -> dict:
+        """Links and remotes, in the spirit of nats-server's /leafz (`subs`: list the peer's interest)."""
         self.server.settle_counters()
         links = sorted(self.links, key=lambda link: link.cid)
+        leafs = []
+        for link in links:
+            entry = link.status()
+            if subs and link.subscriptions:
+                entry["subscriptions_list"] = [subject for subject, _ in link.subscriptions]
+            leafs.append(entry)
         return {
             "server_id": self.server.server_id,
-            "leafnodes": sum(1 for link in links if link.state is LinkState.CONNECTED),
-            "leafs": [link.status() for link in links],
+            "leafnodes": len(self.connected_links()),
+            "leafs": leafs,
             "remotes": [dialer.status() for dialer in self.dialers],
         }
