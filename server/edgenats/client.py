@@ -15,6 +15,7 @@ from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
+from edgenats.protocol.headers import Headers
 from edgenats.subjects import is_valid_literal_subject, is_valid_subscription_subject, subject_matches
 from edgenats.sublist import Subscription
 
@@ -25,7 +26,6 @@ log = logging.getLogger("edgenats")
 
 _RESERVED_REPLY_PREFIXES = (b"_R_.", b"$JS.ACK.", b"$GNR.")
 _CREDENTIAL_FIELDS = ("user", "pass", "auth_token", "nkey", "sig", "jwt")
-_NO_RESPONDERS_HEADER = b"NATS/1.0 503\r\nNats-Subject: %s\r\n\r\n"
 
 
 class ClientConnection(Connection):
@@ -278,7 +278,7 @@ class ClientConnection(Connection):
         reply_text = reply.decode("latin-1")
         for subscription in self.subscriptions.values():
             if subscription.queue is None and subject_matches(subscription.subject, reply_text):
-                header = _NO_RESPONDERS_HEADER % subject
+                header = Headers((("Nats-Subject", subject.decode("latin-1")),), 503).encode()
                 self.send(b"HMSG %s %s %d %d\r\n%s\r\n" % (reply, subscription.sid, len(header),
                                                           len(header), header))
                 return
