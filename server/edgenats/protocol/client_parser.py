@@ -159,6 +159,9 @@ class ClientProtocolParser(PendingInput):
         position = 0
         end = len(data)
         handler = self.handler
+        # Limits change only on a reload, never during one read.
+        max_line = self.max_control_line
+        max_payload = self.max_payload
         while position < end:
             if self._state == PAYLOAD:
                 needed = self._needed
@@ -176,64 +179,62 @@ class ClientProtocolParser(PendingInput):
                 position = stop
                 continue
             if data.startswith(b"PUB ", position) and not self.connect_required:
-                # The common operation in its canonical form, parsed and delivered in place. Anything
-                # else (tabs, runs of spaces, a \r inside, a bad size, over a limit) goes to the general
-                # path, which decides with the full rules.
+                # The common operation in its canonical form, parsed and delivered in place, inline on
+                # purpose (this runs once per message). Any other line (tabs, runs of spaces, a \r
+                # inside, a size that is not 1 to 9 digits, over a limit) goes to the general path,
+                # which decides with the full rules; so both paths always agree.
                 newline = data.find(b"\n", position + 4)
                 if newline > 0:
                     line_end = newline - 1 if data[newline - 1] == _CR else newline
                     arguments = data[position + 4 : line_end]
                     fields = arguments.split(b" ")
+                    size_text = fields[-1]
                     if (
                         1 < len(fields) < 4
+                        and len(size_text) < 10
+                        and size_text.isdigit()
                         and b"" not in fields
-                        and b"\t" not in arguments
-                        and b"\r" not in arguments
-                        and len(arguments) <= self.max_control_line
-                        and (size := size_or_none(fields[-1])) is not None
-                        and size <= self.max_payload
+                        and _TAB not in arguments
+                        and _CR not in arguments
+                        and len(arguments) <= max_line
+                        and (size := int(size_text)) <= max_payload
                     ):
                         subject = fields[0]
                         reply = fields[1] if len(fields) == 3 else None
-                        # Each PUB with an invalid subject is reported: those are never delivered as a run.
-                        valid = not self.pedantic or is_literal_publish_subject(subject)
-                        if not valid:
+                        # Each PUB with an invalid subject is reported, so those never form a run.
+                        runs = not self.pedantic or is_literal_publish_subject(subject)
+                        if not runs:
                             handler.on_invalid_publish_subject()
-                        position = self._publish_in_place(
-                            data, buffer, position, newline + 1, subject, reply, size, valid
-                        )
+                        start = newline + 1
+                        stop = start + size + 2
+                        if stop > end or data[stop - 2 : stop] != CRLF:
+                            self._expect_payload(subject, reply, -1, size)
+                            position = start
+                            continue
+                        # Frames repeating this one byte for byte (same subject, reply and size) follow
+                        # often: telemetry streams. They are collected and handed over as one run.
+                        head = data[position:start]
+                        frame = stop - position
+                        following = stop + frame
+                        if runs and following <= end and data.startswith(head, stop) and (
+                            data[following - 2 : following] == CRLF
+                        ):
+                            run = [buffer[start:stop], buffer[stop + start - position : following]]
+                            following += frame
+                            while following <= end and data.startswith(head, following - frame) and (
+                                data[following - 2 : following] == CRLF
+                            ):
+                                run.append(buffer[following - frame + start - position : following])
+                                following += frame
+                            handler.on_publish_run(subject, reply, size, run)
+                            position = following - frame
+                        else:
+                            handler.on_publish(subject, reply, -1, size, buffer[start:stop])
+                            position = stop
                         continue
             position = self._operation(data, position, end)
             if position < 0 or self._stopped:
                 return
-
-    def _publish_in_place(
-        self, data: bytes, buffer: memoryview, position: int, start: int, subject: bytes, reply: bytes | None,
-        size: int, runs: bool,
-    ) -> int:
-        """Deliver a canonical PUB whose payload is here (with any identical PUBs after it)."""
-        end = len(data)
-        stop = start + size + 2
-        if stop > end or data[stop - 2 : stop] != CRLF:
-            self._expect_payload(subject, reply, -1, size)
-            return start
-        # Frames repeating this one byte for byte (same subject, reply and size) follow often:
-        # telemetry streams. They are collected and handed over as one run.
-        head = data[position:start]
-        frame = stop - position
-        following = stop + frame
-        if runs and following <= end and data.startswith(head, stop) and data[following - 2 : following] == CRLF:
-            run = [buffer[start:stop], buffer[stop + start - position : following]]
-            following += frame
-            while following <= end and data.startswith(head, following - frame) and (
-                data[following - 2 : following] == CRLF
-            ):
-                run.append(buffer[following - frame + start - position : following])
-                following += frame
-            self.handler.on_publish_run(subject, reply, size, run)
-            return following - frame
-        self.handler.on_publish(subject, reply, -1, size, buffer[start:stop])
-        return stop
 
     def _operation(self, data: bytes, position: int, end: int) -> int:
         """Parse the operation at `position`: the position after its line, or -1 once the
