@@ -192,11 +192,10 @@ class ClientConnection(Connection):
         self.pong_received()
 
     def on_sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None:
+        """In nats-server's order: permissions, the subscription limit, then (for a new sid only) the
+        subject's validity; a known sid is answered +OK and left as it is."""
         subject_text = subject.decode("latin-1")
         queue_text = queue.decode("latin-1") if queue is not None else None
-        if not is_valid_subscription_subject(subject_text):
-            self.send_error("Invalid Subject")
-            return
         permissions = self.user.permissions if self.user else None
         if (queue_text == RESERVED_QUEUE_GROUP and permissions is None) or (
             permissions is not None and not permissions.can_subscribe(subject_text, queue_text)
@@ -211,6 +210,9 @@ class ClientConnection(Connection):
             self.send_error("maximum subscriptions exceeded")
             return
         if sid not in self.subscriptions:
+            if not is_valid_subscription_subject(subject_text):
+                self.send_error("Invalid Subject")
+                return
             subscription = Subscription(self, subject_text, queue_text, sid)
             self.subscriptions[sid] = subscription
             self.account.sublist.insert(subscription)
