@@ -55,6 +55,8 @@ class Connection(asyncio.Protocol):
 
     # Leaf links override this; deliverers check it only when building plans or routing LMSG.
     leaf_link = False
+    # Internal subscribers (no socket) say True; delivery plans keep them apart.
+    internal = False
 
     def __init__(self, server: Server) -> None:
         self.server = server
