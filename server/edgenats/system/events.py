@@ -2,7 +2,7 @@
 the server block), answers requests through its Responders, announces connections
 (`$SYS.ACCOUNT.<acc>.CONNECT` / `.DISCONNECT`, leaf links included, as kind Leafnode) and publishes
 `$SYS.SERVER.<id>.STATSZ`: 250ms after start, then at doubling intervals up to every 10s, as
-nats-server does.
+nats-server does. Like a standalone nats-server, it builds an event only when someone listens.
 
 nats-server sends `$SYS.ACCOUNT.<acc>.LEAFNODE.CONNECT` only to gateways; edgenats has none, so it
 does not send it either.
@@ -67,6 +67,11 @@ class SystemAccount:
     def publish(self, subject: str, document: dict) -> None:
         self.account.publish_internal(subject, go_json(document, pretty=False))
 
+    def listened(self, subject: str) -> bool:
+        """Whether anyone receives `subject`: events nobody hears are not built (a cached lookup)."""
+        plan = self.account.sublist.match(subject.encode("latin-1"))
+        return bool(plan.plain or plan.internal or plan.queues)
+
     def http_req_stats(self) -> dict[str, int]:
         monitor = self.server.monitor
         return monitor.http_req_stats if monitor is not None else {}
@@ -78,12 +83,18 @@ class SystemAccount:
 
     def client_connected(self, connection) -> None:
         """A client finished CONNECT, or a leaf link came up."""
+        subject = f"$SYS.ACCOUNT.{connection.account.name}.CONNECT"
+        if not self.listened(subject):
+            return
         document = event_envelope(CONNECT_EVENT, self._event_id(), self.server_block())
         document["client"] = client_block(connection)
-        self.publish(f"$SYS.ACCOUNT.{connection.account.name}.CONNECT", document)
+        self.publish(subject, document)
 
     def client_disconnected(self, connection) -> None:
         """A connection announced by client_connected closed."""
+        subject = f"$SYS.ACCOUNT.{connection.account.name}.DISCONNECT"
+        if not self.listened(subject):
+            return
         stop = time.time()
         document = event_envelope(DISCONNECT_EVENT, self._event_id(), self.server_block(), stop)
         document["client"] = client_block(connection, stop)
@@ -91,11 +102,13 @@ class SystemAccount:
         document["sent"] = {"msgs": connection.in_msgs, "bytes": connection.in_bytes}
         document["received"] = {"msgs": connection.out_msgs, "bytes": connection.out_bytes}
         document["reason"] = connection.close_reason
-        self.publish(f"$SYS.ACCOUNT.{connection.account.name}.DISCONNECT", document)
+        self.publish(subject, document)
 
     def _statsz_heartbeat(self) -> None:
         self._statsz_interval = min(self._statsz_interval * 2, STATSZ_INTERVAL)
         self._statsz_timer = self.server.loop.call_later(self._statsz_interval, self._statsz_heartbeat)
+        if not self.listened(self.statsz_subject):
+            return
         self.server.settle_counters()
         self.publish(self.statsz_subject, {"server": self.server_block(),
                                            "statsz": build_statsz(self.server, self.usage)})

@@ -170,9 +170,6 @@ class Responders:
 
     def answer(self, kind: str, reply: str | None, payload: bytes) -> None:
         system = self._system
-        if kind == "STATSZ" and not reply:
-            # nats-server: a STATSZ request without a reply asks for an update on the usual subject.
-            reply = system.statsz_subject
         if not reply:
             return
         try:
