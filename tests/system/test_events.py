@@ -1,5 +1,5 @@
 """Events the server publishes in its system account: a client's CONNECT and DISCONNECT in its
-account (`$SYS.ACCOUNT.<acc>.…`), the same for a leaf link on the hub, and the periodic
+account (`$SYS.ACCOUNT.<acc>.…`), the same for a leaf link on both of its ends, and the periodic
 `$SYS.SERVER.<id>.STATSZ`.
 """
 
@@ -139,3 +139,27 @@ async def test_statsz_is_published_periodically_while_someone_listens(system_ser
     assert_server_block(update["server"], f"sys-{server_kind}", server_id)
     assert_shape(update["statsz"], STATSZ_FIELDS)
     assert update["statsz"]["connections"] >= 1
+
+
+async def test_a_leaf_announces_its_link_to_the_hub_too(server_kind, server_factory):
+    leaf_port = free_port()
+    leaf = server_factory(server_kind, system_config(
+        f"leaf-{server_kind}",
+        f'leafnodes {{ remotes = [ {{ url: "nats://leaf:leaf-secret@127.0.0.1:{leaf_port}", account: APP }} ] }}',
+    ))
+    system = await connect_system(leaf)
+    events = Collector()
+    try:
+        await system.subscribe("$SYS.ACCOUNT.APP.>", cb=events.add)
+        await system.flush()
+        server_factory(server_kind, system_config(f"hub-{server_kind}",
+                                                  f'leafnodes {{ listen: "127.0.0.1:{leaf_port}" }}'))
+        connect = decoded(await events.wait_for(lambda m: m.subject == "$SYS.ACCOUNT.APP.CONNECT", timeout=15))
+    finally:
+        await system.close()
+    client = connect["client"]
+    assert (client["kind"], client["acc"], client["name_tag"]) == ("Leafnode", "APP", "APP")
+    assert client["host"] == "127.0.0.1"
+    # The dialling side names neither the hub nor a user: only when and where the link started.
+    assert set(client) == {"start", "host", "id", "acc", "name_tag", "kind"}
+    assert RFC3339_NANO.match(client["start"])

@@ -68,13 +68,14 @@ def client_block(connection, stop: float | None = None) -> dict:
     leaf = connection.kind == "Leafnode"
     info: dict = {"start": rfc3339(connection.start_time), "host": connection.host, "id": connection.cid,
                   "acc": connection.account.name}
-    user = connection.user_name if leaf else (connection.user.name if connection.user else "")
-    fields = {
-        "user": user,
-        "name": connection.name,
-        "lang": "" if leaf else connection.lang,
-        "ver": connection.peer_version if leaf else connection.version,
-    }
+    if not leaf:
+        user = connection.user.name if connection.user else ""
+        fields = {"user": user, "name": connection.name, "lang": connection.lang, "ver": connection.version}
+    elif connection.solicited:
+        # nats-server names neither itself nor the hub it dialled.
+        fields = {}
+    else:
+        fields = {"user": connection.user_name, "name": connection.name, "ver": connection.peer_version}
     info.update((key, value) for key, value in fields.items() if value)
     if stop is not None:
         rtt = round(connection.rtt * _NS_PER_S)
