@@ -15,7 +15,7 @@ from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
-from edgenats.subjects import is_valid_literal_subject, is_valid_subject, subject_matches
+from edgenats.subjects import is_valid_literal_subject, is_valid_subscription_subject, subject_matches
 from edgenats.sublist import Subscription
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ class ClientConnection(Connection):
     def on_sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None:
         subject_text = subject.decode("latin-1")
         queue_text = queue.decode("latin-1") if queue is not None else None
-        if not is_valid_subject(subject_text):
+        if not is_valid_subscription_subject(subject_text):
             self.send_error("Invalid Subject")
             return
         permissions = self.user.permissions if self.user else None

@@ -13,6 +13,7 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
@@ -140,8 +141,11 @@ class Server:
         return True
 
     def forget(self, connection: ClientConnection) -> None:
-        if self.connections.pop(connection.cid, None) is None:
-            return
+        if self.connections.pop(connection.cid, None) is not None:
+            self.record_closed(connection)
+
+    def record_closed(self, connection: Connection) -> None:
+        """A closed client or leaf link: its counts stay in the totals, its entry in /connz?state=closed."""
         totals = self.closed_totals
         totals["in_msgs"] += connection.in_msgs
         totals["out_msgs"] += connection.out_msgs
@@ -150,7 +154,8 @@ class Server:
         user = connection.user
         self.closed_connections.append(ClosedConnection(
             connection.cid, connection.kind, connection.host, connection.port, connection.start_time,
-            time.time(), connection.close_reason, connection.name, connection.lang, connection.version,
+            time.time(), connection.close_reason, connection.name, getattr(connection, "lang", ""),
+            getattr(connection, "version", ""),
             connection.in_msgs, connection.out_msgs, connection.in_bytes, connection.out_bytes,
             connection.account.name, user.name if user else "",
         ))
@@ -161,10 +166,11 @@ class Server:
             account.settle_counters()
 
     def totals(self) -> dict[str, int]:
-        """Message and byte counters over every connection, open and closed."""
+        """Message and byte counters over every connection and leaf link, open and closed (/varz, STATSZ)."""
         self.settle_counters()
         result = dict(self.closed_totals)
-        for connection in self.connections.values():
+        links = self.leafnodes.links if self.leafnodes is not None else ()
+        for connection in chain(self.connections.values(), links):
             result["in_msgs"] += connection.in_msgs
             result["out_msgs"] += connection.out_msgs
             result["in_bytes"] += connection.in_bytes

@@ -47,6 +47,16 @@ def parse_size(text: bytes) -> int:
     return int(text)
 
 
+def split_arguments(arguments: bytes) -> list[bytes]:
+    """Arguments as nats-server's splitArg finds them: separated by space, tab, CR or LF only.
+
+    Other bytes, vertical tab and form feed included, belong to a subject or queue name (bytes.split()
+    would also split at those two).
+    """
+    spaced = arguments.replace(b"\t", b" ").replace(b"\r", b" ").replace(b"\n", b" ")
+    return [field for field in spaced.split(b" ") if field]
+
+
 def parse_json_argument(argument: bytes) -> dict:
     try:
         value = json.loads(argument)
@@ -252,7 +262,7 @@ class ClientProtocolParser(PendingInput):
         self._state = PAYLOAD
 
     def _subscribe(self, arguments: bytes) -> None:
-        fields = arguments.split()
+        fields = split_arguments(arguments)
         if len(fields) == 2:
             self.handler.on_sub(fields[0], None, fields[1])
         elif len(fields) == 3:
