@@ -4,9 +4,13 @@ and `$SYS.REQ.SERVER.<id>.<KIND>` (one server), with options in the request body
 
 from __future__ import annotations
 
+import asyncio
+
+import nats
 import pytest
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+from servers import free_port
 from system_helpers import (
     STATSZ_FIELDS,
     assert_server_block,
@@ -14,6 +18,7 @@ from system_helpers import (
     connect_as,
     connect_system,
     request_json,
+    system_config,
 )
 
 MONITOR_KINDS = ("VARZ", "CONNZ", "SUBSZ", "LEAFZ", "HEALTHZ")
@@ -200,3 +205,35 @@ async def test_the_system_account_is_dollar_sys_unless_configured(server_kind, s
         assert varz["system_account"] == "$SYS"
     finally:
         await client.close()
+
+
+async def test_leafz_lists_a_link_and_its_subscriptions_on_request(server_kind, server_factory):
+    leaf_port = free_port()
+    hub = server_factory(server_kind, system_config(f"hub-{server_kind}",
+                                                    f'leafnodes {{ listen: "127.0.0.1:{leaf_port}" }}'))
+    leaf = server_factory(server_kind, (
+        f"server_name: leaf-{server_kind}\n"
+        f'leafnodes {{ remotes = [ {{ url: "nats://leaf:leaf-secret@127.0.0.1:{leaf_port}" }} ] }}\n'
+    ))
+    system = await connect_system(hub)
+    local = await nats.connect(leaf.url)
+    try:
+        await local.subscribe("sensors.temperature")
+        await local.flush()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while True:
+            leafz = (await request_json(system, "$SYS.REQ.SERVER.PING.LEAFZ", {"subscriptions": True}))["data"]
+            listed = [subject for link in leafz["leafs"] for subject in link.get("subscriptions_list", [])]
+            if "sensors.temperature" in listed or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        assert leafz["leafnodes"] == 1
+        [link] = leafz["leafs"]
+        assert (link["name"], link["account"]) == (f"leaf-{server_kind}", "APP")
+        assert "sensors.temperature" in link["subscriptions_list"]
+        plain = (await request_json(system, "$SYS.REQ.SERVER.PING.LEAFZ"))["data"]
+        assert "subscriptions_list" not in plain["leafs"][0]
+    finally:
+        await local.close()
+        await system.close()

@@ -140,7 +140,7 @@ def data_builders(system: SystemAccount) -> dict[str, Callable[[dict], dict]]:
         "VARZ": lambda options: build_varz(server, system.usage, system.http_req_stats()),
         "CONNZ": lambda options: build_connz(server, _connz_query(options)),
         "SUBSZ": lambda options: build_subsz(server, _subsz_query(options)),
-        "LEAFZ": lambda options: build_leafz(server),
+        "LEAFZ": lambda options: build_leafz(server, Query("subs=1" if options.get("subscriptions") else "")),
         "HEALTHZ": lambda options: _healthz(system),
     }
 
