@@ -34,7 +34,8 @@ MAX_NESTING = 16
 
 
 class Router:
-    """Routes one account's messages; `mark_dirty(connection)` schedules a connection's flush."""
+    """Routes the messages of one subject space (an account is one); `mark_dirty(connection)` schedules
+    a connection's flush."""
 
     __slots__ = ("sublist", "mark_dirty", "_nesting")
 
