@@ -99,6 +99,8 @@ class ClientConnection(Connection):
         self._drop_subscriptions()
         self.account.connections.discard(self)
         self.server.forget(self)
+        if self.connected:
+            self.server.system.client_disconnected(self)
         log.debug("%s - Client connection closed: %s", self.describe(), self.close_reason)
 
     def _auth_timeout(self) -> None:
@@ -175,6 +177,7 @@ class ClientConnection(Connection):
             self.connected = True
             self._connect_info_pending = options.protocol >= 1
             self.start_keepalive()
+            self.server.system.client_connected(self)
         if self.verbose:
             self.send(OK)
 

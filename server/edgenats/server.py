@@ -26,6 +26,8 @@ from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
 
 if TYPE_CHECKING:
     from edgenats.leafnode.manager import LeafNodes
+    from edgenats.monitor import MonitorServer
+    from edgenats.system import SystemAccount
 
 log = logging.getLogger("edgenats")
 
@@ -95,6 +97,8 @@ class Server:
         self.authenticator = build_authenticator(options)
         self.accounts: dict[str, Account] = {}
         self.global_account = self.account(GLOBAL_ACCOUNT)
+        self.system_account = self.account(options.system_account)
+        self.system: SystemAccount | None = None
         self.connections: dict[int, Connection] = {}
         self.keepalive: set[Connection] = set()
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
@@ -112,6 +116,10 @@ class Server:
         self._monitor = None
         self.leafnodes = build_leafnodes(self) if options.leafnodes is not None else None
         self._refresh_info()
+
+    @property
+    def monitor(self) -> MonitorServer | None:
+        return self._monitor
 
     # registry ----------------------------------------------------------------------------------
 
@@ -234,6 +242,10 @@ class Server:
             lambda: ClientConnection(self), host, options.port, reuse_address=True, backlog=1024,
             start_serving=False,
         )
+        from edgenats.system import SystemAccount
+
+        self.system = SystemAccount(self)
+        self.system.start()
         log.info("Starting edgenats-server")
         log.info("  Version:  %s (NATS protocol compatible with nats-server %s)", __version__,
                  NATS_COMPAT_VERSION)
@@ -270,6 +282,8 @@ class Server:
             self._listener.close()
         if self._monitor is not None:
             await self._monitor.stop()
+        if self.system is not None:
+            self.system.stop()
         open_connections = list(self.connections.values())
         for connection in open_connections:
             connection.close("Server Shutdown")

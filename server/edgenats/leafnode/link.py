@@ -139,6 +139,7 @@ class LeafLink(Connection):
         self.we_are_hub = bool(self.remote and self.remote.hub)
         self.headers = True
         self.user: LinkUser | None = None
+        self.user_name = ""
         self.name = ""
         self.remote_account = ""
         self.peer_cluster = ""
@@ -201,6 +202,7 @@ class LeafLink(Connection):
             self.server.record_closed(self)
             log.info("%s - Leafnode connection closed: %s - Account: %s", self.describe(), self.close_reason,
                      self.account.name)
+            self.server.system.client_disconnected(self)
         else:
             log.debug("%s - Leafnode connection closed before it was up: %s", self.describe(), self.close_reason)
         if not self.done.done():
@@ -364,6 +366,7 @@ class LeafLink(Connection):
             log.error("%s - authentication error", self.describe())
             self.close("Authentication Failure", error_text="Authorization Violation")
             return
+        self.user_name = user.name
         self.name = _string(options.get("name"))
         self.peer_cluster = _string(options.get("cluster"))
         self.peer_version = _string(options.get("version"))
@@ -417,6 +420,7 @@ class LeafLink(Connection):
                  f" to {self.url}" if self.url else "", self.account.name)
         if self.dialer is not None:
             self.dialer.link_up(self)
+        self.server.system.client_connected(self)
 
     def _send_interest_burst(self) -> None:
         counts: dict[tuple[str, str | None], int] = {}
