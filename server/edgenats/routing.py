@@ -44,6 +44,11 @@ class Router:
         self.mark_dirty = mark_dirty
         self._nesting = 0
 
+    def has_interest(self, subject: str) -> bool:
+        """Whether anyone would receive a message on `subject` (a cached lookup)."""
+        plan = self.sublist.match(subject.encode("latin-1"))
+        return bool(plan.plain or plan.internal or plan.queues)
+
     def publish(self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
                 skip=None) -> int:
         """Deliver one message (header_size -1 without headers; payload_crlf ends in CRLF) to everyone

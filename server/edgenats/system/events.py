@@ -69,8 +69,7 @@ class SystemAccount:
 
     def listened(self, subject: str) -> bool:
         """Whether anyone receives `subject`: events nobody hears are not built (a cached lookup)."""
-        plan = self.account.sublist.match(subject.encode("latin-1"))
-        return bool(plan.plain or plan.internal or plan.queues)
+        return self.account.has_interest(subject)
 
     def http_req_stats(self) -> dict[str, int]:
         monitor = self.server.monitor
