@@ -235,14 +235,16 @@ class ClientConnection(Connection):
             self.send(OK)
 
     def on_publish(
-        self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
+        self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
+        sizes_as_sent: tuple[bytes | None, bytes] | None = None,
     ) -> None:
         """PUB (header_size -1) or HPUB: the broker's hot path, handed to the account's routing."""
         self.in_msgs += 1
         self.in_bytes += size
         if self._checked_publish and not self._publish_allowed(subject, reply):
             return
-        delivered = self.account.publish(subject, reply, header_size, size, payload_crlf, self.echo_skip)
+        delivered = self.account.publish(subject, reply, header_size, size, payload_crlf, self.echo_skip,
+                                         sizes_as_sent)
         if not delivered and reply is not None and self.no_responders:
             self._send_no_responders(subject, reply)
 

@@ -38,6 +38,17 @@ def message_tails(reply: bytes | None, header_size: int, size: int) -> tuple[byt
     return body, b"%d %d\r\n" % (header_size, size)
 
 
+def tails_as_sent(reply: bytes | None, header_size: int, size: int,
+                  sizes_as_sent: tuple[bytes | None, bytes]) -> tuple[bytes, bytes | None]:
+    """message_tails with the publisher's own size texts (leading zeros kept); receivers without
+    headers get the payload's size, computed."""
+    header_text, size_text = sizes_as_sent
+    lead = reply + b" " if reply else b""
+    if header_size < 0:
+        return lead + size_text + b"\r\n", None
+    return lead + size_tail(size - header_size), lead + header_text + b" " + size_text + b"\r\n"
+
+
 def deliver(
     entries: tuple, skip, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
     plain_tail: bytes, header_tail: bytes | None, mark_dirty, counted: bool, track_replies: bool = False,

@@ -24,6 +24,7 @@ from edgenats.delivery import (
     pick_members,
     size_tail,
     split_picks,
+    tails_as_sent,
 )
 
 log = logging.getLogger("edgenats")
@@ -50,11 +51,14 @@ class Router:
         return bool(plan.plain or plan.internal or plan.queues)
 
     def publish(self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
-                skip=None) -> int:
+                skip=None, sizes_as_sent: tuple[bytes | None, bytes] | None = None) -> int:
         """Deliver one message (header_size -1 without headers; payload_crlf ends in CRLF) to everyone
-        but `skip` (a publisher with echo off); returns how many receivers got it."""
+        but `skip` (a publisher with echo off); returns how many receivers got it. `sizes_as_sent`: the
+        publisher's size texts when not in their shortest form, repeated as sent (as nats-server does)."""
         plan = self.sublist.match(subject)
-        if header_size < 0 and reply is None:
+        if sizes_as_sent is not None:
+            plain_tail, header_tail = tails_as_sent(reply, header_size, size, sizes_as_sent)
+        elif header_size < 0 and reply is None:
             plain_tail = SIZE_TAILS.get(size) or size_tail(size)
             header_tail = None
         else:

@@ -42,12 +42,21 @@ def test_connect_json_may_start_on_the_next_line(server):
         client.expect(b"PONG\r\n")
 
 
-def test_a_size_of_nine_digits_is_accepted_and_repeated_as_sent(server, request):
-    if server.kind == "edgenats":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="MSG lines carry the size as a number"))
+def test_a_size_of_nine_digits_is_accepted_and_repeated_as_sent(server):
     with RawClient.handshake(server.port) as client:
         client.send(b"SUB foo 1\r\nPUB foo 000000005\r\nhello\r\n")
         assert client.fence() == b"MSG foo 1 000000005\r\nhello\r\n"
+
+
+def test_header_sizes_with_leading_zeros_are_repeated_as_sent_to_header_receivers(server):
+    block = b"NATS/1.0\r\nX-Id: 1\r\n\r\n"
+    with RawClient.connect(server.port) as legacy, RawClient.connect(server.port) as modern:
+        legacy.send(b'CONNECT {"verbose":false}\r\nSUB foo 1\r\n')
+        legacy.fence()
+        modern.send(b'CONNECT {"verbose":false,"headers":true}\r\nSUB foo 2\r\n')
+        modern.send(b"HPUB foo r 0%d 0%d\r\n%shello\r\n" % (len(block), len(block) + 5, block))
+        assert modern.fence() == b"HMSG foo 2 r 0%d 0%d\r\n%shello\r\n" % (len(block), len(block) + 5, block)
+        assert legacy.fence() == b"MSG foo 1 r 5\r\nhello\r\n"
 
 
 @pytest.mark.parametrize("size", [b"0000000005", b"+5", b"-5", b"5x"])

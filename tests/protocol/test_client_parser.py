@@ -44,8 +44,9 @@ class Recorder:
     def on_invalid_publish_subject(self) -> None:
         self.calls.append(("invalid publish subject",))
 
-    def on_publish(self, subject, reply, header_size, size, payload_crlf) -> None:
-        self.calls.append(("publish", subject, reply, header_size, size, bytes(payload_crlf)))
+    def on_publish(self, subject, reply, header_size, size, payload_crlf, sizes_as_sent=None) -> None:
+        call = ("publish", subject, reply, header_size, size, bytes(payload_crlf))
+        self.calls.append(call + (sizes_as_sent,) if sizes_as_sent is not None else call)
 
     def on_publish_run(self, subject, reply, size, payloads) -> None:
         for payload_crlf in payloads:
@@ -111,7 +112,9 @@ OPERATIONS = [
     (b"UNSUB 1 0000000005\r\n", [("unsub", b"1", None)]),
     (b"PUB foo 5\r\nhello\r\n", [("publish", b"foo", None, -1, 5, b"hello\r\n")]),
     (b"PUB foo r 0\r\n\r\n", [("publish", b"foo", b"r", -1, 0, b"\r\n")]),
-    (b"PUB foo 000000002\r\nhi\r\n", [("publish", b"foo", None, -1, 2, b"hi\r\n")]),
+    (b"PUB foo 000000002\r\nhi\r\n", [("publish", b"foo", None, -1, 2, b"hi\r\n", (None, b"000000002"))]),
+    (b"HPUB foo 012 014\r\nNATS/1.0\r\n\r\nhi\r\n",
+     [("publish", b"foo", None, 12, 14, b"NATS/1.0\r\n\r\nhi\r\n", (b"012", b"014"))]),
     (b"pub foo\t 2\nhi\r\n", [("publish", b"foo", None, -1, 2, b"hi\r\n")]),
     (b"PUB a\x0bb 1\r\nx\r\n", [("publish", b"a\x0bb", None, -1, 1, b"x\r\n")]),
     (b"PUB a\rb 1\r\nx\r\n", [("publish", b"a\rb", None, -1, 1, b"x\r\n")]),

@@ -53,7 +53,7 @@ _VERBS = {verb[:2]: verb for verb in (PUB, HPUB, HMSG, SUB, UNSUB, PING, PONG, C
 _FIRST_BYTES = frozenset(verb[0] for verb in _VERBS.values())
 _SEPARATED_VERBS = frozenset((PUB, HPUB, HMSG, SUB, UNSUB, ERR))
 _LINE_VERBS = frozenset((PING, PONG, OK))
-_SPACE, _TAB, _CR = 32, 9, 13
+_SPACE, _TAB, _CR, _ZERO = 32, 9, 13, 48
 # SUB and UNSUB split on \r (and \n) as well as on spaces and tabs; PUB and HPUB only on the latter.
 _SUB_SEPARATORS = bytes.maketrans(b"\t\r\n", b"   ")
 _PUB_SEPARATORS = bytes.maketrans(b"\t", b" ")
@@ -64,8 +64,11 @@ class ClientOperationHandler(Protocol):
     def on_invalid_publish_subject(self) -> None:
         """A pedantic connection's PUB/HPUB has a subject that is not a valid literal one."""
     def on_publish(
-        self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
-    ) -> None: ...
+        self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
+        sizes_as_sent: tuple[bytes | None, bytes] | None = None,
+    ) -> None:
+        """`sizes_as_sent` (header size text or None, size text): only when a size was not written in
+        its shortest form (leading zeros); nats-server repeats sizes to receivers as they were sent."""
     def on_publish_run(self, subject: bytes, reply: bytes | None, size: int, payloads: list[memoryview]) -> None:
         """Several consecutive PUBs with identical control lines, in order."""
     def on_sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None: ...
@@ -114,6 +117,15 @@ def _verb_at(data: bytes, position: int) -> bytes | None:
     if verb is None or len(head) < len(verb):
         return None
     return verb
+
+
+def _as_sent(header_text: bytes | None, size_text: bytes) -> tuple[bytes | None, bytes] | None:
+    """The size texts, kept only when one has leading zeros (otherwise they are the numbers' own)."""
+    if size_text[0] == _ZERO and len(size_text) > 1:
+        return header_text, size_text
+    if header_text is not None and header_text[0] == _ZERO and len(header_text) > 1:
+        return header_text, size_text
+    return None
 
 
 def split_arguments(argument: bytes, separators: bytes = _SUB_SEPARATORS) -> list[bytes]:
@@ -176,9 +188,9 @@ class ClientProtocolParser(PendingInput):
                 stop = position + needed
                 if data[stop - 2 : stop] != CRLF:
                     raise UnknownOperation("payload not followed by CRLF")
-                subject, reply, header_size, size = self._message
+                subject, reply, header_size, size, sizes_as_sent = self._message
                 self._state = CONTROL_LINE
-                handler.on_publish(subject, reply, header_size, size, buffer[position:stop])
+                handler.on_publish(subject, reply, header_size, size, buffer[position:stop], sizes_as_sent)
                 position = stop
                 continue
             if data.startswith(b"PUB ", position) and not self.connect_required:
@@ -196,6 +208,7 @@ class ClientProtocolParser(PendingInput):
                         1 < len(fields) < 4
                         and len(size_text) < 10
                         and size_text.isdigit()
+                        and (size_text[0] != _ZERO or len(size_text) == 1)
                         and b"" not in fields
                         and _TAB not in arguments
                         and _CR not in arguments
@@ -316,7 +329,7 @@ class ClientProtocolParser(PendingInput):
         if size > self.max_payload:
             raise PayloadTooLarge()
         self._check_publish_subject(subject)
-        self._expect_payload(subject, reply, -1, size)
+        self._expect_payload(subject, reply, -1, size, _as_sent(None, size_text))
 
     def _header_publish(self, argument: bytes) -> None:
         if not self.headers_allowed:
@@ -336,14 +349,15 @@ class ClientProtocolParser(PendingInput):
         if size > self.max_payload:
             raise PayloadTooLarge()
         self._check_publish_subject(subject)
-        self._expect_payload(subject, reply, header_size, size)
+        self._expect_payload(subject, reply, header_size, size, _as_sent(header_text, size_text))
 
     def _check_publish_subject(self, subject: bytes) -> None:
         if self.pedantic and not is_literal_publish_subject(subject):
             self.handler.on_invalid_publish_subject()
 
-    def _expect_payload(self, subject: bytes, reply: bytes | None, header_size: int, size: int) -> None:
-        self._message = (subject, reply, header_size, size)
+    def _expect_payload(self, subject: bytes, reply: bytes | None, header_size: int, size: int,
+                        sizes_as_sent: tuple[bytes | None, bytes] | None = None) -> None:
+        self._message = (subject, reply, header_size, size, sizes_as_sent)
         self._needed = size + 2
         self._state = PAYLOAD
 
