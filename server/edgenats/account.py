@@ -1,23 +1,52 @@
-"""An account: the isolated subject space its connections share (its subscription trie)."""
+"""An account: the isolated subject space its connections share (its subscription trie), the one
+routing path every publisher in it uses, and the internal publish/subscribe that services inside
+the server (JetStream, `$SYS`, imports) use exactly as a client would."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from edgenats.delivery import DeliveryPlan
-from edgenats.sublist import SubscriptionTrie
+from edgenats.internal import InternalCallback, InternalSubscriber
+from edgenats.routing import Router
+from edgenats.sublist import Subscription, SubscriptionTrie
 
 GLOBAL_ACCOUNT = "$G"
 
 
-@dataclass(eq=False)
 class Account:
-    name: str
-    # The trie caches, per published subject, the plan that delivers to its subscribers.
-    sublist: SubscriptionTrie = field(default_factory=lambda: SubscriptionTrie(DeliveryPlan, DeliveryPlan.settle))
-    connections: set = field(default_factory=set)
+    __slots__ = ("name", "sublist", "connections", "router", "publish", "publish_run", "publish_from_link")
+
+    def __init__(self, name: str, mark_dirty) -> None:
+        """`mark_dirty(connection)` schedules a connection's flush for the end of the loop turn."""
+        self.name = name
+        # The trie caches, per published subject, the plan that delivers to its subscribers.
+        self.sublist = SubscriptionTrie(DeliveryPlan, DeliveryPlan.settle)
+        self.connections: set = set()
+        self.router = Router(self.sublist, mark_dirty)
+        # The routing path, bound once: publishers call these per message.
+        self.publish = self.router.publish
+        self.publish_run = self.router.publish_run
+        self.publish_from_link = self.router.publish_from_link
 
     def settle_counters(self) -> None:
         """Bring every delivery counter up to date (cached plans count bulk deliveries themselves)."""
         for plan in self.sublist.cached():
             plan.settle()
+
+    # inside the server -------------------------------------------------------------------------
+
+    def subscribe_internal(self, subject: str, callback: InternalCallback, queue: str | None = None) -> Subscription:
+        """Receive messages on `subject` (wildcards allowed) as callback(subject, reply, headers, payload)."""
+        subscription = Subscription(InternalSubscriber(callback), subject, queue, b"")
+        self.sublist.insert(subscription)
+        return subscription
+
+    def unsubscribe_internal(self, subscription: Subscription) -> None:
+        self.sublist.remove(subscription)
+
+    def publish_internal(self, subject: str, payload: bytes = b"", reply: str | None = None,
+                         headers: bytes | None = None) -> int:
+        """Publish as a client would (headers: a whole `NATS/1.0` block); returns how many received it."""
+        header_size = len(headers) if headers is not None else -1
+        data = (headers or b"") + payload + b"\r\n"
+        return self.publish(subject.encode("latin-1"), reply.encode("latin-1") if reply is not None else None,
+                            header_size, len(data) - 2, memoryview(data))

@@ -13,16 +13,6 @@ from typing import TYPE_CHECKING
 from edgenats.account import Account
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
-from edgenats.delivery import (
-    SIZE_TAILS,
-    deliver,
-    deliver_queue_run,
-    deliver_run,
-    message_tails,
-    pick_members,
-    size_tail,
-    split_leaf_picks,
-)
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
 from edgenats.subjects import is_valid_literal_subject, is_valid_subject, subject_matches
@@ -244,70 +234,25 @@ class ClientConnection(Connection):
     def on_publish(
         self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
     ) -> None:
-        """PUB (header_size -1) or HPUB: the broker's hot path, routed to this account's subscribers."""
+        """PUB (header_size -1) or HPUB: the broker's hot path, handed to the account's routing."""
         self.in_msgs += 1
         self.in_bytes += size
         if self._checked_publish and not self._publish_allowed(subject, reply):
             return
-        plan = self.account.sublist.match(subject)
-        if header_size < 0 and reply is None:
-            plain_tail = SIZE_TAILS.get(size) or size_tail(size)
-            header_tail = None
-        else:
-            plain_tail, header_tail = message_tails(reply, header_size, size)
-        skip = self.echo_skip
-        bulk = plan.bulk
-        delivered = 0
-        if bulk:
-            plan.messages += 1
-            plan.bytes += size
-            delivered = deliver(bulk, skip, reply, header_size, size, payload_crlf, plain_tail, header_tail,
-                                self.server.mark_dirty, False)
-        entries = plan.counted
-        leaf_picks = None
-        if plan.queues:
-            picked = pick_members(plan.queues, skip)
-            if plan.linked:
-                entries, leaf_picks = split_leaf_picks(entries, picked)
-            else:
-                entries = entries + picked if entries else picked
-        if entries:
-            delivered += deliver(
-                entries, skip, reply, header_size, size, payload_crlf, plain_tail, header_tail,
-                self.server.mark_dirty, True, reply is not None and plan.tracks_replies,
-            )
-        if leaf_picks:
-            for link, queues in leaf_picks.items():
-                link.deliver_queued(subject, reply, queues, header_size, size, payload_crlf)
-                delivered += 1
+        delivered = self.account.publish(subject, reply, header_size, size, payload_crlf, self.echo_skip)
         if not delivered and reply is not None and self.no_responders:
             self._send_no_responders(subject, reply)
 
     def on_publish_run(self, subject: bytes, reply: bytes | None, size: int, payloads: list[memoryview]) -> None:
-        """Consecutive identical PUB lines: each bulk receiver gets the whole run in one extend."""
-        sublist = self.account.sublist
-        plan = sublist.match(subject)
-        if self._checked_publish or reply is not None or plan.linked or plan.tracks_replies:
+        """Consecutive identical PUB lines: handed over as one run when nothing needs checking per message."""
+        if self._checked_publish or reply is not None:
             for payload_crlf in payloads:
                 self.on_publish(subject, reply, -1, size, payload_crlf)
             return
         count = len(payloads)
         self.in_msgs += count
         self.in_bytes += count * size
-        tail = SIZE_TAILS.get(size) or size_tail(size)
-        mark_dirty = self.server.mark_dirty
-        if plan.bulk:
-            deliver_run(plan, self.echo_skip, size, tail, payloads, mark_dirty)
-        if plan.queues and not plan.counted and plan.unlimited_queues and self.echo_skip is None:
-            deliver_queue_run(plan, size, tail, payloads, mark_dirty)
-        elif plan.counted or plan.queues:
-            # Message by message, with the current plan: a limited subscription may end mid-run.
-            for payload_crlf in payloads:
-                plan = sublist.match(subject)
-                entries = plan.counted
-                if plan.queues:
-                    entries = entries + pick_members(plan.queues, self.echo_skip)
-                deliver(entries, self.echo_skip, None, -1, size, payload_crlf, tail, None, mark_dirty, True)
+        self.account.publish_run(subject, size, payloads, self.echo_skip)
 
     def _publish_allowed(self, subject: bytes, reply: bytes | None) -> bool:
         """The checks that only verbose, pedantic or restricted connections pay for, in nats-server's order."""

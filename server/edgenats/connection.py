@@ -1,7 +1,9 @@
 """A connection's byte plumbing: reads into a parser, an outbound buffer flushed once per loop turn,
 PING/PONG keepalive, the slow-consumer cut-offs (pending bytes, write deadline) and closing.
 
-Subclasses (client sessions, leaf links) provide the parser and the protocol meaning.
+Subclasses (client sessions, leaf links) provide the parser and the protocol meaning. Everything the
+plumbing needs from outside is the small `ConnectionHost` interface below, handed in at creation:
+whoever listens (the TCP client port, a leaf port, a WebSocket listener) can create connections.
 """
 
 from __future__ import annotations
@@ -12,19 +14,43 @@ import math
 import random
 import socket
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from edgenats.logs import TRACE
 from edgenats.protocol.errors import ProtocolViolation
 from edgenats.protocol.framing import PING, error_line
 
-if TYPE_CHECKING:
-    from edgenats.server import Server
-
 log = logging.getLogger("edgenats")
 
 # The first keepalive PING goes out after at most this long (nats-server's first-ping cap).
 _FIRST_PING_CAP = 2.0
+
+
+class ConnectionLimits(Protocol):
+    """The settings the plumbing enforces; read at use, so a config reload applies at once."""
+
+    max_pending: int
+    write_deadline: float
+    ping_interval: float
+    ping_max: int
+
+
+class ConnectionHost(Protocol):
+    """What a connection needs from whoever accepted it."""
+
+    loop: asyncio.AbstractEventLoop
+    options: ConnectionLimits
+    # -V: every protocol line is logged.
+    tracing: bool
+    # Connections due for keepalive checks (one shared sweep, not a timer each).
+    keepalive: set
+    slow_consumers: int
+    stale_connections: int
+
+    def next_connection_id(self) -> int: ...
+
+    def mark_dirty(self, connection: Connection) -> None:
+        """`connection` has queued output: call its flush() once, after this loop turn's input."""
 
 
 class Connection(asyncio.Protocol):
@@ -55,8 +81,10 @@ class Connection(asyncio.Protocol):
 
     # Leaf links override this; deliverers check it only when building plans or routing LMSG.
     leaf_link = False
+    # Internal subscribers (no socket) say True; delivery plans keep them apart.
+    internal = False
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: ConnectionHost) -> None:
         self.server = server
         self.cid = server.next_connection_id()
         self.transport: asyncio.Transport | None = None

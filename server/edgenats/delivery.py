@@ -1,8 +1,10 @@
-"""Message delivery shared by every kind of publisher (client connections, leaf links).
+"""Delivery plans and the appends that deliver a message to socket receivers.
 
 Each account's subscription trie caches, per published subject, a `DeliveryPlan` holding every
 receiving subscription's target and ready-made `MSG <subject> <sid> ` / `HMSG ...` (or
-`LMSG <subject> `) line prefixes, so that delivering is appending three pieces to an outbound list.
+`LMSG <subject> `) line prefixes, so that delivering to a client or a leaf link is appending three
+pieces to its outbound list. Internal subscribers (no socket) are kept apart in the plan and handed
+each message by the routing path (routing.py).
 """
 
 from __future__ import annotations
@@ -127,29 +129,36 @@ def pick_members(groups: tuple, skip) -> tuple:
     return tuple(picked)
 
 
-def split_leaf_picks(plain: tuple, picked: tuple) -> tuple[tuple, dict]:
-    """Queue picks that landed on leaf links, by link; such a link's plain entry is dropped since its
-    one LMSG naming the groups also serves the plain interest on the far side."""
+def split_picks(plain: tuple, picked: tuple) -> tuple[tuple, dict, list]:
+    """Queue picks sorted by kind of receiver: socket entries (with `plain`), picks that landed on leaf
+    links (by link; such a link's plain entry is dropped since its one LMSG naming the groups also
+    serves the plain interest on the far side) and picks that landed on internal subscribers."""
     leaf_picks: dict = {}
+    internal: list = []
     local = []
     for member in picked:
-        if member[2] is None:
-            leaf_picks.setdefault(member[1], []).append(member[0].queue.encode("latin-1"))
-        else:
+        if member[2] is not None:
             local.append(member)
+        elif member[1].internal:
+            internal.append(member)
+        else:
+            leaf_picks.setdefault(member[1], []).append(member[0].queue.encode("latin-1"))
     if leaf_picks:
         plain = tuple(entry for entry in plain if entry[1] not in leaf_picks)
-    return plain + tuple(local), leaf_picks
+    return plain + tuple(local), leaf_picks, internal
 
 
 class DeliveryPlan:
     """Per subject: each receiving subscription's target and its ready-made line prefixes."""
 
-    __slots__ = ("plain", "bulk", "counted", "messages", "bytes", "queues", "unlimited_queues", "linked",
-                 "has_links", "groups", "tracks_replies")
+    __slots__ = ("plain", "internal", "bulk", "counted", "messages", "bytes", "queues", "unlimited_queues",
+                 "linked", "has_links", "groups", "tracks_replies", "direct")
 
     def __init__(self, subject: bytes, match: SubscriptionMatch) -> None:
-        self.plain = tuple(_entry(subject, sub) for sub in match.plain if _may_deliver(sub, subject))
+        receivers = [_entry(subject, sub) for sub in match.plain if _may_deliver(sub, subject)]
+        self.plain = tuple(entry for entry in receivers if not entry[1].internal)
+        # Internal subscribers get each message through their callback, after the sockets.
+        self.internal = tuple(entry for entry in receivers if entry[1].internal)
         # Messages arriving on a link take a slower path only when other links want them too.
         self.has_links = any(entry[1].leaf_link for entry in self.plain)
         queues = []
@@ -160,11 +169,12 @@ class DeliveryPlan:
             entries = tuple(_entry(subject, sub) for sub in group if _may_deliver(sub, subject))
             if not entries:
                 continue
-            local = tuple(entry for entry in entries if entry[2] is not None)
-            remote = tuple(entry for entry in entries if entry[2] is None)
+            local = tuple(entry for entry in entries if not entry[1].leaf_link)
+            remote = tuple(entry for entry in entries if entry[1].leaf_link)
             # Members on this server win; a leaf link gets the message only when there are none.
             queues.append(local or remote)
-            self.linked = self.linked or not local
+            # Picks then need sorting by kind of receiver (split_picks).
+            self.linked = self.linked or not local or any(entry[1].internal for entry in local)
             self.groups[entries[0][0].queue.encode("latin-1")] = (local, remote)
         self.queues = tuple(queues)
         self.unlimited_queues = not any(entry[0].max_msgs for group in self.queues for entry in group)
@@ -181,6 +191,8 @@ class DeliveryPlan:
             self.counted = tuple(entry for entry in self.plain if entry[0].max_msgs)
         self.messages = 0
         self.bytes = 0
+        # Only sockets, each receiving every message: a run of identical frames is appended at once.
+        self.direct = not (self.linked or self.tracks_replies or self.internal)
 
     def settle(self) -> None:
         """Hand the plan-level counts to the bulk entries' subscriptions and targets."""
@@ -195,6 +207,8 @@ class DeliveryPlan:
 
 
 def _entry(subject: bytes, subscription: Subscription) -> tuple:
+    if subscription.target.internal:
+        return (subscription, subscription.target, None, None)
     if subscription.target.leaf_link:
         # Plain interest of a link takes LMSG/HMSG lines built like MSG ones; a queue member of a
         # link needs the queue names on its line, so it has no prefix and goes through deliver_queued.

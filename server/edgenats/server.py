@@ -117,7 +117,7 @@ class Server:
     def account(self, name: str) -> Account:
         account = self.accounts.get(name)
         if account is None:
-            account = self.accounts[name] = Account(name)
+            account = self.accounts[name] = Account(name, self.mark_dirty)
         return account
 
     def next_connection_id(self) -> int:

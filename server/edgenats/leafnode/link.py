@@ -26,7 +26,6 @@ from edgenats import NATS_COMPAT_VERSION
 from edgenats.auth import Permissions
 from edgenats.connection import Connection
 from edgenats.leafnode.credentials import CredentialsError, connect_credentials
-from edgenats.leafnode.delivery import route_from_link
 from edgenats.protocol.errors import ProtocolViolation
 from edgenats.protocol.framing import PONG, error_line, go_quote, info_line
 from edgenats.protocol.leaf_parser import LeafProtocolParser
@@ -506,7 +505,7 @@ class LeafLink(Connection):
                 log.error("%s - %s", self.describe(), text)
                 self.close("Permissions Violation", error_text=text)
                 return
-        route_from_link(self, subject, reply, queues, header_size, size, payload_crlf)
+        self.account.publish_from_link(self, subject, reply, queues, header_size, size, payload_crlf)
 
     def on_ping(self) -> None:
         self.send(PONG)

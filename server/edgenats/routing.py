@@ -1,0 +1,187 @@
+"""The one routing path: a message handed to an account reaches every receiver the account's cached
+delivery plan names, whatever published it (client session, leaf link, internal service).
+
+Sockets first: each client or leaf link gets its frame appended to its outbound list (flushed once per
+loop turn). Then internal subscribers get their callback. A message that arrived on a leaf link
+follows nats-server's link rules (PROTOCOL-SPEC §15.6): every matching plain subscriber gets it; a
+queue group only when the message names that group, and then one member, local ones first; never
+back to the link it came from; never from one of our hubs to another (spoke to spoke). Each other link
+gets at most one LMSG, naming the queue groups it was picked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from edgenats.delivery import (
+    SIZE_TAILS,
+    DeliveryPlan,
+    deliver,
+    deliver_queue_run,
+    deliver_run,
+    message_tails,
+    pick_members,
+    size_tail,
+    split_picks,
+)
+
+log = logging.getLogger("edgenats")
+
+# Internal subscribers that publish from their callback nest routing calls; deeper than this is a
+# loop (imports are checked for cycles at config time; this is the last guard).
+MAX_NESTING = 16
+
+
+class Router:
+    """Routes one account's messages; `mark_dirty(connection)` schedules a connection's flush."""
+
+    __slots__ = ("sublist", "mark_dirty", "_nesting")
+
+    def __init__(self, sublist, mark_dirty) -> None:
+        self.sublist = sublist
+        self.mark_dirty = mark_dirty
+        self._nesting = 0
+
+    def publish(self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
+                skip=None) -> int:
+        """Deliver one message (header_size -1 without headers; payload_crlf ends in CRLF) to everyone
+        but `skip` (a publisher with echo off); returns how many receivers got it."""
+        plan = self.sublist.match(subject)
+        if header_size < 0 and reply is None:
+            plain_tail = SIZE_TAILS.get(size) or size_tail(size)
+            header_tail = None
+        else:
+            plain_tail, header_tail = message_tails(reply, header_size, size)
+        mark_dirty = self.mark_dirty
+        bulk = plan.bulk
+        delivered = 0
+        if bulk:
+            plan.messages += 1
+            plan.bytes += size
+            delivered = deliver(bulk, skip, reply, header_size, size, payload_crlf, plain_tail, header_tail,
+                                mark_dirty, False)
+        entries = plan.counted
+        leaf_picks = internal_picks = None
+        if plan.queues:
+            picked = pick_members(plan.queues, skip)
+            if plan.linked:
+                entries, leaf_picks, internal_picks = split_picks(entries, picked)
+            else:
+                entries = entries + picked if entries else picked
+        if entries:
+            delivered += deliver(entries, skip, reply, header_size, size, payload_crlf, plain_tail, header_tail,
+                                 mark_dirty, True, reply is not None and plan.tracks_replies)
+        if leaf_picks:
+            for link, queues in leaf_picks.items():
+                link.deliver_queued(subject, reply, queues, header_size, size, payload_crlf)
+                delivered += 1
+        if plan.internal or internal_picks:
+            delivered += self._deliver_internal(plan.internal, internal_picks, skip, subject, reply, header_size,
+                                                size, payload_crlf)
+        return delivered
+
+    def publish_run(self, subject: bytes, size: int, payloads: list[memoryview], skip=None) -> None:
+        """Consecutive identical plain PUBs (no reply, no headers): each bulk receiver gets the run in
+        one extend when the plan has only sockets; otherwise message by message."""
+        plan = self.sublist.match(subject)
+        if not plan.direct:
+            for payload_crlf in payloads:
+                self.publish(subject, None, -1, size, payload_crlf, skip)
+            return
+        tail = SIZE_TAILS.get(size) or size_tail(size)
+        mark_dirty = self.mark_dirty
+        if plan.bulk:
+            deliver_run(plan, skip, size, tail, payloads, mark_dirty)
+        if plan.queues and not plan.counted and plan.unlimited_queues and skip is None:
+            deliver_queue_run(plan, size, tail, payloads, mark_dirty)
+        elif plan.counted or plan.queues:
+            # Message by message, with the current plan: a limited subscription may end mid-run.
+            sublist = self.sublist
+            for payload_crlf in payloads:
+                plan = sublist.match(subject)
+                entries = plan.counted
+                if plan.queues:
+                    entries = entries + pick_members(plan.queues, skip)
+                deliver(entries, skip, None, -1, size, payload_crlf, tail, None, mark_dirty, True)
+
+    def publish_from_link(self, source, subject: bytes, reply: bytes | None, queues: list[bytes] | None,
+                          header_size: int, size: int, payload_crlf: memoryview) -> None:
+        """A message that arrived on leaf link `source` (LMSG/HMSG), by the link rules above."""
+        plan = self.sublist.match(subject)
+        plain_tail, header_tail = message_tails(reply, header_size, size)
+        links = None
+        local = plan.plain
+        internal: list = []
+        if queues or plan.has_links:
+            links, local, internal = _links_and_picks(source, plan, queues, not source.we_are_hub)
+        deliver(local, None, reply, header_size, size, payload_crlf, plain_tail, header_tail, self.mark_dirty, True)
+        if links:
+            for link, names in links.items():
+                link.deliver_queued(subject, reply, names, header_size, size, payload_crlf)
+        if plan.internal or internal:
+            self._deliver_internal(plan.internal, internal, None, subject, reply, header_size, size, payload_crlf)
+
+    def _deliver_internal(self, plain: tuple, picked: list | None, skip, subject: bytes, reply: bytes | None,
+                          header_size: int, size: int, payload_crlf: memoryview) -> int:
+        if self._nesting >= MAX_NESTING:
+            log.error("Routing loop: dropped a message on %s to internal subscribers", subject.decode("latin-1"))
+            return 0
+        self._nesting += 1
+        delivered = 0
+        try:
+            for entries in (plain, picked or ()):
+                for subscription, target, _, _ in entries:
+                    if target is skip:
+                        continue
+                    subscription.delivered += 1
+                    target.receive(subject, reply, header_size, size, payload_crlf)
+                    delivered += 1
+        finally:
+            self._nesting -= 1
+        return delivered
+
+
+def _links_and_picks(source, plan: DeliveryPlan, queues: list[bytes] | None,
+                     from_hub_side: bool) -> tuple[dict, list, list]:
+    """The other links to send to (with the queue groups each was picked for), the local socket
+    entries, and the internal queue members picked."""
+    links: dict = {}
+    local: list[tuple] = []
+    internal: list[tuple] = []
+    for entry in plan.plain:
+        target = entry[1]
+        if target.leaf_link:
+            if target is not source and not target.closed and (target.we_are_hub or not from_hub_side):
+                links.setdefault(target, [])
+        else:
+            local.append(entry)
+    for name in queues or ():
+        group = plan.groups.get(name)
+        if group is None:
+            continue
+        members, remote_members = group
+        member = _pick_local(members)
+        if member is not None:
+            (internal if member[1].internal else local).append(member)
+            continue
+        candidates = [entry for entry in remote_members
+                      if entry[1] is not source and not entry[1].closed
+                      and (entry[1].we_are_hub or not from_hub_side)]
+        if candidates:
+            weights = [max(entry[0].weight, 1) for entry in candidates]
+            target = random.choices(candidates, weights)[0][1]
+            links.setdefault(target, []).append(name)
+    return links, local, internal
+
+
+def _pick_local(members: tuple) -> tuple | None:
+    count = len(members)
+    if not count:
+        return None
+    start = int(random.random() * count)
+    for offset in range(count):
+        member = members[(start + offset) % count]
+        if not member[1].closed:
+            return member
+    return None
