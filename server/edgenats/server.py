@@ -20,6 +20,7 @@ from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.auth import AuthConfigError, Authenticator
 from edgenats.client import ClientConnection
 from edgenats.connection import Connection
+from edgenats.imports import Imports
 from edgenats.logs import configure_logging
 from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
 
@@ -94,6 +95,8 @@ class Server:
         self.authenticator = build_authenticator(options)
         self.accounts: dict[str, Account] = {}
         self.global_account = self.account(GLOBAL_ACCOUNT)
+        self.imports = Imports(self.account, self.loop)
+        self.imports.apply(options.account_settings)
         self.connections: dict[int, Connection] = {}
         self.keepalive: set[Connection] = set()
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
@@ -192,6 +195,8 @@ class Server:
         if connect_info:
             info["connect_info"] = True
             info["remote_account"] = connection.account.name
+            # The account's limit when smaller than the server's.
+            info["max_payload"] = connection.parser.max_payload
         return info
 
     # output coalescing -------------------------------------------------------------------------
@@ -276,7 +281,7 @@ class Server:
         log.info("Server Exiting..")
 
     def reload(self) -> None:
-        """SIGHUP: re-read the config; apply auth, limits and log level; refuse fixed settings."""
+        """SIGHUP: re-read the config; apply auth, imports, limits and log level; refuse fixed settings."""
         old = self.options
         log.info("Reloading server configuration")
         try:
@@ -294,6 +299,7 @@ class Server:
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()
+        self.imports.apply(new.account_settings)
         for account in self.accounts.values():
             account.sublist.clear_cache()
         for connection in list(self.connections.values()):

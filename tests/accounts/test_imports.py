@@ -141,6 +141,20 @@ async def test_no_responders_across_accounts(clients):
         await b.request("local.svc.nobody", b"anyone?", timeout=5)
 
 
+async def test_a_stream_import_answers_for_no_one_until_the_importer_subscribes(clients):
+    a, b = clients
+    # A request in A that only a stream import would carry: nobody can answer it.
+    with pytest.raises(NoRespondersError):
+        await a.request("a.question", b"?", timeout=5)
+    subscription = await b.subscribe("from_a.>")
+    await b.flush()
+    inbox = a.new_inbox()
+    await a.publish("a.question", b"?", reply=inbox)
+    message = await subscription.next_msg(timeout=5)
+    # The reply subject travels unchanged with the message.
+    assert (message.subject, message.reply) == ("from_a.a.question", inbox)
+
+
 async def settled(publisher, receiver) -> None:
     """Once this returns, everything `publisher` sent has been delivered to `receiver`'s subscriptions:
     the server routes a message before answering the publisher's PING, and writes it to the receiver
