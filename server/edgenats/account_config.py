@@ -87,6 +87,19 @@ class AccountSettings:
     limits: AccountLimits = field(default_factory=AccountLimits)
 
 
+def account_limits(accounts: dict[str, AccountSettings], name: str) -> AccountLimits:
+    """The limits of account `name` (none for an account the block does not configure, like `$G`)."""
+    settings = accounts.get(name)
+    return settings.limits if settings is not None else AccountLimits()
+
+
+def smaller_limit(first: int, second: int) -> int:
+    """The tighter of two limits where NO_LIMIT (-1) means none."""
+    if first < 0 or second < 0:
+        return max(first, second)
+    return min(first, second)
+
+
 def _fields(block: object, where: str) -> dict[str, object]:
     if not isinstance(block, dict):
         raise ValueError(f"{where} must be a block {{ ... }}, got {block!r}")
