@@ -12,20 +12,17 @@ from edgenats.sublist import Subscription, SubscriptionTrie
 GLOBAL_ACCOUNT = "$G"
 
 
-class Account:
-    __slots__ = ("name", "sublist", "connections", "router", "publish", "publish_run", "publish_from_link")
+class Account(Router):
+    """Publishers call the routing path it inherits: publish, publish_run, publish_from_link."""
+
+    __slots__ = ("name", "connections")
 
     def __init__(self, name: str, mark_dirty) -> None:
         """`mark_dirty(connection)` schedules a connection's flush for the end of the loop turn."""
-        self.name = name
         # The trie caches, per published subject, the plan that delivers to its subscribers.
-        self.sublist = SubscriptionTrie(DeliveryPlan, DeliveryPlan.settle)
+        super().__init__(SubscriptionTrie(DeliveryPlan, DeliveryPlan.settle), mark_dirty)
+        self.name = name
         self.connections: set = set()
-        self.router = Router(self.sublist, mark_dirty)
-        # The routing path, bound once: publishers call these per message.
-        self.publish = self.router.publish
-        self.publish_run = self.router.publish_run
-        self.publish_from_link = self.router.publish_from_link
 
     def settle_counters(self) -> None:
         """Bring every delivery counter up to date (cached plans count bulk deliveries themselves)."""

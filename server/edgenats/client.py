@@ -15,8 +15,10 @@ from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
 from edgenats.protocol.client_parser import ClientProtocolParser
+from edgenats.protocol.connect_options import ConnectOptions
 from edgenats.protocol.framing import OK, PONG, go_quote, info_line
-from edgenats.subjects import is_valid_literal_subject, is_valid_subject, subject_matches
+from edgenats.protocol.headers import Headers
+from edgenats.subjects import is_valid_subscription_subject, subject_matches
 from edgenats.sublist import Subscription
 
 if TYPE_CHECKING:
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("edgenats")
 
 _RESERVED_REPLY_PREFIXES = (b"_R_.", b"$JS.ACK.", b"$GNR.")
-_CREDENTIAL_FIELDS = ("user", "pass", "auth_token", "nkey", "sig", "jwt")
-_NO_RESPONDERS_HEADER = b"NATS/1.0 503\r\nNats-Subject: %s\r\n\r\n"
 
 
 class ClientConnection(Connection):
@@ -103,6 +103,8 @@ class ClientConnection(Connection):
         self._drop_subscriptions()
         self.account.connections.discard(self)
         self.server.forget(self)
+        if self.connected:
+            self.server.system.client_disconnected(self)
         log.debug("%s - Client connection closed: %s", self.describe(), self.close_reason)
 
     def _auth_timeout(self) -> None:
@@ -155,21 +157,18 @@ class ClientConnection(Connection):
 
     # operations --------------------------------------------------------------------------------
 
-    def on_connect(self, options: dict) -> None:
-        protocol_level = options.get("protocol", 0)
-        if not isinstance(protocol_level, int) or isinstance(protocol_level, bool) or not 0 <= protocol_level <= 1:
-            self.close("Protocol Violation", error_text="invalid client protocol")
-            return
-        headers = options.get("headers") is True
-        if options.get("no_responders") is True and not headers:
-            self.close("Protocol Violation", error_text="no responders requires headers support")
-            return
-        if options.get("account") or options.get("new_account"):
-            self._authorization_violation("account field in CONNECT")
-            return
-        user = self.server.authenticator.authenticate(options)
+    def on_connect(self, options: ConnectOptions) -> None:
+        """A CONNECT, its JSON already applied to the options earlier CONNECTs left (as nats-server)."""
+        # nats-server's order: credentials (and the refused account fields), protocol, no_responders.
+        user = self.server.authenticator.authenticate(options.credentials())
         if user is None:
             self._authorization_violation("bad credentials")
+            return
+        if not 0 <= options.protocol <= 1:
+            self.close("Protocol Violation", error_text="invalid client protocol")
+            return
+        if options.no_responders and not options.headers:
+            self.close("Protocol Violation", error_text="no responders requires headers support")
             return
         if self._account_full(user.account):
             log.error("%s - maximum account active connections exceeded", self.describe())
@@ -181,24 +180,26 @@ class ClientConnection(Connection):
         if self._auth_timer is not None:
             self._auth_timer.cancel()
             self._auth_timer = None
-        self.verbose = options.get("verbose", True) is not False
-        self.pedantic = options.get("pedantic", True) is not False
-        self.echo_skip = self if options.get("echo", True) is False else None
-        self.headers = headers
-        self.no_responders = options.get("no_responders") is True
-        self.protocol_level = protocol_level
-        self.name = _text(options.get("name"))
-        self.lang = _text(options.get("lang"))
-        self.version = _text(options.get("version"))
+        self.verbose = options.verbose
+        self.pedantic = options.pedantic
+        self.echo_skip = self if not options.echo else None
+        self.headers = options.headers
+        self.no_responders = options.no_responders
+        self.protocol_level = options.protocol
+        self.name = options.name
+        self.lang = options.lang
+        self.version = options.version
         # Kept to check again after a reload; the rest of CONNECT is not needed once applied.
-        self.credentials = {key: options[key] for key in _CREDENTIAL_FIELDS if key in options} or None
+        self.credentials = options.credentials()
         self.parser.connect_required = False
-        self.parser.headers_allowed = headers
+        self.parser.headers_allowed = options.headers
+        self.parser.pedantic = options.pedantic
         self._bind(user)
         if not self.connected:
             self.connected = True
-            self._connect_info_pending = protocol_level >= 1
+            self._connect_info_pending = options.protocol >= 1
             self.start_keepalive()
+            self.server.system.client_connected(self)
         if self.verbose:
             self.send(OK)
 
@@ -216,11 +217,10 @@ class ClientConnection(Connection):
         self.pong_received()
 
     def on_sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None:
+        """In nats-server's order: permissions, the subscription limit, then (for a new sid only) the
+        subject's validity; a known sid is answered +OK and left as it is."""
         subject_text = subject.decode("latin-1")
         queue_text = queue.decode("latin-1") if queue is not None else None
-        if not is_valid_subject(subject_text):
-            self.send_error("Invalid Subject")
-            return
         permissions = self.user.permissions if self.user else None
         if (queue_text == RESERVED_QUEUE_GROUP and permissions is None) or (
             permissions is not None and not permissions.can_subscribe(subject_text, queue_text)
@@ -235,6 +235,9 @@ class ClientConnection(Connection):
             self.send_error("maximum subscriptions exceeded")
             return
         if sid not in self.subscriptions:
+            if not is_valid_subscription_subject(subject_text):
+                self.send_error("Invalid Subject")
+                return
             subscription = Subscription(self, subject_text, queue_text, sid)
             self.subscriptions[sid] = subscription
             self.account.sublist.insert(subscription)
@@ -278,9 +281,6 @@ class ClientConnection(Connection):
 
     def _publish_allowed(self, subject: bytes, reply: bytes | None) -> bool:
         """The checks that only verbose, pedantic or restricted connections pay for, in nats-server's order."""
-        if self.pedantic and not is_valid_literal_subject(subject.decode("latin-1")):
-            # nats-server reports it and still routes the message.
-            self.send_error("Invalid Publish Subject")
         permissions = self.user.permissions if self.user else None
         if permissions is not None:
             subject_text = subject.decode("latin-1")
@@ -296,11 +296,15 @@ class ClientConnection(Connection):
             self.send(OK)
         return True
 
+    def on_invalid_publish_subject(self) -> None:
+        # Reported from the control line, as nats-server; the message is still routed.
+        self.send_error("Invalid Publish Subject")
+
     def _send_no_responders(self, subject: bytes, reply: bytes) -> None:
         reply_text = reply.decode("latin-1")
         for subscription in self.subscriptions.values():
             if subscription.queue is None and subject_matches(subscription.subject, reply_text):
-                header = _NO_RESPONDERS_HEADER % subject
+                header = Headers((("Nats-Subject", subject.decode("latin-1")),), 503).encode()
                 self.send(b"HMSG %s %s %d %d\r\n%s\r\n" % (reply, subscription.sid, len(header),
                                                           len(header), header))
                 return
@@ -325,8 +329,3 @@ class ClientConnection(Connection):
 
     def send_error(self, text: str) -> None:
         self.send(b"-ERR '%s'\r\n" % text.encode("utf-8", "replace"))
-
-
-def _text(value) -> str:
-    return value if isinstance(value, str) else ""
-

@@ -18,6 +18,7 @@ from edgenats.conf.units import parse_size, positive_duration
 from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
 
 DEFAULT_PORT = 4222
+DEFAULT_SYSTEM_ACCOUNT = "$SYS"
 MB = 1024 * 1024
 MAX_PAYLOAD_LIMIT = 999_999_999
 
@@ -44,6 +45,8 @@ class Options:
     account_settings: dict[str, AccountSettings] = field(default_factory=dict)
     leafnodes: LeafNodeSettings | None = None
     no_auth_user: str | None = None
+    # The account the server answers requests and publishes events in ($SYS exists even when unnamed).
+    system_account: str = DEFAULT_SYSTEM_ACCOUNT
     user: str | None = None
     password: str | None = None
     token: str | None = None
@@ -60,7 +63,7 @@ class Options:
 
 
 # Fields that a SIGHUP reload may not change (nats-server refuses these too).
-NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes")
+NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes", "system_account")
 
 
 class OptionsError(Exception):
@@ -79,8 +82,6 @@ _NOT_IMPLEMENTED = {
     "operator": "operator/JWT mode",
     "operators": "operator/JWT mode",
     "resolver": "operator/JWT mode",
-    "system_account": "the system account",
-    "system": "the system account",
     "https": "HTTPS monitoring",
     "https_port": "HTTPS monitoring",
     "server_tags": "server tags",
@@ -185,6 +186,8 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.account_settings = parse_accounts(value)
     elif key in ("leafnodes", "leaf"):
         options.leafnodes = parse_leafnodes(value)
+    elif key in ("system_account", "system"):
+        options.system_account = _as_str(value, key)
     elif key == "no_auth_user":
         options.no_auth_user = _as_str(value, key)
     elif key == "debug":
@@ -222,6 +225,8 @@ def validate(options: Options, origin: str) -> None:
         raise OptionsError(f"{origin}: max_control_line must be positive")
     if options.ping_max < 1:
         raise OptionsError(f"{origin}: ping_max must be at least 1")
+    if options.system_account != DEFAULT_SYSTEM_ACCOUNT and options.system_account not in (options.accounts or {}):
+        raise OptionsError(f"{origin}: system_account {options.system_account!r} is not defined in accounts")
 
 
 def load_options(config_file: str | None, flag_overrides: dict[str, Any]) -> Options:

@@ -34,7 +34,8 @@ MAX_NESTING = 16
 
 
 class Router:
-    """Routes one account's messages; `mark_dirty(connection)` schedules a connection's flush."""
+    """Routes the messages of one subject space (an account is one); `mark_dirty(connection)` schedules
+    a connection's flush."""
 
     __slots__ = ("sublist", "mark_dirty", "_nesting")
 
@@ -42,6 +43,11 @@ class Router:
         self.sublist = sublist
         self.mark_dirty = mark_dirty
         self._nesting = 0
+
+    def has_interest(self, subject: str) -> bool:
+        """Whether anyone would receive a message on `subject` (a cached lookup)."""
+        plan = self.sublist.match(subject.encode("latin-1"))
+        return bool(plan.plain or plan.internal or plan.queues)
 
     def publish(self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
                 skip=None) -> int:

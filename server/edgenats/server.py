@@ -13,6 +13,7 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
@@ -26,6 +27,8 @@ from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
 
 if TYPE_CHECKING:
     from edgenats.leafnode.manager import LeafNodes
+    from edgenats.monitor import MonitorServer
+    from edgenats.system import SystemAccount
 
 log = logging.getLogger("edgenats")
 
@@ -95,6 +98,8 @@ class Server:
         self.authenticator = build_authenticator(options)
         self.accounts: dict[str, Account] = {}
         self.global_account = self.account(GLOBAL_ACCOUNT)
+        self.system_account = self.account(options.system_account)
+        self.system: SystemAccount | None = None
         self.imports = Imports(self.account, self.loop)
         self.imports.apply(options.account_settings)
         self.connections: dict[int, Connection] = {}
@@ -114,6 +119,10 @@ class Server:
         self._monitor = None
         self.leafnodes = build_leafnodes(self) if options.leafnodes is not None else None
         self._refresh_info()
+
+    @property
+    def monitor(self) -> MonitorServer | None:
+        return self._monitor
 
     # registry ----------------------------------------------------------------------------------
 
@@ -135,8 +144,11 @@ class Server:
         return True
 
     def forget(self, connection: ClientConnection) -> None:
-        if self.connections.pop(connection.cid, None) is None:
-            return
+        if self.connections.pop(connection.cid, None) is not None:
+            self.record_closed(connection)
+
+    def record_closed(self, connection: Connection) -> None:
+        """A closed client or leaf link: its counts stay in the totals, its entry in /connz?state=closed."""
         totals = self.closed_totals
         totals["in_msgs"] += connection.in_msgs
         totals["out_msgs"] += connection.out_msgs
@@ -145,7 +157,8 @@ class Server:
         user = connection.user
         self.closed_connections.append(ClosedConnection(
             connection.cid, connection.kind, connection.host, connection.port, connection.start_time,
-            time.time(), connection.close_reason, connection.name, connection.lang, connection.version,
+            time.time(), connection.close_reason, connection.name, getattr(connection, "lang", ""),
+            getattr(connection, "version", ""),
             connection.in_msgs, connection.out_msgs, connection.in_bytes, connection.out_bytes,
             connection.account.name, user.name if user else "",
         ))
@@ -156,10 +169,11 @@ class Server:
             account.settle_counters()
 
     def totals(self) -> dict[str, int]:
-        """Message and byte counters over every connection, open and closed."""
+        """Message and byte counters over every connection and leaf link, open and closed (/varz, STATSZ)."""
         self.settle_counters()
         result = dict(self.closed_totals)
-        for connection in self.connections.values():
+        links = self.leafnodes.links if self.leafnodes is not None else ()
+        for connection in chain(self.connections.values(), links):
             result["in_msgs"] += connection.in_msgs
             result["out_msgs"] += connection.out_msgs
             result["in_bytes"] += connection.in_bytes
@@ -233,6 +247,10 @@ class Server:
             lambda: ClientConnection(self), host, options.port, reuse_address=True, backlog=1024,
             start_serving=False,
         )
+        from edgenats.system import SystemAccount
+
+        self.system = SystemAccount(self)
+        self.system.start()
         log.info("Starting edgenats-server")
         log.info("  Version:  %s (NATS protocol compatible with nats-server %s)", __version__,
                  NATS_COMPAT_VERSION)
@@ -269,6 +287,8 @@ class Server:
             self._listener.close()
         if self._monitor is not None:
             await self._monitor.stop()
+        if self.system is not None:
+            self.system.stop()
         open_connections = list(self.connections.values())
         for connection in open_connections:
             connection.close("Server Shutdown")

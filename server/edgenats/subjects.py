@@ -1,7 +1,8 @@
-"""Subject and queue-name rules: validation of subscribe/publish subjects and wildcard matching.
+"""Subject rules: validation of configured, subscribed and published subjects, and wildcard matching.
 
 Subjects are handled as `str` (decoded latin-1 from the wire, so every byte maps to one character
 and nothing can fail to decode). Wildcards are whole tokens only: `*` is one token, `>` the rest.
+Queue names have no rule of their own: as in nats-server, any protocol argument is a queue name.
 """
 
 _WHITESPACE = frozenset(" \t\r\n\f")
@@ -12,9 +13,16 @@ def _has_whitespace(text: str) -> bool:
 
 
 def is_valid_subject(subject: str) -> bool:
-    """A subscribe subject: non-empty tokens, no whitespace, `>` only as the last token."""
-    if not subject or _has_whitespace(subject):
-        return False
+    """A subject in configuration: no whitespace, non-empty tokens, `>` only as the last token."""
+    return bool(subject) and not _has_whitespace(subject) and is_valid_subscription_subject(subject)
+
+
+def is_valid_subscription_subject(subject: str) -> bool:
+    """A SUB or LS+ subject as nats-server's sublist takes it: non-empty tokens, `>` only as the last.
+
+    No whitespace rule: the protocol's argument separators (space, tab, CR, LF) never reach here,
+    and nats-server subscribes to subjects holding a vertical tab or form feed.
+    """
     tokens = subject.split(".")
     last = len(tokens) - 1
     for index, token in enumerate(tokens):
@@ -30,10 +38,6 @@ def is_valid_literal_subject(subject: str) -> bool:
     if not is_valid_subject(subject):
         return False
     return all(token not in ("*", ">") for token in subject.split("."))
-
-
-def is_valid_queue_name(queue: str) -> bool:
-    return bool(queue) and not _has_whitespace(queue)
 
 
 def subject_matches(pattern: str, subject: str) -> bool:

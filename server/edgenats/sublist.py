@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from edgenats.subjects import subject_matches
 
 _CACHE_LIMIT = 1024
+# A full cache keeps its newest answers, this many of them (nats-server sweeps to 256 at random).
+_CACHE_SWEEP = 256
 
 
 @dataclass(eq=False, slots=True)
@@ -138,7 +141,7 @@ class SubscriptionTrie:
             self._collect(self._root, tokens, 0, plain, queues)
         result = self._derive(subject, SubscriptionMatch(tuple(plain), tuple(map(tuple, queues.values()))))
         if len(self._cache) >= _CACHE_LIMIT:
-            self.clear_cache()
+            self._sweep_cache()
         self._cache[subject] = result
         return result
 
@@ -173,6 +176,12 @@ class SubscriptionTrie:
         for cached in self._cache.values():
             self._retire(cached)
         self._cache.clear()
+
+    def _sweep_cache(self) -> None:
+        """Drop the oldest cached answers, so a stream of new subjects does not empty the whole cache."""
+        cache = self._cache
+        for key in list(islice(cache, len(cache) - _CACHE_SWEEP)):
+            self._retire(cache.pop(key))
 
     @staticmethod
     def _child(node: _Node, token: str) -> _Node:

@@ -105,6 +105,16 @@ def test_arguments_that_close_the_link(data, error):
         parse([data])
 
 
+def test_vertical_tab_and_form_feed_belong_to_leaf_subjects_and_queue_names():
+    """As nats-server's splitArg: only space, tab, CR and LF separate LS+/LS- arguments."""
+    assert parse([b"LS+ a\x0bb q\x0cx 2\r\nLS+ a\x0cb\r\nLS- a\x0bb q\x0cx\r\nLS- a\x0cb\t\r\n"]) == [
+        ("sub", b"a\x0bb", b"q\x0cx", 2),
+        ("sub", b"a\x0cb", None, 1),
+        ("unsub", b"a\x0bb", b"q\x0cx"),
+        ("unsub", b"a\x0cb", None),
+    ]
+
+
 def test_before_connect_anything_but_connect_is_reported():
     recorder = Recorder()
     parser = LeafProtocolParser(recorder, 4096, 1024)

@@ -21,6 +21,7 @@ VARZ_FIELDS = {
     "slow_consumers": int, "stale_connections": int, "subscriptions": int, "http_req_stats": dict,
     "config_load_time": str, "slow_consumer_stats": dict, "stale_connection_stats": dict,
     "cluster": dict, "gateway": dict, "leaf": dict, "mqtt": dict, "websocket": dict, "jetstream": dict,
+    "system_account": str,
 }
 RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 UPTIME = re.compile(r"^(\d+y)?(\d+d)?(\d+h)?(\d+m)?\d+s$")
@@ -35,6 +36,7 @@ def test_varz_has_the_fields_tools_read_with_their_types(monitored):
     assert varz["http_port"] == monitored.monitor.port
     assert varz["ping_interval"] == 120 * 10**9 and varz["write_deadline"] == 10 * 10**9
     assert varz["max_payload"] == 1024 * 1024
+    assert varz["system_account"] == "$SYS"
     for field in ("start", "now", "config_load_time"):
         assert RFC3339_NANO.match(varz[field]), varz[field]
     assert UPTIME.match(varz["uptime"])

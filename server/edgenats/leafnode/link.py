@@ -8,7 +8,9 @@ Link states:
   CONNECTED              interest and messages flow
   CLOSED
 Interest a link receives becomes Subscriptions (target = the link) in the bound account's trie, so
-local publishers reach it through the ordinary delivery plan.
+local publishers reach it through the ordinary delivery plan. A link reports to a `LinkRegistry`
+(opened, established, closed; the account's loop-detection subject); an accepted link also gets the
+hub's `HubHandshake`, a solicited one its `RemoteDialer`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 import ssl
 import string
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from edgenats import NATS_COMPAT_VERSION
 from edgenats.auth import Permissions
@@ -29,14 +31,15 @@ from edgenats.leafnode.credentials import CredentialsError, connect_credentials
 from edgenats.protocol.errors import ProtocolViolation
 from edgenats.protocol.framing import PONG, error_line, go_quote, info_line
 from edgenats.protocol.leaf_parser import LeafProtocolParser
-from edgenats.subjects import is_valid_subject
+from edgenats.subjects import is_valid_subscription_subject
 from edgenats.sublist import Subscription
 
 if TYPE_CHECKING:
     from edgenats.account import Account
     from edgenats.leafnode.config import RemoteSettings, RemoteURL
-    from edgenats.leafnode.manager import LeafNodes
+    from edgenats.leafnode.hub import HubHandshake
     from edgenats.leafnode.remote import RemoteDialer
+    from edgenats.server import Server
 
 log = logging.getLogger("edgenats")
 
@@ -62,6 +65,19 @@ class LinkState(Enum):
     AWAITING_CONNECT = "awaiting CONNECT"
     CONNECTED = "connected"
     CLOSED = "closed"
+
+
+class LinkRegistry(Protocol):
+    """Where a link reports its life; it answers the one question links share (the loop subject)."""
+
+    def opened(self, link: LeafLink) -> bool:
+        """The socket is up; False refuses an accepted link."""
+
+    def established(self, link: LeafLink) -> None: ...
+
+    def closed(self, link: LeafLink) -> None: ...
+
+    def loop_subject(self, account: Account) -> str: ...
 
 
 class LinkUser:
@@ -105,11 +121,13 @@ class LeafLink(Connection):
     # Links never hold `allow_responses` grants; the delivery plan asks every target.
     reply_allowance = None
 
-    def __init__(self, manager: LeafNodes, dialer: RemoteDialer | None = None, url: RemoteURL | None = None) -> None:
-        server = manager.server
+    def __init__(self, server: Server, registry: LinkRegistry, dialer: RemoteDialer | None = None,
+                 url: RemoteURL | None = None, hub: HubHandshake | None = None) -> None:
+        """Solicited with `dialer` and `url`; accepted with `hub`."""
         super().__init__(server)
         options = server.options
-        self.manager = manager
+        self.registry = registry
+        self.hub = hub
         self.dialer = dialer
         self.remote: RemoteSettings | None = dialer.remote if dialer else None
         self.url = url
@@ -121,6 +139,7 @@ class LeafLink(Connection):
         self.we_are_hub = bool(self.remote and self.remote.hub)
         self.headers = True
         self.user: LinkUser | None = None
+        self.user_name = ""
         self.name = ""
         self.remote_account = ""
         self.peer_cluster = ""
@@ -144,23 +163,24 @@ class LeafLink(Connection):
 
     def on_open(self) -> None:
         loop = self.server.loop
-        self.manager.links.add(self)
+        admitted = self.registry.opened(self)
         if self.solicited:
             timeout = self.remote.first_info_timeout
             self._handshake_timer = loop.call_later(timeout, self._handshake_timeout, "Leafnode First INFO Timeout")
             log.debug("%s - Leafnode connection opened to %s", self.describe(), self.url)
             return
-        if not self.manager.admit(self):
+        if not admitted:
             self.close("Maximum Connections Exceeded", error_text="maximum connections exceeded")
             return
         self.parser.connect_required = True
-        info = self.manager.hub_info(self)
-        if self.manager.hub_auth_required:
+        hub = self.hub
+        info = hub.info(self.cid)
+        if hub.auth_required:
             self.nonce = _nonce()
             info["auth_required"] = True
             info["nonce"] = self.nonce
         self.send(info_line(info))
-        self._handshake_timer = loop.call_later(self.manager.hub_auth_timeout, self._handshake_timeout,
+        self._handshake_timer = loop.call_later(hub.auth_timeout, self._handshake_timeout,
                                                 "Authentication Timeout")
         if info.get("tls_required"):
             self._start_tls(lambda: None)
@@ -171,15 +191,18 @@ class LeafLink(Connection):
         self.state = LinkState.CLOSED
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
-        self.manager.detach(self)
+        self.registry.closed(self)
         sublist = self.account.sublist
         for subscription in self.subscriptions.values():
             sublist.remove(subscription)
         self.subscriptions.clear()
         self.smap.clear()
         if was_connected:
+            # Removing the subscriptions settled the plans that counted for this link in bulk.
+            self.server.record_closed(self)
             log.info("%s - Leafnode connection closed: %s - Account: %s", self.describe(), self.close_reason,
                      self.account.name)
+            self.server.system.client_disconnected(self)
         else:
             log.debug("%s - Leafnode connection closed before it was up: %s", self.describe(), self.close_reason)
         if not self.done.done():
@@ -247,10 +270,10 @@ class LeafLink(Connection):
     async def _upgrade_tls(self, then) -> None:
         try:
             if self.solicited:
-                context = self.manager.client_tls_context(self.remote)
+                context = self.dialer.tls_context()
                 server_hostname = (self.remote.tls.server_name if self.remote.tls else "") or self.url.host
             else:
-                context = self.manager.server_tls_context
+                context = self.hub.tls_context
                 server_hostname = None
             # Output queued before the switch (the accepting side's INFO) must leave in plain text.
             self.flush()
@@ -338,11 +361,12 @@ class LeafLink(Connection):
             log.error("%s - %s", self.describe(), rejection)
             self.close("Protocol Violation", error_text=rejection)
             return
-        user = self.manager.authenticate(options, self.nonce)
+        user = self.hub.authenticate(options)
         if user is None:
             log.error("%s - authentication error", self.describe())
             self.close("Authentication Failure", error_text="Authorization Violation")
             return
+        self.user_name = user.name
         self.name = _string(options.get("name"))
         self.peer_cluster = _string(options.get("cluster"))
         self.peer_version = _string(options.get("version"))
@@ -364,8 +388,7 @@ class LeafLink(Connection):
                 import_filter = self.import_permissions
         if import_filter is not None or deny_pub:
             self.user = LinkUser(user.name, LinkFilter(import_filter, deny_pub))
-        self.manager.replace_duplicate(self)
-        info = self.manager.hub_info(self)
+        info = self.hub.info(self.cid)
         info["connect_info"] = True
         info["remote_account"] = self.account.name
         if self.import_permissions is not None:
@@ -390,13 +413,14 @@ class LeafLink(Connection):
         if self.user is not None:
             # Plans cached before the filters were known would send what the peer refuses.
             self.account.sublist.clear_cache()
-        self.manager.attach(self)
+        self.registry.established(self)
         self._send_interest_burst()
         self.start_keepalive()
         log.info("%s - Leafnode connection created%s for account: %s", self.describe(),
                  f" to {self.url}" if self.url else "", self.account.name)
         if self.dialer is not None:
             self.dialer.link_up(self)
+        self.server.system.client_connected(self)
 
     def _send_interest_burst(self) -> None:
         counts: dict[tuple[str, str | None], int] = {}
@@ -406,7 +430,7 @@ class LeafLink(Connection):
                 continue
             key = (subscription.subject, subscription.queue)
             counts[key] = counts.get(key, 0) + subscription.weight
-        lines = [b"LS+ %s\r\n" % self.manager.loop_subject(self.account).encode()]
+        lines = [b"LS+ %s\r\n" % self.registry.loop_subject(self.account).encode()]
         for key, count in counts.items():
             if count <= 0:
                 continue
@@ -453,10 +477,10 @@ class LeafLink(Connection):
             return
         subject_text = subject.decode("latin-1")
         queue_text = queue.decode("latin-1") if queue is not None else None
-        if not is_valid_subject(subject_text):
+        if not is_valid_subscription_subject(subject_text):
             self.send(error_line("Invalid Subscription"))
             return
-        if subject_text == self.manager.loop_subject(self.account):
+        if subject_text == self.registry.loop_subject(self.account):
             self._loop_detected()
             return
         permissions = self.import_permissions

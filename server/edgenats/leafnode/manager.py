@@ -1,5 +1,6 @@
 """LeafNodes: everything leaf-related a server has — the remotes it dials, the listener leafs dial,
-the live links, per-account interest observers and loop-detection subjects, and the status view.
+the registry of live links (what a link tells it: opened, established, closed), per-account interest
+observers and loop-detection subjects, and the status view.
 """
 
 from __future__ import annotations
@@ -8,13 +9,10 @@ import asyncio
 import base64
 import logging
 import os
-import platform
-import ssl
 from typing import TYPE_CHECKING
 
-from edgenats import NATS_COMPAT_VERSION, __version__
-from edgenats.auth import AuthenticatedUser, Authenticator
-from edgenats.leafnode.config import LeafNodeSettings, RemoteSettings
+from edgenats.leafnode.config import LeafNodeSettings
+from edgenats.leafnode.hub import HubHandshake
 from edgenats.leafnode.interest import AccountInterest
 from edgenats.leafnode.link import LeafLink, LinkState
 from edgenats.leafnode.remote import RemoteDialer
@@ -39,18 +37,12 @@ class LeafNodes:
         self.server = server
         self.settings = settings
         self.links: set[LeafLink] = set()
-        self.dialers = [RemoteDialer(self, remote) for remote in settings.remotes]
+        self.dialers = [RemoteDialer(server, self, remote, settings.reconnect_interval)
+                        for remote in settings.remotes]
+        self.hub = HubHandshake(server, settings)
         self._interests: dict[str, AccountInterest] = {}
         self._loop_subjects: dict[str, str] = {}
         self._listener: asyncio.base_events.Server | None = None
-        self._hub_authenticator: Authenticator | None = None
-        self.server_tls_context = self._server_tls_context() if settings.tls is not None else None
-        self._hub_account = ""
-        if settings.authorization is not None:
-            block = dict(settings.authorization)
-            account = block.pop("account", "")
-            self._hub_account = account if isinstance(account, str) else ""
-            self._hub_authenticator = Authenticator.from_config(block, server.options.accounts)
 
     # lifecycle ---------------------------------------------------------------------------------
 
@@ -59,7 +51,7 @@ class LeafNodes:
         if settings.listen:
             host = None if settings.host in ("", "0.0.0.0") else settings.host
             self._listener = await self.server.loop.create_server(
-                lambda: LeafLink(self), host, settings.port, reuse_address=True,
+                lambda: LeafLink(self.server, self, hub=self.hub), host, settings.port, reuse_address=True,
             )
             log.info("Listening for leafnode connections on %s:%d", settings.host or "0.0.0.0", settings.port)
         for dialer in self.dialers:
@@ -77,26 +69,24 @@ class LeafNodes:
             link.close("Server Shutdown")
         return links
 
-    # links -------------------------------------------------------------------------------------
+    # the registry a link reports to ------------------------------------------------------------
 
-    def admit(self, link: LeafLink) -> bool:
-        return sum(1 for other in self.links if not other.solicited) <= _MAX_ACCEPTED_LINKS
+    def opened(self, link: LeafLink) -> bool:
+        """A link's socket is up; False refuses an accepted link (too many)."""
+        self.links.add(link)
+        return link.solicited or sum(1 for other in self.links if not other.solicited) <= _MAX_ACCEPTED_LINKS
 
-    def attach(self, link: LeafLink) -> None:
-        """A link finished its handshake: it now hears about its account's interest changes."""
+    def established(self, link: LeafLink) -> None:
+        """A link finished its handshake: it replaces a stale duplicate, and hears its account's interest."""
+        if not link.solicited:
+            self._replace_duplicate(link)
         self.interest(link.account).attach(link)
 
-    def detach(self, link: LeafLink) -> None:
+    def closed(self, link: LeafLink) -> None:
         self.links.discard(link)
         interest = self._interests.get(link.account.name)
         if interest is not None:
             interest.detach(link)
-
-    def interest(self, account: Account) -> AccountInterest:
-        interest = self._interests.get(account.name)
-        if interest is None:
-            interest = self._interests[account.name] = AccountInterest(account, self.loop_subject(account))
-        return interest
 
     def loop_subject(self, account: Account) -> str:
         """This server's `$LDS.<nuid>` for the account: seeing it come back means a cycle."""
@@ -105,7 +95,13 @@ class LeafNodes:
             subject = self._loop_subjects[account.name] = "$LDS." + _nuid()
         return subject
 
-    def replace_duplicate(self, link: LeafLink) -> None:
+    def interest(self, account: Account) -> AccountInterest:
+        interest = self._interests.get(account.name)
+        if interest is None:
+            interest = self._interests[account.name] = AccountInterest(account, self.loop_subject(account))
+        return interest
+
+    def _replace_duplicate(self, link: LeafLink) -> None:
         """A leaf that redialled before we noticed its old link died: keep the new link."""
         for other in list(self.links):
             if (other is not link and not other.solicited and other.state is LinkState.CONNECTED
@@ -115,78 +111,25 @@ class LeafNodes:
                 other.close("Duplicate Remote LeafNode Connection",
                             error_text="Duplicate Remote LeafNode Connection")
 
-    # accepting side ----------------------------------------------------------------------------
-
-    @property
-    def hub_auth_required(self) -> bool:
-        authenticator = self._hub_authenticator or self.server.authenticator
-        return authenticator.auth_required
-
-    @property
-    def hub_auth_timeout(self) -> float:
-        return (self._hub_authenticator or self.server.authenticator).timeout
-
-    def hub_info(self, link: LeafLink) -> dict:
-        server = self.server
-        settings = self.settings
-        host = settings.host if settings.host not in ("", "0.0.0.0") else "127.0.0.1"
-        return {
-            "server_id": server.server_id,
-            "server_name": server.server_name,
-            "version": NATS_COMPAT_VERSION,
-            "proto": 1,
-            "go": f"python{platform.python_version()} edgenats/{__version__}",
-            "host": settings.host or "0.0.0.0",
-            "port": settings.port,
-            "headers": True,
-            "max_payload": server.options.max_payload,
-            "client_id": link.cid,
-            "leafnode_urls": [f"{host}:{settings.port}"],
-            **({"tls_required": True} if self.server_tls_context is not None else {}),
-        }
-
-    def authenticate(self, connect: dict, nonce: str) -> AuthenticatedUser | None:
-        if self._hub_authenticator is not None:
-            user = self._hub_authenticator.authenticate(connect)
-            if user is not None and self._hub_account and user.account == "$G":
-                user = AuthenticatedUser(user.name, self._hub_account, user.permissions)
-            return user
-        return self.server.authenticator.authenticate(connect)
-
-    def _server_tls_context(self) -> ssl.SSLContext:
-        tls = self.settings.tls
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(tls.cert_file, tls.key_file)
-        if tls.ca_file:
-            context.load_verify_locations(tls.ca_file)
-        if tls.verify:
-            context.verify_mode = ssl.CERT_REQUIRED
-        return context
-
-    # soliciting side ---------------------------------------------------------------------------
-
-    def client_tls_context(self, remote: RemoteSettings) -> ssl.SSLContext:
-        tls = remote.tls
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-        if tls is not None:
-            if tls.ca_file:
-                context.load_verify_locations(tls.ca_file)
-            if tls.cert_file:
-                context.load_cert_chain(tls.cert_file, tls.key_file)
-            if tls.insecure:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-        return context
-
     # status ------------------------------------------------------------------------------------
 
-    def status(self) -> dict:
-        """Links and remotes, in the spirit of nats-server's /leafz."""
+    def connected_links(self) -> list[LeafLink]:
+        """The links past their handshake, in connection-id order: what nats-server counts and lists."""
+        return sorted((link for link in self.links if link.state is LinkState.CONNECTED), key=lambda link: link.cid)
+
+    def status(self, subs: bool = False) -> dict:
+        """Links and remotes, in the spirit of nats-server's /leafz (`subs`: list the peer's interest)."""
         self.server.settle_counters()
         links = sorted(self.links, key=lambda link: link.cid)
+        leafs = []
+        for link in links:
+            entry = link.status()
+            if subs and link.subscriptions:
+                entry["subscriptions_list"] = [subject for subject, _ in link.subscriptions]
+            leafs.append(entry)
         return {
             "server_id": self.server.server_id,
-            "leafnodes": sum(1 for link in links if link.state is LinkState.CONNECTED),
-            "leafs": [link.status() for link in links],
+            "leafnodes": len(self.connected_links()),
+            "leafs": leafs,
             "remotes": [dialer.status() for dialer in self.dialers],
         }

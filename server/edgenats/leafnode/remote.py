@@ -14,14 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from edgenats.leafnode.config import RemoteSettings, RemoteURL
-from edgenats.leafnode.link import LeafLink
+from edgenats.leafnode.link import LeafLink, LinkRegistry
 
 if TYPE_CHECKING:
-    from edgenats.leafnode.manager import LeafNodes
+    from edgenats.server import Server
 
 log = logging.getLogger("edgenats")
 
@@ -37,9 +38,12 @@ class DialerState(Enum):
 
 
 class RemoteDialer:
-    def __init__(self, manager: LeafNodes, remote: RemoteSettings) -> None:
-        self.manager = manager
+    def __init__(self, server: Server, registry: LinkRegistry, remote: RemoteSettings,
+                 reconnect_interval: float) -> None:
+        self.server = server
+        self.registry = registry
         self.remote = remote
+        self.reconnect_interval = reconnect_interval
         self.state = DialerState.BACKING_OFF
         self.link: LeafLink | None = None
         self.urls: list[RemoteURL] = list(remote.urls)
@@ -50,7 +54,7 @@ class RemoteDialer:
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        self._task = self.manager.server.loop.create_task(self._run())
+        self._task = self.server.loop.create_task(self._run())
 
     def stop(self) -> None:
         self.state = DialerState.STOPPED
@@ -75,21 +79,36 @@ class RemoteDialer:
             if all((known.host, known.port) != (url.host, url.port) for known in self.urls):
                 self.urls.append(url)
 
+    def tls_context(self) -> ssl.SSLContext:
+        """The client side of TLS to this remote's hub."""
+        tls = self.remote.tls
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        if tls is not None:
+            if tls.ca_file:
+                context.load_verify_locations(tls.ca_file)
+            if tls.cert_file:
+                context.load_cert_chain(tls.cert_file, tls.key_file)
+            if tls.insecure:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+        return context
+
     def _next_url(self) -> RemoteURL:
         url = self.urls[self._next % len(self.urls)]
         self._next += 1
         return url
 
     async def _run(self) -> None:
-        loop = self.manager.server.loop
-        interval = self.manager.settings.reconnect_interval
+        loop = self.server.loop
+        interval = self.reconnect_interval
         while self.state is not DialerState.STOPPED:
             url = self._next_url()
             self.state = DialerState.CONNECTING
             self.attempts += 1
             try:
                 _, link = await asyncio.wait_for(
-                    loop.create_connection(lambda url=url: LeafLink(self.manager, self, url), url.host, url.port),
+                    loop.create_connection(lambda url=url: LeafLink(self.server, self.registry, self, url),
+                                         url.host, url.port),
                     _DIAL_TIMEOUT,
                 )
             except (TimeoutError, OSError) as error:

@@ -100,15 +100,16 @@ def subscription_detail(subscription: Subscription, cid: int) -> dict:
 
 def _connection_info(connection: Listed, now: float, subs: str, auth: bool) -> dict:
     closed = _is_closed(connection)
-    info: dict = {
-        "cid": connection.cid,
-        "kind": connection.kind,
-        "type": "nats",
+    info: dict = {"cid": connection.cid, "kind": connection.kind}
+    if connection.kind == "Client":
+        # nats-server gives a client's type (nats, websocket, mqtt); a leaf link has none.
+        info["type"] = "nats"
+    info.update({
         "ip": connection.host,
         "port": connection.port,
         "start": rfc3339(_start(connection)),
         "last_activity": rfc3339(_last(connection)),
-    }
+    })
     if closed:
         info["stop"] = rfc3339(connection.stop)
         info["reason"] = connection.reason
@@ -151,8 +152,17 @@ def _subs_mode(query: Query) -> str:
     return "list" if query.flag("subs") else ""
 
 
+def _open_connections(server: Server) -> list[Listed]:
+    """Clients and established leaf links (as nats-server lists them), in cid order."""
+    clients = list(server.connections.values())
+    if server.leafnodes is None:
+        return clients
+    links = server.leafnodes.connected_links()
+    return sorted(clients + links, key=lambda connection: connection.cid) if links else clients
+
+
 def _candidates(server: Server, state: str, cid: int) -> list[Listed]:
-    open_connections = list(server.connections.values()) if state in ("open", "all") else []
+    open_connections = _open_connections(server) if state in ("open", "all") else []
     closed: list[ClosedConnection] = list(server.closed_connections) if state in ("closed", "all") else []
     if cid:
         return [c for c in open_connections + closed if c.cid == cid][:1]

@@ -43,7 +43,7 @@ class MonitorServer:
             "/subsz": lambda query: build_subsz(server, query),
             "/routez": lambda query: build_routez(server),
             "/gatewayz": lambda query: build_gatewayz(server),
-            "/leafz": lambda query: build_leafz(server),
+            "/leafz": lambda query: build_leafz(server, query),
             "/jsz": lambda query: build_jsz(server),
             "/healthz": lambda query: build_healthz(server),
         }

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from edgenats.monitor.formats import go_duration, rfc3339
 
 if TYPE_CHECKING:
+    from edgenats.monitor.query import Query
     from edgenats.server import Server
 
 
@@ -22,11 +23,11 @@ def build_gatewayz(server: Server) -> dict:
     return {"server_id": server.server_id, "now": rfc3339(), "outbound_gateways": {}, "inbound_gateways": {}}
 
 
-def build_leafz(server: Server) -> dict:
+def build_leafz(server: Server, query: Query) -> dict:
     leafz = {"server_id": server.server_id, "now": rfc3339(), "leafnodes": 0, "leafs": []}
     if server.leafnodes is not None:
         # The links' own view; edgenats adds each link's state and the remotes it dials.
-        leafz.update(server.leafnodes.status())
+        leafz.update(server.leafnodes.status(subs=query.flag("subs")))
         for leaf in leafz["leafs"]:
             leaf["rtt"] = go_duration(leaf["rtt"])
     return leafz

@@ -93,7 +93,7 @@ def build_varz(server: Server, usage: ProcessUsage, http_req_stats: dict[str, in
         "total_connections": server.total_connections,
         "routes": 0,
         "remotes": 0,
-        "leafnodes": _count_kind(server, "Leafnode"),
+        "leafnodes": len(server.leafnodes.connected_links()) if server.leafnodes is not None else 0,
         "in_msgs": totals["in_msgs"],
         "out_msgs": totals["out_msgs"],
         "in_bytes": totals["in_bytes"],
@@ -103,6 +103,7 @@ def build_varz(server: Server, usage: ProcessUsage, http_req_stats: dict[str, in
         "subscriptions": server.subscription_count(),
         "http_req_stats": dict(http_req_stats),
         "config_load_time": rfc3339(server.config_load_time),
+        "system_account": server.system_account.name,
         "slow_consumer_stats": _per_kind(server.slow_consumers),
         "stale_connection_stats": _per_kind(server.stale_connections),
     })

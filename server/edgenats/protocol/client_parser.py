@@ -2,11 +2,31 @@
 
 States:
   CONTROL_LINE  waiting for a complete operation line ending in `\\n`
-  PAYLOAD       a PUB/HPUB control line was read; waiting for `size + 2` bytes (payload + CRLF)
+  PAYLOAD       a PUB/HPUB (or HMSG) control line was read; waiting for `size + 2` bytes (payload + CRLF)
 
 `feed(data)` consumes everything it can and calls the handler once per operation. Payloads are
 handed over as memoryview slices of the received buffer that include the trailing CRLF, so a
-delivery can forward them without copying. Any split of the stream across reads is accepted.
+delivery can forward them without copying. Any split of the stream across reads gives the same calls.
+
+The rules are nats-server's (server/parser.go), as it applies them to a line received in one read:
+
+  * a verb is matched byte by byte in any case, and a byte that cannot continue one is answered
+    with `-ERR 'Unknown Protocol Operation'` at once, before the line is complete. Clients may send
+    CONNECT, PUB, HPUB, SUB, UNSUB, PING, PONG, INFO, +OK, -ERR and, oddly, HMSG (its arguments are
+    ignored and a zero-byte message without subject follows).
+  * PUB, HPUB, SUB, UNSUB, HMSG and -ERR need a space or tab after the verb; CONNECT and INFO do not.
+    Spaces and tabs after the verb are skipped and the argument starts at the next byte, whatever it
+    is (even `\\r` or `\\n`); it ends at the next `\\n`. If a `\\r` occurs after its first byte, the
+    argument's last byte is dropped (normally that `\\r`). PING, PONG and +OK take anything up to `\\n`.
+  * an argument longer than max_control_line is refused, for every verb that has one; so is an
+    incomplete one already longer, less one byte if it holds a `\\r`.
+  * PUB and HPUB split their arguments on spaces and tabs; SUB and UNSUB also on `\\r`. A size is 1
+    to 9 ASCII digits. UNSUB's maximum that is not a size unsubscribes at once.
+  * before CONNECT on a listener requiring authentication, an operation not starting with C is an
+    authorization violation.
+
+The PUB fast path handles the canonical form (`PUB <subject> [reply] <size>\\r\\n`, single spaces)
+in place and leaves every other line to the general path, so both always agree.
 """
 
 from __future__ import annotations
@@ -14,6 +34,7 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
+from edgenats.protocol.connect_options import ConnectOptions, check_info
 from edgenats.protocol.errors import (
     AuthorizationRequired,
     ControlLineTooLong,
@@ -22,13 +43,26 @@ from edgenats.protocol.errors import (
     PeerReportedError,
     UnknownOperation,
 )
-from edgenats.protocol.pending_input import CONTROL_LINE, CRLF, PAYLOAD, VERB_ALLOWANCE, PendingInput
+from edgenats.protocol.pending_input import CONTROL_LINE, CRLF, PAYLOAD, PendingInput
 
-_VERBS_WITH_ARGUMENTS = frozenset((b"PUB", b"HPUB", b"SUB", b"UNSUB"))
+# Verbs, by their first two bytes in upper case.
+PUB, HPUB, HMSG, SUB, UNSUB, PING, PONG, CONNECT, INFO, OK, ERR = (
+    b"PUB", b"HPUB", b"HMSG", b"SUB", b"UNSUB", b"PING", b"PONG", b"CONNECT", b"INFO", b"+OK", b"-ERR"
+)
+_VERBS = {verb[:2]: verb for verb in (PUB, HPUB, HMSG, SUB, UNSUB, PING, PONG, CONNECT, INFO, OK, ERR)}
+_FIRST_BYTES = frozenset(verb[0] for verb in _VERBS.values())
+_SEPARATED_VERBS = frozenset((PUB, HPUB, HMSG, SUB, UNSUB, ERR))
+_LINE_VERBS = frozenset((PING, PONG, OK))
+_SPACE, _TAB, _CR = 32, 9, 13
+# SUB and UNSUB split on \r (and \n) as well as on spaces and tabs; PUB and HPUB only on the latter.
+_SUB_SEPARATORS = bytes.maketrans(b"\t\r\n", b"   ")
+_PUB_SEPARATORS = bytes.maketrans(b"\t", b" ")
 
 
 class ClientOperationHandler(Protocol):
-    def on_connect(self, options: dict) -> None: ...
+    def on_connect(self, options: ConnectOptions) -> None: ...
+    def on_invalid_publish_subject(self) -> None:
+        """A pedantic connection's PUB/HPUB has a subject that is not a valid literal one."""
     def on_publish(
         self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview
     ) -> None: ...
@@ -40,11 +74,18 @@ class ClientOperationHandler(Protocol):
     def on_pong(self) -> None: ...
 
 
+def size_or_none(text: bytes) -> int | None:
+    """A size field (1 to 9 ASCII digits, as nats-server's parseSize), or None."""
+    if 0 < len(text) < 10 and text.isdigit():
+        return int(text)
+    return None
+
+
 def parse_size(text: bytes) -> int:
-    """A size field: 1 to 9 ASCII digits."""
-    if not text.isdigit() or len(text) > 9:
+    size = size_or_none(text)
+    if size is None:
         raise MalformedArguments(f"invalid size {text[:32]!r}")
-    return int(text)
+    return size
 
 
 def parse_json_argument(argument: bytes) -> dict:
@@ -57,6 +98,31 @@ def parse_json_argument(argument: bytes) -> dict:
     return value
 
 
+def is_literal_publish_subject(subject: bytes) -> bool:
+    """nats-server's pedantic check of a PUB subject (IsValidLiteralSubject): no empty token and no
+    wildcard token. Unlike a SUB subject, whitespace and other bytes are not looked at."""
+    tokens = subject.split(b".")
+    return b"" not in tokens and b"*" not in tokens and b">" not in tokens
+
+
+def _verb_at(data: bytes, position: int) -> bytes | None:
+    """The verb starting at `position`; None while the bytes there are a verb's incomplete start."""
+    head = data[position : position + 7].upper()
+    verb = _VERBS.get(head[:2]) if len(head) > 1 else None
+    if head[0] not in _FIRST_BYTES or (len(head) > 1 and (verb is None or head[: len(verb)] != verb[: len(head)])):
+        raise UnknownOperation(f"unknown operation {data[position : position + 16]!r}")
+    if verb is None or len(head) < len(verb):
+        return None
+    return verb
+
+
+def split_arguments(argument: bytes, separators: bytes = _SUB_SEPARATORS) -> list[bytes]:
+    """Arguments as nats-server's splitArg finds them: separated by space, tab, CR or LF only (PUB and
+    HPUB: space and tab). Other bytes, vertical tab and form feed included, belong to a subject or queue
+    name (bytes.split() would also split at those two)."""
+    return [field for field in argument.translate(separators).split(b" ") if field]
+
+
 class ClientProtocolParser(PendingInput):
     """Turns client bytes into handler calls; raises a ProtocolViolation on bad input."""
 
@@ -66,6 +132,8 @@ class ClientProtocolParser(PendingInput):
         "max_payload",
         "connect_required",
         "headers_allowed",
+        "pedantic",
+        "connect_options",
         "_state",
         "_message",
     )
@@ -77,6 +145,10 @@ class ClientProtocolParser(PendingInput):
         self.max_payload = max_payload
         self.connect_required = False
         self.headers_allowed = False
+        # As nats-server before any CONNECT: pedantic.
+        self.pedantic = True
+        # What the CONNECTs so far amount to; each one updates it.
+        self.connect_options = ConnectOptions()
         self._state = CONTROL_LINE
         self._message: tuple | None = None
 
@@ -91,13 +163,13 @@ class ClientProtocolParser(PendingInput):
         end = len(data)
         handler = self.handler
         # Limits change only on a reload, never during one read.
+        max_line = self.max_control_line
         max_payload = self.max_payload
-        max_line = self.max_control_line + 5
         while position < end:
             if self._state == PAYLOAD:
                 needed = self._needed
                 if end - position < needed:
-                    if end - position == needed - 1 and data[end - 1] != 13:
+                    if end - position == needed - 1 and data[end - 1] != _CR:
                         raise UnknownOperation("payload not followed by CRLF")
                     self._keep(data, position, needed)
                     return
@@ -109,110 +181,130 @@ class ClientProtocolParser(PendingInput):
                 handler.on_publish(subject, reply, header_size, size, buffer[position:stop])
                 position = stop
                 continue
-            newline = data.find(b"\n", position)
-            if newline < 0:
-                if end - position > max_line + VERB_ALLOWANCE:
-                    raise ControlLineTooLong()
-                self._keep(data, position, end - position + 1)
-                return
             if data.startswith(b"PUB ", position) and not self.connect_required:
-                # The common operation, parsed and delivered in place (split() also drops the \r). The
-                # same rules as _pub_arguments, written inline on purpose: this runs once per message,
-                # and the slow path (split lines, before CONNECT) keeps its own readable copy.
-                fields = data[position + 4 : newline].split()
-                if len(fields) == 2:
-                    subject, size_text = fields
-                    reply = None
-                elif len(fields) == 3:
-                    subject, reply, size_text = fields
-                else:
-                    raise MalformedArguments("PUB needs 2 or 3 arguments")
-                if newline - position > max_line:
-                    raise ControlLineTooLong()
-                if not size_text.isdigit():
-                    raise MalformedArguments(f"invalid size {size_text[:32]!r}")
-                size = int(size_text)
-                if size > max_payload:
-                    self._too_large(size_text)
-                start = newline + 1
-                stop = start + size + 2
-                if stop <= end and data[stop - 2 : stop] == CRLF:
-                    # Frames repeating this one byte for byte (same subject, reply and size) follow
-                    # often: telemetry streams. They are collected and handed over as one run.
-                    head = data[position:start]
-                    frame = stop - position
-                    following = stop + frame
-                    if following <= end and data.startswith(head, stop) and data[following - 2 : following] == CRLF:
-                        run = [buffer[start:stop], buffer[stop + start - position : following]]
-                        following += frame
-                        while following <= end and data.startswith(head, following - frame) and (
+                # The common operation in its canonical form, parsed and delivered in place, inline on
+                # purpose (this runs once per message). Any other line (tabs, runs of spaces, a \r
+                # inside, a size that is not 1 to 9 digits, over a limit) goes to the general path,
+                # which decides with the full rules; so both paths always agree.
+                newline = data.find(b"\n", position + 4)
+                if newline > 0:
+                    line_end = newline - 1 if data[newline - 1] == _CR else newline
+                    arguments = data[position + 4 : line_end]
+                    fields = arguments.split(b" ")
+                    size_text = fields[-1]
+                    if (
+                        1 < len(fields) < 4
+                        and len(size_text) < 10
+                        and size_text.isdigit()
+                        and b"" not in fields
+                        and _TAB not in arguments
+                        and _CR not in arguments
+                        and len(arguments) <= max_line
+                        and (size := int(size_text)) <= max_payload
+                    ):
+                        subject = fields[0]
+                        reply = fields[1] if len(fields) == 3 else None
+                        # Each PUB with an invalid subject is reported, so those never form a run.
+                        runs = not self.pedantic or is_literal_publish_subject(subject)
+                        if not runs:
+                            handler.on_invalid_publish_subject()
+                        start = newline + 1
+                        stop = start + size + 2
+                        if stop > end or data[stop - 2 : stop] != CRLF:
+                            self._expect_payload(subject, reply, -1, size)
+                            position = start
+                            continue
+                        # Frames repeating this one byte for byte (same subject, reply and size) follow
+                        # often: telemetry streams. They are collected and handed over as one run.
+                        head = data[position:start]
+                        frame = stop - position
+                        following = stop + frame
+                        if runs and following <= end and data.startswith(head, stop) and (
                             data[following - 2 : following] == CRLF
                         ):
-                            run.append(buffer[following - frame + start - position : following])
+                            run = [buffer[start:stop], buffer[stop + start - position : following]]
                             following += frame
-                        handler.on_publish_run(subject, reply, size, run)
-                        position = following - frame
-                    else:
-                        handler.on_publish(subject, reply, -1, size, buffer[start:stop])
-                        position = stop
-                else:
-                    self._expect_payload(subject, reply, -1, size)
-                    position = start
-                continue
-            line_end = newline - 1 if newline > position and data[newline - 1] == 13 else newline
-            self._control_line(data[position:line_end])
-            if self._stopped:
+                            while following <= end and data.startswith(head, following - frame) and (
+                                data[following - 2 : following] == CRLF
+                            ):
+                                run.append(buffer[following - frame + start - position : following])
+                                following += frame
+                            handler.on_publish_run(subject, reply, size, run)
+                            position = following - frame
+                        else:
+                            handler.on_publish(subject, reply, -1, size, buffer[start:stop])
+                            position = stop
+                        continue
+            position = self._operation(data, position, end)
+            if position < 0 or self._stopped:
                 return
-            position = newline + 1
 
-    @staticmethod
-    def _too_large(size_text: bytes) -> None:
-        # More than 9 digits is a malformed size (silent close), not an oversized payload.
-        if len(size_text) > 9:
-            raise MalformedArguments(f"invalid size {size_text[:32]!r}")
-        raise PayloadTooLarge()
-
-    def _control_line(self, line: bytes) -> None:
-        verb_end = line.find(b" ")
-        tab = line.find(b"\t")
-        if tab >= 0 and (verb_end < 0 or tab < verb_end):
-            verb_end = tab
-        if verb_end < 0:
-            verb_end = len(line)
-        verb = line[:verb_end].upper()
-        arguments = line[verb_end:]
-        if not arguments and verb in _VERBS_WITH_ARGUMENTS:
-            raise UnknownOperation(f"{verb.decode()} without arguments")
-        if self.connect_required and not verb.startswith(b"CONNECT"):
+    def _operation(self, data: bytes, position: int, end: int) -> int:
+        """Parse the operation at `position`: the position after its line, or -1 once the
+        incomplete rest is kept for the next feed."""
+        if self.connect_required and data[position] not in b"Cc":
             raise AuthorizationRequired()
-        if len(arguments) > self.max_control_line:
+        verb = _verb_at(data, position)
+        if verb is None:
+            self._keep(data, position, end - position + 1)
+            return -1
+        after_verb = position + len(verb)
+        if verb in _LINE_VERBS:
+            newline = data.find(b"\n", after_verb)
+            if newline < 0:
+                # The rest of the line does not matter: only the verb is kept.
+                self._keep(data[:after_verb], position, after_verb - position + 1)
+                return -1
+            if verb == PING:
+                self.handler.on_ping()
+            elif verb == PONG:
+                self.handler.on_pong()
+            return newline + 1
+        if verb in _SEPARATED_VERBS and after_verb < end and data[after_verb] not in (_SPACE, _TAB):
+            raise UnknownOperation(f"{verb.decode()} not followed by a space")
+        start = after_verb
+        while start < end and data[start] in (_SPACE, _TAB):
+            start += 1
+        newline = data.find(b"\n", start + 1) if start < end else -1
+        if newline < 0:
+            partial = end - start
+            if partial > 1 and data.find(b"\r", start + 1, end) >= 0:
+                partial -= 1
+            if partial > self.max_control_line:
+                raise ControlLineTooLong()
+            # Spaces and tabs after the verb are kept as one: they are skipped all the same.
+            kept = data[position:after_verb] + (b" " if start > after_verb else b"") + data[start:end]
+            self._keep(kept, 0, len(kept) + 1)
+            return -1
+        stop = newline - 1 if data.find(b"\r", start + 1, newline) >= 0 else newline
+        if stop - start > self.max_control_line:
             raise ControlLineTooLong()
-        if verb == b"PUB":
-            subject, reply, size = self._pub_arguments(arguments)
-            self._expect_payload(subject, reply, -1, size)
-        elif verb == b"HPUB":
-            self._hpub(arguments)
-        elif verb == b"SUB":
-            self._subscribe(arguments)
-        elif verb == b"UNSUB":
-            self._unsubscribe(arguments)
-        elif verb.startswith(b"PING"):
-            self.handler.on_ping()
-        elif verb.startswith(b"PONG"):
-            self.handler.on_pong()
-        elif verb.startswith(b"CONNECT"):
-            self.handler.on_connect(parse_json_argument(line[7:]))
-        elif verb.startswith(b"INFO"):
-            parse_json_argument(line[4:])
-        elif verb.startswith(b"+OK"):
-            pass
-        elif verb.startswith(b"-ERR"):
-            raise PeerReportedError(line[4:].strip().decode("latin-1", "replace"))
-        else:
-            raise UnknownOperation(f"unknown operation {line[:16]!r}")
+        self._arguments(verb, data[start:stop])
+        return newline + 1
 
-    def _pub_arguments(self, arguments: bytes) -> tuple[bytes, bytes | None, int]:
-        fields = arguments.split()
+    def _arguments(self, verb: bytes, argument: bytes) -> None:
+        if verb == PUB:
+            self._publish(argument)
+        elif verb == HPUB:
+            self._header_publish(argument)
+        elif verb == SUB:
+            self._subscribe(argument)
+        elif verb == UNSUB:
+            self._unsubscribe(argument)
+        elif verb == CONNECT:
+            options = self.connect_options.updated(argument)
+            self.connect_options = options
+            self.handler.on_connect(options)
+        elif verb == INFO:
+            check_info(argument)
+        elif verb == HMSG:
+            # nats-server ignores a client's HMSG arguments and reads a zero-byte message without subject.
+            self._expect_payload(b"", None, -1, 0)
+        else:
+            raise PeerReportedError(argument.decode("latin-1", "replace"))
+
+    def _publish(self, argument: bytes) -> None:
+        fields = split_arguments(argument, _PUB_SEPARATORS)
         if len(fields) == 2:
             subject, size_text = fields
             reply = None
@@ -220,17 +312,16 @@ class ClientProtocolParser(PendingInput):
             subject, reply, size_text = fields
         else:
             raise MalformedArguments("PUB needs 2 or 3 arguments")
-        if not size_text.isdigit() or len(size_text) > 9:
-            raise MalformedArguments(f"invalid size {size_text[:32]!r}")
-        size = int(size_text)
+        size = parse_size(size_text)
         if size > self.max_payload:
             raise PayloadTooLarge()
-        return subject, reply, size
+        self._check_publish_subject(subject)
+        self._expect_payload(subject, reply, -1, size)
 
-    def _hpub(self, arguments: bytes) -> None:
+    def _header_publish(self, argument: bytes) -> None:
         if not self.headers_allowed:
             raise MalformedArguments("HPUB without headers support negotiated")
-        fields = arguments.split()
+        fields = split_arguments(argument, _PUB_SEPARATORS)
         if len(fields) == 3:
             subject, header_text, size_text = fields
             reply = None
@@ -244,15 +335,20 @@ class ClientProtocolParser(PendingInput):
             raise MalformedArguments("header size larger than total size")
         if size > self.max_payload:
             raise PayloadTooLarge()
+        self._check_publish_subject(subject)
         self._expect_payload(subject, reply, header_size, size)
+
+    def _check_publish_subject(self, subject: bytes) -> None:
+        if self.pedantic and not is_literal_publish_subject(subject):
+            self.handler.on_invalid_publish_subject()
 
     def _expect_payload(self, subject: bytes, reply: bytes | None, header_size: int, size: int) -> None:
         self._message = (subject, reply, header_size, size)
         self._needed = size + 2
         self._state = PAYLOAD
 
-    def _subscribe(self, arguments: bytes) -> None:
-        fields = arguments.split()
+    def _subscribe(self, argument: bytes) -> None:
+        fields = split_arguments(argument)
         if len(fields) == 2:
             self.handler.on_sub(fields[0], None, fields[1])
         elif len(fields) == 3:
@@ -260,11 +356,11 @@ class ClientProtocolParser(PendingInput):
         else:
             raise MalformedArguments("SUB needs 2 or 3 arguments")
 
-    def _unsubscribe(self, arguments: bytes) -> None:
-        fields = arguments.split()
+    def _unsubscribe(self, argument: bytes) -> None:
+        fields = split_arguments(argument)
         if len(fields) == 1:
             self.handler.on_unsub(fields[0], None)
         elif len(fields) == 2:
-            self.handler.on_unsub(fields[0], parse_size(fields[1]))
+            self.handler.on_unsub(fields[0], size_or_none(fields[1]))
         else:
             raise MalformedArguments("UNSUB needs 1 or 2 arguments")

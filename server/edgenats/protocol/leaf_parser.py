@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from edgenats.protocol.client_parser import parse_json_argument, parse_size
+from edgenats.protocol.client_parser import parse_json_argument, parse_size, split_arguments
 from edgenats.protocol.errors import (
     ControlLineTooLong,
     MalformedArguments,
@@ -197,7 +197,7 @@ class LeafProtocolParser(PendingInput):
         self._state = PAYLOAD
 
     def _leaf_sub(self, arguments: bytes) -> None:
-        fields = arguments.split()
+        fields = split_arguments(arguments)
         if len(fields) == 1:
             self.handler.on_leaf_sub(fields[0], None, 1)
         elif len(fields) == 3:
@@ -206,7 +206,7 @@ class LeafProtocolParser(PendingInput):
             raise MalformedArguments("LS+ needs a subject, or a subject, queue and weight")
 
     def _leaf_unsub(self, arguments: bytes) -> None:
-        fields = arguments.split()
+        fields = split_arguments(arguments)
         if len(fields) == 1:
             self.handler.on_leaf_unsub(fields[0], None)
         elif len(fields) == 2:
