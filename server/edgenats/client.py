@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from edgenats.account import Account
+from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
 from edgenats.connection import Connection
 from edgenats.protocol.client_parser import ClientProtocolParser
@@ -40,6 +41,7 @@ class ClientConnection(Connection):
         "echo_skip",
         "headers",
         "no_responders",
+        "max_subscriptions",
         "protocol_level",
         "name",
         "lang",
@@ -66,6 +68,8 @@ class ClientConnection(Connection):
         self.echo_skip: ClientConnection | None = None
         self.headers = False
         self.no_responders = False
+        # The server's limit narrowed by the account's once bound; NO_LIMIT (-1) for none.
+        self.max_subscriptions = options.max_subscriptions or NO_LIMIT
         self.protocol_level = 0
         self.name = ""
         self.lang = ""
@@ -115,6 +119,20 @@ class ClientConnection(Connection):
         self.account = self.server.account(user.account)
         self.account.connections.add(self)
         self._update_publish_checks()
+        # nats-server applies the smaller of the server's and the account's limit.
+        options = self.server.options
+        limits = account_limits(options.account_settings, user.account)
+        self.parser.max_payload = smaller_limit(options.max_payload, limits.max_payload)
+        self.max_subscriptions = smaller_limit(options.max_subscriptions or NO_LIMIT, limits.max_subscriptions)
+
+    def _account_full(self, name: str) -> bool:
+        """Whether account `name` already has as many connections as its limit allows (not counting this one)."""
+        limit = account_limits(self.server.options.account_settings, name).max_connections
+        if limit < 0:
+            return False
+        account = self.server.accounts.get(name)
+        others = len(account.connections) - (self in account.connections) if account is not None else 0
+        return others >= limit
 
     def apply_reload(self) -> None:
         """After a config reload: new limits, and credentials checked again against the new auth."""
@@ -151,6 +169,10 @@ class ClientConnection(Connection):
             return
         if options.no_responders and not options.headers:
             self.close("Protocol Violation", error_text="no responders requires headers support")
+            return
+        if self._account_full(user.account):
+            log.error("%s - maximum account active connections exceeded", self.describe())
+            self.close("Maximum Account Connections Exceeded", error_text="maximum account active connections exceeded")
             return
         if self.connected:
             # A second CONNECT re-authenticates and starts over without subscriptions.
@@ -208,8 +230,8 @@ class ClientConnection(Connection):
                 text += f" using queue {go_quote(queue_text)}"
             self.send_error(text)
             return
-        limit = self.server.options.max_subscriptions
-        if limit and len(self.subscriptions) >= limit:
+        limit = self.max_subscriptions
+        if limit >= 0 and len(self.subscriptions) >= limit:
             self.send_error("maximum subscriptions exceeded")
             return
         if sid not in self.subscriptions:

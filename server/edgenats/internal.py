@@ -4,6 +4,8 @@ The JetStream API, `$SYS` responders, service and stream imports subscribe throu
 as a client does, and the account's one routing path hands them each message as
 `callback(subject, reply, headers, payload)`: subject and reply as text, the raw `NATS/1.0` header
 block (or None) and the payload as bytes. No wire frame is built for them and none is parsed.
+A callback that passes the message on (an import) returns how many receivers got it there, so that
+a request nobody answers gets its no-responders status; any other return counts as one receiver.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 
 log = logging.getLogger("edgenats")
 
-InternalCallback = Callable[[str, "str | None", "bytes | None", bytes], None]
+InternalCallback = Callable[[str, "str | None", "bytes | None", bytes], "int | None"]
 
 
 class InternalSubscriber:
@@ -34,17 +36,20 @@ class InternalSubscriber:
         self.name = name or getattr(callback, "__qualname__", "internal")
 
     def receive(self, subject: bytes, reply: bytes | None, header_size: int, size: int,
-                payload_crlf: memoryview) -> None:
-        """One message, decoded for the callback; a failing callback is logged, never the publisher's problem."""
+                payload_crlf: memoryview) -> int:
+        """One message, decoded for the callback; a failing callback is logged, never the publisher's problem.
+        Returns how many receivers the message counts for."""
         if header_size < 0:
             headers, payload = None, bytes(payload_crlf[:size])
         else:
             headers, payload = bytes(payload_crlf[:header_size]), bytes(payload_crlf[header_size:size])
         try:
-            self.callback(subject.decode("latin-1"), reply.decode("latin-1") if reply is not None else None,
-                          headers, payload)
+            passed_on = self.callback(subject.decode("latin-1"), reply.decode("latin-1") if reply is not None else None,
+                                      headers, payload)
         except Exception:
             log.exception("internal subscriber %s failed on %s", self.name, subject.decode("latin-1"))
+            return 1
+        return passed_on if isinstance(passed_on, int) else 1
 
     def describe(self) -> str:
         return f"internal:{self.name}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgenats.account_config import AccountSettings, parse_accounts
 from edgenats.conf import ConfigError, ConfigMap, load_config
 from edgenats.conf.units import parse_size, positive_duration
 from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
@@ -40,6 +41,8 @@ class Options:
     write_deadline: float = 10.0
     authorization: dict | None = None
     accounts: dict | None = None
+    # Exports, imports and limits of the `accounts` block (its users are read by edgenats.auth).
+    account_settings: dict[str, AccountSettings] = field(default_factory=dict)
     leafnodes: LeafNodeSettings | None = None
     no_auth_user: str | None = None
     # The account the server answers requests and publishes events in ($SYS exists even when unnamed).
@@ -180,6 +183,7 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.authorization = _as_map(value, key)
     elif key == "accounts":
         options.accounts = _as_map(value, key)
+        options.account_settings = parse_accounts(value)
     elif key in ("leafnodes", "leaf"):
         options.leafnodes = parse_leafnodes(value)
     elif key in ("system_account", "system"):

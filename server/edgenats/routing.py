@@ -145,8 +145,7 @@ class Router:
                     if target is skip:
                         continue
                     subscription.delivered += 1
-                    target.receive(subject, reply, header_size, size, payload_crlf)
-                    delivered += 1
+                    delivered += target.receive(subject, reply, header_size, size, payload_crlf)
         finally:
             self._nesting -= 1
         return delivered

@@ -21,6 +21,7 @@ from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.auth import AuthConfigError, Authenticator
 from edgenats.client import ClientConnection
 from edgenats.connection import Connection
+from edgenats.imports import Imports
 from edgenats.logs import configure_logging
 from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
 
@@ -99,6 +100,8 @@ class Server:
         self.global_account = self.account(GLOBAL_ACCOUNT)
         self.system_account = self.account(options.system_account)
         self.system: SystemAccount | None = None
+        self.imports = Imports(self.account, self.loop)
+        self.imports.apply(options.account_settings)
         self.connections: dict[int, Connection] = {}
         self.keepalive: set[Connection] = set()
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
@@ -206,6 +209,8 @@ class Server:
         if connect_info:
             info["connect_info"] = True
             info["remote_account"] = connection.account.name
+            # The account's limit when smaller than the server's.
+            info["max_payload"] = connection.parser.max_payload
         return info
 
     # output coalescing -------------------------------------------------------------------------
@@ -296,7 +301,7 @@ class Server:
         log.info("Server Exiting..")
 
     def reload(self) -> None:
-        """SIGHUP: re-read the config; apply auth, limits and log level; refuse fixed settings."""
+        """SIGHUP: re-read the config; apply auth, imports, limits and log level; refuse fixed settings."""
         old = self.options
         log.info("Reloading server configuration")
         try:
@@ -314,6 +319,7 @@ class Server:
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()
+        self.imports.apply(new.account_settings)
         for account in self.accounts.values():
             account.sublist.clear_cache()
         for connection in list(self.connections.values()):

@@ -52,3 +52,32 @@ def subject_matches(pattern: str, subject: str) -> bool:
         if token != "*" and token != subject_tokens[index]:
             return False
     return len(pattern_tokens) == len(subject_tokens)
+
+
+def subject_is_subset(narrow: str, wide: str) -> bool:
+    """True when every subject matched by the pattern `narrow` is also matched by `wide`."""
+    narrow_tokens = narrow.split(".")
+    wide_tokens = wide.split(".")
+    for index, token in enumerate(wide_tokens):
+        if token == ">":
+            return len(narrow_tokens) > index
+        if index >= len(narrow_tokens) or narrow_tokens[index] == ">":
+            return False
+        if token != "*" and token != narrow_tokens[index]:
+            return False
+    return len(narrow_tokens) == len(wide_tokens)
+
+
+def subjects_overlap(first: str, second: str) -> bool:
+    """True when some literal subject is matched by both patterns."""
+    first_tokens = first.split(".")
+    second_tokens = second.split(".")
+    for index, token in enumerate(first_tokens):
+        if index >= len(second_tokens):
+            return False
+        other = second_tokens[index]
+        if token == ">" or other == ">":
+            return True
+        if token != other and "*" not in (token, other):
+            return False
+    return len(first_tokens) == len(second_tokens)

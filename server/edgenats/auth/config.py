@@ -142,12 +142,12 @@ def _parse_accounts(block: object, settings: AuthSettings) -> None:
     """Account names and their users; other account fields (imports, exports, ...) belong elsewhere."""
     if isinstance(block, list | tuple):
         for name in block:
-            settings.account_names.add(_account_name(name))
+            settings.account_names.add(account_name(name))
         return
     if not isinstance(block, dict):
         raise AuthConfigError(f"accounts: expected a map or an array of names, got {block!r}")
     for name, account_block in block.items():
-        account = _account_name(name)
+        account = account_name(name)
         where = f"accounts.{account}"
         settings.account_names.add(account)
         fields = _lower_keys(account_block, where)
@@ -159,7 +159,8 @@ def _parse_accounts(block: object, settings: AuthSettings) -> None:
             _add_users(settings, users, f"{where}.users")
 
 
-def _account_name(name: object) -> str:
+def account_name(name: object) -> str:
+    """A configured account name; the global account `$G` is reserved."""
     if not isinstance(name, str) or not name:
         raise AuthConfigError(f"accounts: account names must be non-empty strings, got {name!r}")
     if name == GLOBAL_ACCOUNT:
