@@ -79,10 +79,6 @@ REFUSED = [
         ["import forms a cycle"], id="stream-cycle-through-prefixes"),
     pytest.param(
         """accounts { A { exports: [{stream: "a.>"}] }
-             B { imports: [ {stream: {account: A, subject: "a.>"}, prefix: p, to: "q.>"} ] } }""",
-        ["prefix", "to"], id="prefix-and-to"),
-    pytest.param(
-        """accounts { A { exports: [{stream: "a.>"}] }
              B { imports: [ {stream: {account: A, subject: "a.*"}, to: "x"} ] } }""",
         ["a.*", "x"], id="mapping-dropping-a-wildcard"),
     pytest.param(
@@ -139,3 +135,15 @@ def test_edgenats_refuses_what_it_does_not_implement_by_name(tmp_path, text, mes
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert f"accounts.conf:1: {message}" in output
+
+
+def test_an_import_with_both_prefix_and_to_is_always_refused(tmp_path):
+    """nats-server's answer to this depends on the order in which it happens to read the two keys
+    (Go map order: `-t` accepts it in some runs and refuses it in others); edgenats always refuses."""
+    text = """accounts { A { exports: [{stream: "a.>"}] }
+             B { imports: [ {stream: {account: A, subject: "a.>"}, prefix: p, to: "q.>"} ] } }"""
+    for _ in range(3):
+        result = check("edgenats", tmp_path, text)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output
+        assert "prefix" in output and "to" in output
