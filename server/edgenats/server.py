@@ -12,7 +12,6 @@ import platform
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ from edgenats.connection import Connection
 from edgenats.imports import Imports
 from edgenats.logs import configure_logging
 from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
+from edgenats.surface import ClosedConnection
 
 if TYPE_CHECKING:
     from edgenats.leafnode.manager import LeafNodes
@@ -36,28 +36,6 @@ _SHUTDOWN_GRACE = 2.0
 # Keepalive deadlines are checked this often at most (a quarter of ping_interval when shorter).
 _KEEPALIVE_SWEEP_MAX = 0.5
 _CLOSED_CONNECTIONS_KEPT = 1000
-
-
-@dataclass
-class ClosedConnection:
-    """What monitoring reports about a connection after it is gone."""
-
-    cid: int
-    kind: str
-    host: str
-    port: int
-    start: float
-    stop: float
-    reason: str
-    name: str
-    lang: str
-    version: str
-    in_msgs: int
-    out_msgs: int
-    in_bytes: int
-    out_bytes: int
-    account: str
-    user: str
 
 
 def new_server_id() -> str:

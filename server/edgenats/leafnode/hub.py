@@ -13,11 +13,11 @@ from edgenats.auth import AuthenticatedUser, Authenticator
 from edgenats.leafnode.config import LeafNodeSettings
 
 if TYPE_CHECKING:
-    from edgenats.server import Server
+    from edgenats.surface import ServerSurface
 
 
 class HubHandshake:
-    def __init__(self, server: Server, settings: LeafNodeSettings) -> None:
+    def __init__(self, server: ServerSurface, settings: LeafNodeSettings) -> None:
         self.server = server
         self.settings = settings
         self.tls_context = _tls_context(settings) if settings.tls is not None else None

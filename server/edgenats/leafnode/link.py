@@ -10,7 +10,7 @@ Link states:
 Interest a link receives becomes Subscriptions (target = the link) in the bound account's trie, so
 local publishers reach it through the ordinary delivery plan. A link reports to a `LinkRegistry`
 (opened, established, closed; the account's loop-detection subject); an accepted link also gets the
-hub's `HubHandshake`, a solicited one its `RemoteDialer`.
+hub's `HubHandshake`, a solicited one its `LinkDialer` (a RemoteDialer).
 """
 
 from __future__ import annotations
@@ -38,8 +38,7 @@ if TYPE_CHECKING:
     from edgenats.account import Account
     from edgenats.leafnode.config import RemoteSettings, RemoteURL
     from edgenats.leafnode.hub import HubHandshake
-    from edgenats.leafnode.remote import RemoteDialer
-    from edgenats.server import Server
+    from edgenats.surface import ServerSurface
 
 log = logging.getLogger("edgenats")
 
@@ -78,6 +77,19 @@ class LinkRegistry(Protocol):
     def closed(self, link: LeafLink) -> None: ...
 
     def loop_subject(self, account: Account) -> str: ...
+
+
+class LinkDialer(Protocol):
+    """What a solicited link asks of the dialler that made it."""
+
+    remote: RemoteSettings
+
+    def tls_context(self) -> ssl.SSLContext: ...
+
+    def learn_urls(self, advertised: list[str]) -> None:
+        """Hub-advertised `host:port` entries join the rotation."""
+
+    def link_up(self, link: LeafLink) -> None: ...
 
 
 class LinkUser:
@@ -121,7 +133,7 @@ class LeafLink(Connection):
     # Links never hold `allow_responses` grants; the delivery plan asks every target.
     reply_allowance = None
 
-    def __init__(self, server: Server, registry: LinkRegistry, dialer: RemoteDialer | None = None,
+    def __init__(self, server: ServerSurface, registry: LinkRegistry, dialer: LinkDialer | None = None,
                  url: RemoteURL | None = None, hub: HubHandshake | None = None) -> None:
         """Solicited with `dialer` and `url`; accepted with `hub`."""
         super().__init__(server)

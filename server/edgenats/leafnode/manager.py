@@ -19,7 +19,7 @@ from edgenats.leafnode.remote import RemoteDialer
 
 if TYPE_CHECKING:
     from edgenats.account import Account
-    from edgenats.server import Server
+    from edgenats.surface import ServerSurface
 
 log = logging.getLogger("edgenats")
 
@@ -33,7 +33,7 @@ def _nuid() -> str:
 
 
 class LeafNodes:
-    def __init__(self, server: Server, settings: LeafNodeSettings) -> None:
+    def __init__(self, server: ServerSurface, settings: LeafNodeSettings) -> None:
         self.server = server
         self.settings = settings
         self.links: set[LeafLink] = set()

@@ -22,7 +22,7 @@ from edgenats.leafnode.config import RemoteSettings, RemoteURL
 from edgenats.leafnode.link import LeafLink, LinkRegistry
 
 if TYPE_CHECKING:
-    from edgenats.server import Server
+    from edgenats.surface import ServerSurface
 
 log = logging.getLogger("edgenats")
 
@@ -38,7 +38,7 @@ class DialerState(Enum):
 
 
 class RemoteDialer:
-    def __init__(self, server: Server, registry: LinkRegistry, remote: RemoteSettings,
+    def __init__(self, server: ServerSurface, registry: LinkRegistry, remote: RemoteSettings,
                  reconnect_interval: float) -> None:
         self.server = server
         self.registry = registry

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from edgenats.account import GLOBAL_ACCOUNT
 from edgenats.monitor.formats import go_duration, go_uptime, rfc3339
 from edgenats.monitor.query import Query, QueryError
-from edgenats.server import ClosedConnection
+from edgenats.surface import ClosedConnection
 
 if TYPE_CHECKING:
-    from edgenats.server import Server
     from edgenats.sublist import Subscription
+    from edgenats.surface import ServerSurface
 
 Listed = Any  # an open connection (ClientConnection or another kind) or a ClosedConnection
 
@@ -152,7 +152,7 @@ def _subs_mode(query: Query) -> str:
     return "list" if query.flag("subs") else ""
 
 
-def _open_connections(server: Server) -> list[Listed]:
+def _open_connections(server: ServerSurface) -> list[Listed]:
     """Clients and established leaf links (as nats-server lists them), in cid order."""
     clients = list(server.connections.values())
     if server.leafnodes is None:
@@ -161,7 +161,7 @@ def _open_connections(server: Server) -> list[Listed]:
     return sorted(clients + links, key=lambda connection: connection.cid) if links else clients
 
 
-def _candidates(server: Server, state: str, cid: int) -> list[Listed]:
+def _candidates(server: ServerSurface, state: str, cid: int) -> list[Listed]:
     open_connections = _open_connections(server) if state in ("open", "all") else []
     closed: list[ClosedConnection] = list(server.closed_connections) if state in ("closed", "all") else []
     if cid:
@@ -169,7 +169,7 @@ def _candidates(server: Server, state: str, cid: int) -> list[Listed]:
     return open_connections + closed
 
 
-def build_connz(server: Server, query: Query) -> dict:
+def build_connz(server: ServerSurface, query: Query) -> dict:
     now = time.time()
     state = query.text("state", "open").lower()
     if state not in ("open", "closed", "all"):

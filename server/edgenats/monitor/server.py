@@ -19,7 +19,7 @@ from edgenats.monitor.subsz import build_subsz
 from edgenats.monitor.varz import ProcessUsage, build_varz
 
 if TYPE_CHECKING:
-    from edgenats.server import Server
+    from edgenats.surface import ServerSurface
 
 log = logging.getLogger("edgenats")
 
@@ -32,7 +32,7 @@ Endpoint = Callable[[Query], dict]
 
 
 class MonitorServer:
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: ServerSurface) -> None:
         self._server = server
         self._usage = ProcessUsage()
         self._http = HTTPServer(self.handle)

@@ -11,19 +11,19 @@ from edgenats.monitor.formats import go_duration, rfc3339
 
 if TYPE_CHECKING:
     from edgenats.monitor.query import Query
-    from edgenats.server import Server
+    from edgenats.surface import ServerSurface
 
 
-def build_routez(server: Server) -> dict:
+def build_routez(server: ServerSurface) -> dict:
     return {"server_id": server.server_id, "server_name": server.server_name, "now": rfc3339(),
             "num_routes": 0, "routes": []}
 
 
-def build_gatewayz(server: Server) -> dict:
+def build_gatewayz(server: ServerSurface) -> dict:
     return {"server_id": server.server_id, "now": rfc3339(), "outbound_gateways": {}, "inbound_gateways": {}}
 
 
-def build_leafz(server: Server, query: Query) -> dict:
+def build_leafz(server: ServerSurface, query: Query) -> dict:
     leafz = {"server_id": server.server_id, "now": rfc3339(), "leafnodes": 0, "leafs": []}
     if server.leafnodes is not None:
         # The links' own view; edgenats adds each link's state and the remotes it dials.
@@ -33,7 +33,7 @@ def build_leafz(server: Server, query: Query) -> dict:
     return leafz
 
 
-def build_jsz(server: Server) -> dict:
+def build_jsz(server: ServerSurface) -> dict:
     """nats-server's exact answer when JetStream is not enabled."""
     return {
         "memory": 0,
@@ -55,7 +55,7 @@ def build_jsz(server: Server) -> dict:
     }
 
 
-def build_healthz(server: Server) -> dict:
+def build_healthz(server: ServerSurface) -> dict:
     # The monitor answering from the broker's own event loop is the proof that the broker is serving;
     # the JetStream-specific options (js-enabled-only, js-server-only) have nothing more to check.
     return {"status": "ok"}

@@ -14,8 +14,8 @@ from edgenats.subjects import is_valid_literal_subject, subject_matches
 
 if TYPE_CHECKING:
     from edgenats.account import Account
-    from edgenats.server import Server
     from edgenats.sublist import Subscription
+    from edgenats.surface import ServerSurface
 
 
 def _subscription_info(account: Account, subscription: Subscription) -> dict:
@@ -24,7 +24,7 @@ def _subscription_info(account: Account, subscription: Subscription) -> dict:
     return {"account": account.name, "account_tag": account.name, **subscription_detail(subscription, cid)}
 
 
-def build_subsz(server: Server, query: Query) -> dict:
+def build_subsz(server: ServerSurface, query: Query) -> dict:
     now = time.time()
     offset, limit = query.paging()
     test_subject = query.text("test")

@@ -15,7 +15,7 @@ import psutil
 from edgenats.monitor.formats import go_float, go_uptime, rfc3339
 
 if TYPE_CHECKING:
-    from edgenats.server import Server
+    from edgenats.surface import ServerSurface
 
 _NS_PER_S = 1_000_000_000
 
@@ -34,7 +34,7 @@ class ProcessUsage:
         return round(self._process.cpu_percent(None), 2)
 
 
-def _count_kind(server: Server, kind: str) -> int:
+def _count_kind(server: ServerSurface, kind: str) -> int:
     return sum(1 for connection in server.connections.values() if connection.kind == kind)
 
 
@@ -42,7 +42,7 @@ def _per_kind(clients: int) -> dict[str, int]:
     return {"clients": clients, "routes": 0, "gateways": 0, "leafs": 0}
 
 
-def build_varz(server: Server, usage: ProcessUsage, http_req_stats: dict[str, int]) -> dict:
+def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[str, int]) -> dict:
     options = server.options
     info = server.base_info
     totals = server.totals()

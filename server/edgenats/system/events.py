@@ -24,7 +24,7 @@ from edgenats.system.responders import Responders
 if TYPE_CHECKING:
     import asyncio
 
-    from edgenats.server import Server
+    from edgenats.surface import ServerSurface
 
 CONNECT_EVENT = "io.nats.server.advisory.v1.client_connect"
 DISCONNECT_EVENT = "io.nats.server.advisory.v1.client_disconnect"
@@ -33,7 +33,7 @@ STATSZ_INTERVAL = 10.0
 
 
 class SystemAccount:
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: ServerSurface) -> None:
         self.server = server
         self.account = server.system_account
         self.usage = ProcessUsage()

@@ -14,12 +14,12 @@ from edgenats.monitor.formats import go_float, rfc3339
 
 if TYPE_CHECKING:
     from edgenats.monitor.varz import ProcessUsage
-    from edgenats.server import Server
+    from edgenats.surface import ServerSurface
 
 _NS_PER_S = 1_000_000_000
 
 
-def server_block(server: Server, seq: int) -> dict:
+def server_block(server: ServerSurface, seq: int) -> dict:
     """Who sends: nats-server's ServerInfo (no cluster, JetStream or capability flags here)."""
     return {
         "name": server.server_name,
@@ -37,7 +37,7 @@ def _traffic(messages: int, size: int) -> dict:
     return {"msgs": messages, "bytes": size}
 
 
-def build_statsz(server: Server, usage: ProcessUsage) -> dict:
+def build_statsz(server: ServerSurface, usage: ProcessUsage) -> dict:
     """The "statsz" of a STATSZ answer or update: the server's totals and its process usage."""
     totals = server.totals()
     received = _traffic(totals["in_msgs"], totals["in_bytes"])

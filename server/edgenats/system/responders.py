@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlencode
 
 from edgenats.monitor.connz import build_connz
@@ -23,7 +23,24 @@ from edgenats.monitor.varz import build_varz
 from edgenats.system.messages import build_statsz
 
 if TYPE_CHECKING:
-    from edgenats.system.events import SystemAccount
+    from edgenats.account import Account
+    from edgenats.monitor.varz import ProcessUsage
+    from edgenats.surface import ServerSurface
+
+
+class SystemAccount(Protocol):
+    """What the responders answer with: the system account's server, its account and its publishing."""
+
+    server: ServerSurface
+    account: Account
+    usage: ProcessUsage
+
+    def server_block(self) -> dict:
+        """The `server` object of an answer (its sequence number grows with each)."""
+
+    def publish(self, subject: str, document: dict) -> None: ...
+
+    def http_req_stats(self) -> dict[str, int]: ...
 
 PING_SUBJECT = "$SYS.REQ.SERVER.PING"
 KINDS = ("STATSZ", "VARZ", "CONNZ", "SUBSZ", "LEAFZ", "HEALTHZ")

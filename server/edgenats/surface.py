@@ -1,0 +1,82 @@
+"""The server's public surface: what the subsystems the Server wires (leaf nodes, monitoring, the
+system account) read and call on it, and the record it keeps of closed connections. `server.Server`
+provides it; those subsystems import this module, never server.py, so imports run one way: the
+server knows its subsystems, they know only its surface."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from edgenats.account import Account
+    from edgenats.auth import Authenticator
+    from edgenats.options import Options
+
+
+@dataclass
+class ClosedConnection:
+    """What monitoring reports about a connection after it is gone."""
+
+    cid: int
+    kind: str
+    host: str
+    port: int
+    start: float
+    stop: float
+    reason: str
+    name: str
+    lang: str
+    version: str
+    in_msgs: int
+    out_msgs: int
+    in_bytes: int
+    out_bytes: int
+    account: str
+    user: str
+
+
+class ServerSurface(Protocol):
+    options: Options
+    server_id: str
+    server_name: str
+    loop: asyncio.AbstractEventLoop
+    start_time: float
+    config_load_time: float
+    # Read at use: a reload replaces it.
+    authenticator: Authenticator
+    # The INFO fields every client gets.
+    base_info: dict
+    accounts: dict[str, Account]
+    system_account: Account
+    # Open client connections by connection id; then the last ones closed (leaf links included).
+    connections: dict[int, Any]
+    closed_connections: deque[ClosedConnection]
+    total_connections: int
+    slow_consumers: int
+    stale_connections: int
+    # The subsystems, for one another; None when not configured (or not started yet).
+    leafnodes: Any
+    system: Any
+
+    @property
+    def monitor(self) -> Any: ...
+
+    def account(self, name: str) -> Account:
+        """The account of that name, created on first use."""
+
+    def mark_dirty(self, connection: Any) -> None:
+        """`connection` has queued output: flush it once, after this loop turn's input."""
+
+    def record_closed(self, connection: Any) -> None:
+        """Keep a closed connection's counters in the totals and the closed list."""
+
+    def settle_counters(self) -> None:
+        """Bring every delivery counter up to date before reading one."""
+
+    def totals(self) -> dict[str, int]:
+        """in_msgs, out_msgs, in_bytes, out_bytes over every connection and link, open and closed."""
+
+    def subscription_count(self) -> int: ...
