@@ -15,6 +15,7 @@ from typing import Any
 from edgenats.conf import ConfigError, ConfigMap, load_config
 from edgenats.conf.units import parse_size, positive_duration
 from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
+from edgenats.websocket.config import WebSocketSettings, parse_websocket
 
 DEFAULT_PORT = 4222
 MB = 1024 * 1024
@@ -40,6 +41,7 @@ class Options:
     authorization: dict | None = None
     accounts: dict | None = None
     leafnodes: LeafNodeSettings | None = None
+    websocket: WebSocketSettings | None = None
     no_auth_user: str | None = None
     user: str | None = None
     password: str | None = None
@@ -57,7 +59,7 @@ class Options:
 
 
 # Fields that a SIGHUP reload may not change (nats-server refuses these too).
-NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes")
+NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes", "websocket")
 
 
 class OptionsError(Exception):
@@ -69,8 +71,6 @@ _NOT_IMPLEMENTED = {
     "gateway": "gateways",
     "gateways": "gateways",
     "jetstream": "JetStream",
-    "websocket": "WebSocket",
-    "ws": "WebSocket",
     "mqtt": "MQTT",
     "tls": "TLS",
     "operator": "operator/JWT mode",
@@ -181,6 +181,8 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.accounts = _as_map(value, key)
     elif key in ("leafnodes", "leaf"):
         options.leafnodes = parse_leafnodes(value)
+    elif key in ("websocket", "ws"):
+        options.websocket = parse_websocket(value)
     elif key == "no_auth_user":
         options.no_auth_user = _as_str(value, key)
     elif key == "debug":

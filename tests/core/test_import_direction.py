@@ -28,6 +28,9 @@ FORBIDDEN = {
     "account.py": ("edgenats.server", "edgenats.client", "edgenats.connection", "edgenats.leafnode"),
     "connection.py": ("edgenats.server", "edgenats.client", "edgenats.account", "edgenats.leafnode",
                       "edgenats.routing"),
+    # The WebSocket framing carries any connection; only the listener knows it makes client sessions.
+    "websocket/adapter.py": ("edgenats.server", "edgenats.client", "edgenats.account", "edgenats.leafnode"),
+    "websocket/transport.py": ("edgenats.server", "edgenats.client", "edgenats.account", "edgenats.leafnode"),
 }
 
 
