@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+import trustme
 from servers import RunningServer, free_port, wait_for_port
 
 
@@ -42,3 +43,15 @@ def ws_factory(server_factory):
 def ws_server(server_kind, ws_factory) -> WebSocketServer:
     """A server of each kind with a plain (no_tls) WebSocket port."""
     return ws_factory(server_kind)
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    """A CA (ca.pem) and a server certificate for 127.0.0.1 (server.pem, server-key.pem)."""
+    directory = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(directory / "ca.pem"))
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.cert_chain_pems[0].write_to_path(str(directory / "server.pem"))
+    cert.private_key_pem.write_to_path(str(directory / "server-key.pem"))
+    return directory

@@ -5,6 +5,8 @@ headers, large and many payloads, compression, auth) and what a refused browser 
 from __future__ import annotations
 
 import asyncio
+import json
+import ssl
 
 import aiohttp
 import nats
@@ -182,3 +184,23 @@ async def test_same_origin(server_kind, ws_factory):
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await session.ws_connect(ws.ws_url, headers={"Origin": "http://127.0.0.1:1"})
         assert refused.value.status == 403
+
+
+async def test_wss_with_the_listener_certificate(server_kind, ws_factory, certificates):
+    ws = ws_factory(server_kind, f'tls {{ cert_file: "{certificates}/server.pem", '
+                                 f'key_file: "{certificates}/server-key.pem" }}')
+    context = ssl.create_default_context(cafile=str(certificates / "ca.pem"))
+    url = f"wss://127.0.0.1:{ws.ws_port}"
+    nc = await ws_connect(url, tls=context)
+    try:
+        subscription = await nc.subscribe("secure")
+        await nc.flush()
+        await nc.publish("secure", b"over wss")
+        assert (await subscription.next_msg(timeout=5)).data == b"over wss"
+    finally:
+        await nc.close()
+    # Over wss INFO says TLS is required (it is: the WebSocket itself runs over TLS).
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, ssl=context) as socket:
+        info = json.loads((await socket.receive(timeout=5)).data[5:])
+    assert info["tls_required"] is True
+    assert info["port"] == ws.ws_port
