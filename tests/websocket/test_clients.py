@@ -204,3 +204,14 @@ async def test_wss_with_the_listener_certificate(server_kind, ws_factory, certif
         info = json.loads((await socket.receive(timeout=5)).data[5:])
     assert info["tls_required"] is True
     assert info["port"] == ws.ws_port
+
+
+async def test_websocket_no_auth_user(server_kind, ws_factory):
+    users = 'authorization { users = [ { user: "alice", password: "secret" }, { user: "guest", password: "g" } ] }'
+    ws = ws_factory(server_kind, 'no_tls: true\n  no_auth_user: "guest"', extra=users)
+    nc = await ws_connect(ws.ws_url)
+    assert nc.is_connected
+    await nc.close()
+    # Only WebSocket clients fall back to the guest: the TCP port still wants credentials.
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(ws.server.url, allow_reconnect=False, connect_timeout=5)

@@ -23,6 +23,7 @@ from edgenats.websocket.transport import WebSocketTransport
 
 
 class AdapterState(Enum):
+    TUNNELLING = "tunnelling"  # dialling side: HTTP CONNECT through a proxy
     UPGRADING = "upgrading"  # HTTP upgrade request sent or awaited
     OPEN = "open"
     CLOSED = "closed"
