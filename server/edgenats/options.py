@@ -16,6 +16,7 @@ from edgenats.account_config import AccountSettings, parse_accounts
 from edgenats.conf import ConfigError, ConfigMap, load_config
 from edgenats.conf.units import parse_size, positive_duration
 from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
+from edgenats.websocket.config import WebSocketSettings, parse_websocket
 
 DEFAULT_PORT = 4222
 DEFAULT_SYSTEM_ACCOUNT = "$SYS"
@@ -44,6 +45,7 @@ class Options:
     # Exports, imports and limits of the `accounts` block (its users are read by edgenats.auth).
     account_settings: dict[str, AccountSettings] = field(default_factory=dict)
     leafnodes: LeafNodeSettings | None = None
+    websocket: WebSocketSettings | None = None
     no_auth_user: str | None = None
     # The account the server answers requests and publishes events in ($SYS exists even when unnamed).
     system_account: str = DEFAULT_SYSTEM_ACCOUNT
@@ -63,7 +65,8 @@ class Options:
 
 
 # Fields that a SIGHUP reload may not change (nats-server refuses these too).
-NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes", "system_account")
+NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes", "system_account",
+                  "websocket")
 
 
 class OptionsError(Exception):
@@ -75,8 +78,6 @@ _NOT_IMPLEMENTED = {
     "gateway": "gateways",
     "gateways": "gateways",
     "jetstream": "JetStream",
-    "websocket": "WebSocket",
-    "ws": "WebSocket",
     "mqtt": "MQTT",
     "tls": "TLS",
     "operator": "operator/JWT mode",
@@ -188,6 +189,8 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.leafnodes = parse_leafnodes(value)
     elif key in ("system_account", "system"):
         options.system_account = _as_str(value, key)
+    elif key in ("websocket", "ws"):
+        options.websocket = parse_websocket(value)
     elif key == "no_auth_user":
         options.no_auth_user = _as_str(value, key)
     elif key == "debug":

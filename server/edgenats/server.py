@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from edgenats.leafnode.manager import LeafNodes
     from edgenats.monitor import MonitorServer
     from edgenats.system import SystemAccount
+    from edgenats.websocket.listener import WebSocketListener
 
 log = logging.getLogger("edgenats")
 
@@ -65,6 +66,16 @@ def build_leafnodes(server: Server) -> LeafNodes:
         raise OptionsError(f"{server.options.config_file or 'flags'}: leafnodes.tls: {error}") from None
 
 
+def build_websocket(server: Server) -> WebSocketListener:
+    # Imported only when a WebSocket port is configured, like leaf nodes.
+    from edgenats.websocket.listener import WebSocketListener
+
+    try:
+        return WebSocketListener(server, server.options.websocket)
+    except (ValueError, OSError) as error:
+        raise OptionsError(f"{server.options.config_file or 'flags'}: websocket: {error}") from None
+
+
 class Server:
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -96,6 +107,7 @@ class Server:
         self._stopped = asyncio.Event()
         self._monitor = None
         self.leafnodes = build_leafnodes(self) if options.leafnodes is not None else None
+        self.websocket = build_websocket(self) if options.websocket is not None and options.websocket.port else None
         self._refresh_info()
 
     @property
@@ -245,6 +257,8 @@ class Server:
         self._keepalive_sweep()
         if self.leafnodes is not None:
             await self.leafnodes.start()
+        if self.websocket is not None:
+            await self.websocket.start()
         await self._listener.start_serving()
         log.info("Listening for client connections on %s:%d", options.host, options.port)
         log.info("Server is ready")
@@ -263,6 +277,8 @@ class Server:
         log.info("Initiating Shutdown...")
         if self._listener is not None:
             self._listener.close()
+        if self.websocket is not None:
+            self.websocket.stop()
         if self._monitor is not None:
             await self._monitor.stop()
         if self.system is not None:

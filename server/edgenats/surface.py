@@ -80,3 +80,6 @@ class ServerSurface(Protocol):
         """in_msgs, out_msgs, in_bytes, out_bytes over every connection and link, open and closed."""
 
     def subscription_count(self) -> int: ...
+
+    def client_info(self, connection: Any, connect_info: bool = False) -> dict:
+        """The INFO a client connection gets (with `connect_info`, the one after its CONNECT)."""

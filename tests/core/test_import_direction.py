@@ -33,8 +33,12 @@ FORBIDDEN = {
     "leafnode": ("edgenats.server", "edgenats.monitor", "edgenats.system"),
     "monitor": ("edgenats.server", "edgenats.leafnode", "edgenats.system"),
     "system": ("edgenats.server", "edgenats.leafnode"),
+    "websocket": ("edgenats.server", "edgenats.monitor", "edgenats.system"),
     "surface.py": ("edgenats.server", "edgenats.client", "edgenats.leafnode", "edgenats.monitor",
                    "edgenats.system"),
+    # The WebSocket framing carries any connection; only the listener knows it makes client sessions.
+    "websocket/adapter.py": ("edgenats.server", "edgenats.client", "edgenats.account", "edgenats.leafnode"),
+    "websocket/transport.py": ("edgenats.server", "edgenats.client", "edgenats.account", "edgenats.leafnode"),
 }
 
 

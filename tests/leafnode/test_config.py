@@ -1,5 +1,5 @@
 """The `leafnodes` block: configurations both servers accept (`-t`), and the ones edgenats refuses by
-name (WebSocket remotes, compression, listener TLS without a certificate) instead of ignoring them.
+name (unmasked WebSocket frames, compression, listener TLS without a certificate) instead of ignoring them.
 """
 
 from __future__ import annotations
@@ -19,12 +19,22 @@ ACCEPTED = {
     { url: "tls://hub3.example:7422", tls: { insecure: true }, deny_imports: ["secret.>"], deny_exports: "x.>" },
   ]
 }""",
+    "websocket-remotes": """leafnodes {
+  remotes = [
+    { urls: ["ws://hub.example", "ws://hub2.example:8080/nats"], ws_compression: true },
+    { url: "wss://hub.example", tls: { insecure: true },
+      proxy { url: "http://proxy.example:3128", username: u, password: p, timeout: "5s" } },
+  ]
+}""",
     "hub-users": """accounts { EDGE: { users: [ { user: leaf, password: pw } ] } }
 leafnodes { port: 7422, authorization { users = [ { user: leaf2, password: pw, account: EDGE } ] } }""",
 }
 
 REFUSED = {
-    "websocket-remote": ('leafnodes { remotes = [ { url: "ws://hub.example:443" } ] }', "WebSocket"),
+    "unmasked-websocket": ('leafnodes { remotes = [ { url: "ws://hub.example", ws_no_masking: true } ] }',
+                           "masks"),
+    "mixed-websocket": ('leafnodes { remotes = [ { urls: ["ws://hub.example", "nats-leaf://hub.example"] } ] }',
+                        "mix of websocket"),
     "compressed-remote": ('leafnodes { remotes = [ { url: "nats-leaf://h", compression: s2_auto } ] }',
                           "uncompressed"),
     "remote-without-url": ("leafnodes { remotes = [ { account: A } ] }", "url"),

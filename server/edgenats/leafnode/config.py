@@ -14,8 +14,8 @@ from edgenats.conf.units import positive_duration
 
 DEFAULT_LEAF_PORT = 7422
 DEFAULT_RECONNECT_INTERVAL = 1.0
-_SCHEMES = ("nats-leaf", "nats", "tls")
-_REFUSED_SCHEMES = {"ws": "WebSocket leaf nodes", "wss": "WebSocket leaf nodes"}
+_SCHEMES = ("nats-leaf", "nats", "tls", "ws", "wss")
+_WEBSOCKET_PORTS = {"ws": 80, "wss": 443}
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,25 @@ class RemoteURL:
     tls: bool
     user: str = ""
     password: str = ""
+    # ws:// or wss:// (tls): the link runs over a WebSocket to the hub's websocket port, at `path`.
+    websocket: bool = False
+    path: str = ""
 
     def __str__(self) -> str:
+        if self.websocket:
+            return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}{self.path}"
         return f"{'tls' if self.tls else 'nats-leaf'}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """`proxy { url, username, password, timeout }`: WebSocket URLs are dialled through an HTTP CONNECT tunnel."""
+
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+    timeout: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,8 @@ class RemoteSettings:
     deny_imports: tuple[str, ...] = ()
     deny_exports: tuple[str, ...] = ()
     first_info_timeout: float = 1.0
+    ws_compression: bool = False
+    proxy: ProxySettings | None = None
 
     def describe(self) -> str:
         return ", ".join(str(url) for url in self.urls)
@@ -100,20 +118,49 @@ def parse_url(text: object, where: str) -> RemoteURL:
         url_text = "nats-leaf://" + url_text
     parts = urlsplit(url_text)
     scheme = parts.scheme.lower()
-    if scheme in _REFUSED_SCHEMES:
-        raise ValueError(f"{where}: {_REFUSED_SCHEMES[scheme]} are not supported by edgenats ({text!r})")
     if scheme not in _SCHEMES:
         raise ValueError(f"{where}: unsupported scheme {scheme!r} in {text!r}")
     try:
-        port = parts.port or DEFAULT_LEAF_PORT
+        port = parts.port or _WEBSOCKET_PORTS.get(scheme, DEFAULT_LEAF_PORT)
     except ValueError:
         raise ValueError(f"{where}: bad port in {text!r}") from None
     if not parts.hostname:
         raise ValueError(f"{where}: no host in {text!r}")
     return RemoteURL(
-        parts.hostname, port, scheme == "tls",
+        parts.hostname, port, scheme in ("tls", "wss"),
         unquote(parts.username or ""), unquote(parts.password or ""),
+        websocket=scheme in _WEBSOCKET_PORTS, path=parts.path if scheme in _WEBSOCKET_PORTS else "",
     )
+
+
+def parse_proxy(block: object, where: str) -> ProxySettings:
+    """nats-server 2.11's checks: an http(s) URL with a host, username and password together."""
+    fields = _lower(block, where)
+    values: dict = {}
+    for key, value in fields.items():
+        if key == "url":
+            url = _text(value, f"{where}.url")
+            parts = urlsplit(url)
+            if parts.scheme.lower() not in ("http", "https"):
+                raise ValueError(f"{where}.url: proxy URL scheme must be http or https, got {parts.scheme!r}")
+            try:
+                port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+            except ValueError:
+                raise ValueError(f"{where}.url: bad port in {url!r}") from None
+            if not parts.hostname:
+                raise ValueError(f"{where}.url: proxy URL must specify a host")
+            values["host"], values["port"] = parts.hostname, port
+        elif key in ("username", "password"):
+            values[key] = _text(value, f"{where}.{key}")
+        elif key == "timeout":
+            values["timeout"] = positive_duration(value, f"{where}.timeout")
+        else:
+            raise ValueError(f"{where}: unknown proxy setting {key!r}")
+    if "host" not in values:
+        raise ValueError(f"{where}: a proxy needs url")
+    if bool(values.get("username")) != bool(values.get("password")):
+        raise ValueError(f"{where}: proxy username and password must both be specified or both be empty")
+    return ProxySettings(**values)
 
 
 def parse_tls(block: object, where: str) -> TLSSettings:
@@ -179,13 +226,24 @@ def parse_remote(block: object, where: str) -> RemoteSettings:
                 raise ValueError(f"{where}.compression: edgenats links are uncompressed; use \"off\"")
         elif key in ("no_randomize", "dont_randomize"):
             continue
-        elif key in ("websocket", "ws_compression", "ws_no_masking"):
-            raise ValueError(f"{where}.{key}: WebSocket leaf nodes are not supported by edgenats")
+        elif key in ("ws_compress", "ws_compression", "websocket_compress", "websocket_compression"):
+            values["ws_compression"] = value is True
+        elif key == "proxy":
+            values["proxy"] = parse_proxy(value, f"{where}.proxy")
+        elif key in ("ws_no_masking", "websocket_no_masking"):
+            raise ValueError(f"{where}.{key}: edgenats always masks the frames it sends to a hub")
         else:
             raise ValueError(f"{where}: unknown remote setting {key!r}")
     if not urls:
         raise ValueError(f"{where}: a remote needs url or urls")
+    if len({url.websocket for url in urls}) > 1:
+        raise ValueError(f"{where}: a remote cannot have a mix of websocket and non-websocket urls")
+    if "proxy" in values and not urls[0].websocket:
+        raise ValueError(f"{where}.proxy: a proxy is only used for WebSocket (ws:// or wss://) urls")
     if tls_block is None and any(url.tls for url in urls):
+        if "proxy" in values:
+            raise ValueError(f"{where}.proxy: remote URL {urls[0]} requires TLS and no TLS configuration is "
+                             f"provided (a tls block is needed with a proxy, as nats-server requires)")
         tls_block = TLSSettings()
     return RemoteSettings(urls=tuple(urls), tls=tls_block, **values)
 

@@ -267,7 +267,8 @@ class LeafLink(Connection):
         self.peer_version = str(info.get("version") or "")
         self.name = str(info.get("server_name") or info.get("server_id") or "")
         self._learn_urls(info)
-        wants_tls = bool(info.get("tls_required")) or (self.url is not None and self.url.tls)
+        # Over WebSocket, TLS is the WebSocket's own (wss); the hub's tls_required is not for us.
+        wants_tls = (bool(info.get("tls_required")) and not self.url.websocket) or self.url.tls
         if wants_tls and self.transport.get_extra_info("sslcontext") is None:
             self._start_tls(lambda: self._send_connect(info))
             return
@@ -358,7 +359,8 @@ class LeafLink(Connection):
         self._learn_urls(info)
 
     def _learn_urls(self, info: dict) -> None:
-        urls = info.get("leafnode_urls")
+        # A WebSocket remote learns the hub's WebSocket URLs, as nats-server's do.
+        urls = info.get("ws_connect_urls" if self.url.websocket else "leafnode_urls")
         if self.dialer is not None and isinstance(urls, list):
             self.dialer.learn_urls([url for url in urls if isinstance(url, str)])
 

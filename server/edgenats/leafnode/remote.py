@@ -12,6 +12,7 @@ URLs rotate through the configured ones and those the hub advertised in `leafnod
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import ssl
@@ -69,13 +70,13 @@ class RemoteDialer:
         self.attempts = 0
 
     def learn_urls(self, advertised: list[str]) -> None:
-        """Add hub-advertised `host:port` entries to the rotation (same TLS and credentials as ours)."""
+        """Add hub-advertised `host:port` entries to the rotation (same scheme and credentials as ours)."""
         template = self.remote.urls[0]
         for entry in advertised:
             host, _, port = entry.rpartition(":")
             if not port.isdigit() or not host:
                 continue
-            url = RemoteURL(host.strip("[]"), int(port), template.tls, template.user, template.password)
+            url = dataclasses.replace(template, host=host.strip("[]"), port=int(port))
             if all((known.host, known.port) != (url.host, url.port) for known in self.urls):
                 self.urls.append(url)
 
@@ -99,18 +100,13 @@ class RemoteDialer:
         return url
 
     async def _run(self) -> None:
-        loop = self.server.loop
         interval = self.reconnect_interval
         while self.state is not DialerState.STOPPED:
             url = self._next_url()
             self.state = DialerState.CONNECTING
             self.attempts += 1
             try:
-                _, link = await asyncio.wait_for(
-                    loop.create_connection(lambda url=url: LeafLink(self.server, self.registry, self, url),
-                                         url.host, url.port),
-                    _DIAL_TIMEOUT,
-                )
+                link = await asyncio.wait_for(self._dial(url), self._dial_timeout(url))
             except (TimeoutError, OSError) as error:
                 self.last_error = str(error) or type(error).__name__
                 # Every failed attempt at debug; the first of a series at error, as nats-server does.
@@ -133,6 +129,29 @@ class RemoteDialer:
             if link.reconnect_delay:
                 log.warning("Leafnode remote %s: waiting %.0fs before reconnecting (%s)", url, delay, reason)
             await self._back_off(delay, interval)
+
+    async def _dial(self, url: RemoteURL) -> LeafLink:
+        """TCP to a nats-leaf:// or tls:// URL (TLS follows the hub's INFO); a WebSocket for ws:// and wss://."""
+        loop = self.server.loop
+        if not url.websocket:
+            _, link = await loop.create_connection(lambda: LeafLink(self.server, self.registry, self, url),
+                                                   url.host, url.port)
+            return link
+        # Imported only for WebSocket remotes, like the listener.
+        from edgenats.websocket.dial import dial
+
+        remote = self.remote
+        tls = self.tls_context() if url.tls else None
+        server_hostname = (remote.tls.server_name if remote.tls else "") or url.host
+        return await dial(loop, url, lambda: LeafLink(self.server, self.registry, self, url), tls, server_hostname,
+                          remote.ws_compression, remote.proxy)
+
+    def _dial_timeout(self, url: RemoteURL) -> float:
+        """TCP connect; for WebSocket also the upgrade (first_info_timeout, as nats-server) and any proxy."""
+        if not url.websocket:
+            return _DIAL_TIMEOUT
+        proxy = self.remote.proxy
+        return _DIAL_TIMEOUT + self.remote.first_info_timeout + (proxy.timeout if proxy and proxy.timeout else 0)
 
     async def _back_off(self, delay: float, jitter: float) -> None:
         if self.state is DialerState.STOPPED:

@@ -77,7 +77,7 @@ def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[
         "gateway": {},
         "leaf": {},
         "mqtt": {},
-        "websocket": {},
+        "websocket": options.websocket.varz() if options.websocket is not None else {},
         "jetstream": {},
         "tls_timeout": 0,
         "write_deadline": round(options.write_deadline * _NS_PER_S),
