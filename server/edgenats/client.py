@@ -49,6 +49,7 @@ class ClientConnection(Connection):
         "connected",
         "credentials",
         "_checked_publish",
+        "_route",
         "_connect_info_pending",
         "_auth_timer",
     )
@@ -58,6 +59,8 @@ class ClientConnection(Connection):
         options = server.options
         self.parser = ClientProtocolParser(self, options.max_control_line, options.max_payload)
         self.account: Account = server.global_account
+        # The account's routing path, bound once per account (the publish hot path calls it).
+        self._route = self.account.publish
         self.user: AuthenticatedUser | None = None
         self.reply_allowance: ReplyAllowance | None = None
         self.subscriptions: dict[bytes, Subscription] = {}
@@ -118,6 +121,7 @@ class ClientConnection(Connection):
         self.account.connections.discard(self)
         self.account = self.server.account(user.account)
         self.account.connections.add(self)
+        self._route = self.account.publish
         self._update_publish_checks()
         # nats-server applies the smaller of the server's and the account's limit.
         options = self.server.options
@@ -265,8 +269,7 @@ class ClientConnection(Connection):
         self.in_bytes += size
         if self._checked_publish and not self._publish_allowed(subject, reply):
             return
-        delivered = self.account.publish(subject, reply, header_size, size, payload_crlf, self.echo_skip,
-                                         sizes_as_sent)
+        delivered = self._route(subject, reply, header_size, size, payload_crlf, self.echo_skip, sizes_as_sent)
         if not delivered and reply is not None and self.no_responders:
             self._send_no_responders(subject, reply)
 

@@ -32,6 +32,7 @@ in place and leaves every other line to the general path, so both always agree.
 from __future__ import annotations
 
 import json
+import re
 from typing import Protocol
 
 from edgenats.protocol.connect_options import ConnectOptions, check_info
@@ -75,6 +76,13 @@ class ClientOperationHandler(Protocol):
     def on_unsub(self, sid: bytes, max_msgs: int | None) -> None: ...
     def on_ping(self) -> None: ...
     def on_pong(self) -> None: ...
+
+
+# PUB and HPUB lines in canonical form: arguments (any bytes but space, tab, CR, LF) separated by one
+# space, sizes of 1 to 9 digits without leading zeros, then CRLF or LF.
+_SIZE = rb"(0|[1-9][0-9]{0,8})"
+_CANONICAL_PUB = re.compile(rb"PUB ([^ \t\r\n]+) (?:([^ \t\r\n]+) )?" + _SIZE + rb"\r?\n")
+_CANONICAL_HPUB = re.compile(rb"HPUB ([^ \t\r\n]+) (?:([^ \t\r\n]+) )?" + _SIZE + b" " + _SIZE + rb"\r?\n")
 
 
 def size_or_none(text: bytes) -> int | None:
@@ -193,35 +201,21 @@ class ClientProtocolParser(PendingInput):
                 handler.on_publish(subject, reply, header_size, size, buffer[position:stop], sizes_as_sent)
                 position = stop
                 continue
-            if data.startswith(b"PUB ", position) and not self.connect_required:
-                # The common operation in its canonical form, parsed and delivered in place, inline on
-                # purpose (this runs once per message). Any other line (tabs, runs of spaces, a \r
-                # inside, a size that is not 1 to 9 digits, over a limit) goes to the general path,
-                # which decides with the full rules; so both paths always agree.
-                newline = data.find(b"\n", position + 4)
-                if newline > 0:
-                    line_end = newline - 1 if data[newline - 1] == _CR else newline
-                    arguments = data[position + 4 : line_end]
-                    fields = arguments.split(b" ")
-                    size_text = fields[-1]
-                    if (
-                        1 < len(fields) < 4
-                        and len(size_text) < 10
-                        and size_text.isdigit()
-                        and (size_text[0] != _ZERO or len(size_text) == 1)
-                        and b"" not in fields
-                        and _TAB not in arguments
-                        and _CR not in arguments
-                        and len(arguments) <= max_line
-                        and (size := int(size_text)) <= max_payload
-                    ):
-                        subject = fields[0]
-                        reply = fields[1] if len(fields) == 3 else None
+            if not self.connect_required:
+                # The common operations in their canonical form (one space between arguments, sizes in
+                # their shortest form, CRLF or LF) are parsed and delivered in place: this runs once
+                # per message. Any other line goes to the general path, which decides with the full
+                # rules; both paths always agree.
+                canonical = _CANONICAL_PUB.match(data, position)
+                if canonical is not None:
+                    subject, reply, size_text = canonical.groups()
+                    size = int(size_text)
+                    if canonical.end(3) - position - 4 <= max_line and size <= max_payload:
                         # Each PUB with an invalid subject is reported, so those never form a run.
                         runs = not self.pedantic or is_literal_publish_subject(subject)
                         if not runs:
                             handler.on_invalid_publish_subject()
-                        start = newline + 1
+                        start = canonical.end()
                         stop = start + size + 2
                         if stop > end or data[stop - 2 : stop] != CRLF:
                             self._expect_payload(subject, reply, -1, size)
@@ -248,6 +242,25 @@ class ClientProtocolParser(PendingInput):
                             handler.on_publish(subject, reply, -1, size, buffer[start:stop])
                             position = stop
                         continue
+                elif self.headers_allowed:
+                    canonical = _CANONICAL_HPUB.match(data, position)
+                    if canonical is not None:
+                        subject, reply, header_text, size_text = canonical.groups()
+                        header_size = int(header_text)
+                        size = int(size_text)
+                        if (canonical.end(4) - position - 5 <= max_line and size <= max_payload
+                                and header_size <= size):
+                            if self.pedantic and not is_literal_publish_subject(subject):
+                                handler.on_invalid_publish_subject()
+                            start = canonical.end()
+                            stop = start + size + 2
+                            if stop > end or data[stop - 2 : stop] != CRLF:
+                                self._expect_payload(subject, reply, header_size, size)
+                                position = start
+                                continue
+                            handler.on_publish(subject, reply, header_size, size, buffer[start:stop])
+                            position = stop
+                            continue
             position = self._operation(data, position, end)
             if position < 0 or self._stopped:
                 return
