@@ -11,10 +11,8 @@ import nats
 import pytest
 from connect_proxy import ConnectProxy
 from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 from servers import free_port, wait_for_port
-
-WAIT = 15.0
+from ws_leaf_helpers import WAIT, assert_link_carries_messages
 
 
 @pytest.fixture(params=["edgenats", "nats-server"])
@@ -29,42 +27,6 @@ def start_hub(server_factory, ws_block: str = "no_tls: true"):
     hub = server_factory("nats-server", config)
     wait_for_port(ws_port, hub.process, hub.log_path)
     return hub, ws_port
-
-
-async def request_until_answered(nc, subject: str, payload: bytes):
-    """Interest crosses the link a moment after the link is up: ask until the far side answers."""
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while True:
-        try:
-            return await nc.request(subject, payload, timeout=0.5)
-        except (NoRespondersError, NatsTimeout):
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.05)
-
-
-async def assert_link_carries_messages(hub_url: str, leaf_url: str) -> None:
-    hub_nc = await nats.connect(hub_url)
-    leaf_nc = await nats.connect(leaf_url)
-    try:
-        async def hub_service(msg):
-            await msg.respond(b"hub saw " + msg.data)
-
-        async def leaf_service(msg):
-            await leaf_nc.publish(msg.reply, b"leaf saw " + msg.data, headers={"X-Side": "leaf"})
-
-        await hub_nc.subscribe("at.hub", cb=hub_service)
-        await leaf_nc.subscribe("at.leaf", cb=leaf_service)
-        assert (await request_until_answered(leaf_nc, "at.hub", b"up")).data == b"hub saw up"
-        reply = await request_until_answered(hub_nc, "at.leaf", b"down")
-        assert reply.data == b"leaf saw down"
-        assert reply.headers == {"X-Side": "leaf"}
-        big = bytes(range(256)) * 1024
-        reply = await hub_nc.request("at.leaf", big, timeout=5)
-        assert reply.data == b"leaf saw " + big
-    finally:
-        await hub_nc.close()
-        await leaf_nc.close()
 
 
 def start_leaf(server_factory, leaf_kind: str, remote: str):

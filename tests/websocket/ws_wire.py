@@ -42,7 +42,7 @@ class WsWire:
     """One WebSocket to a server; `accepted` or `rejected` says how the upgrade went."""
 
     def __init__(self, port: int, headers: list[tuple[str, str]] | None = None, compress: bool = False,
-                 timeout: float = 5.0, receive_buffer: int = 0) -> None:
+                 timeout: float = 5.0, receive_buffer: int = 0, path: str = "/") -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         if receive_buffer:
@@ -56,7 +56,7 @@ class WsWire:
         self.reject_complete = False
         self.pending: list[Event] = []
         extensions = [PerMessageDeflate()] if compress else []
-        self.sock.sendall(self.ws.send(Request(host=f"127.0.0.1:{port}", target="/", extensions=extensions,
+        self.sock.sendall(self.ws.send(Request(host=f"127.0.0.1:{port}", target=path, extensions=extensions,
                                                extra_headers=headers or [])))
         while self.accepted is None and self.rejected is None:
             self._read_events()

@@ -134,8 +134,8 @@ class LeafLink(Connection):
     reply_allowance = None
 
     def __init__(self, server: ServerSurface, registry: LinkRegistry, dialer: LinkDialer | None = None,
-                 url: RemoteURL | None = None, hub: HubHandshake | None = None) -> None:
-        """Solicited with `dialer` and `url`; accepted with `hub`."""
+                 url: RemoteURL | None = None, hub: HubHandshake | None = None, websocket: bool = False) -> None:
+        """Solicited with `dialer` and `url`; accepted with `hub` (and `websocket` on the websocket port)."""
         super().__init__(server)
         options = server.options
         self.registry = registry
@@ -144,6 +144,8 @@ class LeafLink(Connection):
         self.remote: RemoteSettings | None = dialer.remote if dialer else None
         self.url = url
         self.solicited = dialer is not None
+        # Over WebSocket, TLS is the WebSocket's own (wss): the INFO's tls_required is not acted on, as nats-server.
+        self.websocket = websocket or bool(url and url.websocket)
         self.parser = LeafProtocolParser(self, options.max_control_line, options.max_payload)
         self.state = LinkState.AWAITING_INFO if self.solicited else LinkState.AWAITING_CONNECT
         self.account: Account = server.account(self.remote.account if self.remote else "$G")
@@ -194,7 +196,7 @@ class LeafLink(Connection):
         self.send(info_line(info))
         self._handshake_timer = loop.call_later(hub.auth_timeout, self._handshake_timeout,
                                                 "Authentication Timeout")
-        if info.get("tls_required"):
+        if info.get("tls_required") and not self.websocket:
             self._start_tls(lambda: None)
         log.debug("%s - Leafnode connection created", self.describe())
 
@@ -267,8 +269,7 @@ class LeafLink(Connection):
         self.peer_version = str(info.get("version") or "")
         self.name = str(info.get("server_name") or info.get("server_id") or "")
         self._learn_urls(info)
-        # Over WebSocket, TLS is the WebSocket's own (wss); the hub's tls_required is not for us.
-        wants_tls = (bool(info.get("tls_required")) and not self.url.websocket) or self.url.tls
+        wants_tls = (bool(info.get("tls_required")) and not self.websocket) or self.url.tls
         if wants_tls and self.transport.get_extra_info("sslcontext") is None:
             self._start_tls(lambda: self._send_connect(info))
             return
@@ -360,7 +361,7 @@ class LeafLink(Connection):
 
     def _learn_urls(self, info: dict) -> None:
         # A WebSocket remote learns the hub's WebSocket URLs, as nats-server's do.
-        urls = info.get("ws_connect_urls" if self.url.websocket else "leafnode_urls")
+        urls = info.get("ws_connect_urls" if self.websocket else "leafnode_urls")
         if self.dialer is not None and isinstance(urls, list):
             self.dialer.learn_urls([url for url in urls if isinstance(url, str)])
 

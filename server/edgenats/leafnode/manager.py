@@ -51,12 +51,16 @@ class LeafNodes:
         if settings.listen:
             host = None if settings.host in ("", "0.0.0.0") else settings.host
             self._listener = await self.server.loop.create_server(
-                lambda: LeafLink(self.server, self, hub=self.hub), host, settings.port, reuse_address=True,
+                self.accept, host, settings.port, reuse_address=True,
             )
             log.info("Listening for leafnode connections on %s:%d", settings.host or "0.0.0.0", settings.port)
         for dialer in self.dialers:
             log.info("Leafnode remote: %s (account %s)", dialer.remote.describe(), dialer.remote.account)
             dialer.start()
+
+    def accept(self, websocket: bool = False) -> LeafLink:
+        """The link for a leaf dialling in: on the leaf port, or on the websocket port's `/leafnode`."""
+        return LeafLink(self.server, self, hub=self.hub, websocket=websocket)
 
     def stop(self) -> list[LeafLink]:
         """Stop dialling and listening; close every link. Returns the links, to wait for their writes."""

@@ -21,6 +21,9 @@ from wsproto.utilities import LocalProtocolError
 from edgenats.connection import Connection
 from edgenats.websocket.transport import WebSocketTransport
 
+# The upgrade path's last segment that makes the connection a leaf link rather than a client (as nats-server).
+LEAF_PATH = "leafnode"
+
 
 class AdapterState(Enum):
     TUNNELLING = "tunnelling"  # dialling side: HTTP CONNECT through a proxy

@@ -20,10 +20,7 @@ from wsproto.extensions import PerMessageDeflate
 
 from edgenats.connection import Connection
 from edgenats.leafnode.config import ProxySettings, RemoteURL
-from edgenats.websocket.adapter import AdapterState, WebSocketAdapter
-
-# nats-server picks the leaf (not client) session by this path suffix.
-LEAF_PATH = "leafnode"
+from edgenats.websocket.adapter import LEAF_PATH, AdapterState, WebSocketAdapter
 
 
 class DialAdapter(WebSocketAdapter):

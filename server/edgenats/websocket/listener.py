@@ -1,6 +1,8 @@
-"""The WebSocket listener for NATS clients: the HTTP upgrade (parsed with h11, checked in
-nats-server's order with its status codes: 405 not GET, 400 bad upgrade headers, 403 origin), then
-an unchanged ClientConnection on a WebSocketTransport.
+"""The WebSocket listener for NATS clients and leaf nodes: the HTTP upgrade (parsed with h11, checked
+in nats-server's order with its status codes: 405 not GET, 400 bad upgrade headers, 403 origin), then
+an unchanged ClientConnection on a WebSocketTransport, or, for a path ending in `/leafnode`, an accepted
+leaf link (the leaf port's handshake and authorization; refused after the upgrade, as nats-server does,
+when the server has no leaf port).
 
 A WebSocket client sees the server through `WebSocketClientHost`: its own INFO (the WebSocket
 host and port, `tls_required` only for wss) and, when the `websocket` block has an authorization
@@ -25,7 +27,7 @@ from wsproto.utilities import generate_accept_token
 
 from edgenats.auth import AuthConfigError, Authenticator
 from edgenats.client import ClientConnection
-from edgenats.websocket.adapter import AdapterState, WebSocketAdapter
+from edgenats.websocket.adapter import LEAF_PATH, AdapterState, WebSocketAdapter
 from edgenats.websocket.config import Origin, WebSocketSettings
 
 if TYPE_CHECKING:
@@ -229,10 +231,21 @@ class UpgradeProtocol(WebSocketAdapter):
         self.transport.write(self.http.send(h11.InformationalResponse(
             status_code=101, headers=response, reason=b"Switching Protocols")))
         self._cancel_timer()
-        browser = _header(headers, b"user-agent").startswith("Mozilla/")
-        max_frame = _BROWSER_FRAME if browser and not extensions else 0
         framing = Framing(ConnectionType.SERVER, extensions)
-        self.open(ClientConnection(self.listener.host), framing, max_frame)
+        path = request.target.partition(b"?")[0].decode("latin-1")
+        if path.endswith(f"/{LEAF_PATH}"):
+            leafnodes = self.listener.server.leafnodes
+            if leafnodes is None or not leafnodes.settings.listen:
+                # nats-server upgrades, then closes without a word to the leaf.
+                log.error("%s - Not configured to accept leaf node connections", self._peer())
+                self.state = AdapterState.CLOSED
+                self.transport.close()
+                return
+            self.open(leafnodes.accept(websocket=True), framing)
+        else:
+            browser = _header(headers, b"user-agent").startswith("Mozilla/")
+            max_frame = _BROWSER_FRAME if browser and not extensions else 0
+            self.open(ClientConnection(self.listener.host), framing, max_frame)
         trailing, _ = self.http.trailing_data
         if trailing and self.state is AdapterState.OPEN:
             self.frames_received(trailing)
