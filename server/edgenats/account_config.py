@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from edgenats.auth.config import account_name
+from edgenats.auth.config import account_name, lower_keys
 from edgenats.conf.units import positive_duration
 from edgenats.mapping import SubjectMapping
 from edgenats.subjects import is_valid_subject, subject_is_subset, subjects_overlap
@@ -100,18 +100,6 @@ def smaller_limit(first: int, second: int) -> int:
     return min(first, second)
 
 
-def _fields(block: object, where: str) -> dict[str, object]:
-    if not isinstance(block, dict):
-        raise ValueError(f"{where} must be a block {{ ... }}, got {block!r}")
-    fields: dict[str, object] = {}
-    for key, value in block.items():
-        name = str(key).lower()
-        if name in fields:
-            raise ValueError(f"{where}: field {key!r} given twice")
-        fields[name] = value
-    return fields
-
-
 def _refuse(key: str, where: str) -> None:
     if key in _NOT_IMPLEMENTED:
         raise ValueError(f"{where}.{key}: {_NOT_IMPLEMENTED[key]} is not supported by edgenats")
@@ -138,7 +126,7 @@ def _list(value: object, where: str) -> list:
 
 
 def _parse_export(entry: object, where: str) -> Export:
-    fields = _fields(entry, where)
+    fields = lower_keys(entry, where)
     kinds = [kind for kind in (STREAM, SERVICE) if kind in fields]
     if len(kinds) != 1:
         raise ValueError(f"{where} needs exactly one of 'stream' or 'service'")
@@ -167,12 +155,12 @@ def _parse_export(entry: object, where: str) -> Export:
 
 
 def _parse_import(entry: object, where: str) -> Import:
-    fields = _fields(entry, where)
+    fields = lower_keys(entry, where)
     kinds = [kind for kind in (STREAM, SERVICE) if kind in fields]
     if len(kinds) != 1:
         raise ValueError(f"{where} needs exactly one of 'stream' or 'service'")
     kind = kinds[0]
-    source = _fields(fields[kind], f"{where}.{kind}")
+    source = lower_keys(fields[kind], f"{where}.{kind}")
     for key in source:
         if key not in ("account", "subject"):
             _refuse(key, f"{where}.{kind}")
@@ -207,7 +195,7 @@ def _parse_import(entry: object, where: str) -> Import:
 
 def _parse_limits(block: object, where: str) -> AccountLimits:
     values = {}
-    for key, value in _fields(block, where).items():
+    for key, value in lower_keys(block, where).items():
         if key in ("max_connections", "max_conn"):
             name = "max_connections"
         elif key in ("max_subscriptions", "max_subs"):
@@ -227,7 +215,7 @@ def _parse_account(name: str, block: object) -> AccountSettings:
     exports: list[Export] = []
     imports: list[Import] = []
     limits = AccountLimits()
-    for key, value in _fields(block, where).items():
+    for key, value in lower_keys(block, where).items():
         if key == "exports":
             entries = _list(value, f"{where}.exports")
             exports = [_parse_export(entry, f"{where}.exports[{index}]") for index, entry in enumerate(entries)]

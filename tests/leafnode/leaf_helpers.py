@@ -1,9 +1,11 @@
-"""Leaf-node test helpers: config snippets for a hub and a leaf, and polling waits for interest and
-messages to cross the link."""
+"""Leaf-node test helpers: config snippets for a hub and a leaf, polling waits for interest and
+messages to cross the link, and reading a monitoring endpoint until it shows a state."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.request
 import uuid
 
 from nats.errors import NoRespondersError
@@ -74,3 +76,26 @@ async def wait_count(received: list, count: int, timeout: float = WAIT) -> None:
     while len(received) < count and loop.time() < deadline:
         await asyncio.sleep(0.01)
     assert len(received) >= count, f"got {len(received)} of {count} messages"
+
+
+def monitor_get(http_port: int, path: str) -> dict:
+    """A monitoring endpoint's JSON document, e.g. monitor_get(port, "/leafz")."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}{path}", timeout=5) as response:
+        return json.loads(response.read())
+
+
+async def poll_monitor(http_port: int, path: str, predicate, timeout: float = WAIT) -> dict:
+    """The endpoint's document once `predicate` holds (or the last one at the deadline)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            document = await asyncio.to_thread(monitor_get, http_port, path)
+        except OSError:
+            # The monitoring port may open a moment after the client port the fixture waited for.
+            if loop.time() > deadline:
+                raise
+        else:
+            if predicate(document) or loop.time() > deadline:
+                return document
+        await asyncio.sleep(0.05)

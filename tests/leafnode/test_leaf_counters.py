@@ -7,13 +7,9 @@ leaf links in /connz (without a `type`) but not in /varz `connections` or `total
 
 from __future__ import annotations
 
-import asyncio
-import json
-import urllib.request
-
 import nats
 import pytest
-from leaf_helpers import wait_count
+from leaf_helpers import monitor_get, poll_monitor, wait_count
 from servers import free_port
 
 PLAIN = 10
@@ -25,28 +21,6 @@ HEADERED_SIZE = len(b"NATS/1.0\r\nK: V\r\n\r\n") + len(PAYLOAD)
 UP_MSGS, UP_BYTES = PLAIN + WITH_HEADERS, PLAIN * len(PAYLOAD) + WITH_HEADERS * HEADERED_SIZE
 DOWN_MSGS, DOWN_BYTES = PLAIN, PLAIN * len(PAYLOAD)
 COUNTERS = ("in_msgs", "out_msgs", "in_bytes", "out_bytes")
-
-
-def get(http_port: int, path: str) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}{path}", timeout=5) as response:
-        return json.loads(response.read())
-
-
-async def poll(http_port: int, path: str, predicate, timeout: float = 15.0) -> dict:
-    """The endpoint's document once `predicate` holds (or the last one at the deadline)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            document = await asyncio.to_thread(get, http_port, path)
-        except OSError:
-            # The monitoring port may open a moment after the client port the fixture waited for.
-            if loop.time() > deadline:
-                raise
-        else:
-            if predicate(document) or loop.time() > deadline:
-                return document
-        await asyncio.sleep(0.05)
 
 
 def counts(document: dict) -> tuple[int, ...]:
@@ -71,7 +45,7 @@ def link_interest(leafz: dict) -> set[str]:
 async def await_interest(http_port: int, subject: str) -> None:
     """Poll /leafz on the publishing side until the far side's subscription has crossed the link
     (a request probe would add messages of its own to the counts)."""
-    leafz = await poll(http_port, "/leafz?subs=1", lambda doc: subject in link_interest(doc))
+    leafz = await poll_monitor(http_port, "/leafz?subs=1", lambda doc: subject in link_interest(doc))
     assert subject in link_interest(leafz), f"interest in {subject} never crossed the link"
 
 
@@ -109,12 +83,12 @@ async def test_leaf_link_traffic_is_counted_like_nats_server(leaf_pair_factory, 
     }
     ports = {"hub": hub_http, "leaf": leaf_http}
     for side, http_port in ports.items():
-        varz = await poll(http_port, "/varz", lambda doc: counts(doc) == total and doc["connections"] == 0)
+        varz = await poll_monitor(http_port, "/varz", lambda doc: counts(doc) == total and doc["connections"] == 0)
         assert counts(varz) == total, side
         assert (varz["leafnodes"], varz["connections"]) == (1, 0), side
-        leafz = get(http_port, "/leafz")
+        leafz = monitor_get(http_port, "/leafz")
         assert [counts(link) for link in leafz["leafs"]] == [link_counts[side]], side
-        connz = get(http_port, "/connz?state=all")
+        connz = monitor_get(http_port, "/connz?state=all")
         links = [c for c in connz["connections"] if c["kind"] == "Leafnode"]
         assert [counts(link) for link in links] == [link_counts[side]], side
         assert "type" not in links[0], side
@@ -128,13 +102,13 @@ async def test_leaf_link_traffic_is_counted_like_nats_server(leaf_pair_factory, 
     survivor = "leaf" if stopped == "hub" else "hub"
     (pair.hub if stopped == "hub" else pair.leaf).stop()
     http_port = ports[survivor]
-    varz = await poll(http_port, "/varz", lambda doc: doc["leafnodes"] == 0)
+    varz = await poll_monitor(http_port, "/varz", lambda doc: doc["leafnodes"] == 0)
     assert varz["leafnodes"] == 0
     assert counts(varz) == total
-    assert get(http_port, "/leafz")["leafs"] == []
-    connz = await poll(http_port, "/connz", lambda doc: doc["num_connections"] == 0)
+    assert monitor_get(http_port, "/leafz")["leafs"] == []
+    connz = await poll_monitor(http_port, "/connz", lambda doc: doc["num_connections"] == 0)
     assert connz["connections"] == []
-    closed = get(http_port, "/connz?state=closed")["connections"]
+    closed = monitor_get(http_port, "/connz?state=closed")["connections"]
     assert [counts(c) for c in closed if c["kind"] == "Leafnode"] == [link_counts[survivor]]
 
 
@@ -166,6 +140,6 @@ async def test_requests_to_a_queue_group_across_the_link_are_counted_per_hop(lea
         leaf_http: (down[0], up[0], down[1], up[1]),
     }
     for http_port, link in link_counts.items():
-        varz = await poll(http_port, "/varz", lambda doc: counts(doc) == total)
+        varz = await poll_monitor(http_port, "/varz", lambda doc: counts(doc) == total)
         assert counts(varz) == total
-        assert [counts(entry) for entry in get(http_port, "/leafz")["leafs"]] == [link]
+        assert [counts(entry) for entry in monitor_get(http_port, "/leafz")["leafs"]] == [link]

@@ -6,34 +6,9 @@ of leaf; the remote's dial state is edgenats' own addition.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import urllib.request
-
 import pytest
-from leaf_helpers import hub_config, leaf_config
+from leaf_helpers import hub_config, leaf_config, poll_monitor
 from servers import free_port
-
-
-def leafz(http_port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/leafz", timeout=5) as response:
-        return json.loads(response.read())
-
-
-async def poll_leafz(http_port: int, predicate, timeout: float = 15.0) -> dict:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            document = await asyncio.to_thread(leafz, http_port)
-        except OSError:
-            # The monitoring port may open a moment after the client port the fixture waited for.
-            if loop.time() > deadline:
-                raise
-        else:
-            if predicate(document) or loop.time() > deadline:
-                return document
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize("leaf_kind", ["edgenats", "nats-server"])
@@ -45,7 +20,7 @@ async def test_leafz_shows_the_link_come_and_go(server_factory, leaf_kind):
     http_port = free_port()
     leaf = server_factory(leaf_kind, config=leaf_config("leafz", f'url: "nats-leaf://127.0.0.1:{leaf_port}"'),
                           extra_args=["-m", str(http_port)])
-    up = await poll_leafz(http_port, lambda doc: doc["leafnodes"] == 1)
+    up = await poll_monitor(http_port, "/leafz", lambda doc: doc["leafnodes"] == 1)
     assert up["leafnodes"] == 1
     (link,) = up["leafs"]
     assert (link["name"], link["is_spoke"], link["account"]) == ("hubz", True, "$G")
@@ -53,13 +28,13 @@ async def test_leafz_shows_the_link_come_and_go(server_factory, leaf_kind):
         assert [remote["state"] for remote in up["remotes"]] == ["connected"]
         assert "Leafnode connection created" in leaf.log_text()
     hub.stop()
-    down = await poll_leafz(http_port, lambda doc: doc["leafnodes"] == 0)
+    down = await poll_monitor(http_port, "/leafz", lambda doc: doc["leafnodes"] == 0)
     assert down["leafnodes"] == 0
     if leaf_kind == "edgenats":
         assert down["remotes"][0]["state"] in ("connecting", "backing off", "awaiting INFO")
         assert "Leafnode connection closed" in leaf.log_text()
     server_factory("nats-server", config=hub_text, port=hub_port)
-    again = await poll_leafz(http_port, lambda doc: doc["leafnodes"] == 1, timeout=30)
+    again = await poll_monitor(http_port, "/leafz", lambda doc: doc["leafnodes"] == 1, timeout=30)
     assert again["leafnodes"] == 1
     if leaf_kind == "edgenats":
         assert again["remotes"][0]["connects"] == 2

@@ -40,7 +40,9 @@ class AuthSettings:
     account_names: set[str] = field(default_factory=lambda: {GLOBAL_ACCOUNT})
 
 
-def _lower_keys(block: object, where: str) -> dict[str, object]:
+def lower_keys(block: object, where: str) -> dict[str, object]:
+    """A config block's fields by lower-cased name (config keys are case-insensitive); refuses a
+    value that is not a block and a field given twice."""
     if not isinstance(block, dict):
         raise AuthConfigError(f"{where}: expected a map, got {block!r}")
     lowered: dict[str, object] = {}
@@ -66,7 +68,7 @@ def _permissions(value: object, where: str) -> Permissions:
 
 
 def _parse_user(entry: object, where: str, account: str, account_field_allowed: bool) -> UserEntry:
-    fields = _lower_keys(entry, where)
+    fields = lower_keys(entry, where)
     name = ""
     password = ""
     permissions: Permissions | None = None
@@ -114,7 +116,7 @@ def _add_users(settings: AuthSettings, users: list[UserEntry], where: str) -> No
 
 def _parse_authorization(block: object, settings: AuthSettings) -> None:
     where = "authorization"
-    fields = _lower_keys(block, where)
+    fields = lower_keys(block, where)
     defaults: Permissions | None = None
     for key in ("default_permissions", "default_permission", "permissions"):
         if key in fields:
@@ -150,7 +152,7 @@ def _parse_accounts(block: object, settings: AuthSettings) -> None:
         account = account_name(name)
         where = f"accounts.{account}"
         settings.account_names.add(account)
-        fields = _lower_keys(account_block, where)
+        fields = lower_keys(account_block, where)
         defaults = None
         if "default_permissions" in fields:
             defaults = _permissions(fields["default_permissions"], f"{where}.default_permissions")
