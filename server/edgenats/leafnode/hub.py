@@ -5,12 +5,12 @@ of the leaf port. One per server, shared by every accepted link."""
 from __future__ import annotations
 
 import platform
-import ssl
 from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.auth import AuthenticatedUser, Authenticator
 from edgenats.leafnode.config import LeafNodeSettings
+from edgenats.tls import server_tls_context
 
 if TYPE_CHECKING:
     from edgenats.surface import ServerSurface
@@ -20,7 +20,7 @@ class HubHandshake:
     def __init__(self, server: ServerSurface, settings: LeafNodeSettings) -> None:
         self.server = server
         self.settings = settings
-        self.tls_context = _tls_context(settings) if settings.tls is not None else None
+        self.tls_context = server_tls_context(settings.tls) if settings.tls is not None else None
         self._authenticator: Authenticator | None = None
         self._account = ""
         if settings.authorization is not None:
@@ -67,14 +67,3 @@ class HubHandshake:
         if user is not None and self._account and user.account == "$G":
             user = AuthenticatedUser(user.name, self._account, user.permissions)
         return user
-
-
-def _tls_context(settings: LeafNodeSettings) -> ssl.SSLContext:
-    tls = settings.tls
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tls.cert_file, tls.key_file)
-    if tls.ca_file:
-        context.load_verify_locations(tls.ca_file)
-    if tls.verify:
-        context.verify_mode = ssl.CERT_REQUIRED
-    return context

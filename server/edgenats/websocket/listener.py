@@ -16,7 +16,6 @@ import base64
 import binascii
 import copy
 import logging
-import ssl
 from typing import TYPE_CHECKING
 
 import h11
@@ -27,6 +26,7 @@ from wsproto.utilities import generate_accept_token
 
 from edgenats.auth import AuthConfigError, Authenticator
 from edgenats.client import ClientConnection
+from edgenats.tls import server_tls_context
 from edgenats.websocket.adapter import LEAF_PATH, AdapterState, WebSocketAdapter
 from edgenats.websocket.config import Origin, WebSocketSettings
 
@@ -270,23 +270,13 @@ class WebSocketListener:
     def __init__(self, server: ServerSurface, settings: WebSocketSettings) -> None:
         self.server = server
         self.settings = settings
-        self.tls_context = self._tls_context() if settings.tls is not None else None
+        self.tls_context = server_tls_context(settings.tls) if settings.tls is not None else None
         try:
             self.host = WebSocketClientHost(server, self)
         except AuthConfigError as error:
             raise ValueError(f"websocket.authorization: {error}") from None
         self._origins = settings.origins()
         self._listener: asyncio.base_events.Server | None = None
-
-    def _tls_context(self) -> ssl.SSLContext:
-        tls = self.settings.tls
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(tls.cert_file, tls.key_file)
-        if tls.ca_file:
-            context.load_verify_locations(tls.ca_file)
-        if tls.verify:
-            context.verify_mode = ssl.CERT_REQUIRED
-        return context
 
     async def start(self) -> None:
         settings = self.settings
