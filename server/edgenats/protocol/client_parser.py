@@ -182,9 +182,11 @@ class ClientProtocolParser(PendingInput):
         position = 0
         end = len(data)
         handler = self.handler
-        # Limits change only on a reload, never during one read.
+        # Limits change only on a reload, never during one read; the session's flags only through an
+        # operation of the general path (CONNECT), after which they are read again.
         max_line = self.max_control_line
         max_payload = self.max_payload
+        fast, pedantic, headers = not self.connect_required, self.pedantic, self.headers_allowed
         while position < end:
             if self._state == PAYLOAD:
                 needed = self._needed
@@ -201,7 +203,7 @@ class ClientProtocolParser(PendingInput):
                 handler.on_publish(subject, reply, header_size, size, buffer[position:stop], sizes_as_sent)
                 position = stop
                 continue
-            if not self.connect_required:
+            if fast:
                 # The common operations in their canonical form (one space between arguments, sizes in
                 # their shortest form, CRLF or LF) are parsed and delivered in place: this runs once
                 # per message. Any other line goes to the general path, which decides with the full
@@ -210,12 +212,14 @@ class ClientProtocolParser(PendingInput):
                 if canonical is not None:
                     subject, reply, size_text = canonical.groups()
                     size = int(size_text)
-                    if canonical.end(3) - position - 4 <= max_line and size <= max_payload:
+                    start = canonical.end()
+                    # A whole line within the limit certainly has its arguments within it; a line near
+                    # the limit is measured exactly by the general path.
+                    if start - position <= max_line and size <= max_payload:
                         # Each PUB with an invalid subject is reported, so those never form a run.
-                        runs = not self.pedantic or is_literal_publish_subject(subject)
+                        runs = not pedantic or is_literal_publish_subject(subject)
                         if not runs:
                             handler.on_invalid_publish_subject()
-                        start = canonical.end()
                         stop = start + size + 2
                         if stop > end or data[stop - 2 : stop] != CRLF:
                             self._expect_payload(subject, reply, -1, size)
@@ -223,10 +227,9 @@ class ClientProtocolParser(PendingInput):
                             continue
                         # Frames repeating this one byte for byte (same subject, reply and size) follow
                         # often: telemetry streams. They are collected and handed over as one run.
-                        head = data[position:start]
                         frame = stop - position
                         following = stop + frame
-                        if runs and following <= end and data.startswith(head, stop) and (
+                        if runs and following <= end and data.startswith(head := data[position:start], stop) and (
                             data[following - 2 : following] == CRLF
                         ):
                             run = [buffer[start:stop], buffer[stop + start - position : following]]
@@ -242,17 +245,16 @@ class ClientProtocolParser(PendingInput):
                             handler.on_publish(subject, reply, -1, size, buffer[start:stop])
                             position = stop
                         continue
-                elif self.headers_allowed:
+                elif headers:
                     canonical = _CANONICAL_HPUB.match(data, position)
                     if canonical is not None:
                         subject, reply, header_text, size_text = canonical.groups()
                         header_size = int(header_text)
                         size = int(size_text)
-                        if (canonical.end(4) - position - 5 <= max_line and size <= max_payload
-                                and header_size <= size):
-                            if self.pedantic and not is_literal_publish_subject(subject):
+                        start = canonical.end()
+                        if start - position <= max_line and size <= max_payload and header_size <= size:
+                            if pedantic and not is_literal_publish_subject(subject):
                                 handler.on_invalid_publish_subject()
-                            start = canonical.end()
                             stop = start + size + 2
                             if stop > end or data[stop - 2 : stop] != CRLF:
                                 self._expect_payload(subject, reply, header_size, size)
@@ -264,6 +266,7 @@ class ClientProtocolParser(PendingInput):
             position = self._operation(data, position, end)
             if position < 0 or self._stopped:
                 return
+            fast, pedantic, headers = not self.connect_required, self.pedantic, self.headers_allowed
 
     def _operation(self, data: bytes, position: int, end: int) -> int:
         """Parse the operation at `position`: the position after its line, or -1 once the
