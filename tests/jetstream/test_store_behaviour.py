@@ -1,26 +1,28 @@
-"""The message store contract, one suite run against every store: appends
+"""The message store contract, one suite run against the memory store and the SQLite file store: appends
 and reads, deletes and their gaps, every STREAM.PURGE variant, subject lookups with wildcards, and the
 state a STREAM.INFO would report (nats-server's sequence conventions and byte accounting)."""
 
 from __future__ import annotations
 
 import pytest
+from edgenats.jetstream.file_store import open_file_store
 from edgenats.jetstream.memory_store import MemoryStore
-from edgenats.jetstream.store import StoredMessage, file_message_size, memory_message_size
+from edgenats.jetstream.store import StoredMessage, SyncPolicy, file_message_size, memory_message_size
 
 HDR = b"NATS/1.0\r\nX-Kind: test\r\n\r\n"
 
 
-@pytest.fixture(params=["memory"])
-async def store(request):
-    opened = MemoryStore()
+@pytest.fixture(params=["memory", "file"])
+async def store(request, tmp_path):
+    opened = MemoryStore() if request.param == "memory" else open_file_store(tmp_path / "stream", SyncPolicy())
     opened.kind = request.param
     yield opened
     await opened.close()
 
 
 def size_of(store, subject, headers, data):
-    return (memory_message_size if store.kind == "memory" else file_message_size)(subject, headers, data)
+    size = memory_message_size if store.kind == "memory" else file_message_size
+    return size(subject, len(headers or b""), len(data))
 
 
 async def fill(store, subjects):

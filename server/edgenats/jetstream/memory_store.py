@@ -17,7 +17,7 @@ class MemoryStore:
             raise StoreClosedError("memory store is closed")
         seq = self._index.last_seq + 1
         self._messages[seq] = StoredMessage(seq, subject, headers, data, time_ns)
-        self._index.add(seq, subject, memory_message_size(subject, headers, data), time_ns)
+        self._index.add(seq, subject, memory_message_size(subject, len(headers or b""), len(data)), time_ns)
         return seq
 
     def get(self, seq: int) -> StoredMessage | None:

@@ -42,17 +42,17 @@ class StoreClosedError(Exception):
     """The store was closed or destroyed; appends still waiting for a commit fail with this."""
 
 
-def memory_message_size(subject: str, headers: bytes | None, data: bytes) -> int:
+def memory_message_size(subject: str, headers_len: int, data_len: int) -> int:
     """nats-server's memStoreMsgSize: subject + headers + payload + 16 (sequence and timestamp)."""
-    return len(subject) + len(headers or b"") + len(data) + 16
+    return len(subject) + headers_len + data_len + 16
 
 
-def file_message_size(subject: str, headers: bytes | None, data: bytes) -> int:
+def file_message_size(subject: str, headers_len: int, data_len: int) -> int:
     """nats-server's fileStoreMsgSize: the message block record length (30 bytes of framing, 4 more and
     the headers when there are headers)."""
-    if not headers:
-        return 30 + len(subject) + len(data)
-    return 34 + len(subject) + len(headers) + len(data)
+    if not headers_len:
+        return 30 + len(subject) + data_len
+    return 34 + len(subject) + headers_len + data_len
 
 
 class MessageStore(Protocol):
