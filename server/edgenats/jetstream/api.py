@@ -85,6 +85,12 @@ def _kind(tokens: list[str]) -> str:
     return "_".join(token.lower() for token in tokens[:2])
 
 
+def _api_name(tokens: list[str]) -> str:
+    """The API an unimplemented subject names: CONSUMER.CREATE, CONSUMER.DURABLE.CREATE, STREAM.SNAPSHOT..."""
+    length = 3 if len(tokens) > 2 and tokens[1] in ("DURABLE", "MSG", "LEADER", "PEER") else 2
+    return ".".join(tokens[:length])
+
+
 class JetStreamApi:
     def __init__(self, streams: AccountStreams, server_name: str, limits: dict) -> None:
         self.streams = streams
@@ -146,7 +152,7 @@ class JetStreamApi:
         try:
             self._check_api_level(headers)
             if handler is None:
-                raise errors.not_supported(".".join(tokens[:2]) if tokens[0] != "INFO" else tokens[0])
+                raise errors.not_supported(_api_name(tokens))
             body = handler(name, payload) if name is not None else handler(payload)
         except errors.ApiError as error:
             self.errors += 1
@@ -197,9 +203,13 @@ class JetStreamApi:
         document["consumer_count"] = 0
         return document
 
-    def stream_document(self, stream: Stream, subjects_filter: str = "") -> dict:
-        return {"config": self.config_document(stream), "created": timestamp(stream.created_ns),
-                "state": self.state_document(stream, subjects_filter)}
+    def stream_document(self, stream: Stream, subjects_filter: str = "", with_domain: bool = False) -> dict:
+        """config, created, state (and the domain, which INFO and LIST show but CREATE does not)."""
+        document = {"config": self.config_document(stream), "created": timestamp(stream.created_ns),
+                    "state": self.state_document(stream, subjects_filter)}
+        if with_domain and self.streams.domain:
+            document["domain"] = self.streams.domain
+        return document
 
     # handlers ----------------------------------------------------------------------------------
 
@@ -241,7 +251,7 @@ class JetStreamApi:
         stream = self.streams.get(name)
         request = _body(payload)
         subjects_filter = _str_field(request, "subjects_filter")
-        document = self.stream_document(stream, subjects_filter)
+        document = self.stream_document(stream, subjects_filter, with_domain=True)
         if subjects_filter:
             paging = {"total": len(document["state"].get("subjects") or {}), "offset": 0, "limit": SUBJECTS_PAGE}
         else:
@@ -283,7 +293,8 @@ class JetStreamApi:
 
     def _stream_list(self, payload: bytes) -> dict:
         matching, offset, total = self._page(payload)
-        infos = [{**self.stream_document(stream), "ts": rfc3339()} for stream in matching[offset:offset + LIST_PAGE]]
+        infos = [{**self.stream_document(stream, with_domain=True), "ts": rfc3339()}
+                 for stream in matching[offset:offset + LIST_PAGE]]
         return {"total": total, "offset": offset, "limit": LIST_PAGE, "streams": infos}
 
     def _msg_get(self, name: str, payload: bytes) -> dict:
