@@ -153,3 +153,24 @@ async def test_publish_async_burst_is_acked_in_order(nc):
     results = [await ack for ack in acks]
     assert [ack.seq for ack in results] == list(range(1, 51))
     assert (await js.stream_info("BURST")).state.messages == 50
+
+
+async def test_rollup_headers(nc):
+    js = nc.jetstream()
+    await js.add_stream(name="ROLL", subjects=["roll.*"], allow_rollup_hdrs=True)
+    for subject in ("roll.a", "roll.a", "roll.b"):
+        await js.publish(subject, b"x")
+    assert (await js.publish("roll.a", b"sub", headers={"Nats-Rollup": "sub"})).seq == 4
+    info = await api(nc, "$JS.API.STREAM.INFO.ROLL", {"subjects_filter": ">"})
+    assert info["state"]["subjects"] == {"roll.a": 1, "roll.b": 1}
+    with pytest.raises(nats.js.errors.ServerError) as invalid:
+        await js.publish("roll.a", b"x", headers={"Nats-Rollup": "bogus"})
+    assert (invalid.value.err_code, invalid.value.description) == (10111, 'rollup value invalid: "bogus"')
+    assert (await js.publish("roll.b", b"all", headers={"Nats-Rollup": "all"})).seq == 5
+    state = (await js.stream_info("ROLL")).state
+    assert (state.messages, state.first_seq, state.last_seq) == (1, 5, 5)
+    await js.add_stream(name="NOROLL", subjects=["noroll"])
+    with pytest.raises(nats.js.errors.ServerError) as refused:
+        await js.publish("noroll", b"x", headers={"Nats-Rollup": "sub"})
+    assert (refused.value.code, refused.value.err_code, refused.value.description) == (
+        500, 10111, "rollup not permitted")
