@@ -100,3 +100,15 @@ async def test_unimplemented_apis_answer_not_supported(server_factory, tmp_path)
     with pytest.raises(nats.errors.NoRespondersError):
         await nc.request("$JS.API.DIRECT.GET.S", b'{"seq": 1}', timeout=2)
     await nc.close()
+
+
+async def test_required_api_level_above_ours_is_refused(server_factory, tmp_path):
+    running = server_factory("edgenats", extra_args=["-js", "-sd", str(tmp_path / "store")])
+    nc = await nats.connect(running.url)
+    level = (await api(nc, "$JS.API.INFO"))["api"]["level"]
+    refused = await nc.request("$JS.API.INFO", b"", headers={"Nats-Required-Api-Level": str(level + 1)})
+    assert json.loads(refused.data)["error"] == {"code": 412, "err_code": 10185,
+                                                 "description": "JetStream minimum api level required"}
+    accepted = await nc.request("$JS.API.INFO", b"", headers={"Nats-Required-Api-Level": str(level)})
+    assert "error" not in json.loads(accepted.data)
+    await nc.close()
