@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from edgenats.jetstream.file_store import open_file_store
 from edgenats.jetstream.memory_store import MemoryStore
-from edgenats.jetstream.store import StoredMessage, SyncPolicy, file_message_size, memory_message_size
+from edgenats.jetstream.store import StoreClosedError, StoredMessage, SyncPolicy, file_message_size, memory_message_size
 
 HDR = b"NATS/1.0\r\nX-Kind: test\r\n\r\n"
 
@@ -234,3 +234,10 @@ async def test_destroy_removes_everything(store):
     store.destroy()
     assert store.state().messages == 0
     assert store.get(1) is None
+
+
+async def test_a_closed_store_refuses_appends(store):
+    await store.append("a", None, b"", 1)
+    await store.close()
+    with pytest.raises(StoreClosedError):
+        await store.append("a", None, b"", 2)

@@ -71,6 +71,7 @@ class FileStore:
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute(f"PRAGMA synchronous={self._normal_sync}")
         self._writer.executescript(_SCHEMA)
+        self._fsync_directory()
         self._reader = sqlite3.connect(self.path, isolation_level=None)
         self._index = self._load_index()
         self._next_seq = self._index.last_seq + 1
@@ -182,13 +183,14 @@ class FileStore:
         for batch in batches:
             self._settle(batch)
 
-    # Interval sync: fsync the WAL, where commits live until a checkpoint.
+    # Interval sync.
 
     def _sync_due(self) -> None:
         self._sync_timer = None
         self._executor.submit(self._fsync_wal)
 
     def _fsync_wal(self) -> None:
+        """fsync the WAL and the folder (a new WAL's directory entry), where commits live until a checkpoint."""
         with self._lock:
             try:
                 fd = os.open(f"{self.path}-wal", os.O_RDONLY)
@@ -198,6 +200,14 @@ class FileStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            self._fsync_directory()
+
+    def _fsync_directory(self) -> None:
+        fd = os.open(self._directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     # Reads.
 
