@@ -15,11 +15,10 @@ batch returned. What "committed" guarantees depends on the stream's SyncPolicy:
 Deletes, purges and `set_first_seq` run on the caller's thread: they first commit every append already
 accepted (so they apply in call order), then commit with synchronous=FULL, durable when they return.
 Readers use their own connection on the event loop's thread and see committed messages only: the index
-(message_index.MessageIndex: subject, size and time of every message, kept in memory, about 180 bytes
-a message) learns of an
-append when its batch has committed. On open the index is rebuilt from the database; the `bounds` row
-keeps the last sequence (and its time) when the newest messages were removed, so sequences continue and
-first_seq after a purge is kept.
+(message_index.MessageIndex: subject, size and time of every message, in memory, about 180 bytes a
+message) learns of an append when its batch has committed. On open the index is rebuilt from the
+database; the `bounds` row keeps the last sequence (and its time) when the newest messages were removed,
+so sequences continue and first_seq after a purge is kept.
 """
 
 from __future__ import annotations
