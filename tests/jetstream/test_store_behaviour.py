@@ -84,6 +84,17 @@ async def test_interior_delete_leaves_a_gap(store):
     assert store.next_for_subject(">", 2).seq == 3
 
 
+async def test_discard_removes_like_delete(store):
+    await fill(store, ["a", "b", "a"])
+    assert store.discard(1) is True
+    assert store.discard(1) is False
+    assert store.get(1) is None
+    assert store.first_for_subject("a").seq == 3
+    state = store.state()
+    assert (state.messages, state.first_seq, state.last_seq) == (2, 2, 3)
+    assert state.bytes == size_of(store, "b", None, b"m2") + size_of(store, "a", None, b"m3")
+
+
 async def test_deleting_first_and_last_moves_first_but_not_last(store):
     await fill(store, ["a", "b", "c"])
     store.delete(1)

@@ -1,4 +1,4 @@
-"""Random histories of appends, deletes, purges and compactions applied to the memory store and to a file
+"""Random histories of appends, deletes, discards, purges and compactions applied to the memory store and to a file
 store: the file store, reopened from disk afterwards, reports what the memory store reports (state,
 messages, subject counts) and hands out the same next sequence."""
 
@@ -19,7 +19,7 @@ SUBJECTS = ["a", "b.x", "b.y", "c.x.z"]
 FILTERS = [None, ">", "a", "b.*", "*.x", "c.>"]
 
 appends = st.tuples(st.just("append"), st.sampled_from(SUBJECTS), st.booleans())
-deletes = st.tuples(st.just("delete"), st.integers(0, 40))
+deletes = st.tuples(st.sampled_from(["delete", "discard"]), st.integers(0, 40))
 purges = st.tuples(st.just("purge"), st.sampled_from(FILTERS),
                    st.one_of(st.tuples(st.integers(0, 40), st.just(None)),
                              st.tuples(st.just(None), st.integers(0, 12))))
@@ -37,6 +37,8 @@ async def apply(store, history) -> list:
             answers.append(await store.append(subject, headers, b"data-%d" % step, step))
         elif operation[0] == "delete":
             answers.append(store.delete(operation[1]))
+        elif operation[0] == "discard":
+            answers.append(store.discard(operation[1]))
         elif operation[0] == "purge":
             _, subject_filter, (up_to_seq, keep) = operation
             answers.append(store.purge(subject_filter, up_to_seq=up_to_seq, keep=keep))

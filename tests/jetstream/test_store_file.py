@@ -1,6 +1,7 @@
 """The SQLite file store beyond the shared contract: what a reopened store holds, that an append completes
 only once its message is committed (seen by another SQLite connection), that removals are on disk when
-they return, that close completes every accepted append, and that destroy leaves nothing behind."""
+they return and discards with the next batch, that close completes every accepted append, and that
+destroy leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -93,6 +94,32 @@ async def test_delete_and_purge_are_on_disk_when_they_return(tmp_path):
     assert read_row(store.path, 3) is None
     assert read_row(store.path, 4) == ("p.3", None, b"")
     await store.close()
+
+
+async def test_a_discard_is_written_with_the_next_batch(tmp_path):
+    store = open_file_store(tmp_path / "s", SyncPolicy())
+    for index in range(3):
+        await store.append("lim", None, b"%d" % index, index)
+    assert store.discard(1)
+    assert store.get(1) is None
+    assert read_row(store.path, 1) == ("lim", None, b"0")  # no commit of its own
+    await store.append("lim", None, b"3", 3)
+    assert read_row(store.path, 1) is None
+
+
+async def test_reopen_after_discarding_everything_keeps_the_last_seq(tmp_path):
+    store = open_file_store(tmp_path / "s", SyncPolicy())
+    for index in range(3):
+        await store.append("age", None, b"", 10 + index)
+    for seq in (1, 2, 3):
+        store.discard(seq)
+    await store.close()
+
+    reopened = open_file_store(tmp_path / "s", SyncPolicy())
+    state = reopened.state()
+    assert (state.messages, state.first_seq, state.last_seq, state.last_time_ns) == (0, 4, 3, 12)
+    assert await reopened.append("age", None, b"", 13) == 4
+    await reopened.close()
 
 
 async def test_a_purge_applies_to_appends_accepted_before_it(tmp_path):
