@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from edgenats.jetstream.file_store import open_file_store
 from edgenats.jetstream.memory_store import MemoryStore
-from edgenats.jetstream.store import StoredMessage, SyncPolicy, file_message_size, memory_message_size
+from edgenats.jetstream.store import StoreClosedError, StoredMessage, SyncPolicy, file_message_size, memory_message_size
 
 HDR = b"NATS/1.0\r\nX-Kind: test\r\n\r\n"
 
@@ -82,6 +82,17 @@ async def test_interior_delete_leaves_a_gap(store):
     assert (state.messages, state.first_seq, state.last_seq, state.num_deleted) == (3, 1, 4, 1)
     assert state.num_subjects == 3
     assert store.next_for_subject(">", 2).seq == 3
+
+
+async def test_discard_removes_like_delete(store):
+    await fill(store, ["a", "b", "a"])
+    assert store.discard(1) is True
+    assert store.discard(1) is False
+    assert store.get(1) is None
+    assert store.first_for_subject("a").seq == 3
+    state = store.state()
+    assert (state.messages, state.first_seq, state.last_seq) == (2, 2, 3)
+    assert state.bytes == size_of(store, "b", None, b"m2") + size_of(store, "a", None, b"m3")
 
 
 async def test_deleting_first_and_last_moves_first_but_not_last(store):
@@ -234,3 +245,10 @@ async def test_destroy_removes_everything(store):
     store.destroy()
     assert store.state().messages == 0
     assert store.get(1) is None
+
+
+async def test_a_closed_store_refuses_appends(store):
+    await store.append("a", None, b"", 1)
+    await store.close()
+    with pytest.raises(StoreClosedError):
+        await store.append("a", None, b"", 2)

@@ -14,11 +14,13 @@ batch returned. What "committed" guarantees depends on the stream's SyncPolicy:
 
 Deletes, purges and `set_first_seq` run on the caller's thread: they first commit every append already
 accepted (so they apply in call order), then commit with synchronous=FULL, durable when they return.
+Discards (removals a stream limit makes) leave the index at once and reach the database with the next
+batch, with no commit of their own: after a crash such a message can be back, for the limits to remove.
 Readers use their own connection on the event loop's thread and see committed messages only: the index
-(message_index.MessageIndex: subject, size and time of every message, kept in memory) learns of an
-append when its batch has committed. On open the index is rebuilt from the database; the `bounds` row
-keeps the last sequence (and its time) when the newest messages were removed, so sequences continue and
-first_seq after a purge is kept.
+(message_index.MessageIndex: subject, size and time of every message, in memory, about 180 bytes a
+message) learns of an append when its batch has committed. On open the index is rebuilt from the
+database; the `bounds` row keeps the last sequence (and its time) when the newest messages were removed,
+so sequences continue and first_seq after a purge is kept.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def open_file_store(directory: Path, sync: SyncPolicy) -> FileStore:
 class _Batch:
     rows: list[Row]
     futures: list[asyncio.Future[int]]
+    discards: list[int]
+    bounds: tuple[int, int]  # (last_seq, last_time_ns) to keep when discards took the newest messages
     written: bool = False  # the writer took it (whatever the outcome)
     committed: bool = False
     error: BaseException | None = None
@@ -71,6 +75,7 @@ class FileStore:
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute(f"PRAGMA synchronous={self._normal_sync}")
         self._writer.executescript(_SCHEMA)
+        self._fsync_directory()
         self._reader = sqlite3.connect(self.path, isolation_level=None)
         self._index = self._load_index()
         self._next_seq = self._index.last_seq + 1
@@ -79,6 +84,7 @@ class FileStore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending_rows: list[Row] = []
         self._pending_futures: list[asyncio.Future[int]] = []
+        self._pending_discards: list[int] = []
         self._submit_scheduled = False
         self._inflight: _Batch | None = None
         self._sync_timer: asyncio.TimerHandle | None = None
@@ -110,19 +116,35 @@ class FileStore:
         future = self._loop.create_future()
         self._pending_rows.append((seq, subject, headers, data, time_ns))
         self._pending_futures.append(future)
+        self._schedule_submit()
+        return await future
+
+    def discard(self, seq: int) -> bool:
+        """Remove a message as a stream limit requires (discard old, max age, per-subject limit): gone
+        from reads at once, written with the next batch and not made durable on its own, so it costs the
+        loop no commit. After a crash it can be back; the stream's limits remove it again."""
+        if seq not in self._index:
+            return False
+        self._loop = asyncio.get_running_loop()
+        self._index.remove([seq])
+        self._pending_discards.append(seq)
+        self._schedule_submit()
+        return True
+
+    def _schedule_submit(self) -> None:
         if not self._submit_scheduled:
             self._submit_scheduled = True
             self._loop.call_soon(self._submit)
-        return await future
 
     def _take_pending(self) -> _Batch:
-        batch = _Batch(self._pending_rows, self._pending_futures)
-        self._pending_rows, self._pending_futures = [], []
+        batch = _Batch(self._pending_rows, self._pending_futures, self._pending_discards,
+                       (self._index.last_seq, self._index.last_time_ns))
+        self._pending_rows, self._pending_futures, self._pending_discards = [], [], []
         return batch
 
     def _submit(self) -> None:
         self._submit_scheduled = False
-        if self._inflight is not None or not self._pending_rows:
+        if self._inflight is not None or not (self._pending_rows or self._pending_discards):
             return  # the batch in flight submits the next when it is done
         batch = self._inflight = self._take_pending()
         done = self._loop.run_in_executor(self._executor, self._write, batch)
@@ -143,6 +165,10 @@ class FileStore:
             try:
                 self._writer.execute("BEGIN IMMEDIATE")
                 self._writer.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", batch.rows)
+                if batch.discards:
+                    self._writer.executemany("DELETE FROM messages WHERE seq = ?",
+                                             [(seq,) for seq in batch.discards])
+                    self._writer.execute("INSERT OR REPLACE INTO bounds VALUES (1, ?, ?)", batch.bounds)
                 self._writer.execute("COMMIT")
                 batch.committed = True
             except sqlite3.Error as error:
@@ -170,7 +196,7 @@ class FileStore:
 
     def _outstanding(self) -> list[_Batch]:
         batches = [self._inflight] if self._inflight is not None else []
-        if self._pending_rows:
+        if self._pending_rows or self._pending_discards:
             batches.append(self._take_pending())
         return batches
 
@@ -182,13 +208,14 @@ class FileStore:
         for batch in batches:
             self._settle(batch)
 
-    # Interval sync: fsync the WAL, where commits live until a checkpoint.
+    # Interval sync.
 
     def _sync_due(self) -> None:
         self._sync_timer = None
         self._executor.submit(self._fsync_wal)
 
     def _fsync_wal(self) -> None:
+        """fsync the WAL and the folder (a new WAL's directory entry), where commits live until a checkpoint."""
         with self._lock:
             try:
                 fd = os.open(f"{self.path}-wal", os.O_RDONLY)
@@ -198,6 +225,14 @@ class FileStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            self._fsync_directory()
+
+    def _fsync_directory(self) -> None:
+        fd = os.open(self._directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     # Reads.
 

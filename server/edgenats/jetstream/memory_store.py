@@ -45,6 +45,9 @@ class MemoryStore:
         del self._messages[seq]
         return True
 
+    def discard(self, seq: int) -> bool:
+        return self.delete(seq)
+
     def purge(self, subject_filter: str | None = None, up_to_seq: int | None = None,
               keep: int | None = None) -> int:
         seqs, compact_to = self._index.plan_purge(subject_filter, up_to_seq, keep)

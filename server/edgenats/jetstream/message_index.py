@@ -4,6 +4,7 @@ sequence through deletes, purges and compaction; the plan of what a STREAM.PURGE
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left
 from collections import defaultdict
 
@@ -33,6 +34,7 @@ class MessageIndex:
 
     def add(self, seq: int, subject: str, size: int, time_ns: int) -> None:
         """Record a stored message; sequences only grow."""
+        subject = sys.intern(subject)  # one string per subject, not per message
         if not self._entries:
             self.first_seq = seq
         self._entries[seq] = (subject, size, time_ns)

@@ -77,6 +77,10 @@ class MessageStore(Protocol):
     def delete(self, seq: int) -> bool:
         """Remove one message, durably; False when there is no such message."""
 
+    def discard(self, seq: int) -> bool:
+        """Remove a message as a stream limit requires; not durable on its own (it may come back after a
+        crash, for the limits to remove again), so it costs no commit. False when no such message."""
+
     def purge(self, subject_filter: str | None = None, up_to_seq: int | None = None,
               keep: int | None = None) -> int:
         """nats-server's STREAM.PURGE: everything, or only subjects matching the filter; `up_to_seq`
