@@ -73,6 +73,8 @@ class Stream:
         self._last_msg_id = ""
         self._expiry: asyncio.TimerHandle | None = None
         self._recover_msg_ids()
+        # Removals by limits are not durable on their own: after a crash they are made again here.
+        self.enforce_limits()
         self._subscribe()
         self._worker = asyncio.get_running_loop().create_task(self._run(), name=f"stream {self.name}")
         self._schedule_expiry()
@@ -215,13 +217,13 @@ class Stream:
         if per_subject > 0:
             for name in [subject] if subject is not None else list(self.store.subjects()):
                 while self.store.count_for_subject(name) > per_subject:
-                    self.store.delete(self.store.first_for_subject(name).seq)
+                    self.store.discard(self.store.first_for_subject(name).seq)
         max_msgs, max_bytes = config["max_msgs"], config["max_bytes"]
         while True:
             state = self.store.state()
             if not ((0 < max_msgs < state.messages) or (0 < max_bytes < state.bytes)):
                 break
-            self.store.delete(self.store.oldest().seq)
+            self.store.discard(self.store.oldest().seq)
 
     # de-duplication ----------------------------------------------------------------------------
 
@@ -283,7 +285,7 @@ class Stream:
         self._expiry = None
         horizon = time.time_ns() - self.config["max_age"]
         while (oldest := self.store.oldest()) is not None and oldest.time_ns <= horizon:
-            self.store.delete(oldest.seq)
+            self.store.discard(oldest.seq)
         self._schedule_expiry()
 
     # replies -----------------------------------------------------------------------------------
