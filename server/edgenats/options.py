@@ -15,6 +15,7 @@ from typing import Any
 from edgenats.account_config import AccountSettings, parse_accounts
 from edgenats.conf import ConfigError, ConfigMap, load_config
 from edgenats.conf.units import parse_size, positive_duration
+from edgenats.jetstream.settings import JetStreamSettings, parse_jetstream
 from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
 from edgenats.websocket.config import WebSocketSettings, parse_websocket
 
@@ -46,6 +47,7 @@ class Options:
     account_settings: dict[str, AccountSettings] = field(default_factory=dict)
     leafnodes: LeafNodeSettings | None = None
     websocket: WebSocketSettings | None = None
+    jetstream: JetStreamSettings = field(default_factory=JetStreamSettings)
     no_auth_user: str | None = None
     # The account the server answers requests and publishes events in ($SYS exists even when unnamed).
     system_account: str = DEFAULT_SYSTEM_ACCOUNT
@@ -57,16 +59,31 @@ class Options:
     logtime: bool = True
     log_file: str | None = None
     config_file: str | None = None
-    # Settings given as flags; they win over the file at start and on every reload.
+    # Settings given as flags; they win over the file at start and on every reload (-js and -sd
+    # are kept here as "jetstream_enabled" and "store_dir" and applied to `jetstream`).
     flag_overrides: dict[str, Any] = field(default_factory=dict)
 
     def with_flags(self) -> Options:
-        return dataclasses.replace(self, **self.flag_overrides)
+        return dataclasses.replace(self, **{key: value for key, value in self.flag_overrides.items()
+                                            if key not in _JETSTREAM_FLAGS})
+
+
+_JETSTREAM_FLAGS = ("jetstream_enabled", "store_dir")
+
+
+def jetstream_flags(settings: JetStreamSettings, flags: dict[str, Any]) -> JetStreamSettings:
+    """-js enables JetStream; -sd sets the store folder (and, as in nats-server, does not enable it)."""
+    changes = {}
+    if flags.get("jetstream_enabled"):
+        changes["enabled"] = True
+    if flags.get("store_dir"):
+        changes["store_dir"] = flags["store_dir"]
+    return dataclasses.replace(settings, **changes)
 
 
 # Fields that a SIGHUP reload may not change (nats-server refuses these too).
 NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes", "system_account",
-                  "websocket")
+                  "websocket", "jetstream")
 
 
 class OptionsError(Exception):
@@ -77,7 +94,6 @@ _NOT_IMPLEMENTED = {
     "cluster": "clustering (edge sites join a real NATS cluster through leaf nodes instead)",
     "gateway": "gateways",
     "gateways": "gateways",
-    "jetstream": "JetStream",
     "mqtt": "MQTT",
     "tls": "TLS",
     "operator": "operator/JWT mode",
@@ -191,6 +207,8 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.system_account = _as_str(value, key)
     elif key in ("websocket", "ws"):
         options.websocket = parse_websocket(value)
+    elif key == "jetstream":
+        options.jetstream = parse_jetstream(value)
     elif key == "no_auth_user":
         options.no_auth_user = _as_str(value, key)
     elif key == "debug":
@@ -244,6 +262,7 @@ def load_options(config_file: str | None, flag_overrides: dict[str, Any]) -> Opt
         options = options_from_config(config, str(Path(config_file)))
     options.flag_overrides = dict(flag_overrides)
     options = options.with_flags()
+    options.jetstream = jetstream_flags(options.jetstream, flag_overrides)
     if options.http_host is None:
         options.http_host = options.host
     validate(options, config_file or "flags")

@@ -26,6 +26,7 @@ from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
 from edgenats.surface import ClosedConnection
 
 if TYPE_CHECKING:
+    from edgenats.jetstream.service import JetStream
     from edgenats.leafnode.manager import LeafNodes
     from edgenats.monitor import MonitorServer
     from edgenats.system import SystemAccount
@@ -89,6 +90,7 @@ class Server:
         self.global_account = self.account(GLOBAL_ACCOUNT)
         self.system_account = self.account(options.system_account)
         self.system: SystemAccount | None = None
+        self.jetstream: JetStream | None = None
         self.imports = Imports(self.account, self.loop)
         self.imports.apply(options.account_settings)
         self.connections: dict[int, Connection] = {}
@@ -188,6 +190,10 @@ class Server:
             "headers": True,
             "max_payload": options.max_payload,
         }
+        if options.jetstream.enabled:
+            info["jetstream"] = True
+            if options.jetstream.domain:
+                info["domain"] = options.jetstream.domain
         if self.authenticator.auth_required:
             info["auth_required"] = True
         self.base_info = info
@@ -254,6 +260,11 @@ class Server:
             self._monitor = MonitorServer(self)
             await self._monitor.start(options.http_host, options.http_port)
             log.info("Starting http monitor on %s:%d", options.http_host, options.http_port)
+        if options.jetstream.enabled:
+            from edgenats.jetstream.service import JetStream
+
+            self.jetstream = JetStream(options.jetstream, self.server_name)
+            self.jetstream.start([self.global_account])
         self._keepalive_sweep()
         if self.leafnodes is not None:
             await self.leafnodes.start()
@@ -283,6 +294,9 @@ class Server:
             await self._monitor.stop()
         if self.system is not None:
             self.system.stop()
+        if self.jetstream is not None:
+            # Captured messages are stored and acknowledged while their publishers are still connected.
+            await self.jetstream.stop()
         open_connections = list(self.connections.values())
         for connection in open_connections:
             connection.close("Server Shutdown")

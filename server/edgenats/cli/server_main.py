@@ -18,8 +18,6 @@ PROGRAM = "edgenats-server"
 
 # nats-server flags that exist there but not here: refused with a reason instead of "unrecognized".
 _UNSUPPORTED_FLAGS = {
-    "-js": "JetStream", "--js": "JetStream", "--jetstream": "JetStream",
-    "-sd": "JetStream", "--store_dir": "JetStream",
     "--cluster": "clustering", "--cluster_name": "clustering", "--routes": "clustering",
     "--cluster_advertise": "clustering", "--no_advertise": "clustering",
     "--tls": "TLS", "--tlscert": "TLS", "--tlskey": "TLS", "--tlsverify": "TLS", "--tlscacert": "TLS",
@@ -47,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("-c", "--config", dest="config_file", metavar="FILE", help="configuration file")
     server.add_argument("-t", dest="test_config", action="store_true",
                         help="test the configuration and exit")
+    jetstream = parser.add_argument_group("JetStream Options")
+    jetstream.add_argument("-js", "--jetstream", dest="jetstream_enabled", action="store_true",
+                           help="enable JetStream functionality")
+    jetstream.add_argument("-sd", "--store_dir", dest="store_dir", metavar="DIR",
+                           help="set the storage directory (data in DIR/jetstream)")
     logging_group = parser.add_argument_group("Logging Options")
     logging_group.add_argument("-l", "--log", dest="log_file", metavar="FILE", help="file to redirect log output")
     logging_group.add_argument("-T", "--logtime", dest="logtime", metavar="BOOL",
@@ -70,8 +73,10 @@ def refuse_unsupported(argv: list[str]) -> None:
 
 
 def flag_overrides(arguments: argparse.Namespace) -> dict:
-    names = ("host", "port", "server_name", "http_port", "log_file", "user", "password", "token")
+    names = ("host", "port", "server_name", "http_port", "log_file", "user", "password", "token", "store_dir")
     overrides = {name: getattr(arguments, name) for name in names if getattr(arguments, name) is not None}
+    if arguments.jetstream_enabled:
+        overrides["jetstream_enabled"] = True
     if arguments.debug:
         overrides["debug"] = True
     if arguments.trace:

@@ -1,0 +1,338 @@
+"""The `$JS.API.>` responder of one account: it decodes the request, calls the stream registry and
+answers one JSON document on the reply subject, `type` first, errors as `{"code", "err_code",
+"description"}` only. APIs edgenats does not implement are answered "<API> not supported" (so a
+client never waits for a timeout), except DIRECT.GET, which gets no-responders as nats-server gives
+to a stream without allow_direct."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import TYPE_CHECKING
+
+from edgenats import NATS_COMPAT_VERSION
+from edgenats.jetstream import config as stream_config
+from edgenats.jetstream import errors
+from edgenats.monitor.formats import go_json, rfc3339
+from edgenats.protocol.headers import HeaderError, parse_headers
+
+if TYPE_CHECKING:
+    from edgenats.jetstream.stream import Stream
+    from edgenats.jetstream.streams import AccountStreams
+
+API_PREFIX = "$JS.API."
+API_LEVEL = 0
+TYPE_PREFIX = "io.nats.jetstream.api.v1."
+ZERO_TIME = "0001-01-01T00:00:00Z"
+NAMES_PAGE = 1024
+LIST_PAGE = 256
+SUBJECTS_PAGE = 100_000
+REQUIRED_API_LEVEL = "Nats-Required-Api-Level"
+
+# Extra keys the reference puts beside `error` for some kinds.
+_ERROR_EXTRAS = {
+    "stream_info": {"total": 0, "offset": 0, "limit": 0},
+    "stream_purge": {"purged": 0},
+    "stream_names": {"total": 0, "offset": 0, "limit": 0, "streams": None},
+}
+
+
+def timestamp(ns: int) -> str:
+    """A stored time (UTC ns) as Go's RFC3339Nano; zero is Go's zero time."""
+    if not ns:
+        return ZERO_TIME
+    secs, frac = divmod(ns, 1_000_000_000)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    return text + (f".{frac:09d}".rstrip("0") if frac else "") + "Z"
+
+
+def _body(payload: bytes) -> dict:
+    """A request body: empty means {}; anything but a JSON object is `invalid JSON`."""
+    if not payload.strip():
+        return {}
+    try:
+        document = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise errors.invalid_json(str(error)) from None
+    if not isinstance(document, dict):
+        raise errors.invalid_json("json: cannot unmarshal into a request object")
+    return document
+
+
+def _int_field(body: dict, key: str, default: int = 0) -> int:
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise errors.invalid_json(f"json: cannot unmarshal into Go struct field .{key} of type int")
+    return value
+
+
+def _str_field(body: dict, key: str) -> str:
+    value = body.get(key) or ""
+    if not isinstance(value, str):
+        raise errors.invalid_json(f"json: cannot unmarshal into Go struct field .{key} of type string")
+    return value
+
+
+def _kind(tokens: list[str]) -> str:
+    """The response kind of an API subject's tokens after `$JS.API.`: STREAM.INFO -> stream_info."""
+    if tokens[0] == "INFO":
+        return "account_info"
+    if tokens[0] == "CONSUMER" and len(tokens) > 1 and tokens[1] == "DURABLE":
+        return "consumer_create"
+    return "_".join(token.lower() for token in tokens[:2])
+
+
+def _api_name(tokens: list[str]) -> str:
+    """The API an unimplemented subject names: CONSUMER.CREATE, CONSUMER.DURABLE.CREATE, STREAM.SNAPSHOT..."""
+    length = 3 if len(tokens) > 2 and tokens[1] in ("DURABLE", "MSG", "LEADER", "PEER") else 2
+    return ".".join(tokens[:length])
+
+
+class JetStreamApi:
+    def __init__(self, streams: AccountStreams, server_name: str, limits: dict) -> None:
+        self.streams = streams
+        self.account = streams.account
+        self.server_name = server_name
+        self.limits = limits
+        self.total = 0
+        self.errors = 0
+        self._subscription = None
+        self._handlers = {
+            ("INFO",): self._account_info,
+            ("STREAM", "CREATE"): self._stream_create,
+            ("STREAM", "UPDATE"): self._stream_update,
+            ("STREAM", "INFO"): self._stream_info,
+            ("STREAM", "DELETE"): self._stream_delete,
+            ("STREAM", "PURGE"): self._stream_purge,
+            ("STREAM", "NAMES"): self._stream_names,
+            ("STREAM", "LIST"): self._stream_list,
+            ("STREAM", "MSG", "GET"): self._msg_get,
+            ("STREAM", "MSG", "DELETE"): self._msg_delete,
+        }
+
+    def start(self) -> None:
+        self._subscription = self.account.subscribe_internal(API_PREFIX + ">", self._request)
+
+    def stop(self) -> None:
+        if self._subscription is not None:
+            self.account.unsubscribe_internal(self._subscription)
+            self._subscription = None
+
+    # dispatch ----------------------------------------------------------------------------------
+
+    def _route(self, tokens: list[str]):
+        """(handler, kind, the stream name token or None), or None when not implemented."""
+        for length in (3, 2, 1):
+            key = tuple(tokens[:length])
+            handler = self._handlers.get(key)
+            if handler is None:
+                continue
+            rest = tokens[length:]
+            if key in (("INFO",), ("STREAM", "NAMES"), ("STREAM", "LIST")):
+                return (handler, _kind(tokens), None) if not rest else None
+            # One name token, as nats-server's `$JS.API.STREAM.INFO.*` subscriptions match.
+            return (handler, "_".join(t.lower() for t in key), rest[0]) if len(rest) == 1 else None
+        return None
+
+    def _request(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
+        tokens = subject[len(API_PREFIX):].split(".")
+        if tokens[0] == "DIRECT":
+            return 0  # no responder: DIRECT.GET needs allow_direct, which edgenats refuses
+        if not reply:
+            return 1
+        self.total += 1
+        routed = self._route(tokens)
+        if routed is None:
+            handler, kind, name = None, _kind(tokens), None
+        else:
+            handler, kind, name = routed
+        try:
+            self._check_api_level(headers)
+            if handler is None:
+                raise errors.not_supported(_api_name(tokens))
+            body = handler(name, payload) if name is not None else handler(payload)
+        except errors.ApiError as error:
+            self.errors += 1
+            body = {"error": error.to_json(), **_ERROR_EXTRAS.get(kind, {})}
+        self.account.publish_internal(reply, go_json({"type": f"{TYPE_PREFIX}{kind}_response", **body},
+                                                     pretty=False))
+        return 1
+
+    @staticmethod
+    def _check_api_level(headers: bytes | None) -> None:
+        if not headers:
+            return
+        try:
+            required = parse_headers(headers).get(REQUIRED_API_LEVEL)
+        except HeaderError:
+            return
+        if required is not None and required.strip().isdigit() and int(required) > API_LEVEL:
+            raise errors.api_level_required()
+
+    # documents ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def config_document(stream: Stream) -> dict:
+        config = dict(stream.config)
+        config["metadata"] = {"_nats.level": str(API_LEVEL), "_nats.req.level": "0",
+                              "_nats.ver": NATS_COMPAT_VERSION, **stream.config.get("metadata", {})}
+        return config
+
+    @staticmethod
+    def state_document(stream: Stream, subjects_filter: str = "") -> dict:
+        state = stream.store.state()
+        document = {
+            "messages": state.messages,
+            "bytes": state.bytes,
+            "first_seq": state.first_seq,
+            "first_ts": timestamp(state.first_time_ns),
+            "last_seq": state.last_seq,
+            "last_ts": timestamp(state.last_time_ns),
+        }
+        if state.num_subjects:
+            document["num_subjects"] = state.num_subjects
+        if subjects_filter:
+            document["subjects"] = stream.store.subjects(subjects_filter) or None
+            if document["subjects"] is None:
+                del document["subjects"]
+        if state.num_deleted:
+            document["num_deleted"] = state.num_deleted
+        document["consumer_count"] = 0
+        return document
+
+    def stream_document(self, stream: Stream, subjects_filter: str = "", with_domain: bool = False) -> dict:
+        """config, created, state (and the domain, which INFO and LIST show but CREATE does not)."""
+        document = {"config": self.config_document(stream), "created": timestamp(stream.created_ns),
+                    "state": self.state_document(stream, subjects_filter)}
+        if with_domain and self.streams.domain:
+            document["domain"] = self.streams.domain
+        return document
+
+    # handlers ----------------------------------------------------------------------------------
+
+    def _account_info(self, payload: bytes) -> dict:
+        memory = storage = 0
+        for stream in self.streams.streams.values():
+            used = stream.store.state().bytes
+            if stream.config["storage"] == "memory":
+                memory += used
+            else:
+                storage += used
+        document = {"memory": memory, "storage": storage, "reserved_memory": 0, "reserved_storage": 0,
+                    "streams": len(self.streams.streams), "consumers": 0, "limits": dict(self.limits)}
+        if self.streams.domain:
+            document["domain"] = self.streams.domain
+        document["api"] = {"level": API_LEVEL, "total": self.total, "errors": self.errors}
+        return document
+
+    def _config_request(self, name: str, payload: bytes, creating: bool) -> dict:
+        request = _body(payload)
+        body_name = request.get("name")
+        if creating or body_name:
+            if body_name != name:
+                raise errors.name_mismatch()
+        else:
+            stream_config.check_name("")
+        return stream_config.normalise(request)
+
+    def _stream_create(self, name: str, payload: bytes) -> dict:
+        stream = self.streams.create(self._config_request(name, payload, creating=True))
+        return {**self.stream_document(stream), "ts": rfc3339(), "did_create": True}
+
+    def _stream_update(self, name: str, payload: bytes) -> dict:
+        self.streams.get(name)
+        stream = self.streams.update(self._config_request(name, payload, creating=False))
+        return {**self.stream_document(stream), "ts": rfc3339()}
+
+    def _stream_info(self, name: str, payload: bytes) -> dict:
+        stream = self.streams.get(name)
+        request = _body(payload)
+        subjects_filter = _str_field(request, "subjects_filter")
+        document = self.stream_document(stream, subjects_filter, with_domain=True)
+        if subjects_filter:
+            paging = {"total": len(document["state"].get("subjects") or {}), "offset": 0, "limit": SUBJECTS_PAGE}
+        else:
+            paging = {"total": 0, "offset": 0, "limit": 0}
+        return {**paging, **document, "cluster": {"leader": self.server_name}, "ts": rfc3339()}
+
+    def _stream_delete(self, name: str, payload: bytes) -> dict:
+        self.streams.delete(name)
+        return {"success": True}
+
+    def _stream_purge(self, name: str, payload: bytes) -> dict:
+        stream = self.streams.get(name)
+        request = _body(payload)
+        subject_filter = _str_field(request, "filter") or None
+        seq = _int_field(request, "seq")
+        keep = _int_field(request, "keep")
+        if seq and keep:
+            raise errors.bad_request()
+        if stream.config["sealed"]:
+            raise errors.sealed_stream()
+        if stream.config["deny_purge"]:
+            raise errors.purge_not_permitted()
+        purged = stream.store.purge(subject_filter, seq or None, keep or None)
+        return {"success": True, "purged": purged}
+
+    def _page(self, payload: bytes) -> tuple[list[Stream], int, int]:
+        request = _body(payload)
+        offset = max(0, _int_field(request, "offset"))
+        subject = _str_field(request, "subject")
+        matching = [self.streams.streams[name] for name in sorted(self.streams.streams)]
+        if subject:
+            matching = [stream for stream in matching if stream_config.collides(stream.config["subjects"], subject)]
+        return matching, offset, len(matching)
+
+    def _stream_names(self, payload: bytes) -> dict:
+        matching, offset, total = self._page(payload)
+        names = [stream.name for stream in matching[offset:offset + NAMES_PAGE]]
+        return {"total": total, "offset": offset, "limit": NAMES_PAGE, "streams": names or None}
+
+    def _stream_list(self, payload: bytes) -> dict:
+        matching, offset, total = self._page(payload)
+        infos = [{**self.stream_document(stream, with_domain=True), "ts": rfc3339()}
+                 for stream in matching[offset:offset + LIST_PAGE]]
+        return {"total": total, "offset": offset, "limit": LIST_PAGE, "streams": infos}
+
+    def _msg_get(self, name: str, payload: bytes) -> dict:
+        stream = self.streams.get(name)
+        request = _body(payload)
+        seq = _int_field(request, "seq")
+        last_by = _str_field(request, "last_by_subj")
+        next_by = _str_field(request, "next_by_subj")
+        if last_by and (seq or next_by):
+            raise errors.bad_request()
+        if last_by:
+            found = stream.store.last_for_subject(last_by)
+        elif next_by:
+            found = stream.store.next_for_subject(next_by, max(seq, 1))
+        elif seq > 0:
+            found = stream.store.get(seq)
+        else:
+            raise errors.bad_request()
+        if found is None:
+            raise errors.no_message_found()
+        message: dict = {"subject": found.subject, "seq": found.seq}
+        if found.headers:
+            message["hdrs"] = base64.b64encode(found.headers).decode("ascii")
+        if found.data:
+            message["data"] = base64.b64encode(found.data).decode("ascii")
+        message["time"] = timestamp(found.time_ns)
+        return {"message": message}
+
+    def _msg_delete(self, name: str, payload: bytes) -> dict:
+        stream = self.streams.get(name)
+        request = _body(payload)
+        seq = _int_field(request, "seq")
+        if seq <= 0:
+            raise errors.bad_request()
+        if stream.config["sealed"]:
+            raise errors.sealed_stream()
+        if stream.config["deny_delete"]:
+            raise errors.delete_not_permitted()
+        if not stream.store.delete(seq):
+            raise errors.sequence_not_found(seq)
+        return {"success": True}

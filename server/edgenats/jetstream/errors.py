@@ -1,0 +1,106 @@
+"""The JetStream error catalogue: nats-server's (code, err_code, description) triples, as an exception
+that API handlers and the publish path raise and that renders as the exact `error` object."""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """An error reply: `{"code": ..., "err_code": ..., "description": ...}` and nothing else."""
+
+    def __init__(self, code: int, err_code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.err_code = err_code
+        self.description = description
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "err_code": self.err_code, "description": self.description}
+
+
+def bad_request(description: str = "bad request") -> ApiError:
+    return ApiError(400, 10003, description)
+
+
+def not_supported(api: str) -> ApiError:
+    return ApiError(400, 10003, f"{api} not supported")
+
+
+def invalid_json(why: str) -> ApiError:
+    return ApiError(400, 10025, f"invalid JSON: {why}")
+
+
+def no_message_found() -> ApiError:
+    return ApiError(404, 10037, "no message found")
+
+
+def sequence_not_found(seq: int) -> ApiError:
+    return ApiError(400, 10043, f"sequence {seq} not found")
+
+
+def invalid_config(why: str) -> ApiError:
+    return ApiError(500, 10052, why)
+
+
+def message_too_big() -> ApiError:
+    return ApiError(400, 10054, "message size exceeds maximum allowed")
+
+
+def name_mismatch() -> ApiError:
+    return ApiError(400, 10056, "stream name in subject does not match request")
+
+
+def delete_not_permitted() -> ApiError:
+    return ApiError(500, 10057, "message delete not permitted")
+
+
+def name_in_use() -> ApiError:
+    return ApiError(400, 10058, "stream name already in use with a different configuration")
+
+
+def stream_not_found() -> ApiError:
+    return ApiError(404, 10059, "stream not found")
+
+
+def expected_stream_mismatch() -> ApiError:
+    return ApiError(400, 10060, "expected stream does not match")
+
+
+def subjects_overlap() -> ApiError:
+    return ApiError(400, 10065, "subjects overlap with an existing stream")
+
+
+def wrong_last_msg_id(last: str) -> ApiError:
+    return ApiError(400, 10070, f"wrong last msg ID: {last}")
+
+
+def wrong_last_sequence(actual: int) -> ApiError:
+    return ApiError(400, 10071, f"wrong last sequence: {actual}")
+
+
+def replicas_not_supported() -> ApiError:
+    return ApiError(500, 10074, "replicas > 1 not supported in non-clustered mode")
+
+
+def store_limit(why: str) -> ApiError:
+    """discard:new refusals: "maximum messages exceeded", "... bytes ...", "... per subject ..."."""
+    return ApiError(503, 10077, why)
+
+
+def sealed_stream() -> ApiError:
+    return ApiError(400, 10109, "invalid operation on sealed stream")
+
+
+def purge_not_permitted() -> ApiError:
+    return ApiError(500, 10110, "stream purge not permitted")
+
+
+def rollup_refused(why: str) -> ApiError:
+    return ApiError(500, 10111, why)
+
+
+def ttl_disabled() -> ApiError:
+    return ApiError(400, 10166, "per-message TTL is disabled")
+
+
+def api_level_required() -> ApiError:
+    return ApiError(412, 10185, "JetStream minimum api level required")

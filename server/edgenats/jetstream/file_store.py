@@ -1,0 +1,348 @@
+"""The file store: a stream's messages in one SQLite database (WAL mode) in the stream's own folder.
+
+Appends are committed by one writer thread, in batches: every append made while the previous batch was
+being written goes into the next one, and each append completes, in call order, once the commit of its
+batch returned. What "committed" guarantees depends on the stream's SyncPolicy:
+
+- `always`: synchronous=FULL, so the WAL is fsynced at every commit. An acknowledged message survives a
+  process crash, an OS crash and a power failure.
+- interval (nats-server's default `sync_interval`, 120 s): synchronous=NORMAL, so a commit is written to
+  the WAL file (the OS page cache) but not fsynced; the WAL is fsynced `interval_s` after the first
+  commit that follows a sync, by SQLite's own checkpoints, and at close. An acknowledged message survives
+  a process crash (kill -9) always; an OS crash or power failure can lose what was committed in the last
+  `interval_s`, as with nats-server. The database itself stays consistent (WAL).
+
+Deletes, purges and `set_first_seq` run on the caller's thread: they first commit every append already
+accepted (so they apply in call order), then commit with synchronous=FULL, durable when they return.
+Discards (removals a stream limit makes) leave the index at once and reach the database with the next
+batch, with no commit of their own: after a crash such a message can be back, for the limits to remove.
+Readers use their own connection on the event loop's thread and see committed messages only: the index
+(message_index.MessageIndex: subject, size and time of every message, in memory, about 180 bytes a
+message) learns of an append when its batch has committed. On open the index is rebuilt from the
+database; the `bounds` row keeps the last sequence (and its time) when the newest messages were removed,
+so sequences continue and first_seq after a purge is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .message_index import MessageIndex
+from .store import StoreClosedError, StoredMessage, StoreState, SyncPolicy, file_message_size
+
+DATABASE_NAME = "messages.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY, subject TEXT NOT NULL, headers BLOB, data BLOB NOT NULL, time_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS bounds (
+    id INTEGER PRIMARY KEY CHECK (id = 1), last_seq INTEGER NOT NULL, last_time_ns INTEGER NOT NULL);
+"""
+
+Row = tuple[int, str, bytes | None, bytes, int]
+
+
+def open_file_store(directory: Path, sync: SyncPolicy) -> FileStore:
+    """Open (or create) the store kept in `directory`, the stream's own folder."""
+    return FileStore(directory, sync)
+
+
+@dataclass(eq=False)
+class _Batch:
+    rows: list[Row]
+    futures: list[asyncio.Future[int]]
+    discards: list[int]
+    bounds: tuple[int, int]  # (last_seq, last_time_ns) to keep when discards took the newest messages
+    written: bool = False  # the writer took it (whatever the outcome)
+    committed: bool = False
+    error: BaseException | None = None
+    settled: bool = False  # its appends completed
+
+
+class FileStore:
+    def __init__(self, directory: Path, sync: SyncPolicy) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._directory = directory
+        self.path = directory / DATABASE_NAME
+        self._sync = sync
+        self._writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        self._writer.execute(f"PRAGMA synchronous={self._normal_sync}")
+        self._writer.executescript(_SCHEMA)
+        self._fsync_directory()
+        self._reader = sqlite3.connect(self.path, isolation_level=None)
+        self._index = self._load_index()
+        self._next_seq = self._index.last_seq + 1
+        self._lock = threading.Lock()  # the writer connection
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jsstore-writer")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending_rows: list[Row] = []
+        self._pending_futures: list[asyncio.Future[int]] = []
+        self._pending_discards: list[int] = []
+        self._submit_scheduled = False
+        self._inflight: _Batch | None = None
+        self._sync_timer: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    @property
+    def _normal_sync(self) -> str:
+        return "FULL" if self._sync.always else "NORMAL"
+
+    def _load_index(self) -> MessageIndex:
+        index = MessageIndex()
+        rows = self._reader.execute(
+            "SELECT seq, subject, coalesce(length(headers), 0), length(data), time_ns FROM messages ORDER BY seq")
+        for seq, subject, headers_len, data_len, time_ns in rows:
+            index.add(seq, subject, file_message_size(subject, headers_len, data_len), time_ns)
+        bounds = self._reader.execute("SELECT last_seq, last_time_ns FROM bounds WHERE id = 1").fetchone()
+        if bounds is not None:
+            index.restore_bounds(*bounds)
+        return index
+
+    # Appends: batched, committed on the writer thread, completed on the loop in order.
+
+    async def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> int:
+        if self._closed:
+            raise StoreClosedError(f"file store {self.path} is closed")
+        self._loop = asyncio.get_running_loop()
+        seq = self._next_seq
+        self._next_seq += 1
+        future = self._loop.create_future()
+        self._pending_rows.append((seq, subject, headers, data, time_ns))
+        self._pending_futures.append(future)
+        self._schedule_submit()
+        return await future
+
+    def discard(self, seq: int) -> bool:
+        """Remove a message as a stream limit requires (discard old, max age, per-subject limit): gone
+        from reads at once, written with the next batch and not made durable on its own, so it costs the
+        loop no commit. After a crash it can be back; the stream's limits remove it again."""
+        if seq not in self._index:
+            return False
+        self._loop = asyncio.get_running_loop()
+        self._index.remove([seq])
+        self._pending_discards.append(seq)
+        self._schedule_submit()
+        return True
+
+    def _schedule_submit(self) -> None:
+        if not self._submit_scheduled:
+            self._submit_scheduled = True
+            self._loop.call_soon(self._submit)
+
+    def _take_pending(self) -> _Batch:
+        batch = _Batch(self._pending_rows, self._pending_futures, self._pending_discards,
+                       (self._index.last_seq, self._index.last_time_ns))
+        self._pending_rows, self._pending_futures, self._pending_discards = [], [], []
+        return batch
+
+    def _submit(self) -> None:
+        self._submit_scheduled = False
+        if self._inflight is not None or not (self._pending_rows or self._pending_discards):
+            return  # the batch in flight submits the next when it is done
+        batch = self._inflight = self._take_pending()
+        done = self._loop.run_in_executor(self._executor, self._write, batch)
+        done.add_done_callback(lambda _: self._batch_done(batch))
+
+    def _batch_done(self, batch: _Batch) -> None:
+        self._settle(batch)
+        if self._inflight is batch:
+            self._inflight = None
+            self._submit()
+
+    def _write(self, batch: _Batch) -> None:
+        """Commit a batch (any thread; a batch is written once)."""
+        with self._lock:
+            if batch.written:
+                return
+            batch.written = True
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+                self._writer.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", batch.rows)
+                if batch.discards:
+                    self._writer.executemany("DELETE FROM messages WHERE seq = ?",
+                                             [(seq,) for seq in batch.discards])
+                    self._writer.execute("INSERT OR REPLACE INTO bounds VALUES (1, ?, ?)", batch.bounds)
+                self._writer.execute("COMMIT")
+                batch.committed = True
+            except sqlite3.Error as error:
+                batch.error = error
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
+
+    def _settle(self, batch: _Batch) -> None:
+        """On the loop: make a written batch's messages visible and complete its appends."""
+        if batch.settled:
+            return
+        batch.settled = True
+        if not batch.committed:
+            for future in batch.futures:
+                if not future.done():
+                    future.set_exception(StoreClosedError(f"append not stored: {batch.error}"))
+            return
+        for seq, subject, headers, data, time_ns in batch.rows:
+            self._index.add(seq, subject, file_message_size(subject, len(headers or b""), len(data)), time_ns)
+        for future, row in zip(batch.futures, batch.rows, strict=True):
+            if not future.done():
+                future.set_result(row[0])
+        if not self._sync.always and self._sync_timer is None and not self._closed:
+            self._sync_timer = self._loop.call_later(self._sync.interval_s, self._sync_due)
+
+    def _outstanding(self) -> list[_Batch]:
+        batches = [self._inflight] if self._inflight is not None else []
+        if self._pending_rows or self._pending_discards:
+            batches.append(self._take_pending())
+        return batches
+
+    def _drain(self) -> None:
+        """Commit and complete every accepted append now, on this thread."""
+        batches = self._outstanding()
+        for batch in batches:
+            self._write(batch)
+        for batch in batches:
+            self._settle(batch)
+
+    # Interval sync.
+
+    def _sync_due(self) -> None:
+        self._sync_timer = None
+        self._executor.submit(self._fsync_wal)
+
+    def _fsync_wal(self) -> None:
+        """fsync the WAL and the folder (a new WAL's directory entry), where commits live until a checkpoint."""
+        with self._lock:
+            try:
+                fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+            except FileNotFoundError:
+                return
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._fsync_directory()
+
+    def _fsync_directory(self) -> None:
+        fd = os.open(self._directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # Reads.
+
+    def _load(self, seq: int | None) -> StoredMessage | None:
+        if seq is None:
+            return None
+        row = self._reader.execute("SELECT subject, headers, data, time_ns FROM messages WHERE seq = ?",
+                                   (seq,)).fetchone()
+        return StoredMessage(seq, *row)
+
+    def get(self, seq: int) -> StoredMessage | None:
+        return self._load(seq) if seq in self._index else None
+
+    def last_for_subject(self, subject_filter: str) -> StoredMessage | None:
+        return self._load(self._index.last_for(subject_filter))
+
+    def next_for_subject(self, subject_filter: str, start_seq: int) -> StoredMessage | None:
+        return self._load(self._index.next_for(subject_filter, start_seq))
+
+    def count_for_subject(self, subject: str) -> int:
+        return self._index.count_for(subject)
+
+    def first_for_subject(self, subject: str) -> StoredMessage | None:
+        return self._load(self._index.first_for(subject))
+
+    def state(self) -> StoreState:
+        return self._index.state()
+
+    def subjects(self, subject_filter: str = ">") -> dict[str, int]:
+        return self._index.subjects(subject_filter)
+
+    def oldest(self) -> StoredMessage | None:
+        return self.get(self._index.first_seq)
+
+    # Removals: synchronous and durable.
+
+    def _remove(self, seqs: list[int], compact_to: int | None) -> None:
+        last_seq = self._index.compacted_last_seq(compact_to)
+        with self._lock:
+            self._writer.execute("PRAGMA synchronous=FULL")
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+                if compact_to:
+                    self._writer.execute("DELETE FROM messages WHERE seq < ?", (compact_to,))
+                else:
+                    self._writer.executemany("DELETE FROM messages WHERE seq = ?", [(seq,) for seq in seqs])
+                self._writer.execute("INSERT OR REPLACE INTO bounds VALUES (1, ?, ?)",
+                                     (last_seq, self._index.last_time_ns))
+                self._writer.execute("COMMIT")
+            except sqlite3.Error:
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
+                raise
+            finally:
+                self._writer.execute(f"PRAGMA synchronous={self._normal_sync}")
+        self._index.remove(seqs, compact_to)
+        self._next_seq = self._index.last_seq + 1
+
+    def delete(self, seq: int) -> bool:
+        self._drain()
+        if seq not in self._index:
+            return False
+        self._remove([seq], None)
+        return True
+
+    def purge(self, subject_filter: str | None = None, up_to_seq: int | None = None,
+              keep: int | None = None) -> int:
+        self._drain()
+        seqs, compact_to = self._index.plan_purge(subject_filter, up_to_seq, keep)
+        if seqs or compact_to:
+            self._remove(seqs, compact_to)
+        return len(seqs)
+
+    def set_first_seq(self, seq: int) -> None:
+        self.purge(up_to_seq=seq)
+
+    # Lifetime.
+
+    def _write_and_sync(self, batches: list[_Batch]) -> None:
+        for batch in batches:
+            self._write(batch)
+        self._fsync_wal()
+
+    async def close(self) -> None:
+        """Commit and complete every accepted append, make it durable, and close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        batches = self._outstanding()
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._write_and_sync, batches)
+        for batch in batches:
+            self._settle(batch)
+        self._shut_down()
+
+    def _shut_down(self) -> None:
+        self._closed = True
+        if self._sync_timer is not None:
+            self._sync_timer.cancel()
+            self._sync_timer = None
+        self._executor.shutdown(wait=True)
+        self._reader.close()
+        self._writer.close()
+
+    def destroy(self) -> None:
+        """Complete accepted appends, then delete the database: the stream is gone."""
+        if not self._closed:
+            self._drain()
+            self._shut_down()
+        self._index = MessageIndex()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        if not any(self._directory.iterdir()):
+            self._directory.rmdir()

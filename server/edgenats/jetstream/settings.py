@@ -1,0 +1,71 @@
+"""The `jetstream` config block and flags: `jetstream: enabled|true|false`, or
+`jetstream { store_dir, max_memory_store, max_file_store, domain, sync_interval }`. As in nats-server
+the data lives in `<store_dir>/jetstream`, and without a store_dir in a temporary folder."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgenats.conf.units import parse_size, positive_duration
+
+DEFAULT_SYNC_INTERVAL = 120.0
+
+
+@dataclass(frozen=True)
+class JetStreamSettings:
+    enabled: bool = False
+    store_dir: str = ""
+    max_memory_store: int = -1
+    max_file_store: int = -1
+    domain: str = ""
+    # None = "always": every append is on disk before it is acknowledged.
+    sync_interval: float | None = DEFAULT_SYNC_INTERVAL
+
+    def root(self) -> tuple[Path, bool]:
+        """The data folder, and whether it is the temporary default."""
+        if self.store_dir:
+            return Path(self.store_dir) / "jetstream", False
+        return Path(tempfile.gettempdir()) / "edgenats" / "jetstream", True
+
+
+_ENABLED_WORDS = {"enabled": True, "enable": True, "true": True, "disabled": False, "disable": False,
+                  "false": False}
+
+
+def parse_jetstream(value: Any) -> JetStreamSettings:
+    if isinstance(value, bool):
+        return JetStreamSettings(enabled=value)
+    if isinstance(value, str):
+        if value.lower() not in _ENABLED_WORDS:
+            raise ValueError(f"jetstream: expected enabled, disabled or a block, got {value!r}")
+        return JetStreamSettings(enabled=_ENABLED_WORDS[value.lower()])
+    if not isinstance(value, dict):
+        raise ValueError("jetstream must be true, false, enabled, disabled or a block { ... }")
+    fields: dict[str, Any] = {"enabled": True}
+    for key, item in value.items():
+        name = key.lower()
+        if name in ("store_dir", "store", "storedir"):
+            if not isinstance(item, str):
+                raise ValueError(f"jetstream.{key} must be a string")
+            fields["store_dir"] = item
+        elif name in ("max_memory_store", "max_mem_store", "max_mem"):
+            fields["max_memory_store"] = parse_size(item)
+        elif name in ("max_file_store", "max_file"):
+            fields["max_file_store"] = parse_size(item)
+        elif name == "domain":
+            if not isinstance(item, str) or not item or any(ch in item for ch in ". *>"):
+                raise ValueError(f"jetstream.domain must be a name without '.', '*', '>' or spaces, got {item!r}")
+            fields["domain"] = item
+        elif name == "sync_interval":
+            fields["sync_interval"] = (None if isinstance(item, str) and item.lower() == "always"
+                                       else positive_duration(item, "jetstream.sync_interval"))
+        elif name in ("enabled", "enable"):
+            if not isinstance(item, bool):
+                raise ValueError(f"jetstream.{key} must be true or false")
+            fields["enabled"] = item
+        else:
+            raise ValueError(f'jetstream: unknown field "{key}"')
+    return JetStreamSettings(**fields)

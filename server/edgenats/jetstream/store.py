@@ -1,0 +1,102 @@
+"""The message store contract every JetStream stream is built on: the `MessageStore` protocol, the
+stored message and store state records, the sync policy of file stores, and nats-server's per-message
+byte accounting (so `bytes` in STREAM.INFO matches nats-server for both storage types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    seq: int
+    subject: str
+    headers: bytes | None  # a whole NATS/1.0 block or None
+    data: bytes
+    time_ns: int  # UTC nanoseconds since the epoch, when stored
+
+
+@dataclass(slots=True)
+class StoreState:
+    messages: int
+    bytes: int
+    first_seq: int  # an empty stream that held messages has first_seq = last_seq + 1
+    first_time_ns: int  # 0 when empty
+    last_seq: int
+    last_time_ns: int
+    num_deleted: int  # interior gaps between first_seq and last_seq
+    num_subjects: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPolicy:
+    """nats-server's jetstream `sync_interval`: `always` makes every commit durable on disk before an
+    append completes; otherwise data reaches the disk at most `interval_s` after its commit."""
+
+    always: bool = False
+    interval_s: float = 120.0
+
+
+class StoreClosedError(Exception):
+    """The store was closed or destroyed; appends still waiting for a commit fail with this."""
+
+
+def memory_message_size(subject: str, headers_len: int, data_len: int) -> int:
+    """nats-server's memStoreMsgSize: subject + headers + payload + 16 (sequence and timestamp)."""
+    return len(subject) + headers_len + data_len + 16
+
+
+def file_message_size(subject: str, headers_len: int, data_len: int) -> int:
+    """nats-server's fileStoreMsgSize: the message block record length (30 bytes of framing, 4 more and
+    the headers when there are headers)."""
+    if not headers_len:
+        return 30 + len(subject) + data_len
+    return 34 + len(subject) + headers_len + data_len
+
+
+class MessageStore(Protocol):
+    async def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> int:
+        """Store the next message; returns its sequence once durable at the store's sync setting.
+        Appends complete in call order. Many appends in one loop turn share one commit."""
+
+    def get(self, seq: int) -> StoredMessage | None: ...
+
+    def last_for_subject(self, subject_filter: str) -> StoredMessage | None:
+        """The newest message matching the filter (wildcards allowed)."""
+
+    def next_for_subject(self, subject_filter: str, start_seq: int) -> StoredMessage | None:
+        """The first message with seq >= start_seq matching the filter (wildcards allowed)."""
+
+    def count_for_subject(self, subject: str) -> int:
+        """How many messages a literal subject holds."""
+
+    def first_for_subject(self, subject: str) -> StoredMessage | None:
+        """The oldest message of a literal subject."""
+
+    def delete(self, seq: int) -> bool:
+        """Remove one message, durably; False when there is no such message."""
+
+    def discard(self, seq: int) -> bool:
+        """Remove a message as a stream limit requires; not durable on its own (it may come back after a
+        crash, for the limits to remove again), so it costs no commit. False when no such message."""
+
+    def purge(self, subject_filter: str | None = None, up_to_seq: int | None = None,
+              keep: int | None = None) -> int:
+        """nats-server's STREAM.PURGE: everything, or only subjects matching the filter; `up_to_seq`
+        purges below that sequence, `keep` keeps the newest N. Durable on return; the count purged."""
+
+    def state(self) -> StoreState: ...
+
+    def subjects(self, subject_filter: str = ">") -> dict[str, int]:
+        """Message counts of the subjects matching the filter."""
+
+    def oldest(self) -> StoredMessage | None: ...
+
+    def set_first_seq(self, seq: int) -> None:
+        """Drop everything below `seq`; an empty stream's next append gets `seq` (nats-server's Compact)."""
+
+    async def close(self) -> None: ...
+
+    def destroy(self) -> None:
+        """Remove all data: the stream was deleted."""

@@ -1,0 +1,341 @@
+"""A stream at run time: it captures the publishes on its subjects (one internal subscription per
+subject, on the account's one routing path), runs the reference's header checks in order
+(Nats-Expected-*, Nats-Msg-Id de-duplication, rollups), enforces its limits, appends to its store
+and only then answers the PubAck. One worker per stream takes captured messages in arrival order,
+so every check sees the stream as the previous publish left it. max_age expiry runs on a timer."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from edgenats.jetstream import errors
+from edgenats.jetstream.store import StoreClosedError, file_message_size, memory_message_size
+from edgenats.monitor.formats import go_json
+from edgenats.protocol.headers import HeaderError, parse_headers
+
+if TYPE_CHECKING:
+    from edgenats.account import Account
+    from edgenats.jetstream.store import MessageStore, StoredMessage
+
+log = logging.getLogger("edgenats.jetstream")
+
+MSG_ID = "Nats-Msg-Id"
+EXPECTED_STREAM = "Nats-Expected-Stream"
+EXPECTED_LAST_SEQ = "Nats-Expected-Last-Sequence"
+EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
+EXPECTED_LAST_SUBJECT_SEQ_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
+EXPECTED_LAST_MSG_ID = "Nats-Expected-Last-Msg-Id"
+ROLLUP = "Nats-Rollup"
+TTL = "Nats-TTL"
+
+
+class StreamState(enum.Enum):
+    OPEN = "open"  # capturing and storing
+    DRAINING = "draining"  # shutting down: no new captures, what was captured is still stored and acked
+    CLOSED = "closed"  # worker stopped (shut down or deleted)
+
+
+@dataclass(slots=True)
+class Captured:
+    subject: str
+    reply: str | None
+    headers: bytes | None
+    payload: bytes
+
+
+def _as_int(text: str | None) -> int:
+    try:
+        return int(text or "")
+    except ValueError:
+        return 0
+
+
+class Stream:
+    def __init__(self, account: Account, config: dict, created_ns: int, store: MessageStore,
+                 domain: str = "") -> None:
+        self.account = account
+        self.config = config
+        self.created_ns = created_ns
+        self.store = store
+        self.domain = domain
+        self.state = StreamState.OPEN
+        self._queue: deque[Captured] = deque()
+        self._wake = asyncio.Event()
+        self._subscriptions: list = []
+        # Nats-Msg-Id -> (seq, stored time ns), oldest first, for duplicate_window.
+        self._msg_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self._last_msg_id = ""
+        self._expiry: asyncio.TimerHandle | None = None
+        self._recover_msg_ids()
+        # Removals by limits are not durable on their own: after a crash they are made again here.
+        self.enforce_limits()
+        self._subscribe()
+        self._worker = asyncio.get_running_loop().create_task(self._run(), name=f"stream {self.name}")
+        self._schedule_expiry()
+
+    @property
+    def name(self) -> str:
+        return self.config["name"]
+
+    # capture -----------------------------------------------------------------------------------
+
+    def _subscribe(self) -> None:
+        self._subscriptions = [self.account.subscribe_internal(subject, self._captured)
+                               for subject in self.config["subjects"]]
+
+    def _unsubscribe(self) -> None:
+        for subscription in self._subscriptions:
+            self.account.unsubscribe_internal(subscription)
+        self._subscriptions = []
+
+    def _captured(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
+        if self.state is StreamState.OPEN:
+            self._queue.append(Captured(subject, reply, headers, payload))
+            self._wake.set()
+        return 1
+
+    def update(self, config: dict) -> None:
+        """A validated update: new subjects are captured from now on, new limits apply at once."""
+        subjects_changed = config["subjects"] != self.config["subjects"]
+        self.config = config
+        if subjects_changed:
+            self._unsubscribe()
+            self._subscribe()
+        self.enforce_limits()
+        self._schedule_expiry()
+
+    # the worker --------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            while self._queue:
+                message = self._queue.popleft()
+                try:
+                    await self._ingest(message)
+                except errors.ApiError as error:
+                    self._reply(message.reply, {"error": error.to_json(), "stream": self.name, "seq": 0})
+                except StoreClosedError:
+                    return  # deleted meanwhile: nothing stored, nothing acknowledged
+                except Exception:
+                    # Nothing was acknowledged: the publisher sees no PubAck and may retry.
+                    log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
+            if self.state is not StreamState.OPEN:
+                return
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def _ingest(self, message: Captured) -> None:
+        config = self.config
+        headers = None
+        if message.headers:
+            try:
+                headers = parse_headers(message.headers)
+            except HeaderError:
+                headers = None
+        msg_id = ""
+        rollup = None
+        if config["sealed"]:
+            raise errors.sealed_stream()
+        if headers is not None:
+            expected = headers.get(EXPECTED_STREAM)
+            if expected is not None and expected != self.name:
+                raise errors.expected_stream_mismatch()
+            if headers.get(TTL) is not None:
+                raise errors.ttl_disabled()
+            expected = headers.get(EXPECTED_LAST_SUBJECT_SEQ)
+            if expected is not None:
+                on_subject = headers.get(EXPECTED_LAST_SUBJECT_SEQ_SUBJECT) or message.subject
+                last = self.store.last_for_subject(on_subject)
+                actual = last.seq if last is not None else 0
+                if _as_int(expected) != actual:
+                    raise errors.wrong_last_sequence(actual)
+            expected = headers.get(EXPECTED_LAST_SEQ)
+            if expected is not None:
+                actual = self.store.state().last_seq
+                if _as_int(expected) != actual:
+                    raise errors.wrong_last_sequence(actual)
+            msg_id = headers.get(MSG_ID) or ""
+            if msg_id:
+                seen = self._seen(msg_id)
+                if seen is not None:
+                    self._ack(message.reply, seen, duplicate=True)
+                    return
+            expected = headers.get(EXPECTED_LAST_MSG_ID)
+            if expected is not None and expected != self._last_msg_id:
+                raise errors.wrong_last_msg_id(self._last_msg_id)
+            rollup = headers.get(ROLLUP)
+            if rollup is not None:
+                if not config["allow_rollup_hdrs"] or config["deny_purge"]:
+                    raise errors.rollup_refused("rollup not permitted")
+                if rollup not in ("sub", "all"):
+                    raise errors.rollup_refused(f'rollup value invalid: "{rollup}"')
+        size = len(message.headers or b"") + len(message.payload)
+        if 0 <= config["max_msg_size"] < size:
+            raise errors.message_too_big()
+        if config["discard"] == "new":
+            self._check_room(message)
+        seq = await self.store.append(message.subject, message.headers, message.payload, time.time_ns())
+        if self.state is StreamState.CLOSED:
+            return
+        if msg_id:
+            self._remember(msg_id, seq)
+        if rollup == "sub":
+            self.store.purge(subject_filter=message.subject, up_to_seq=seq)
+        elif rollup == "all":
+            self.store.purge(up_to_seq=seq)
+        self.enforce_limits(message.subject)
+        if self._expiry is None:
+            self._schedule_expiry()
+        self._ack(message.reply, seq)
+
+    def _check_room(self, message: Captured) -> None:
+        config = self.config
+        state = self.store.state()
+        if config["max_msgs"] > 0 and state.messages >= config["max_msgs"]:
+            raise errors.store_limit("maximum messages exceeded")
+        if config["max_bytes"] > 0:
+            measure = memory_message_size if config["storage"] == "memory" else file_message_size
+            size = measure(message.subject, len(message.headers or b""), len(message.payload))
+            if state.bytes + size > config["max_bytes"]:
+                raise errors.store_limit("maximum bytes exceeded")
+        per_subject = config["max_msgs_per_subject"]
+        if (config.get("discard_new_per_subject") and per_subject > 0
+                and self.store.count_for_subject(message.subject) >= per_subject):
+            raise errors.store_limit("maximum messages per subject exceeded")
+
+    def enforce_limits(self, subject: str | None = None) -> None:
+        """discard:old limits: drop the oldest messages (of `subject` for the per-subject limit, of
+        every subject when none is given) until the stream is within its limits."""
+        config = self.config
+        per_subject = config["max_msgs_per_subject"]
+        if per_subject > 0:
+            for name in [subject] if subject is not None else list(self.store.subjects()):
+                while self.store.count_for_subject(name) > per_subject:
+                    self.store.discard(self.store.first_for_subject(name).seq)
+        max_msgs, max_bytes = config["max_msgs"], config["max_bytes"]
+        while True:
+            state = self.store.state()
+            if not ((0 < max_msgs < state.messages) or (0 < max_bytes < state.bytes)):
+                break
+            self.store.discard(self.store.oldest().seq)
+
+    # de-duplication ----------------------------------------------------------------------------
+
+    def _seen(self, msg_id: str) -> int | None:
+        self._forget_old_msg_ids()
+        found = self._msg_ids.get(msg_id)
+        return found[0] if found is not None else None
+
+    def _remember(self, msg_id: str, seq: int) -> None:
+        self._msg_ids[msg_id] = (seq, time.time_ns())
+        self._msg_ids.move_to_end(msg_id)
+        self._last_msg_id = msg_id
+
+    def _forget_old_msg_ids(self) -> None:
+        horizon = time.time_ns() - self.config["duplicate_window"]
+        while self._msg_ids:
+            msg_id, (_, stored_ns) = next(iter(self._msg_ids.items()))
+            if stored_ns >= horizon:
+                break
+            del self._msg_ids[msg_id]
+
+    def _recover_msg_ids(self) -> None:
+        """After a restart: the msg ids stored within the duplicate window, read newest first."""
+        state = self.store.state()
+        horizon = time.time_ns() - self.config["duplicate_window"]
+        found: list[tuple[str, int, int]] = []
+        seq = state.last_seq
+        while seq >= state.first_seq and seq > 0:
+            stored = self.store.get(seq)
+            seq -= 1
+            if stored is None:
+                continue
+            if stored.time_ns < horizon:
+                break
+            msg_id = _msg_id_of(stored)
+            if msg_id:
+                found.append((msg_id, stored.seq, stored.time_ns))
+        for msg_id, stored_seq, stored_ns in reversed(found):
+            self._msg_ids[msg_id] = (stored_seq, stored_ns)
+            self._msg_ids.move_to_end(msg_id)
+            self._last_msg_id = msg_id
+
+    # max_age -----------------------------------------------------------------------------------
+
+    def _schedule_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        max_age = self.config["max_age"]
+        if not max_age or self.state is not StreamState.OPEN:
+            return
+        oldest = self.store.oldest()
+        if oldest is None:
+            return
+        due_s = max(0.0, (oldest.time_ns + max_age - time.time_ns()) / 1e9)
+        self._expiry = asyncio.get_running_loop().call_later(due_s, self._expire)
+
+    def _expire(self) -> None:
+        self._expiry = None
+        horizon = time.time_ns() - self.config["max_age"]
+        while (oldest := self.store.oldest()) is not None and oldest.time_ns <= horizon:
+            self.store.discard(oldest.seq)
+        self._schedule_expiry()
+
+    # replies -----------------------------------------------------------------------------------
+
+    def _ack(self, reply: str | None, seq: int, duplicate: bool = False) -> None:
+        document: dict = {"stream": self.name}
+        if self.domain:
+            document["domain"] = self.domain
+        document["seq"] = seq
+        encoded = go_json(document, pretty=False)
+        if duplicate:
+            # Byte for byte as nats-server appends it to the ack.
+            encoded = encoded[:-1] + b',"duplicate": true}'
+        if reply and not self.config.get("no_ack"):
+            self.account.publish_internal(reply, encoded)
+
+    def _reply(self, reply: str | None, document: dict) -> None:
+        if reply and not self.config.get("no_ack"):
+            self.account.publish_internal(reply, go_json(document, pretty=False))
+
+    # lifecycle ---------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Server shutdown: stop capturing, store and acknowledge what was captured, close the store."""
+        self._unsubscribe()
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        self.state = StreamState.DRAINING
+        self._wake.set()
+        await self._worker
+        self.state = StreamState.CLOSED
+        await self.store.close()
+
+    def destroy(self) -> None:
+        """STREAM.DELETE: stop at once; what was captured and not yet stored is dropped unacknowledged."""
+        self._unsubscribe()
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        self.state = StreamState.CLOSED
+        self._queue.clear()
+        self._wake.set()
+        self.store.destroy()
+
+
+def _msg_id_of(stored: StoredMessage) -> str:
+    if not stored.headers:
+        return ""
+    try:
+        return parse_headers(stored.headers).get(MSG_ID) or ""
+    except HeaderError:
+        return ""

@@ -1,0 +1,95 @@
+"""The streams of one JetStream-enabled account: create, update, delete and reload from disk, with
+nats-server's rules across streams (one name, no two streams capturing the same subject). File
+streams keep their metadata (meta.py) and store under `<root>/<account>/streams/<name>/`; memory
+streams live in this process only."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edgenats.jetstream import config as stream_config
+from edgenats.jetstream import errors, meta
+from edgenats.jetstream.memory_store import MemoryStore
+from edgenats.jetstream.stream import Stream
+
+if TYPE_CHECKING:
+    from edgenats.account import Account
+    from edgenats.jetstream.store import MessageStore, SyncPolicy
+
+
+class AccountStreams:
+    def __init__(self, account: Account, root: Path, sync: SyncPolicy, domain: str) -> None:
+        self.account = account
+        self.folder = meta.streams_folder(root, account.name)
+        self.sync = sync
+        self.domain = domain
+        self.streams: dict[str, Stream] = {}
+
+    def load(self) -> None:
+        """The file streams stored before the last stop, with their messages."""
+        for folder, stored in meta.load_all(self.folder):
+            store = self._open_store(stored.config, folder)
+            self.streams[stored.config["name"]] = Stream(self.account, stored.config, stored.created_ns, store,
+                                                         self.domain)
+
+    def _open_store(self, config: dict, folder: Path) -> MessageStore:
+        if config["storage"] == "memory":
+            return MemoryStore()
+        from edgenats.jetstream.file_store import open_file_store
+
+        return open_file_store(folder / meta.STORE_FOLDER, self.sync)
+
+    def get(self, name: str) -> Stream:
+        stream = self.streams.get(name)
+        if stream is None:
+            raise errors.stream_not_found()
+        return stream
+
+    def _check_overlap(self, config: dict, itself: str | None = None) -> None:
+        for name, stream in self.streams.items():
+            if name == itself:
+                continue
+            for subject in config["subjects"]:
+                if stream_config.collides(stream.config["subjects"], subject):
+                    raise errors.subjects_overlap()
+
+    def create(self, config: dict) -> Stream:
+        """A normalised config; an existing stream with the same config is returned as it is."""
+        stream_config.check_create(config)
+        existing = self.streams.get(config["name"])
+        if existing is not None:
+            if existing.config != config:
+                raise errors.name_in_use()
+            return existing
+        self._check_overlap(config)
+        folder = self.folder / config["name"]
+        created_ns = time.time_ns()
+        store = self._open_store(config, folder)
+        if config.get("first_seq", 0) > 1:
+            store.set_first_seq(config["first_seq"])
+        if config["storage"] == "file":
+            meta.save(folder, meta.StreamMeta(config, created_ns))
+        stream = self.streams[config["name"]] = Stream(self.account, config, created_ns, store, self.domain)
+        return stream
+
+    def update(self, config: dict) -> Stream:
+        stream = self.get(config["name"])
+        stream_config.check_update(stream.config, config)
+        self._check_overlap(config, itself=stream.name)
+        if config["storage"] == "file":
+            meta.save(self.folder / stream.name, meta.StreamMeta(config, stream.created_ns))
+        stream.update(config)
+        return stream
+
+    def delete(self, name: str) -> None:
+        stream = self.get(name)
+        del self.streams[name]
+        stream.destroy()
+        meta.remove(self.folder / name)
+
+    async def close(self) -> None:
+        for stream in list(self.streams.values()):
+            await stream.close()
+        self.streams.clear()
