@@ -30,12 +30,12 @@ def _report(differences: list) -> str:
     return "\n".join(lines)
 
 
-async def test_short_differential_run_agrees(ports):
+async def test_short_differential_run_agrees_with_nats_server(ports):
     differences = await compare(ports, generated_inputs(SEED, 400))
     assert not differences, _report(differences)
 
 
 @pytest.mark.fuzz
-async def test_long_differential_run_agrees(ports):
+async def test_long_differential_run_agrees_with_nats_server(ports):
     differences = await compare(ports, generated_inputs(SEED, 100_000))
     assert not differences, _report(differences)
