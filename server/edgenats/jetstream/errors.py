@@ -104,3 +104,40 @@ def ttl_disabled() -> ApiError:
 
 def api_level_required() -> ApiError:
     return ApiError(412, 10185, "JetStream minimum api level required")
+
+
+def consumer_create(why: str) -> ApiError:
+    """A refused change to an existing consumer, e.g. "deliver policy can not be updated"."""
+    return ApiError(500, 10012, why)
+
+
+def consumer_not_found() -> ApiError:
+    return ApiError(404, 10014, "consumer not found")
+
+
+def durable_name_mismatch() -> ApiError:
+    return ApiError(400, 10017, "consumer name in subject does not match durable name in request")
+
+
+def durable_name_missing() -> ApiError:
+    return ApiError(400, 10018, "consumer expected to be durable but no durable name set in subject")
+
+
+def ephemeral_with_durable() -> ApiError:
+    return ApiError(400, 10020, "consumer expected to be ephemeral but a durable name was set in request")
+
+
+def invalid_consumer_policy(why: str) -> ApiError:
+    return ApiError(400, 10094, why)
+
+
+def filter_mismatch() -> ApiError:
+    return ApiError(400, 10131, "consumer create request did not match filtered subject from create subject")
+
+
+def duplicate_filters() -> ApiError:
+    return ApiError(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified")
+
+
+def consumer_exists() -> ApiError:
+    return ApiError(400, 10148, "consumer already exists")

@@ -1,0 +1,328 @@
+"""A pull consumer at run time: where it is in its stream (delivered, ack floor), the outstanding set
+with each message's delivery count and ack deadline, the redelivery queue and the FIFO of waiting
+pull requests. Messages go out with the V1 ack reply `$JS.ACK.<stream>.<consumer>.<delivered>.
+<sseq>.<cseq>.<ts_ns>.<pending>`; acks arrive on one internal subscription per consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from edgenats.jetstream import consumer_config
+
+if TYPE_CHECKING:
+    from edgenats.account import Account
+    from edgenats.jetstream.store import MessageStore, StoredMessage
+
+NO_MESSAGES = b"NATS/1.0 404 No Messages\r\n\r\n"
+EXCEEDED_MAX_WAITING = b"NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n"
+CONSUMER_DELETED = b"NATS/1.0 409 Consumer Deleted\r\n\r\n"
+
+
+def request_timeout(batch_left: int) -> bytes:
+    return (f"NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: {batch_left}\r\n"
+            f"Nats-Pending-Bytes: 0\r\n\r\n").encode()
+
+
+class AckKind(enum.Enum):
+    ACK = "ack"
+    NAK = "nak"
+    TERM = "term"
+    PROGRESS = "progress"
+
+
+def ack_kind(payload: bytes) -> tuple[AckKind, bytes] | None:
+    """(kind, what follows the verb), or None for what is not an ack (ignored, as the reference does)."""
+    text = payload.strip()
+    for verb, kind in ((b"+ACK", AckKind.ACK), (b"+OK", AckKind.ACK), (b"-NAK", AckKind.NAK),
+                       (b"+TERM", AckKind.TERM), (b"+WPI", AckKind.PROGRESS)):
+        if text.startswith(verb):
+            return kind, text[len(verb):].strip()
+    return (AckKind.ACK, b"") if not text else None
+
+
+def _nak_delay_ns(rest: bytes) -> int:
+    if not rest.startswith(b"{"):
+        return 0
+    try:
+        delay = json.loads(rest).get("delay", 0)
+    except (ValueError, AttributeError):
+        return 0
+    return delay if isinstance(delay, int) and delay > 0 else 0
+
+
+@dataclass(slots=True)
+class Outstanding:
+    """A delivered, unacknowledged message: its latest consumer seq, delivery count and ack deadline
+    (None while it sits in the redelivery queue)."""
+    cseq: int
+    deliveries: int
+    deadline_ns: int | None
+
+
+@dataclass(slots=True)
+class PullRequest:
+    reply: str
+    batch: int
+    no_wait: bool
+    expires_ns: int
+    sent: int = 0
+    timer: asyncio.TimerHandle | None = None
+
+
+class Consumer:
+    def __init__(self, account: Account, stream_name: str, store: MessageStore, config: dict,
+                 created_ns: int) -> None:
+        self.account = account
+        self.stream_name = stream_name
+        self.store = store
+        self.config = config
+        self.created_ns = created_ns
+        self.delivered_sseq = 0
+        self.delivered_cseq = 0
+        self.floor_sseq = 0
+        self.floor_cseq = 0
+        self.outstanding: dict[int, Outstanding] = {}
+        self._redeliver: deque[int] = deque()
+        self._backlog: deque[int] = deque()  # last_per_subject: the initial per-subject last messages
+        self._waiting: deque[PullRequest] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._start()
+        self.floor_sseq = self.delivered_sseq
+        self._ack_prefix = f"$JS.ACK.{stream_name}.{self.name}."
+        self._subscription = account.subscribe_internal(self._ack_prefix + ">", self._on_ack)
+
+    @property
+    def name(self) -> str:
+        return self.config["name"]
+
+    @property
+    def acks(self) -> bool:
+        return self.config["ack_policy"] != "none"
+
+    def _start(self) -> None:
+        """delivered.stream_seq at creation: the start point - 1, by deliver policy."""
+        store = self.store
+        policy = self.config["deliver_policy"]
+        state = store.state()
+        if policy == "new":
+            self.delivered_sseq = state.last_seq
+        elif policy == "last":
+            last = max((m.seq for f in self.filters if (m := store.last_for_subject(f)) is not None), default=0)
+            self.delivered_sseq = max(last - 1, 0) if last else state.last_seq
+        elif policy == "by_start_sequence":
+            self.delivered_sseq = self.config["opt_start_seq"] - 1
+        elif policy == "last_per_subject":
+            seqs = sorted({m.seq for f in self.filters for subject in store.subjects(f)
+                           if (m := store.last_for_subject(subject)) is not None})
+            self._backlog.extend(seqs)
+            self.delivered_sseq = seqs[0] - 1 if seqs else state.last_seq
+
+    @property
+    def filters(self) -> list[str]:
+        return consumer_config.filters(self.config)
+
+    # what there is to deliver -----------------------------------------------------------------
+
+    def _next_new(self, after: int) -> StoredMessage | None:
+        store = self.store
+        filters = self.filters
+        if len(filters) == 1:
+            return store.next_for_subject(filters[0], after + 1)
+        found = [m for f in filters if (m := store.next_for_subject(f, after + 1)) is not None]
+        return min(found, key=lambda m: m.seq) if found else None
+
+    def num_pending(self) -> int:
+        count = sum(1 for seq in self._backlog if self.store.get(seq) is not None)
+        after = max(self.delivered_sseq, self._backlog[-1] if self._backlog else 0)
+        while (found := self._next_new(after)) is not None:
+            count += 1
+            after = found.seq
+        return count
+
+    def _take_new(self) -> StoredMessage | None:
+        while self._backlog:
+            found = self.store.get(self._backlog.popleft())
+            if found is not None:
+                return found
+        return self._next_new(self.delivered_sseq)
+
+    def _take(self) -> tuple[StoredMessage, bool] | None:
+        """The next message to send and whether it is new: due redeliveries first."""
+        while self._redeliver:
+            seq = self._redeliver.popleft()
+            if seq not in self.outstanding:
+                continue
+            found = self.store.get(seq)
+            if found is None:
+                del self.outstanding[seq]
+                continue
+            return found, False
+        limit = self.config.get("max_ack_pending", -1)
+        if self.acks and 0 < limit <= len(self.outstanding):
+            return None
+        found = self._take_new()
+        return (found, True) if found is not None else None
+
+    # pull requests ----------------------------------------------------------------------------
+
+    def pull(self, reply: str, batch: int, expires_ns: int, no_wait: bool) -> None:
+        """One CONSUMER.MSG.NEXT request."""
+        if len(self._waiting) >= self.config["max_waiting"]:
+            self.account.publish_internal(reply, b"", headers=EXCEEDED_MAX_WAITING)
+            return
+        request = PullRequest(reply, max(batch, 1), no_wait, expires_ns)
+        self._waiting.append(request)
+        self.pump()
+        if request in self._waiting and expires_ns:
+            request.timer = asyncio.get_running_loop().call_later(expires_ns / 1e9, self._expire, request)
+
+    def _expire(self, request: PullRequest) -> None:
+        if request in self._waiting:
+            self._waiting.remove(request)
+            self.account.publish_internal(request.reply, b"", headers=request_timeout(request.batch))
+
+    def _finish(self, request: PullRequest, status: bytes | None) -> None:
+        self._waiting.remove(request)
+        if request.timer is not None:
+            request.timer.cancel()
+        if status is not None:
+            self.account.publish_internal(request.reply, b"", headers=status)
+
+    def pump(self) -> None:
+        """Serve waiting requests, oldest first, with what is deliverable now."""
+        pending: int | None = None
+        while self._waiting:
+            request = self._waiting[0]
+            if not self.account.has_interest(request.reply):
+                self._finish(request, None)  # the requester is gone: dropped silently
+                continue
+            if pending is None:
+                pending = self.num_pending()
+            taken = self._take()
+            if taken is None:
+                break
+            message, new = taken
+            if new:
+                pending -= 1
+                self.delivered_sseq = max(self.delivered_sseq, message.seq)
+            self._send(request, message, new, pending)
+            request.batch -= 1
+            request.sent += 1
+            if request.batch == 0:
+                self._finish(request, None)
+        # no_wait ends at the end of the data, unless it has an expiry and got nothing yet (then it waits).
+        for request in [r for r in self._waiting if r.no_wait and (r.sent or not r.expires_ns)]:
+            self._finish(request, NO_MESSAGES)
+
+    def _send(self, request: PullRequest, message: StoredMessage, new: bool, pending: int) -> None:
+        self.delivered_cseq += 1
+        if new:
+            deliveries = 1
+        else:
+            deliveries = self.outstanding[message.seq].deliveries + 1
+        if self.acks:
+            deadline = time.monotonic_ns() + self.config["ack_wait"]
+            self.outstanding[message.seq] = Outstanding(self.delivered_cseq, deliveries, deadline)
+            self._schedule()
+        else:
+            self.floor_sseq, self.floor_cseq = message.seq, self.delivered_cseq
+        reply = (f"{self._ack_prefix}{deliveries}.{message.seq}.{self.delivered_cseq}."
+                 f"{message.time_ns}.{max(pending, 0)}")
+        self.account.publish_internal_as(request.reply, message.subject, message.data, reply, message.headers)
+
+    # acks and redelivery -------------------------------------------------------------------------
+
+    def _on_ack(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
+        tokens = subject.split(".")
+        if len(tokens) < 9 or not tokens[-4].isdigit():
+            return 1
+        kind = ack_kind(payload)
+        if kind is None:
+            return 1
+        verb, rest = kind
+        sseq = int(tokens[-4])
+        entry = self.outstanding.get(sseq)
+        if verb is AckKind.ACK:
+            if self.config["ack_policy"] == "all":
+                for seq in [s for s in self.outstanding if s <= sseq]:
+                    del self.outstanding[seq]
+            else:
+                self.outstanding.pop(sseq, None)
+        elif verb is AckKind.TERM:
+            self.outstanding.pop(sseq, None)
+        elif verb is AckKind.NAK and entry is not None and entry.deadline_ns is not None:
+            delay = _nak_delay_ns(rest)
+            if delay:
+                entry.deadline_ns = time.monotonic_ns() + delay
+            else:
+                entry.deadline_ns = None
+                self._redeliver.append(sseq)
+        elif verb is AckKind.PROGRESS and entry is not None and entry.deadline_ns is not None:
+            entry.deadline_ns = time.monotonic_ns() + self.config["ack_wait"]
+        self._move_floor()
+        if reply and verb is not AckKind.PROGRESS:
+            self.account.publish_internal(reply, b"")
+        self._schedule()
+        self.pump()
+        return 1
+
+    def _move_floor(self) -> None:
+        if not self.acks:
+            return
+        if not self.outstanding:
+            self.floor_sseq, self.floor_cseq = self.delivered_sseq, self.delivered_cseq
+            return
+        lowest = min(self.outstanding)
+        self.floor_sseq = lowest - 1
+        self.floor_cseq = max(min(entry.cseq for entry in self.outstanding.values()) - 1, 0)
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadlines = [e.deadline_ns for e in self.outstanding.values() if e.deadline_ns is not None]
+        if deadlines:
+            due_s = max(0.0, (min(deadlines) - time.monotonic_ns()) / 1e9)
+            self._timer = asyncio.get_running_loop().call_later(due_s, self._redeliver_due)
+
+    def _redeliver_due(self) -> None:
+        self._timer = None
+        now = time.monotonic_ns()
+        max_deliver = self.config["max_deliver"]
+        for seq in sorted(self.outstanding):
+            entry = self.outstanding[seq]
+            if entry.deadline_ns is None or entry.deadline_ns > now:
+                continue
+            if 0 < max_deliver <= entry.deliveries:
+                del self.outstanding[seq]  # delivered max_deliver times: never again
+            else:
+                entry.deadline_ns = None
+                self._redeliver.append(seq)
+        self._move_floor()
+        self._schedule()
+        self.pump()
+
+    # info and lifecycle -----------------------------------------------------------------------
+
+    def num_waiting(self) -> int:
+        return len(self._waiting)
+
+    def num_redelivered(self) -> int:
+        if self.config["max_deliver"] == 1:
+            return 0
+        return sum(1 for entry in self.outstanding.values() if entry.deliveries > 1)
+
+    def stop(self) -> None:
+        """Deleted (or its stream is): waiting requests are told, timers and the ack subscription end."""
+        self.account.unsubscribe_internal(self._subscription)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._waiting:
+            self._finish(self._waiting[0], CONSUMER_DELETED)
