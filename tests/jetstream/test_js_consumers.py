@@ -116,6 +116,13 @@ async def test_consumer_info_document_and_deliver_policies(nc, js):
     listed = await api(nc, "$JS.API.CONSUMER.LIST.EVENTS")
     assert (listed["total"], listed["limit"], len(listed["consumers"])) == (5, 256, 5)
     assert (await js.stream_info("EVENTS")).state.consumer_count == 5
+    ephemeral = await api(nc, "$JS.API.CONSUMER.CREATE.EVENTS", {"stream_name": "EVENTS",
+                                                                 "config": {"ack_policy": "explicit"}})
+    assert len(ephemeral["name"]) == 8 and "name" not in ephemeral["config"]
+    assert ephemeral["config"]["inactive_threshold"] == 5_000_000_000
+    unmatched = await api(nc, "$JS.API.CONSUMER.CREATE.EVENTS.F.events.1", {
+        "stream_name": "EVENTS", "config": {"name": "F", "filter_subject": "events.2"}})
+    assert unmatched["error"]["err_code"] == 10131
 
 
 async def test_durable_create_is_idempotent_and_refuses_conflicts(nc, js):

@@ -77,6 +77,14 @@ def _str_field(body: dict, key: str) -> str:
     return value
 
 
+def _sequence_info(consumer_seq: int, stream_seq: int, active_ns: int) -> dict:
+    """A ConsumerInfo SequenceInfo; `last_active` once there was activity."""
+    document: dict = {"consumer_seq": consumer_seq, "stream_seq": stream_seq}
+    if active_ns:
+        document["last_active"] = timestamp(active_ns)
+    return document
+
+
 def _kind(tokens: list[str]) -> str:
     """The response kind of an API subject's tokens after `$JS.API.`: STREAM.INFO -> stream_info."""
     if tokens[0] == "INFO":
@@ -353,8 +361,8 @@ class JetStreamApi:
         return {
             "stream_name": consumer.stream_name, "name": consumer.name, "created": timestamp(consumer.created_ns),
             "config": config,
-            "delivered": {"consumer_seq": consumer.delivered_cseq, "stream_seq": consumer.delivered_sseq},
-            "ack_floor": {"consumer_seq": consumer.floor_cseq, "stream_seq": consumer.floor_sseq},
+            "delivered": _sequence_info(consumer.delivered_cseq, consumer.delivered_sseq, consumer.last_delivered_ns),
+            "ack_floor": _sequence_info(consumer.floor_cseq, consumer.floor_sseq, consumer.last_ack_ns),
             "num_ack_pending": len(consumer.outstanding), "num_redelivered": consumer.num_redelivered(),
             "num_waiting": consumer.num_waiting(), "num_pending": consumer.num_pending(), "ts": rfc3339(),
         }
@@ -380,8 +388,9 @@ class JetStreamApi:
                 raise errors.duplicate_filters()
             if (config.get("filter_subject") or "") != filter_subject:
                 raise errors.filter_mismatch()
+        generated = not (name or _str_field(config, "name"))
         name = name or _str_field(config, "name") or consumer_config.generated_name()
-        normalised = consumer_config.normalise(config, name, durable=bool(durable))
+        normalised = consumer_config.normalise(config, name, durable=bool(durable), generated=generated)
         stream = self.streams.get(stream_name)
         existing = stream.consumers.get(name)
         action = request.get("action") or ""
@@ -394,7 +403,7 @@ class JetStreamApi:
             return self.consumer_document(existing)
         if action == "update":
             raise errors.consumer_not_found()
-        consumer = Consumer(self.account, stream.name, stream.store, normalised, time.time_ns())
+        consumer = Consumer(self.account, stream.name, stream.store, name, normalised, time.time_ns())
         stream.consumers[name] = consumer
         return self.consumer_document(consumer)
 

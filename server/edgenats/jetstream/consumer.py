@@ -76,9 +76,10 @@ class PullRequest:
 
 
 class Consumer:
-    def __init__(self, account: Account, stream_name: str, store: MessageStore, config: dict,
+    def __init__(self, account: Account, stream_name: str, store: MessageStore, name: str, config: dict,
                  created_ns: int) -> None:
         self.account = account
+        self.name = name
         self.stream_name = stream_name
         self.store = store
         self.config = config
@@ -87,6 +88,8 @@ class Consumer:
         self.delivered_cseq = 0
         self.floor_sseq = 0
         self.floor_cseq = 0
+        self.last_delivered_ns = 0  # wall clock, shown as `last_active`
+        self.last_ack_ns = 0
         self.outstanding: dict[int, Outstanding] = {}
         self._redeliver: deque[int] = deque()
         self._backlog: deque[int] = deque()  # last_per_subject: the initial per-subject last messages
@@ -96,10 +99,6 @@ class Consumer:
         self.floor_sseq = self.delivered_sseq
         self._ack_prefix = f"$JS.ACK.{stream_name}.{self.name}."
         self._subscription = account.subscribe_internal(self._ack_prefix + ">", self._on_ack)
-
-    @property
-    def name(self) -> str:
-        return self.config["name"]
 
     @property
     def acks(self) -> bool:
@@ -222,6 +221,7 @@ class Consumer:
 
     def _send(self, request: PullRequest, message: StoredMessage, new: bool, pending: int) -> None:
         self.delivered_cseq += 1
+        self.last_delivered_ns = time.time_ns()
         if new:
             deliveries = 1
         else:
@@ -248,6 +248,8 @@ class Consumer:
         verb, rest = kind
         sseq = int(tokens[-4])
         entry = self.outstanding.get(sseq)
+        if verb is not AckKind.PROGRESS:
+            self.last_ack_ns = time.time_ns()
         if verb is AckKind.ACK:
             if self.config["ack_policy"] == "all":
                 for seq in [s for s in self.outstanding if s <= sseq]:

@@ -23,7 +23,7 @@ KEY_ORDER = ("durable_name", "name", "description", "deliver_policy", "opt_start
 
 
 def generated_name() -> str:
-    alphabet = string.ascii_uppercase + string.digits
+    alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
@@ -34,8 +34,9 @@ def _int(config: dict, key: str) -> int:
     return value
 
 
-def normalise(request: dict, name: str, durable: bool) -> dict:
-    """The config to store and echo; `name` is the consumer's final name."""
+def normalise(request: dict, name: str, durable: bool, generated: bool = False) -> dict:
+    """The config to store and echo; `name` is the consumer's final name, not shown when the server
+    generated it (as nats-server echoes it)."""
     if request.get("deliver_subject"):
         raise errors.not_supported("push consumers")
     deliver = request.get("deliver_policy") or "all"
@@ -60,7 +61,7 @@ def normalise(request: dict, name: str, durable: bool) -> dict:
             "consumer delivery policy is deliver last per subject, but optional filter subject is not set")
     if _int(request, "num_replicas") > 1:
         raise errors.replicas_not_supported()
-    config: dict = {"durable_name": name if durable else "", "name": name,
+    config: dict = {"durable_name": name if durable else "", "name": "" if generated else name,
                     "description": request.get("description") or "", "deliver_policy": deliver,
                     "opt_start_seq": start_seq, "ack_policy": ack}
     if ack != "none":

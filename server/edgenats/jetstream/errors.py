@@ -120,7 +120,7 @@ def durable_name_mismatch() -> ApiError:
 
 
 def durable_name_missing() -> ApiError:
-    return ApiError(400, 10018, "consumer expected to be durable but no durable name set in subject")
+    return ApiError(400, 10018, "consumer expected to be durable but a durable name was not set")
 
 
 def ephemeral_with_durable() -> ApiError:
@@ -132,7 +132,7 @@ def invalid_consumer_policy(why: str) -> ApiError:
 
 
 def filter_mismatch() -> ApiError:
-    return ApiError(400, 10131, "consumer create request did not match filtered subject from create subject")
+    return ApiError(400, 10131, "Consumer create request did not match filtered subject from create subject")
 
 
 def duplicate_filters() -> ApiError:
