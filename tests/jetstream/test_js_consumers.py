@@ -8,7 +8,7 @@ import asyncio
 import nats.errors
 import nats.js.errors
 import pytest
-from js_helpers import api
+from js_helpers import api, poll_until
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 CONSUMER_INFO_KEYS = {"type", "stream_name", "name", "created", "config", "delivered", "ack_floor",
@@ -173,3 +173,16 @@ async def test_waiting_request_gets_messages_published_later(js):
     await js.publish("events.new", b"fresh")
     [message] = await fetch
     assert (message.data, message.metadata.num_pending) == (b"fresh", 0)
+
+
+async def test_idle_ephemeral_is_removed_after_inactive_threshold(nc, js):
+    created = await api(nc, "$JS.API.CONSUMER.CREATE.EVENTS", {
+        "stream_name": "EVENTS", "config": {"ack_policy": "explicit", "inactive_threshold": 300_000_000}})
+    assert created["config"]["inactive_threshold"] == 300_000_000
+
+    async def gone():
+        return (await api(nc, "$JS.API.CONSUMER.NAMES.EVENTS"))["total"] == 0
+
+    assert await poll_until(gone, timeout=10)
+    await js.add_consumer("EVENTS", ConsumerConfig(durable_name="KEEP", ack_policy=AckPolicy.EXPLICIT))
+    assert (await api(nc, "$JS.API.CONSUMER.NAMES.EVENTS"))["consumers"] == ["KEEP"]

@@ -403,7 +403,8 @@ class JetStreamApi:
             return self.consumer_document(existing)
         if action == "update":
             raise errors.consumer_not_found()
-        consumer = Consumer(self.account, stream.name, stream.store, name, normalised, time.time_ns())
+        consumer = Consumer(self.account, stream.name, stream.store, name, normalised, time.time_ns(),
+                            self._retire)
         stream.consumers[name] = consumer
         return self.consumer_document(consumer)
 
@@ -417,10 +418,15 @@ class JetStreamApi:
         return self.consumer_document(self._consumer(stream_name, name))
 
     def _consumer_delete(self, stream_name: str, name: str, payload: bytes) -> dict:
-        consumer = self._consumer(stream_name, name)
-        del self.streams.get(stream_name).consumers[name]
-        consumer.stop()
+        self._retire(self._consumer(stream_name, name))
         return {"success": True}
+
+    def _retire(self, consumer: Consumer) -> None:
+        """Deleted by the API or idle past its inactive_threshold."""
+        stream = self.streams.streams.get(consumer.stream_name)
+        if stream is not None and stream.consumers.get(consumer.name) is consumer:
+            del stream.consumers[consumer.name]
+        consumer.stop()
 
     def _consumer_page(self, stream_name: str, payload: bytes) -> tuple[list[Consumer], int]:
         stream = self.streams.get(stream_name)

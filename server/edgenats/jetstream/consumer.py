@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from edgenats.jetstream import consumer_config
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from edgenats.account import Account
     from edgenats.jetstream.store import MessageStore, StoredMessage
 
@@ -77,8 +79,11 @@ class PullRequest:
 
 class Consumer:
     def __init__(self, account: Account, stream_name: str, store: MessageStore, name: str, config: dict,
-                 created_ns: int) -> None:
+                 created_ns: int, retire: Callable[[Consumer], None]) -> None:
+        """`retire(consumer)` removes it from its stream when `inactive_threshold` passes idle."""
         self.account = account
+        self._retire = retire
+        self._idle: asyncio.TimerHandle | None = None
         self.name = name
         self.stream_name = stream_name
         self.store = store
@@ -99,6 +104,7 @@ class Consumer:
         self.floor_sseq = self.delivered_sseq
         self._ack_prefix = f"$JS.ACK.{stream_name}.{self.name}."
         self._subscription = account.subscribe_internal(self._ack_prefix + ">", self._on_ack)
+        self._touch()
 
     @property
     def acks(self) -> bool:
@@ -175,11 +181,28 @@ class Consumer:
         if len(self._waiting) >= self.config["max_waiting"]:
             self.account.publish_internal(reply, b"", headers=EXCEEDED_MAX_WAITING)
             return
+        self._touch()
         request = PullRequest(reply, max(batch, 1), no_wait, expires_ns)
         self._waiting.append(request)
         self.pump()
         if request in self._waiting and expires_ns:
             request.timer = asyncio.get_running_loop().call_later(expires_ns / 1e9, self._expire, request)
+
+    def _touch(self) -> None:
+        """Activity: the inactivity clock (ephemerals, or durables with inactive_threshold) starts over."""
+        threshold = self.config.get("inactive_threshold", 0)
+        if not threshold:
+            return
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = asyncio.get_running_loop().call_later(threshold / 1e9, self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._idle = None
+        if self._waiting:
+            self._touch()  # a waiting pull request is activity
+        else:
+            self._retire(self)
 
     def _expire(self, request: PullRequest) -> None:
         if request in self._waiting:
@@ -250,6 +273,7 @@ class Consumer:
         entry = self.outstanding.get(sseq)
         if verb is not AckKind.PROGRESS:
             self.last_ack_ns = time.time_ns()
+        self._touch()
         if verb is AckKind.ACK:
             if self.config["ack_policy"] == "all":
                 for seq in [s for s in self.outstanding if s <= sseq]:
@@ -323,6 +347,9 @@ class Consumer:
     def stop(self) -> None:
         """Deleted (or its stream is): waiting requests are told, timers and the ack subscription end."""
         self.account.unsubscribe_internal(self._subscription)
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
