@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import nats
 import nats.errors
 import nats.js.errors
 import pytest
@@ -186,3 +187,28 @@ async def test_idle_ephemeral_is_removed_after_inactive_threshold(nc, js):
     assert await poll_until(gone, timeout=10)
     await js.add_consumer("EVENTS", ConsumerConfig(durable_name="KEEP", ack_policy=AckPolicy.EXPLICIT))
     assert (await api(nc, "$JS.API.CONSUMER.NAMES.EVENTS"))["consumers"] == ["KEEP"]
+
+
+async def test_durable_position_survives_a_restart(server_kind, server_factory, tmp_path):
+    arguments = ["-js", "-sd", str(tmp_path / "store")]
+    first = server_factory(server_kind, extra_args=arguments)
+    nc = await nats.connect(first.url)
+    js = nc.jetstream()
+    await js.add_stream(name="KEEP", subjects=["keep.>"])
+    for index in range(4):
+        await js.publish(f"keep.{index}", f"k{index}".encode())
+    sub = await js.pull_subscribe("keep.>", durable="DUR")
+    for message in await sub.fetch(2, timeout=2):
+        await message.ack_sync()
+    await nc.close()
+    first.stop()
+
+    second = server_factory(server_kind, extra_args=arguments)
+    nc = await nats.connect(second.url)
+    js = nc.jetstream()
+    info = await js.consumer_info("KEEP", "DUR")
+    assert (info.config.durable_name, info.ack_floor.stream_seq, info.num_pending) == ("DUR", 2, 2)
+    sub = await js.pull_subscribe("keep.>", durable="DUR")
+    rest = await sub.fetch(2, timeout=2)
+    assert [message.data for message in rest] == [b"k2", b"k3"]
+    await nc.close()

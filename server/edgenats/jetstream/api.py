@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from edgenats import NATS_COMPAT_VERSION
 from edgenats.jetstream import config as stream_config
 from edgenats.jetstream import consumer_config, errors
-from edgenats.jetstream.consumer import Consumer
 from edgenats.monitor.formats import go_json, rfc3339
 from edgenats.protocol.headers import HeaderError, parse_headers
 
 if TYPE_CHECKING:
+    from edgenats.jetstream.consumer import Consumer
     from edgenats.jetstream.stream import Stream
     from edgenats.jetstream.streams import AccountStreams
 
@@ -399,13 +399,11 @@ class JetStreamApi:
                 if action == "create":
                     raise errors.consumer_exists()
                 consumer_config.check_update(existing.config, normalised)
-                existing.config = normalised
+                self.streams.update_consumer(existing, normalised)
             return self.consumer_document(existing)
         if action == "update":
             raise errors.consumer_not_found()
-        consumer = Consumer(self.account, stream.name, stream.store, name, normalised, time.time_ns(),
-                            self._retire)
-        stream.consumers[name] = consumer
+        consumer = self.streams.add_consumer(stream, name, normalised, time.time_ns())
         return self.consumer_document(consumer)
 
     def _consumer(self, stream_name: str, name: str) -> Consumer:
@@ -418,15 +416,8 @@ class JetStreamApi:
         return self.consumer_document(self._consumer(stream_name, name))
 
     def _consumer_delete(self, stream_name: str, name: str, payload: bytes) -> dict:
-        self._retire(self._consumer(stream_name, name))
+        self.streams.remove_consumer(self._consumer(stream_name, name))
         return {"success": True}
-
-    def _retire(self, consumer: Consumer) -> None:
-        """Deleted by the API or idle past its inactive_threshold."""
-        stream = self.streams.streams.get(consumer.stream_name)
-        if stream is not None and stream.consumers.get(consumer.name) is consumer:
-            del stream.consumers[consumer.name]
-        consumer.stop()
 
     def _consumer_page(self, stream_name: str, payload: bytes) -> tuple[list[Consumer], int]:
         stream = self.streams.get(stream_name)

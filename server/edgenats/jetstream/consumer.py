@@ -79,10 +79,13 @@ class PullRequest:
 
 class Consumer:
     def __init__(self, account: Account, stream_name: str, store: MessageStore, name: str, config: dict,
-                 created_ns: int, retire: Callable[[Consumer], None]) -> None:
-        """`retire(consumer)` removes it from its stream when `inactive_threshold` passes idle."""
+                 created_ns: int, retire: Callable[[Consumer], None],
+                 floor_moved: Callable[[Consumer], None] | None = None) -> None:
+        """`retire(consumer)` removes it from its stream when `inactive_threshold` passes idle;
+        `floor_moved(consumer)` is told each move of the ack floor (to keep a durable's position)."""
         self.account = account
         self._retire = retire
+        self._floor_moved = floor_moved
         self._idle: asyncio.TimerHandle | None = None
         self.name = name
         self.stream_name = stream_name
@@ -105,6 +108,21 @@ class Consumer:
         self._ack_prefix = f"$JS.ACK.{stream_name}.{self.name}."
         self._subscription = account.subscribe_internal(self._ack_prefix + ">", self._on_ack)
         self._touch()
+
+    def restore(self, delivered: tuple[int, int], ack_floor: tuple[int, int]) -> None:
+        """A durable's kept position, (stream seq, consumer seq) each: what was delivered above the
+        ack floor is outstanding again and goes out first (it may have been acked after the floor was
+        kept: redelivered, never skipped)."""
+        self._backlog.clear()
+        self.delivered_sseq, self.delivered_cseq = delivered
+        self.floor_sseq, self.floor_cseq = ack_floor
+        if not self.acks:
+            return
+        after = self.floor_sseq
+        while (found := self._next_new(after)) is not None and found.seq <= self.delivered_sseq:
+            self.outstanding[found.seq] = Outstanding(self.floor_cseq + 1, 1, None)
+            self._redeliver.append(found.seq)
+            after = found.seq
 
     @property
     def acks(self) -> bool:
@@ -255,6 +273,8 @@ class Consumer:
             self._schedule()
         else:
             self.floor_sseq, self.floor_cseq = message.seq, self.delivered_cseq
+            if self._floor_moved is not None:
+                self._floor_moved(self)
         reply = (f"{self._ack_prefix}{deliveries}.{message.seq}.{self.delivered_cseq}."
                  f"{message.time_ns}.{max(pending, 0)}")
         self.account.publish_internal_as(request.reply, message.subject, message.data, reply, message.headers)
@@ -301,12 +321,14 @@ class Consumer:
     def _move_floor(self) -> None:
         if not self.acks:
             return
+        before = (self.floor_sseq, self.floor_cseq)
         if not self.outstanding:
             self.floor_sseq, self.floor_cseq = self.delivered_sseq, self.delivered_cseq
-            return
-        lowest = min(self.outstanding)
-        self.floor_sseq = lowest - 1
-        self.floor_cseq = max(min(entry.cseq for entry in self.outstanding.values()) - 1, 0)
+        else:
+            self.floor_sseq = min(self.outstanding) - 1
+            self.floor_cseq = max(min(entry.cseq for entry in self.outstanding.values()) - 1, 0)
+        if (self.floor_sseq, self.floor_cseq) != before and self._floor_moved is not None:
+            self._floor_moved(self)
 
     def _schedule(self) -> None:
         if self._timer is not None:
