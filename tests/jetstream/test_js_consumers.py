@@ -212,3 +212,50 @@ async def test_durable_position_survives_a_restart(server_kind, server_factory, 
     rest = await sub.fetch(2, timeout=2)
     assert [message.data for message in rest] == [b"k2", b"k3"]
     await nc.close()
+
+
+async def test_max_deliver_stops_redelivery_and_holds_the_ack_floor(nc, js):
+    sub = await js.pull_subscribe("events.1", durable="MAX", config=ConsumerConfig(ack_wait=0.3, max_deliver=2))
+    [first] = await sub.fetch(1, timeout=2)
+    [second] = await sub.fetch(1, timeout=3)
+    assert (first.metadata.num_delivered, second.metadata.num_delivered) == (1, 2)
+    with pytest.raises(nats.errors.TimeoutError):
+        await sub.fetch(1, timeout=1)
+    info = await api(nc, "$JS.API.CONSUMER.INFO.EVENTS.MAX")
+    assert (info["num_ack_pending"], info["num_redelivered"]) == (0, 1)
+    assert (info["ack_floor"]["stream_seq"], info["ack_floor"]["consumer_seq"]) == (0, 0)
+
+
+async def test_ack_all_acknowledges_everything_below(js):
+    sub = await js.pull_subscribe("events.>", durable="ALL", config=ConsumerConfig(ack_policy=AckPolicy.ALL))
+    messages = await sub.fetch(3, timeout=2)
+    await messages[1].ack_sync()
+    info = await js.consumer_info("EVENTS", "ALL")
+    assert (info.num_ack_pending, info.ack_floor.stream_seq, info.ack_floor.consumer_seq) == (1, 2, 2)
+
+
+async def test_ack_next_acks_and_delivers_on_the_reply(nc, js):
+    sub = await js.pull_subscribe("events.>", durable="NXT")
+    [first] = await sub.fetch(1, timeout=2)
+    inbox = nc.new_inbox()
+    replies = await nc.subscribe(inbox)
+    await nc.publish(first.reply, b"+NXT", reply=inbox)
+    following = await replies.next_msg(timeout=2)
+    assert (following.subject, following.data) == ("events.1", b"m1")
+    await nc.publish(following.reply, b"+WPI", reply=inbox)
+    assert (await replies.next_msg(timeout=2)).data == b""
+    info = await js.consumer_info("EVENTS", "NXT")
+    assert (info.num_ack_pending, info.ack_floor.stream_seq, info.delivered.stream_seq) == (1, 1, 2)
+
+
+async def test_consumer_names_with_subject_characters_are_refused(nc, js):
+    for name in ("a.b", "a*", "a>"):
+        answer = await api(nc, "$JS.API.CONSUMER.CREATE.EVENTS", {"stream_name": "EVENTS",
+                                                                  "config": {"name": name}})
+        assert answer["error"] == {"code": 500, "err_code": 10052,
+                                   "description": "consumer name can not contain '.', '*', '>', '\\', '/'"}
+    for name in ("a/b", "a\\b"):
+        answer = await api(nc, "$JS.API.CONSUMER.CREATE.EVENTS", {"stream_name": "EVENTS",
+                                                                  "config": {"name": name}})
+        assert answer["error"] == {"code": 400, "err_code": 10127,
+                                   "description": "Consumer name can not contain path separators"}

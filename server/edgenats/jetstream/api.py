@@ -363,7 +363,7 @@ class JetStreamApi:
             "config": config,
             "delivered": _sequence_info(consumer.delivered_cseq, consumer.delivered_sseq, consumer.last_delivered_ns),
             "ack_floor": _sequence_info(consumer.floor_cseq, consumer.floor_sseq, consumer.last_ack_ns),
-            "num_ack_pending": len(consumer.outstanding), "num_redelivered": consumer.num_redelivered(),
+            "num_ack_pending": consumer.num_ack_pending(), "num_redelivered": consumer.num_redelivered(),
             "num_waiting": consumer.num_waiting(), "num_pending": consumer.num_pending(), "ts": rfc3339(),
         }
 
@@ -388,6 +388,8 @@ class JetStreamApi:
                 raise errors.duplicate_filters()
             if (config.get("filter_subject") or "") != filter_subject:
                 raise errors.filter_mismatch()
+        for given in (durable, _str_field(config, "name")):
+            consumer_config.check_name(given)
         generated = not (name or _str_field(config, "name"))
         name = name or _str_field(config, "name") or consumer_config.generated_name()
         normalised = consumer_config.normalise(config, name, durable=bool(durable), generated=generated)
@@ -440,22 +442,8 @@ class JetStreamApi:
         consumer = stream.consumers.get(rest[1]) if stream is not None else None
         if consumer is None:
             return 0
-        if not reply:
-            return 1
-        batch, expires, no_wait = 1, 0, False
-        text = payload.strip()
-        if text.isdigit():
-            batch = int(text)
-        elif text:
-            try:
-                request = _body(text)
-                batch = _int_field(request, "batch", 1)
-                expires = _int_field(request, "expires")
-            except errors.ApiError:
-                self.account.publish_internal(reply, b"", headers=b"NATS/1.0 400 Bad Request\r\n\r\n")
-                return 1
-            no_wait = request.get("no_wait") is True
-        consumer.pull(reply, batch, expires, no_wait)
+        if reply:
+            consumer.pull(reply, payload)
         return 1
 
     def _msg_delete(self, name: str, payload: bytes) -> dict:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 NO_MESSAGES = b"NATS/1.0 404 No Messages\r\n\r\n"
 EXCEEDED_MAX_WAITING = b"NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n"
 CONSUMER_DELETED = b"NATS/1.0 409 Consumer Deleted\r\n\r\n"
+BAD_REQUEST = b"NATS/1.0 400 Bad Request\r\n\r\n"
 
 
 def request_timeout(batch_left: int) -> bytes:
@@ -36,16 +37,38 @@ class AckKind(enum.Enum):
     NAK = "nak"
     TERM = "term"
     PROGRESS = "progress"
+    NEXT = "next"  # ack, then the rest is a pull request answered on the ack's reply
 
 
 def ack_kind(payload: bytes) -> tuple[AckKind, bytes] | None:
     """(kind, what follows the verb), or None for what is not an ack (ignored, as the reference does)."""
     text = payload.strip()
     for verb, kind in ((b"+ACK", AckKind.ACK), (b"+OK", AckKind.ACK), (b"-NAK", AckKind.NAK),
-                       (b"+TERM", AckKind.TERM), (b"+WPI", AckKind.PROGRESS)):
+                       (b"+TERM", AckKind.TERM), (b"+WPI", AckKind.PROGRESS),
+                       (b"+NXT", AckKind.NEXT)):
         if text.startswith(verb):
             return kind, text[len(verb):].strip()
     return (AckKind.ACK, b"") if not text else None
+
+
+def pull_request(payload: bytes) -> tuple[int, int, bool] | None:
+    """A CONSUMER.MSG.NEXT body as (batch, expires ns, no_wait): empty is one message without expiry,
+    a bare integer a batch size, else a JSON object; None when it is none of these."""
+    text = payload.strip()
+    if not text:
+        return 1, 0, False
+    if text.isdigit():
+        return int(text), 0, False
+    try:
+        request = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(request, dict):
+        return None
+    batch, expires = request.get("batch") or 1, request.get("expires") or 0
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in (batch, expires)):
+        return None
+    return batch, expires, request.get("no_wait") is True
 
 
 def _nak_delay_ns(rest: bytes) -> int:
@@ -58,13 +81,20 @@ def _nak_delay_ns(rest: bytes) -> int:
     return delay if isinstance(delay, int) and delay > 0 else 0
 
 
+class EntryState(enum.Enum):
+    AWAITING_ACK = "awaiting ack"  # delivered; redelivered when its deadline passes
+    DUE = "due"  # in the redelivery queue
+    EXHAUSTED = "exhausted"  # delivered max_deliver times: never again, but below it the ack floor stays
+
+
 @dataclass(slots=True)
 class Outstanding:
-    """A delivered, unacknowledged message: its latest consumer seq, delivery count and ack deadline
-    (None while it sits in the redelivery queue)."""
-    cseq: int
+    """A delivered, unacknowledged message: the consumer seq of its first delivery, its delivery count,
+    state and (while awaiting its ack) deadline."""
+    first_cseq: int
     deliveries: int
-    deadline_ns: int | None
+    state: EntryState
+    deadline_ns: int = 0
 
 
 @dataclass(slots=True)
@@ -120,7 +150,7 @@ class Consumer:
             return
         after = self.floor_sseq
         while (found := self._next_new(after)) is not None and found.seq <= self.delivered_sseq:
-            self.outstanding[found.seq] = Outstanding(self.floor_cseq + 1, 1, None)
+            self.outstanding[found.seq] = Outstanding(self.floor_cseq + 1, 1, EntryState.DUE)
             self._redeliver.append(found.seq)
             after = found.seq
 
@@ -179,7 +209,8 @@ class Consumer:
         """The next message to send and whether it is new: due redeliveries first."""
         while self._redeliver:
             seq = self._redeliver.popleft()
-            if seq not in self.outstanding:
+            entry = self.outstanding.get(seq)
+            if entry is None or entry.state is not EntryState.DUE:
                 continue
             found = self.store.get(seq)
             if found is None:
@@ -187,15 +218,20 @@ class Consumer:
                 continue
             return found, False
         limit = self.config.get("max_ack_pending", -1)
-        if self.acks and 0 < limit <= len(self.outstanding):
+        if self.acks and 0 < limit <= self.num_ack_pending():
             return None
         found = self._take_new()
         return (found, True) if found is not None else None
 
     # pull requests ----------------------------------------------------------------------------
 
-    def pull(self, reply: str, batch: int, expires_ns: int, no_wait: bool) -> None:
-        """One CONSUMER.MSG.NEXT request."""
+    def pull(self, reply: str, payload: bytes) -> None:
+        """One CONSUMER.MSG.NEXT request (or the rest of a +NXT ack)."""
+        parsed = pull_request(payload)
+        if parsed is None:
+            self.account.publish_internal(reply, b"", headers=BAD_REQUEST)
+            return
+        batch, expires_ns, no_wait = parsed
         if len(self._waiting) >= self.config["max_waiting"]:
             self.account.publish_internal(reply, b"", headers=EXCEEDED_MAX_WAITING)
             return
@@ -251,7 +287,7 @@ class Consumer:
             if new:
                 pending -= 1
                 self.delivered_sseq = max(self.delivered_sseq, message.seq)
-            self._send(request, message, new, pending)
+            self._send(request, message, pending)
             request.batch -= 1
             request.sent += 1
             if request.batch == 0:
@@ -260,16 +296,20 @@ class Consumer:
         for request in [r for r in self._waiting if r.no_wait and (r.sent or not r.expires_ns)]:
             self._finish(request, NO_MESSAGES)
 
-    def _send(self, request: PullRequest, message: StoredMessage, new: bool, pending: int) -> None:
+    def _send(self, request: PullRequest, message: StoredMessage, pending: int) -> None:
         self.delivered_cseq += 1
         self.last_delivered_ns = time.time_ns()
-        if new:
-            deliveries = 1
+        deadline = time.monotonic_ns() + self.config.get("ack_wait", 0)
+        entry = self.outstanding.get(message.seq)
+        if entry is not None:  # a redelivery
+            entry.deliveries += 1
+            entry.state, entry.deadline_ns = EntryState.AWAITING_ACK, deadline
+            deliveries = entry.deliveries
         else:
-            deliveries = self.outstanding[message.seq].deliveries + 1
+            deliveries = 1
         if self.acks:
-            deadline = time.monotonic_ns() + self.config["ack_wait"]
-            self.outstanding[message.seq] = Outstanding(self.delivered_cseq, deliveries, deadline)
+            if entry is None:
+                self.outstanding[message.seq] = Outstanding(self.delivered_cseq, 1, EntryState.AWAITING_ACK, deadline)
             self._schedule()
         else:
             self.floor_sseq, self.floor_cseq = message.seq, self.delivered_cseq
@@ -294,7 +334,8 @@ class Consumer:
         if verb is not AckKind.PROGRESS:
             self.last_ack_ns = time.time_ns()
         self._touch()
-        if verb is AckKind.ACK:
+        lowest = min(self.outstanding, default=0)
+        if verb in (AckKind.ACK, AckKind.NEXT):
             if self.config["ack_policy"] == "all":
                 for seq in [s for s in self.outstanding if s <= sseq]:
                     del self.outstanding[seq]
@@ -302,31 +343,36 @@ class Consumer:
                 self.outstanding.pop(sseq, None)
         elif verb is AckKind.TERM:
             self.outstanding.pop(sseq, None)
-        elif verb is AckKind.NAK and entry is not None and entry.deadline_ns is not None:
+        elif entry is None or entry.state is not EntryState.AWAITING_ACK:
+            pass  # nothing to nak or extend
+        elif verb is AckKind.NAK:
             delay = _nak_delay_ns(rest)
             if delay:
                 entry.deadline_ns = time.monotonic_ns() + delay
             else:
-                entry.deadline_ns = None
+                entry.state = EntryState.DUE
                 self._redeliver.append(sseq)
-        elif verb is AckKind.PROGRESS and entry is not None and entry.deadline_ns is not None:
+        elif verb is AckKind.PROGRESS:
             entry.deadline_ns = time.monotonic_ns() + self.config["ack_wait"]
-        self._move_floor()
-        if reply and verb is not AckKind.PROGRESS:
+        if lowest and lowest not in self.outstanding:
+            self._move_floor()
+        if reply and verb is AckKind.NEXT:
+            self.pull(reply, rest)
+        elif reply:
             self.account.publish_internal(reply, b"")
         self._schedule()
         self.pump()
         return 1
 
     def _move_floor(self) -> None:
-        if not self.acks:
-            return
+        """The lowest outstanding message was acknowledged: the floor moves up to the next one (or to
+        what was delivered when none is left); it never moves on deliveries, as in nats-server."""
         before = (self.floor_sseq, self.floor_cseq)
         if not self.outstanding:
             self.floor_sseq, self.floor_cseq = self.delivered_sseq, self.delivered_cseq
         else:
             self.floor_sseq = min(self.outstanding) - 1
-            self.floor_cseq = max(min(entry.cseq for entry in self.outstanding.values()) - 1, 0)
+            self.floor_cseq = self.outstanding[self.floor_sseq + 1].first_cseq - 1
         if (self.floor_sseq, self.floor_cseq) != before and self._floor_moved is not None:
             self._floor_moved(self)
 
@@ -334,7 +380,7 @@ class Consumer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        deadlines = [e.deadline_ns for e in self.outstanding.values() if e.deadline_ns is not None]
+        deadlines = [e.deadline_ns for e in self.outstanding.values() if e.state is EntryState.AWAITING_ACK]
         if deadlines:
             due_s = max(0.0, (min(deadlines) - time.monotonic_ns()) / 1e9)
             self._timer = asyncio.get_running_loop().call_later(due_s, self._redeliver_due)
@@ -345,18 +391,20 @@ class Consumer:
         max_deliver = self.config["max_deliver"]
         for seq in sorted(self.outstanding):
             entry = self.outstanding[seq]
-            if entry.deadline_ns is None or entry.deadline_ns > now:
+            if entry.state is not EntryState.AWAITING_ACK or entry.deadline_ns > now:
                 continue
             if 0 < max_deliver <= entry.deliveries:
-                del self.outstanding[seq]  # delivered max_deliver times: never again
+                entry.state = EntryState.EXHAUSTED
             else:
-                entry.deadline_ns = None
+                entry.state = EntryState.DUE
                 self._redeliver.append(seq)
-        self._move_floor()
         self._schedule()
         self.pump()
 
     # info and lifecycle -----------------------------------------------------------------------
+
+    def num_ack_pending(self) -> int:
+        return sum(1 for entry in self.outstanding.values() if entry.state is not EntryState.EXHAUSTED)
 
     def num_waiting(self) -> int:
         return len(self._waiting)

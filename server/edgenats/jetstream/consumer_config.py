@@ -27,6 +27,13 @@ def generated_name() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+def check_name(name: str) -> None:
+    if "/" in name or "\\" in name:
+        raise errors.consumer_name_with_path_separator()
+    if any(char in name for char in ".*>"):
+        raise errors.invalid_config("consumer name can not contain '.', '*', '>', '\\', '/'")
+
+
 def _int(config: dict, key: str) -> int:
     value = config.get(key) or 0
     if not isinstance(value, int) or isinstance(value, bool):

@@ -139,5 +139,9 @@ def duplicate_filters() -> ApiError:
     return ApiError(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified")
 
 
+def consumer_name_with_path_separator() -> ApiError:
+    return ApiError(400, 10127, "Consumer name can not contain path separators")
+
+
 def consumer_exists() -> ApiError:
     return ApiError(400, 10148, "consumer already exists")
