@@ -392,8 +392,8 @@ class JetStreamApi:
             consumer_config.check_name(given)
         generated = not (name or _str_field(config, "name"))
         name = name or _str_field(config, "name") or consumer_config.generated_name()
-        normalised = consumer_config.normalise(config, name, durable=bool(durable), generated=generated)
         stream = self.streams.get(stream_name)
+        normalised = consumer_config.normalise(config, name, durable=bool(durable), generated=generated)
         existing = stream.consumers.get(name)
         action = request.get("action") or ""
         if existing is not None:

@@ -8,6 +8,7 @@ import secrets
 import string
 
 from edgenats.jetstream import errors
+from edgenats.subjects import subjects_overlap
 
 ACK_WAIT_NS = 30_000_000_000
 EPHEMERAL_INACTIVE_NS = 5_000_000_000
@@ -63,6 +64,9 @@ def normalise(request: dict, name: str, durable: bool, generated: bool = False) 
     filter_subjects = list(request.get("filter_subjects") or [])
     if filter_subject and filter_subjects:
         raise errors.duplicate_filters()
+    for index, first in enumerate(filter_subjects):
+        if any(subjects_overlap(first, second) for second in filter_subjects[index + 1:]):
+            raise errors.overlapping_filters()
     if deliver == "last_per_subject" and not (filter_subject or filter_subjects):
         raise errors.invalid_consumer_policy(
             "consumer delivery policy is deliver last per subject, but optional filter subject is not set")

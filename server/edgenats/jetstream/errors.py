@@ -143,5 +143,9 @@ def consumer_name_with_path_separator() -> ApiError:
     return ApiError(400, 10127, "Consumer name can not contain path separators")
 
 
+def overlapping_filters() -> ApiError:
+    return ApiError(400, 10138, "consumer subject filters cannot overlap")
+
+
 def consumer_exists() -> ApiError:
     return ApiError(400, 10148, "consumer already exists")
