@@ -150,6 +150,15 @@ async def test_durable_create_is_idempotent_and_refuses_conflicts(nc, js):
     assert mismatch["error"]["err_code"] == 10017
 
 
+async def test_stream_max_consumers_is_enforced(nc, js):
+    await js.add_stream(name="FEW", subjects=["few"], max_consumers=1)
+    await js.add_consumer("FEW", ConsumerConfig(durable_name="ONE"))
+    refused = await api(nc, "$JS.API.CONSUMER.DURABLE.CREATE.FEW.TWO", {"stream_name": "FEW",
+                                                                       "config": {"durable_name": "TWO"}})
+    assert refused["error"] == {"code": 400, "err_code": 10026, "description": "maximum consumers limit reached"}
+    assert (await js.add_consumer("FEW", ConsumerConfig(durable_name="ONE"))).name == "ONE"
+
+
 async def test_delete_consumer(nc, js):
     await js.add_consumer("EVENTS", ConsumerConfig(durable_name="GONE", ack_policy=AckPolicy.EXPLICIT))
     inbox = nc.new_inbox()

@@ -405,6 +405,8 @@ class JetStreamApi:
             return self.consumer_document(existing)
         if action == "update":
             raise errors.consumer_not_found()
+        if 0 < stream.config["max_consumers"] <= len(stream.consumers):
+            raise errors.max_consumers_reached()
         consumer = self.streams.add_consumer(stream, name, normalised, time.time_ns())
         return self.consumer_document(consumer)
 

@@ -111,6 +111,10 @@ def consumer_create(why: str) -> ApiError:
     return ApiError(500, 10012, why)
 
 
+def max_consumers_reached() -> ApiError:
+    return ApiError(400, 10026, "maximum consumers limit reached")
+
+
 def consumer_not_found() -> ApiError:
     return ApiError(404, 10014, "consumer not found")
 
