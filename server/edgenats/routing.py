@@ -139,9 +139,9 @@ class Router:
         reach the request's inbox with the stored subject); one member per queue group; leaf links
         are not reached this way. Returns how many received it."""
         plan = self.sublist.match(to)
-        entries = presented_as(subject, plan.plain + (pick_members(plan.queues, None) if plan.queues else ()))
-        sockets = tuple(entry for entry in entries if not entry[1].internal)
-        internal = tuple(entry for entry in entries if entry[1].internal)
+        picked = pick_members(plan.queues, None) if plan.queues else ()
+        sockets = presented_as(subject, plan.plain + tuple(entry for entry in picked if not entry[1].internal))
+        internal = plan.internal + tuple(entry for entry in picked if entry[1].internal)
         plain_tail, header_tail = message_tails(reply, header_size, size)
         delivered = deliver(sockets, None, reply, header_size, size, payload_crlf, plain_tail, header_tail,
                             self.mark_dirty, True)
