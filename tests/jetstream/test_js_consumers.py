@@ -130,6 +130,9 @@ async def test_consumer_info_document_and_deliver_policies(nc, js):
     unmatched = await api(nc, "$JS.API.CONSUMER.CREATE.EVENTS.F.events.1", {
         "stream_name": "EVENTS", "config": {"name": "F", "filter_subject": "events.2"}})
     assert unmatched["error"]["err_code"] == 10131
+    filters_in_subject = await api(nc, "$JS.API.CONSUMER.CREATE.EVENTS.F.events.1", {
+        "stream_name": "EVENTS", "config": {"name": "F", "filter_subjects": ["events.1"]}})
+    assert filters_in_subject["error"]["err_code"] == 10137
 
 
 async def test_durable_create_is_idempotent_and_refuses_conflicts(nc, js):

@@ -385,7 +385,7 @@ class JetStreamApi:
             raise errors.ephemeral_with_durable()
         if filter_subject:
             if config.get("filter_subjects"):
-                raise errors.duplicate_filters()
+                raise errors.multiple_filters_in_subject_api()
             if (config.get("filter_subject") or "") != filter_subject:
                 raise errors.filter_mismatch()
         for given in (durable, _str_field(config, "name")):

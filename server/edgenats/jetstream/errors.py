@@ -147,6 +147,10 @@ def consumer_name_with_path_separator() -> ApiError:
     return ApiError(400, 10127, "Consumer name can not contain path separators")
 
 
+def multiple_filters_in_subject_api() -> ApiError:
+    return ApiError(400, 10137, "consumer with multiple subject filters cannot use subject based API")
+
+
 def overlapping_filters() -> ApiError:
     return ApiError(400, 10138, "consumer subject filters cannot overlap")
 
