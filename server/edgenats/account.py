@@ -47,3 +47,12 @@ class Account(Router):
         data = (headers or b"") + payload + b"\r\n"
         return self.publish(subject.encode("latin-1"), reply.encode("latin-1") if reply is not None else None,
                             header_size, len(data) - 2, memoryview(data))
+
+    def publish_internal_as(self, to: str, subject: str, payload: bytes = b"", reply: str | None = None,
+                            headers: bytes | None = None) -> int:
+        """Like publish_internal to `to`, but the receivers see the message on `subject`."""
+        header_size = len(headers) if headers is not None else -1
+        data = (headers or b"") + payload + b"\r\n"
+        return self.deliver_as(to.encode("latin-1"), subject.encode("latin-1"),
+                               reply.encode("latin-1") if reply is not None else None,
+                               header_size, len(data) - 2, memoryview(data))

@@ -230,6 +230,12 @@ def _entry(subject: bytes, subscription: Subscription) -> tuple:
     return (subscription, subscription.target, b"MSG " + tail, b"HMSG " + tail)
 
 
+def presented_as(subject: bytes, entries: tuple) -> tuple:
+    """The same receivers with their lines built for another subject (a message published to one
+    subject and shown on another, as JetStream pull deliveries are); leaf links left out."""
+    return tuple(_entry(subject, entry[0]) for entry in entries if not entry[1].leaf_link)
+
+
 def _may_deliver(subscription: Subscription, subject: bytes) -> bool:
     """Deny-subscribe permissions filter messages on wider subscriptions; decided once per subject."""
     user = subscription.target.user

@@ -22,6 +22,7 @@ from edgenats.delivery import (
     deliver_run,
     message_tails,
     pick_members,
+    presented_as,
     size_tail,
     split_picks,
     tails_as_sent,
@@ -131,6 +132,23 @@ class Router:
                 link.deliver_queued(subject, reply, names, header_size, size, payload_crlf)
         if plan.internal or internal:
             self._deliver_internal(plan.internal, internal, None, subject, reply, header_size, size, payload_crlf)
+
+    def deliver_as(self, to: bytes, subject: bytes, reply: bytes | None, header_size: int, size: int,
+                   payload_crlf: memoryview) -> int:
+        """A message for the receivers of `to` that they see on `subject` (JetStream pull deliveries
+        reach the request's inbox with the stored subject); one member per queue group; leaf links
+        are not reached this way. Returns how many received it."""
+        plan = self.sublist.match(to)
+        picked = pick_members(plan.queues, None) if plan.queues else ()
+        sockets = presented_as(subject, plan.plain + tuple(entry for entry in picked if not entry[1].internal))
+        internal = plan.internal + tuple(entry for entry in picked if entry[1].internal)
+        plain_tail, header_tail = message_tails(reply, header_size, size)
+        delivered = deliver(sockets, None, reply, header_size, size, payload_crlf, plain_tail, header_tail,
+                            self.mark_dirty, True)
+        if internal:
+            delivered += self._deliver_internal(internal, None, None, subject, reply, header_size, size,
+                                                payload_crlf)
+        return delivered
 
     def _deliver_internal(self, plain: tuple, picked: list | None, skip, subject: bytes, reply: bytes | None,
                           header_size: int, size: int, payload_crlf: memoryview) -> int:

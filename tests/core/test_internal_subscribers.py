@@ -53,6 +53,30 @@ async def test_an_internal_publish_reaches_clients_with_headers():
         await nc.close()
 
 
+async def test_a_message_for_an_inbox_can_be_shown_on_another_subject():
+    async with running_server() as server:
+        account = server.global_account
+        inbox = Inbox()
+        account.subscribe_internal("_INBOX.pull", inbox)
+        nc = await nats.connect(url(server))
+        sub = await nc.subscribe("_INBOX.pull")
+        group = await nc.subscribe("_INBOX.pull", queue="workers")
+        stored = await nc.subscribe("orders.>")
+        await nc.flush()
+        count = account.publish_internal_as("_INBOX.pull", "orders.1", b"one", reply="$JS.ACK.x",
+                                            headers=b"NATS/1.0\r\nSource: edge\r\n\r\n")
+        assert count == 3
+        for receiver in (sub, group):
+            msg = await receiver.next_msg(timeout=5)
+            assert (msg.subject, msg.reply, msg.data, msg.headers) == ("orders.1", "$JS.ACK.x", b"one",
+                                                                       {"Source": "edge"})
+        assert (await inbox.next())[:2] == ("orders.1", "$JS.ACK.x")
+        assert account.publish_internal_as("_INBOX.nobody", "orders.2", b"two") == 0
+        with pytest.raises(nats.errors.TimeoutError):
+            await stored.next_msg(timeout=0.2)  # the stored subject's own subscribers are not reached
+        await nc.close()
+
+
 async def test_a_service_inside_the_server_answers_a_clients_request():
     async with running_server() as server:
         account = server.global_account

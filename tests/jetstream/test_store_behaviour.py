@@ -232,6 +232,19 @@ async def test_literal_subject_counts_and_first(store):
     assert store.first_for_subject("none") is None
 
 
+async def test_count_after_a_sequence_with_wildcards_and_gaps(store):
+    await fill(store, ["kv.a", "kv.b", "other", "kv.a", "kv.b.c", "other"])
+    assert store.count_after(">", 0) == 6
+    assert store.count_after(">", 4) == 2
+    assert store.count_after("kv.*", 1) == 2
+    assert store.count_after("kv.>", 0) == 4
+    assert store.count_after("nope", 0) == 0
+    store.delete(4)
+    assert (store.count_after("kv.*", 1), store.count_after(">", 2)) == (1, 3)
+    store.purge(up_to_seq=3)
+    assert store.count_after(">", 0) == 3
+
+
 async def test_subjects_counts(store):
     await fill(store, ["a.1", "a.2", "a.1", "b"])
     assert store.subjects() == {"a.1": 2, "a.2": 1, "b": 1}

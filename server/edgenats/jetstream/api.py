@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION
 from edgenats.jetstream import config as stream_config
-from edgenats.jetstream import errors
+from edgenats.jetstream import consumer_config, errors
 from edgenats.monitor.formats import go_json, rfc3339
 from edgenats.protocol.headers import HeaderError, parse_headers
 
 if TYPE_CHECKING:
+    from edgenats.jetstream.consumer import Consumer
     from edgenats.jetstream.stream import Stream
     from edgenats.jetstream.streams import AccountStreams
 
@@ -76,6 +77,14 @@ def _str_field(body: dict, key: str) -> str:
     return value
 
 
+def _sequence_info(consumer_seq: int, stream_seq: int, active_ns: int) -> dict:
+    """A ConsumerInfo SequenceInfo; `last_active` once there was activity."""
+    document: dict = {"consumer_seq": consumer_seq, "stream_seq": stream_seq}
+    if active_ns:
+        document["last_active"] = timestamp(active_ns)
+    return document
+
+
 def _kind(tokens: list[str]) -> str:
     """The response kind of an API subject's tokens after `$JS.API.`: STREAM.INFO -> stream_info."""
     if tokens[0] == "INFO":
@@ -124,7 +133,7 @@ class JetStreamApi:
     # dispatch ----------------------------------------------------------------------------------
 
     def _route(self, tokens: list[str]):
-        """(handler, kind, the stream name token or None), or None when not implemented."""
+        """(handler, kind, the name tokens), or None when not implemented."""
         for length in (3, 2, 1):
             key = tuple(tokens[:length])
             handler = self._handlers.get(key)
@@ -132,28 +141,46 @@ class JetStreamApi:
                 continue
             rest = tokens[length:]
             if key in (("INFO",), ("STREAM", "NAMES"), ("STREAM", "LIST")):
-                return (handler, _kind(tokens), None) if not rest else None
+                return (handler, _kind(tokens), ()) if not rest else None
             # One name token, as nats-server's `$JS.API.STREAM.INFO.*` subscriptions match.
-            return (handler, "_".join(t.lower() for t in key), rest[0]) if len(rest) == 1 else None
+            return (handler, "_".join(t.lower() for t in key), (rest[0],)) if len(rest) == 1 else None
+        return None
+
+    def _consumer_route(self, tokens: list[str]):
+        """CONSUMER.* subjects: (handler, kind, name tokens) as nats-server's subscriptions match them;
+        the filter of CONSUMER.CREATE.<stream>.<name>.<filter> may hold dots."""
+        verb, rest = tokens[1] if len(tokens) > 1 else "", tokens[2:]
+        if verb == "CREATE" and 1 <= len(rest):
+            filter_subject = ".".join(rest[2:])
+            return self._consumer_create, "consumer_create", (rest[0], rest[1] if len(rest) > 1 else "",
+                                                              filter_subject, False)
+        if verb == "DURABLE" and rest[:1] == ["CREATE"] and len(rest) == 3:
+            return self._consumer_create, "consumer_create", (rest[1], rest[2], "", True)
+        handlers = {"INFO": (self._consumer_info, 2), "DELETE": (self._consumer_delete, 2),
+                    "NAMES": (self._consumer_names, 1), "LIST": (self._consumer_list, 1)}
+        if verb in handlers and len(rest) == handlers[verb][1]:
+            return handlers[verb][0], f"consumer_{verb.lower()}", tuple(rest)
         return None
 
     def _request(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
         tokens = subject[len(API_PREFIX):].split(".")
         if tokens[0] == "DIRECT":
             return 0  # no responder: DIRECT.GET needs allow_direct, which edgenats refuses
+        if tokens[:3] == ["CONSUMER", "MSG", "NEXT"]:
+            return self._msg_next(tokens[3:], reply, payload)
         if not reply:
             return 1
         self.total += 1
-        routed = self._route(tokens)
+        routed = self._consumer_route(tokens) if tokens[0] == "CONSUMER" else self._route(tokens)
         if routed is None:
-            handler, kind, name = None, _kind(tokens), None
+            handler, kind, args = None, _kind(tokens), ()
         else:
-            handler, kind, name = routed
+            handler, kind, args = routed
         try:
             self._check_api_level(headers)
             if handler is None:
                 raise errors.not_supported(_api_name(tokens))
-            body = handler(name, payload) if name is not None else handler(payload)
+            body = handler(*args, payload)
         except errors.ApiError as error:
             self.errors += 1
             body = {"error": error.to_json(), **_ERROR_EXTRAS.get(kind, {})}
@@ -200,7 +227,7 @@ class JetStreamApi:
                 del document["subjects"]
         if state.num_deleted:
             document["num_deleted"] = state.num_deleted
-        document["consumer_count"] = 0
+        document["consumer_count"] = len(stream.consumers)
         return document
 
     def stream_document(self, stream: Stream, subjects_filter: str = "", with_domain: bool = False) -> dict:
@@ -222,7 +249,9 @@ class JetStreamApi:
             else:
                 storage += used
         document = {"memory": memory, "storage": storage, "reserved_memory": 0, "reserved_storage": 0,
-                    "streams": len(self.streams.streams), "consumers": 0, "limits": dict(self.limits)}
+                    "streams": len(self.streams.streams),
+                    "consumers": sum(len(stream.consumers) for stream in self.streams.streams.values()),
+                    "limits": dict(self.limits)}
         if self.streams.domain:
             document["domain"] = self.streams.domain
         document["api"] = {"level": API_LEVEL, "total": self.total, "errors": self.errors}
@@ -322,6 +351,102 @@ class JetStreamApi:
             message["data"] = base64.b64encode(found.data).decode("ascii")
         message["time"] = timestamp(found.time_ns)
         return {"message": message}
+
+    # consumers ---------------------------------------------------------------------------------
+
+    def consumer_document(self, consumer: Consumer) -> dict:
+        config = dict(consumer.config)
+        config["metadata"] = {"_nats.level": str(API_LEVEL), "_nats.req.level": "0",
+                              "_nats.ver": NATS_COMPAT_VERSION, **consumer.config.get("metadata", {})}
+        return {
+            "stream_name": consumer.stream_name, "name": consumer.name, "created": timestamp(consumer.created_ns),
+            "config": config,
+            "delivered": _sequence_info(consumer.delivered_cseq, consumer.delivered_sseq, consumer.last_delivered_ns),
+            "ack_floor": _sequence_info(consumer.floor_cseq, consumer.floor_sseq, consumer.last_ack_ns),
+            "num_ack_pending": consumer.num_ack_pending(), "num_redelivered": consumer.num_redelivered(),
+            "num_waiting": consumer.num_waiting(), "num_pending": consumer.num_pending(), "ts": rfc3339(),
+        }
+
+    def _consumer_create(self, stream_name: str, name: str, filter_subject: str, durable_only: bool,
+                         payload: bytes) -> dict:
+        request = _body(payload)
+        if request.get("stream_name") != stream_name:
+            raise errors.name_mismatch()
+        config = request.get("config")
+        if not isinstance(config, dict):
+            raise errors.invalid_json("json: cannot unmarshal into Go struct field .config")
+        durable = _str_field(config, "durable_name")
+        if durable_only and not durable:
+            raise errors.durable_name_missing()
+        if name:
+            if durable and durable != name:
+                raise errors.durable_name_mismatch()
+        elif durable:
+            raise errors.ephemeral_with_durable()
+        if filter_subject:
+            if config.get("filter_subjects"):
+                raise errors.multiple_filters_in_subject_api()
+            if (config.get("filter_subject") or "") != filter_subject:
+                raise errors.filter_mismatch()
+        for given in (durable, _str_field(config, "name")):
+            consumer_config.check_name(given)
+        generated = not (name or _str_field(config, "name"))
+        name = name or _str_field(config, "name") or consumer_config.generated_name()
+        stream = self.streams.get(stream_name)
+        normalised = consumer_config.normalise(config, name, durable=bool(durable), generated=generated)
+        existing = stream.consumers.get(name)
+        action = request.get("action") or ""
+        if existing is not None:
+            if existing.config != normalised:
+                if action == "create":
+                    raise errors.consumer_exists()
+                consumer_config.check_update(existing.config, normalised)
+                self.streams.update_consumer(existing, normalised)
+            return self.consumer_document(existing)
+        if action == "update":
+            raise errors.consumer_not_found()
+        if 0 < stream.config["max_consumers"] <= len(stream.consumers):
+            raise errors.max_consumers_reached()
+        consumer = self.streams.add_consumer(stream, name, normalised, time.time_ns())
+        return self.consumer_document(consumer)
+
+    def _consumer(self, stream_name: str, name: str) -> Consumer:
+        consumer = self.streams.get(stream_name).consumers.get(name)
+        if consumer is None:
+            raise errors.consumer_not_found()
+        return consumer
+
+    def _consumer_info(self, stream_name: str, name: str, payload: bytes) -> dict:
+        return self.consumer_document(self._consumer(stream_name, name))
+
+    def _consumer_delete(self, stream_name: str, name: str, payload: bytes) -> dict:
+        self.streams.remove_consumer(self._consumer(stream_name, name))
+        return {"success": True}
+
+    def _consumer_page(self, stream_name: str, payload: bytes) -> tuple[list[Consumer], int]:
+        stream = self.streams.get(stream_name)
+        offset = max(0, _int_field(_body(payload), "offset"))
+        return [stream.consumers[name] for name in sorted(stream.consumers)], offset
+
+    def _consumer_names(self, stream_name: str, payload: bytes) -> dict:
+        consumers, offset = self._consumer_page(stream_name, payload)
+        return {"total": len(consumers), "offset": offset, "limit": NAMES_PAGE,
+                "consumers": [c.name for c in consumers[offset:offset + NAMES_PAGE]]}
+
+    def _consumer_list(self, stream_name: str, payload: bytes) -> dict:
+        consumers, offset = self._consumer_page(stream_name, payload)
+        return {"total": len(consumers), "offset": offset, "limit": LIST_PAGE,
+                "consumers": [self.consumer_document(c) for c in consumers[offset:offset + LIST_PAGE]]}
+
+    def _msg_next(self, rest: list[str], reply: str | None, payload: bytes) -> int:
+        """CONSUMER.MSG.NEXT.<stream>.<consumer>: no responder for an unknown consumer (503 to the client)."""
+        stream = self.streams.streams.get(rest[0]) if len(rest) == 2 else None
+        consumer = stream.consumers.get(rest[1]) if stream is not None else None
+        if consumer is None:
+            return 0
+        if reply:
+            consumer.pull(reply, payload)
+        return 1
 
     def _msg_delete(self, name: str, payload: bytes) -> dict:
         stream = self.streams.get(name)

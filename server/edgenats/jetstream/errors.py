@@ -104,3 +104,56 @@ def ttl_disabled() -> ApiError:
 
 def api_level_required() -> ApiError:
     return ApiError(412, 10185, "JetStream minimum api level required")
+
+
+def consumer_create(why: str) -> ApiError:
+    """A refused change to an existing consumer, e.g. "deliver policy can not be updated"."""
+    return ApiError(500, 10012, why)
+
+
+def max_consumers_reached() -> ApiError:
+    return ApiError(400, 10026, "maximum consumers limit reached")
+
+
+def consumer_not_found() -> ApiError:
+    return ApiError(404, 10014, "consumer not found")
+
+
+def durable_name_mismatch() -> ApiError:
+    return ApiError(400, 10017, "consumer name in subject does not match durable name in request")
+
+
+def durable_name_missing() -> ApiError:
+    return ApiError(400, 10018, "consumer expected to be durable but a durable name was not set")
+
+
+def ephemeral_with_durable() -> ApiError:
+    return ApiError(400, 10020, "consumer expected to be ephemeral but a durable name was set in request")
+
+
+def invalid_consumer_policy(why: str) -> ApiError:
+    return ApiError(400, 10094, why)
+
+
+def filter_mismatch() -> ApiError:
+    return ApiError(400, 10131, "Consumer create request did not match filtered subject from create subject")
+
+
+def duplicate_filters() -> ApiError:
+    return ApiError(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified")
+
+
+def consumer_name_with_path_separator() -> ApiError:
+    return ApiError(400, 10127, "Consumer name can not contain path separators")
+
+
+def multiple_filters_in_subject_api() -> ApiError:
+    return ApiError(400, 10137, "consumer with multiple subject filters cannot use subject based API")
+
+
+def overlapping_filters() -> ApiError:
+    return ApiError(400, 10138, "consumer subject filters cannot overlap")
+
+
+def consumer_exists() -> ApiError:
+    return ApiError(400, 10148, "consumer already exists")

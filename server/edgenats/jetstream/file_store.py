@@ -252,6 +252,9 @@ class FileStore:
     def next_for_subject(self, subject_filter: str, start_seq: int) -> StoredMessage | None:
         return self._load(self._index.next_for(subject_filter, start_seq))
 
+    def count_after(self, subject_filter: str, seq: int) -> int:
+        return self._index.count_after(subject_filter, seq)
+
     def count_for_subject(self, subject: str) -> int:
         return self._index.count_for(subject)
 

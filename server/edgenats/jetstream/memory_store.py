@@ -32,6 +32,9 @@ class MemoryStore:
     def next_for_subject(self, subject_filter: str, start_seq: int) -> StoredMessage | None:
         return self._message(self._index.next_for(subject_filter, start_seq))
 
+    def count_after(self, subject_filter: str, seq: int) -> int:
+        return self._index.count_after(subject_filter, seq)
+
     def count_for_subject(self, subject: str) -> int:
         return self._index.count_for(subject)
 

@@ -5,7 +5,7 @@ sequence through deletes, purges and compaction; the plan of what a STREAM.PURGE
 from __future__ import annotations
 
 import sys
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 
 from edgenats.subjects import subject_matches
@@ -69,6 +69,12 @@ class MessageIndex:
     def last_for(self, subject_filter: str) -> int | None:
         lasts = [self._by_subject[subject][-1] for subject in self._matching(subject_filter)]
         return max(lasts) if lasts else None
+
+    def count_after(self, subject_filter: str, seq: int) -> int:
+        if subject_filter == ">" and seq < self.first_seq:
+            return len(self._entries)
+        return sum(len(seqs) - bisect_right(seqs, seq)
+                   for seqs in (self._by_subject[subject] for subject in self._matching(subject_filter)))
 
     def next_for(self, subject_filter: str, start_seq: int) -> int | None:
         start = max(start_seq, self.first_seq)

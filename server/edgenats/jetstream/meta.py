@@ -1,6 +1,8 @@
 """Stream metadata on disk, so streams survive a restart: `<store_dir>/<account>/streams/<name>/meta.json`
 holds the normalised config and the creation time, written atomically (temporary file, fsync, rename,
-fsync of the folder); the message store of a file stream lives in `store/` beside it."""
+fsync of the folder); the message store of a file stream lives in `store/` beside it, and each durable
+consumer's config and position in `consumers/<name>.json` (position updates are renamed into place
+without an fsync: after a crash a consumer may redeliver, never skip)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 
 META_FILE = "meta.json"
 STORE_FOLDER = "store"
+CONSUMERS_FOLDER = "consumers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +35,39 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def save(folder: Path, meta: StreamMeta) -> None:
+def _write(folder: Path, file_name: str, document: dict, durable: bool) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / (META_FILE + ".tmp")
+    temporary = folder / (file_name + ".tmp")
     with open(temporary, "w", encoding="utf-8") as file:
-        json.dump({"config": meta.config, "created_ns": meta.created_ns}, file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, folder / META_FILE)
-    _fsync_folder(folder)
-    _fsync_folder(folder.parent)
+        json.dump(document, file)
+        if durable:
+            file.flush()
+            os.fsync(file.fileno())
+    os.replace(temporary, folder / file_name)
+    if durable:
+        _fsync_folder(folder)
+        _fsync_folder(folder.parent)
+
+
+def save(folder: Path, meta: StreamMeta) -> None:
+    _write(folder, META_FILE, {"config": meta.config, "created_ns": meta.created_ns}, durable=True)
+
+
+def save_consumer(stream_folder: Path, name: str, document: dict, durable: bool) -> None:
+    """A durable consumer's `{"config", "created_ns", "delivered", "ack_floor"}`; `durable` (an fsync)
+    when it is created, not for position updates."""
+    _write(stream_folder / CONSUMERS_FOLDER, name + ".json", document, durable)
+
+
+def load_consumers(stream_folder: Path) -> list[dict]:
+    folder = stream_folder / CONSUMERS_FOLDER
+    if not folder.is_dir():
+        return []
+    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))]
+
+
+def remove_consumer(stream_folder: Path, name: str) -> None:
+    (stream_folder / CONSUMERS_FOLDER / (name + ".json")).unlink(missing_ok=True)
 
 
 def load_all(streams: Path) -> list[tuple[Path, StreamMeta]]:

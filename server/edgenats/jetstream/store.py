@@ -68,6 +68,9 @@ class MessageStore(Protocol):
     def next_for_subject(self, subject_filter: str, start_seq: int) -> StoredMessage | None:
         """The first message with seq >= start_seq matching the filter (wildcards allowed)."""
 
+    def count_after(self, subject_filter: str, seq: int) -> int:
+        """How many messages above `seq` match the filter (wildcards allowed), without reading them."""
+
     def count_for_subject(self, subject: str) -> int:
         """How many messages a literal subject holds."""
 

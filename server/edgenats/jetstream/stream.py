@@ -21,6 +21,7 @@ from edgenats.protocol.headers import HeaderError, parse_headers
 
 if TYPE_CHECKING:
     from edgenats.account import Account
+    from edgenats.jetstream.consumer import Consumer
     from edgenats.jetstream.store import MessageStore, StoredMessage
 
 log = logging.getLogger("edgenats.jetstream")
@@ -68,6 +69,7 @@ class Stream:
         self._queue: deque[Captured] = deque()
         self._wake = asyncio.Event()
         self._subscriptions: list = []
+        self.consumers: dict[str, Consumer] = {}
         # Nats-Msg-Id -> (seq, stored time ns), oldest first, for duplicate_window.
         self._msg_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._last_msg_id = ""
@@ -193,6 +195,8 @@ class Stream:
         if self._expiry is None:
             self._schedule_expiry()
         self._ack(message.reply, seq)
+        for consumer in list(self.consumers.values()):
+            consumer.pump()
 
     def _check_room(self, message: Captured) -> None:
         config = self.config
@@ -308,8 +312,14 @@ class Stream:
 
     # lifecycle ---------------------------------------------------------------------------------
 
+    def _stop_consumers(self) -> None:
+        for consumer in self.consumers.values():
+            consumer.stop()
+        self.consumers.clear()
+
     async def close(self) -> None:
         """Server shutdown: stop capturing, store and acknowledge what was captured, close the store."""
+        self._stop_consumers()
         self._unsubscribe()
         if self._expiry is not None:
             self._expiry.cancel()
@@ -322,6 +332,7 @@ class Stream:
 
     def destroy(self) -> None:
         """STREAM.DELETE: stop at once; what was captured and not yet stored is dropped unacknowledged."""
+        self._stop_consumers()
         self._unsubscribe()
         if self._expiry is not None:
             self._expiry.cancel()

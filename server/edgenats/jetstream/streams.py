@@ -1,7 +1,7 @@
-"""The streams of one JetStream-enabled account: create, update, delete and reload from disk, with
-nats-server's rules across streams (one name, no two streams capturing the same subject). File
-streams keep their metadata (meta.py) and store under `<root>/<account>/streams/<name>/`; memory
-streams live in this process only."""
+"""The streams of one JetStream-enabled account and their consumers: create, update, delete and
+reload from disk, with nats-server's rules across streams (one name, no two streams capturing the
+same subject). File streams keep their metadata (meta.py), store and durable consumers under
+`<root>/<account>/streams/<name>/`; memory streams and ephemeral consumers live in this process only."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from edgenats.jetstream import config as stream_config
 from edgenats.jetstream import errors, meta
+from edgenats.jetstream.consumer import Consumer
 from edgenats.jetstream.memory_store import MemoryStore
 from edgenats.jetstream.stream import Stream
 
@@ -31,8 +32,12 @@ class AccountStreams:
         """The file streams stored before the last stop, with their messages."""
         for folder, stored in meta.load_all(self.folder):
             store = self._open_store(stored.config, folder)
-            self.streams[stored.config["name"]] = Stream(self.account, stored.config, stored.created_ns, store,
-                                                         self.domain)
+            stream = Stream(self.account, stored.config, stored.created_ns, store, self.domain)
+            self.streams[stored.config["name"]] = stream
+            for kept in meta.load_consumers(folder):
+                consumer = self.add_consumer(stream, kept["config"]["durable_name"], kept["config"],
+                                             kept["created_ns"], save=False)
+                consumer.restore(tuple(kept["delivered"]), tuple(kept["ack_floor"]))
 
     def _open_store(self, config: dict, folder: Path) -> MessageStore:
         if config["storage"] == "memory":
@@ -82,6 +87,41 @@ class AccountStreams:
             meta.save(self.folder / stream.name, meta.StreamMeta(config, stream.created_ns))
         stream.update(config)
         return stream
+
+    # consumers ---------------------------------------------------------------------------------
+
+    def _kept(self, stream: Stream, config: dict) -> bool:
+        """Whether a consumer's position is kept on disk: durables of file streams."""
+        return stream.config["storage"] == "file" and bool(config.get("durable_name"))
+
+    def add_consumer(self, stream: Stream, name: str, config: dict, created_ns: int, save: bool = True) -> Consumer:
+        kept = self._kept(stream, config)
+        consumer = Consumer(self.account, stream.name, stream.store, name, config, created_ns, self.remove_consumer,
+                            self._save_consumer if kept else None)
+        stream.consumers[name] = consumer
+        if kept and save:
+            self._save_consumer(consumer, durable=True)
+        return consumer
+
+    def update_consumer(self, consumer: Consumer, config: dict) -> None:
+        consumer.config = config
+        if self._kept(self.get(consumer.stream_name), config):
+            self._save_consumer(consumer, durable=True)
+
+    def _save_consumer(self, consumer: Consumer, durable: bool = False) -> None:
+        meta.save_consumer(self.folder / consumer.stream_name, consumer.name, {
+            "config": consumer.config, "created_ns": consumer.created_ns,
+            "delivered": [consumer.delivered_sseq, consumer.delivered_cseq],
+            "ack_floor": [consumer.floor_sseq, consumer.floor_cseq]}, durable)
+
+    def remove_consumer(self, consumer: Consumer) -> None:
+        """Deleted by the API or idle past its inactive_threshold."""
+        stream = self.streams.get(consumer.stream_name)
+        if stream is not None and stream.consumers.get(consumer.name) is consumer:
+            del stream.consumers[consumer.name]
+            if self._kept(stream, consumer.config):
+                meta.remove_consumer(self.folder / stream.name, consumer.name)
+        consumer.stop()
 
     def delete(self, name: str) -> None:
         stream = self.get(name)
