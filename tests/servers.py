@@ -104,9 +104,26 @@ def start_server(
     port: int | None = None,
     env: dict[str, str] | None = None,
 ) -> RunningServer:
-    """Start a server of `kind` with an optional config file text; returns once it accepts connections."""
+    """Start a server of `kind` with an optional config file text; returns once it accepts connections.
+
+    A port picked here was free when picked, but another process may bind it before the server does:
+    then the server is started again on a newly picked port (never when the caller chose the port)."""
+    attempts = 1 if port is not None else 3
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start_once(kind, workdir, config, extra_args, port or free_port(), env)
+        except PortTaken:
+            if attempt == attempts:
+                raise
+
+
+class PortTaken(RuntimeError):
+    """The server exited because its port was bound by someone else first."""
+
+
+def _start_once(kind: str, workdir: Path, config: str | None, extra_args: list[str] | tuple[str, ...],
+                port: int, env: dict[str, str] | None) -> RunningServer:
     workdir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
     config_path = None
     if config is not None:
         config_path = workdir / f"{kind}-{port}.conf"
@@ -119,7 +136,12 @@ def start_server(
         process = subprocess.Popen(
             command, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir, env=process_env
         )
-    wait_for_port(port, process, log_path)
+    try:
+        wait_for_port(port, process, log_path)
+    except RuntimeError as error:
+        if "address already in use" in str(error):
+            raise PortTaken(str(error)) from error
+        raise
     http_port = monitor_port(list(extra_args))
     if http_port is not None:
         wait_for_port(http_port, process, log_path)
