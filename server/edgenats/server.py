@@ -264,7 +264,7 @@ class Server:
             from edgenats.jetstream.service import JetStream
 
             self.jetstream = JetStream(options.jetstream, self.server_name)
-            self.jetstream.start([self.global_account])
+            self.jetstream.start(self.account, options.account_settings, options.system_account)
         self._keepalive_sweep()
         if self.leafnodes is not None:
             await self.leafnodes.start()

@@ -42,6 +42,10 @@ class StoreClosedError(Exception):
     """The store was closed or destroyed; appends still waiting for a commit fail with this."""
 
 
+class StoreWriteError(Exception):
+    """The store could not write an append (disk full, I/O error); the store stays open."""
+
+
 def memory_message_size(subject: str, headers_len: int, data_len: int) -> int:
     """nats-server's memStoreMsgSize: subject + headers + payload + 16 (sequence and timestamp)."""
     return len(subject) + headers_len + data_len + 16
