@@ -4,7 +4,7 @@ stores closed) before the server exits.
 
 As in nats-server: with no configured account but the system account, the global account `$G` gets
 JetStream without limits; otherwise the accounts whose `jetstream` entry enables it, with their limits.
-Every other account but the system account answers each `$JS.API` request with 503/10039.
+Every other account (the system account too) answers each `$JS.API` request with 503/10039.
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ class JetStream:
         enabled = enabled_accounts(settings, system_account)
         for name, limits in enabled.items():
             self._enable(account(name), limits)
-        for name in [GLOBAL_ACCOUNT, *settings]:
-            if name not in enabled and name != system_account:
+        for name in dict.fromkeys([GLOBAL_ACCOUNT, system_account, *settings]):
+            if name not in enabled:
                 self._disabled.append(DisabledApi(account(name)))
 
     def _enable(self, account: Account, limits: JetStreamLimits) -> None:
