@@ -32,6 +32,7 @@ NONCE_SIZE = 12
 TAG_SIZE = 16
 _CHECK = b"edgenats stream key check"
 _AEADS = {"chachapoly": ChaCha20Poly1305, "aes": AESGCM}
+CIPHER_NAMES = {"chachapoly": "ChaCha20-Poly1305", "aes": "AES-GCM"}
 
 
 class RecordCodec:

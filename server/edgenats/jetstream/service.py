@@ -17,7 +17,7 @@ import psutil
 
 from edgenats.jetstream import errors
 from edgenats.jetstream.api import API_LEVEL, JetStreamApi, error_document
-from edgenats.jetstream.cipher import AtRest
+from edgenats.jetstream.cipher import CIPHER_NAMES, AtRest
 from edgenats.jetstream.limits import Accounting, JetStreamLimits
 from edgenats.jetstream.store import SyncPolicy
 from edgenats.jetstream.streams import AccountStreams
@@ -98,7 +98,7 @@ class JetStream:
         if self.settings.domain:
             log.info("  Domain:          %s", self.settings.domain)
         if self.settings.key:
-            log.info("  Encryption:      %s", self.settings.cipher)
+            log.info("  Encryption:      %s", CIPHER_NAMES[self.settings.cipher])
         log.info("  API Level:       %d", API_LEVEL)
         enabled = enabled_accounts(settings, system_account)
         for name, limits in enabled.items():
