@@ -5,8 +5,12 @@ clear message (nats-server instead starts without the streams it cannot decrypt,
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import nats
 import pytest
+from servers import nats_server_binary
 
 PAYLOAD = b"payload-that-must-not-leak-7f3a"
 HEADER = "header-that-must-not-leak-91c2"
@@ -78,3 +82,12 @@ async def test_a_stream_made_before_the_key_stays_readable(server_factory, tmp_p
     nc = await nats.connect(again.url)
     assert (await nc.jetstream().get_msg("S", 1)).data == PAYLOAD
     await nc.close()
+
+
+def test_an_unknown_cipher_is_refused(server_kind, tmp_path):
+    bad = tmp_path / "bad.conf"
+    bad.write_text("jetstream { cipher: rot13, key: k }\n")
+    command = ([sys.executable, "-m", "edgenats"] if server_kind == "edgenats" else [nats_server_binary()])
+    checked = subprocess.run([*command, "-c", str(bad), "-t"], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 1
+    assert 'Unknown cipher type: "rot13"' in checked.stdout + checked.stderr
