@@ -120,6 +120,15 @@ class JetStream:
         if streams.streams:
             log.info("  Restored %d stream(s) in account %s", len(streams.streams), account.name)
 
+    def reloadable(self, settings: dict[str, AccountSettings], system_account: str) -> bool:
+        """Whether a reloaded config leaves JetStream on in the same accounts (only limits may change)."""
+        return set(enabled_accounts(settings, system_account)) == set(self.accounts)
+
+    def apply_limits(self, settings: dict[str, AccountSettings], system_account: str) -> None:
+        """A reload's account limits, for what is created or stored from now on."""
+        for name, limits in enabled_accounts(settings, system_account).items():
+            self.accounts[name][0].limits = limits
+
     async def stop(self) -> None:
         log.info("Initiating JetStream Shutdown...")
         for disabled in self._disabled:
