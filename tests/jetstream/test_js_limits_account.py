@@ -104,3 +104,4 @@ async def test_a_publish_over_the_account_memory_is_refused(limited):
                        "stream": "M", "seq": 0}
     assert (await api(nc, "$JS.API.INFO"))["memory"] == 8 * 117
     await nc.close()
+    assert 'JetStream memory resource limits exceeded for account: "A"' in limited.log_text()

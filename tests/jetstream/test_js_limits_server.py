@@ -38,6 +38,8 @@ async def test_server_maxima(server_kind, server_factory, tmp_path):
     assert [ack.get("seq") for ack in file_acks[:16]] == list(range(1, 17))
     assert file_acks[16] == {**INSUFFICIENT, "stream": "F", "seq": 0}
     await nc.close()
+    # Logged once for the first refusal; nats-server says so at most every 10 s.
+    assert "JetStream memory resource limits exceeded for server" in running.log_text()
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ them and against the server-wide `max_memory_store` / `max_file_store`, with nat
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,10 @@ from edgenats.jetstream.store import file_message_size, memory_message_size
 if TYPE_CHECKING:
     from edgenats.jetstream.stream import Stream
 
+log = logging.getLogger("edgenats.jetstream")
+
 UNLIMITED = -1
+LOG_EVERY_S = 10.0  # refusals are logged at most this often: for the server, and per account and kind
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class Accounting:
         self.max_memory = max_memory
         self.max_storage = max_storage
         self.accounts: dict[str, list[Stream]] = {}  # filled by the registries: name -> live streams
+        self._logged: dict[str, float] = {}
 
     def server_reserved(self, storage: str) -> int:
         return sum(reserved(streams, storage) for streams in self.accounts.values())
@@ -143,16 +149,26 @@ class Accounting:
         if 0 < limits.max_ack_pending < config.get("max_ack_pending", 0):
             raise errors.max_ack_pending_exceeded(limits.max_ack_pending)
 
-    def check_publish(self, limits: JetStreamLimits, streams: list[Stream], storage: str, subject: str,
-                      headers_len: int, data_len: int) -> None:
+    def check_publish(self, account: str, limits: JetStreamLimits, streams: list[Stream], storage: str,
+                      subject: str, headers_len: int, data_len: int) -> None:
         """Before a message is stored: the server's maximum, then the account's."""
+        kind = "memory" if storage == "memory" else "storage"
         server_limit = self.max_memory if storage == "memory" else self.max_storage
         if server_limit >= 0 and self.server_used(storage) > server_limit:
+            self._log_refusal("server", f"JetStream {kind} resource limits exceeded for server")
             raise errors.insufficient_resources()
         account_limit = limits.max_memory if storage == "memory" else limits.max_storage
         measure = memory_message_size if storage == "memory" else file_message_size
         if account_limit >= 0 and used(streams, storage) + measure(subject, headers_len, data_len) > account_limit:
+            self._log_refusal(f"{kind} {account}",
+                              f'JetStream {kind} resource limits exceeded for account: "{account}"')
             raise errors.account_resources_exceeded()
+
+    def _log_refusal(self, key: str, message: str) -> None:
+        now = time.monotonic()
+        if now - self._logged.get(key, -LOG_EVERY_S) >= LOG_EVERY_S:
+            self._logged[key] = now
+            log.warning(message)
 
 
 def reserved(streams: list[Stream], storage: str) -> int:

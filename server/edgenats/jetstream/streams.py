@@ -46,8 +46,8 @@ class AccountStreams:
 
     def _admit(self, stream: Stream, subject: str, headers_len: int, data_len: int) -> None:
         """Before a message is stored: the server's and the account's storage limits."""
-        self.accounting.check_publish(self.limits, self.live, stream.config["storage"], subject, headers_len,
-                                      data_len)
+        self.accounting.check_publish(self.account.name, self.limits, self.live, stream.config["storage"], subject,
+                                      headers_len, data_len)
 
     def load(self) -> None:
         """The file streams stored before the last stop, with their messages."""
