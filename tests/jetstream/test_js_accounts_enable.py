@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import nats
+import nats.errors
 import pytest
 from js_helpers import SHAPE_ACCOUNT_INFO, SHAPE_LIMITS, api, shape
 
@@ -67,6 +68,9 @@ async def test_an_account_without_jetstream_is_refused_on_every_api(accounts_ser
     assert await api(nc, "$JS.API.STREAM.NAMES") == {
         "type": "io.nats.jetstream.api.v1.stream_names_response", "error": NOT_ENABLED,
         "total": 0, "offset": 0, "limit": 0, "streams": None}
+    for pull_or_direct in ("$JS.API.CONSUMER.MSG.NEXT.S.C", "$JS.API.DIRECT.GET.S", "$JS.API.DIRECT.GET.S.x"):
+        with pytest.raises(nats.errors.NoRespondersError):
+            await nc.request(pull_or_direct, b"", timeout=2)
     await nc.close()
 
 

@@ -55,15 +55,18 @@ def default_maxima(settings: JetStreamSettings, root) -> tuple[int, int]:
 
 
 class DisabledApi:
-    """`$JS.API.>` of an account without JetStream: 503/10039 to every request with a reply."""
+    """`$JS.API.>` of an account without JetStream: 503/10039 to every request with a reply, but
+    no responder for pulls (CONSUMER.MSG.NEXT) and DIRECT.GET, as nats-server."""
 
     def __init__(self, account: Account) -> None:
         self.account = account
         self._subscription = account.subscribe_internal("$JS.API.>", self._request)
 
     def _request(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
+        tokens = subject.split(".")[2:]
+        if tokens[0] == "DIRECT" or tokens[:3] == ["CONSUMER", "MSG", "NEXT"]:
+            return 0
         if reply:
-            tokens = subject.split(".")[2:]
             self.account.publish_internal(reply, error_document(tokens, errors.not_enabled_for_account()))
         return 1
 
