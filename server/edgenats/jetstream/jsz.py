@@ -1,7 +1,8 @@
-"""The JSZ document (`/jsz` on the monitor port, `$SYS.REQ.SERVER.PING.JSZ` in the system account) of a
-running JetStream, with nats-server's keys and types: the server's usage, reservations, API counters and
-configuration, totals of streams, consumers, messages and bytes, and on request the details of each
-account (its streams, their consumers and configs), paged by account name.
+"""The JSZ document (`/jsz` on the monitor port, `$SYS.REQ.SERVER.PING.JSZ` in the system account) and
+the `jetstream` object of /varz, of a running JetStream, with nats-server's keys and types: the
+server's usage, reservations, API counters and configuration, totals of streams, consumers, messages
+and bytes, and on request the details of each account (its streams, their consumers and configs),
+paged by account name.
 
 As nats-server reports them, an account's `reserved_memory`/`reserved_storage` are its limits as
 unsigned 64-bit numbers (-1, no limit, is 18446744073709551615)."""
@@ -73,13 +74,7 @@ def _account_detail(jetstream: JetStream, name: str, options: JszOptions) -> dic
     return detail
 
 
-def build_jsz(jetstream: JetStream, server_id: str, options: JszOptions) -> dict:
-    if options.consumers:
-        options = replace(options, streams=True)
-    if options.streams and not options.account:
-        options = replace(options, accounts=True)
-    everything = [stream for streams, _ in jetstream.accounts.values() for stream in streams.live]
-    apis = [api for _, api in jetstream.accounts.values()]
+def _config(jetstream: JetStream) -> dict:
     config: dict = {"max_memory": jetstream.accounting.max_memory, "max_storage": jetstream.accounting.max_storage,
                     "store_dir": str(jetstream.root)}
     if jetstream.sync.always:
@@ -88,15 +83,40 @@ def build_jsz(jetstream: JetStream, server_id: str, options: JszOptions) -> dict
         config["sync_interval"] = round(jetstream.sync.interval_s * 1e9)
     if jetstream.settings.domain:
         config["domain"] = jetstream.settings.domain
-    states = [stream.store.state() for stream in everything]
-    document: dict = {
+    return config
+
+
+def _stats(jetstream: JetStream, everything: list[Stream]) -> dict:
+    """nats-server's JetStreamStats: usage, reservations, accounts, API counters."""
+    apis = [api for _, api in jetstream.accounts.values()]
+    return {
         "memory": used(everything, "memory"), "storage": used(everything, "file"),
         "reserved_memory": reserved(everything, "memory"), "reserved_storage": reserved(everything, "file"),
         "accounts": len(jetstream.accounts), "ha_assets": 0,
         "api": {"level": API_LEVEL, "total": sum(api.total for api in apis),
                 "errors": sum(api.errors for api in apis)},
-        "server_id": server_id, "now": rfc3339(), "config": config, "limits": {},
-        "streams": len(everything), "consumers": sum(len(stream.consumers) for stream in everything),
+    }
+
+
+def _streams(jetstream: JetStream) -> list[Stream]:
+    return [stream for streams, _ in jetstream.accounts.values() for stream in streams.live]
+
+
+def build_varz_jetstream(jetstream: JetStream) -> dict:
+    """The `jetstream` object of /varz."""
+    return {"config": _config(jetstream), "stats": _stats(jetstream, _streams(jetstream)), "limits": {}}
+
+
+def build_jsz(jetstream: JetStream, server_id: str, options: JszOptions) -> dict:
+    if options.consumers:
+        options = replace(options, streams=True)
+    if options.streams and not options.account:
+        options = replace(options, accounts=True)
+    everything = _streams(jetstream)
+    states = [stream.store.state() for stream in everything]
+    document: dict = {
+        **_stats(jetstream, everything), "server_id": server_id, "now": rfc3339(), "config": _config(jetstream),
+        "limits": {}, "streams": len(everything), "consumers": sum(len(stream.consumers) for stream in everything),
         "messages": sum(state.messages for state in states), "bytes": sum(state.bytes for state in states),
     }
     names = sorted(jetstream.accounts)
