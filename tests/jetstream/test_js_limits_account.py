@@ -60,6 +60,8 @@ async def test_stream_count_and_reservations(limited):
 
 async def test_consumer_count(limited):
     nc = await connect(limited, "a")
+    assert error_of(await create(nc, "MANY", storage="memory", max_bytes=100, max_consumers=2)) == (
+        400, 10026, "maximum consumers limit reached")
     await create(nc, "S", storage="memory", max_bytes=100)
     body = {"stream_name": "S", "config": {"durable_name": "one", "ack_policy": "explicit"}}
     assert "error" not in await api(nc, "$JS.API.CONSUMER.DURABLE.CREATE.S.one", body)

@@ -3,8 +3,9 @@ in the `accounts` block, parsed with nats-server's key names and aliases), and t
 them and against the server-wide `max_memory_store` / `max_file_store`, with nats-server's errors:
 
 - stream create/update: max_bytes required (10113), above the per-stream cap (10122), the number of
-  streams (10027), the bytes a stream reserves (its max_bytes, or 1 byte without one) against what the
-  account and the server still have unreserved (10028 memory / 10047 storage);
+  streams (10027), a max_consumers above the account's (10026), the bytes a stream reserves (its
+  max_bytes, or 1 byte without one) against what the account and the server still have unreserved
+  (10028 memory / 10047 storage);
 - consumer create: the account's consumer count (10026) and max_ack_pending cap (10121);
 - publish: the server's usage already above its maximum (10023), then the account's usage plus the
   message above its limit (10002).
@@ -126,10 +127,13 @@ class Accounting:
 
     def check_stream_room(self, limits: JetStreamLimits, streams: list[Stream], config: dict,
                           previous: dict | None = None) -> None:
-        """A stream create (previous None) or update: the stream count, then the bytes it reserves."""
+        """A stream create (previous None) or update: the stream count, its max_consumers against the
+        account's, then the bytes it reserves."""
         others = [stream for stream in streams if stream.name != config["name"]]
         if previous is None and 0 < limits.max_streams <= len(others):
             raise errors.max_streams_reached()
+        if 0 < limits.max_consumers < config["max_consumers"]:
+            raise errors.max_consumers_reached()
         if previous is not None and max(config["max_bytes"], 0) <= max(previous["max_bytes"], 0):
             return  # nats-server reserves only a growth of max_bytes on update
         storage = config["storage"]
