@@ -53,9 +53,9 @@ CREATE TABLE IF NOT EXISTS bounds (
 Row = tuple[int, str, bytes | None, bytes, int]
 
 
-def open_file_store(directory: Path, sync: SyncPolicy, codec: RecordCodec | None = None) -> FileStore:
+def open_file_store(directory: Path, sync: SyncPolicy, codec: RecordCodec = PLAIN) -> FileStore:
     """Open (or create) the store kept in `directory`, the stream's own folder."""
-    return FileStore(directory, sync, codec or PLAIN)
+    return FileStore(directory, sync, codec)
 
 
 @dataclass(eq=False)
@@ -71,7 +71,7 @@ class _Batch:
 
 
 class FileStore:
-    def __init__(self, directory: Path, sync: SyncPolicy, codec: RecordCodec = PLAIN) -> None:
+    def __init__(self, directory: Path, sync: SyncPolicy, codec: RecordCodec) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self._codec = codec
         self._directory = directory

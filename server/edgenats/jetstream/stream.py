@@ -61,7 +61,7 @@ def _as_int(text: str | None) -> int:
 
 class Stream:
     def __init__(self, account: Account, config: dict, created_ns: int, store: MessageStore,
-                 domain: str = "", admit: Callable[[Stream, str, int, int], None] | None = None) -> None:
+                 domain: str, admit: Callable[[Stream, str, int, int], None]) -> None:
         self.account = account
         # Called before a message is stored (stream, subject, headers length, payload length); raises
         # an errors.ApiError to refuse it (the account's and the server's storage limits).
@@ -189,8 +189,7 @@ class Stream:
         size = len(message.headers or b"") + len(message.payload)
         if 0 <= config["max_msg_size"] < size:
             raise errors.message_too_big()
-        if self.admit is not None:
-            self.admit(self, message.subject, len(message.headers or b""), len(message.payload))
+        self.admit(self, message.subject, len(message.headers or b""), len(message.payload))
         if config["discard"] == "new":
             self._check_room(message)
         seq = await self.store.append(message.subject, message.headers, message.payload, time.time_ns())

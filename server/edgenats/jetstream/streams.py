@@ -14,26 +14,26 @@ from typing import TYPE_CHECKING
 from edgenats.jetstream import config as stream_config
 from edgenats.jetstream import errors, meta
 from edgenats.jetstream.consumer import Consumer
-from edgenats.jetstream.limits import Accounting, JetStreamLimits
 from edgenats.jetstream.memory_store import MemoryStore
 from edgenats.jetstream.stream import Stream
 
 if TYPE_CHECKING:
     from edgenats.account import Account
     from edgenats.jetstream.cipher import RecordCodec
+    from edgenats.jetstream.limits import Accounting, JetStreamLimits
     from edgenats.jetstream.store import MessageStore, SyncPolicy
 
 
 class AccountStreams:
-    def __init__(self, account: Account, root: Path, sync: SyncPolicy, domain: str,
-                 limits: JetStreamLimits | None = None, accounting: Accounting | None = None,
-                 codec_for: Callable[[Path, bool], RecordCodec] | None = None) -> None:
+    def __init__(self, account: Account, root: Path, sync: SyncPolicy, domain: str, limits: JetStreamLimits,
+                 accounting: Accounting, codec_for: Callable[[Path, bool], RecordCodec]) -> None:
+        """`codec_for(folder, created)`: the record codec of the file stream in that folder."""
         self.account = account
         self.folder = meta.streams_folder(root, account.name)
         self.sync = sync
         self.domain = domain
-        self.limits = limits or JetStreamLimits()
-        self.accounting = accounting or Accounting(-1, -1)
+        self.limits = limits
+        self.accounting = accounting
         self.codec_for = codec_for
         self.streams: dict[str, Stream] = {}
         self.accounting.accounts[account.name] = self.live = []
@@ -64,8 +64,7 @@ class AccountStreams:
             return MemoryStore()
         from edgenats.jetstream.file_store import open_file_store
 
-        codec = self.codec_for(folder, created) if self.codec_for is not None else None
-        return open_file_store(folder / meta.STORE_FOLDER, self.sync, codec)
+        return open_file_store(folder / meta.STORE_FOLDER, self.sync, self.codec_for(folder, created))
 
     def get(self, name: str) -> Stream:
         stream = self.streams.get(name)
