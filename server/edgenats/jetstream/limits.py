@@ -182,4 +182,4 @@ def reserved(streams: list[Stream], storage: str) -> int:
 
 
 def used(streams: list[Stream], storage: str) -> int:
-    return sum(stream.store.state().bytes for stream in streams if stream.config["storage"] == storage)
+    return sum(stream.store.used_bytes() for stream in streams if stream.config["storage"] == storage)

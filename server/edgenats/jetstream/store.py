@@ -95,6 +95,9 @@ class MessageStore(Protocol):
 
     def state(self) -> StoreState: ...
 
+    def used_bytes(self) -> int:
+        """`state().bytes` without building the state: the stream's share of its account's storage."""
+
     def subjects(self, subject_filter: str = ">") -> dict[str, int]:
         """Message counts of the subjects matching the filter."""
 
