@@ -1,5 +1,5 @@
-"""Encryption at rest (`jetstream { key, cipher }`): with a key, message payloads and headers are not in
-the store's files, and a restart with the same key reads them back (edgenats and nats-server alike, both
+"""Encryption at rest (`jetstream { key, cipher }`): with a key, message subjects, payloads and headers
+are not in the store's files, and a restart with the same key reads them back (edgenats and nats-server alike, both
 ciphers on edgenats). edgenats only: a restart with another key, or with none, refuses to start with a
 clear message (nats-server instead starts without the streams it cannot decrypt, logging a warning)."""
 
@@ -14,6 +14,7 @@ from servers import nats_server_binary
 
 PAYLOAD = b"payload-that-must-not-leak-7f3a"
 HEADER = "header-that-must-not-leak-91c2"
+SUBJECT = "subject-that-must-not-leak-5d0e"
 
 
 def config(store, key: str | None, cipher: str = "") -> str:
@@ -29,8 +30,8 @@ async def store_one(running) -> int:
     """One message with a header in a new file stream S; the stream's bytes."""
     nc = await nats.connect(running.url)
     js = nc.jetstream()
-    await js.add_stream(name="S", subjects=["s"])
-    await js.publish("s", PAYLOAD, headers={"Secret": HEADER})
+    await js.add_stream(name="S", subjects=["s.>"])
+    await js.publish(f"s.{SUBJECT}", PAYLOAD, headers={"Secret": HEADER})
     stored_bytes = (await js.stream_info("S")).state.bytes
     await nc.close()
     return stored_bytes
@@ -38,7 +39,7 @@ async def store_one(running) -> int:
 
 def leaked(store) -> list[str]:
     return [str(path) for path in store.rglob("*") if path.is_file()
-            and (PAYLOAD in path.read_bytes() or HEADER.encode() in path.read_bytes())]
+            and any(secret in path.read_bytes() for secret in (PAYLOAD, HEADER.encode(), SUBJECT.encode()))]
 
 
 @pytest.mark.parametrize("kind, cipher", [("edgenats", "chachapoly"), ("edgenats", "aes"),
@@ -53,7 +54,7 @@ async def test_sealed_on_disk_and_read_back_with_the_key(server_factory, tmp_pat
     nc = await nats.connect(again.url)
     js = nc.jetstream()
     message = await js.get_msg("S", 1)
-    assert (message.data, message.headers["Secret"]) == (PAYLOAD, HEADER)
+    assert (message.subject, message.data, message.headers["Secret"]) == (f"s.{SUBJECT}", PAYLOAD, HEADER)
     assert (await js.stream_info("S")).state.bytes == stored_bytes
     await nc.close()
 

@@ -5,7 +5,8 @@ configured key and a random salt kept in `cipher.json` in the stream's folder, w
 (`chachapoly`: ChaCha20-Poly1305, `aes`: AES-256-GCM) and a sealed check value. A record blob
 (message headers, message data) is sealed with a fresh random 12-byte nonce and the message's
 sequence and part as associated data, so a blob cannot be moved to another row unnoticed. Subjects
-and times stay readable: the in-memory index is rebuilt from them at start.
+are sealed the same way (and opened when the in-memory index is rebuilt at start); sequences and times
+stay readable.
 
 Opening a stream checks the key: a stream sealed with another key, or an encrypted stream while no
 key is configured, raises CipherError and the server does not start. A stream created before a key
@@ -46,6 +47,12 @@ class RecordCodec:
     def open(self, blob: bytes, seq: int, part: bytes) -> bytes:
         return blob
 
+    def seal_subject(self, subject: str, seq: int) -> str | bytes:
+        return subject
+
+    def open_subject(self, stored: str | bytes, seq: int) -> str:
+        return stored
+
 
 PLAIN = RecordCodec()
 
@@ -67,6 +74,12 @@ class SealingCodec(RecordCodec):
             return self._aead.decrypt(blob[:NONCE_SIZE], blob[NONCE_SIZE:], seq.to_bytes(8, "big") + part)
         except InvalidTag:
             raise CipherError(f"message {seq} does not decrypt with this stream's key") from None
+
+    def seal_subject(self, subject: str, seq: int) -> str | bytes:
+        return self.seal(subject.encode(), seq, b"s")
+
+    def open_subject(self, stored: str | bytes, seq: int) -> str:
+        return self.open(stored, seq, b"s").decode()
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ message) learns of an append when its batch has committed. On open the index is 
 database; the `bounds` row keeps the last sequence (and its time) when the newest messages were removed,
 so sequences continue and first_seq after a purge is kept.
 
-The headers and data blobs pass through the store's RecordCodec (cipher.py) on their way to and from
-the database: sealed on the writer thread, opened on reads; sizes are always the plain ones.
+The subject, headers and data of a row pass through the store's RecordCodec (cipher.py) on their way to
+and from the database: sealed on the writer thread, opened on reads; sizes are always the plain ones.
 A failed commit (disk full, I/O error) fails its appends with StoreWriteError; the store stays open.
 """
 
@@ -106,7 +106,8 @@ class FileStore:
         rows = self._reader.execute(
             "SELECT seq, subject, coalesce(length(headers) - ?, 0), length(data) - ?, time_ns FROM messages "
             "ORDER BY seq", (overhead, overhead))
-        for seq, subject, headers_len, data_len, time_ns in rows:
+        for seq, stored_subject, headers_len, data_len, time_ns in rows:
+            subject = self._codec.open_subject(stored_subject, seq)
             index.add(seq, subject, file_message_size(subject, headers_len, data_len), time_ns)
         bounds = self._reader.execute("SELECT last_seq, last_time_ns FROM bounds WHERE id = 1").fetchone()
         if bounds is not None:
@@ -187,8 +188,9 @@ class FileStore:
 
     def _sealed(self, row: Row) -> Row:
         seq, subject, headers, data, time_ns = row
-        seal = self._codec.seal
-        return seq, subject, None if headers is None else seal(headers, seq, b"h"), seal(data, seq, b"d"), time_ns
+        codec = self._codec
+        return (seq, codec.seal_subject(subject, seq), None if headers is None else codec.seal(headers, seq, b"h"),
+                codec.seal(data, seq, b"d"), time_ns)
 
     def _settle(self, batch: _Batch) -> None:
         """On the loop: make a written batch's messages visible and complete its appends."""
@@ -261,7 +263,8 @@ class FileStore:
                                    (seq,)).fetchone()
         subject, headers, data, time_ns = row
         codec = self._codec
-        return StoredMessage(seq, subject, None if headers is None else codec.open(headers, seq, b"h"),
+        return StoredMessage(seq, codec.open_subject(subject, seq),
+                             None if headers is None else codec.open(headers, seq, b"h"),
                              codec.open(data, seq, b"d"), time_ns)
 
     def get(self, seq: int) -> StoredMessage | None:
