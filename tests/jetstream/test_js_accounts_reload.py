@@ -45,6 +45,8 @@ async def test_reload_changes_the_limits(server_kind, server_factory, tmp_path):
 
 async def test_turning_jetstream_on_in_an_account_needs_a_restart(server_factory, tmp_path):
     running = server_factory("edgenats", config(tmp_path / "store", 1))
+    nc = await nats.connect(f"nats://a:a@127.0.0.1:{running.port}")
+    assert await max_streams(nc) == 1  # answered: the server has started (and handles SIGHUP)
     running.config_path.write_text(config(tmp_path / "store", 5, "jetstream: enabled,"))
     running.process.send_signal(signal.SIGHUP)
 
@@ -52,6 +54,5 @@ async def test_turning_jetstream_on_in_an_account_needs_a_restart(server_factory
         return "turning JetStream on or off in an account" in running.log_text()
 
     assert await poll_until(refused)
-    nc = await nats.connect(f"nats://a:a@127.0.0.1:{running.port}")
     assert await max_streams(nc) == 1
     await nc.close()
