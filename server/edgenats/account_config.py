@@ -1,4 +1,4 @@
-"""The `accounts { NAME { exports, imports, limits } }` settings, as nats-server reads them.
+"""The `accounts { NAME { exports, imports, limits, jetstream } }` settings, as nats-server reads them.
 
 Parsed into plain dataclasses and checked across accounts the way nats-server checks them at
 start-up: every named account exists, an import matches an export of its kind that is open to the
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from edgenats.auth.config import account_name, lower_keys
 from edgenats.conf.units import positive_duration
+from edgenats.jetstream.limits import JetStreamLimits, parse_account_jetstream
 from edgenats.mapping import SubjectMapping
 from edgenats.subjects import is_valid_subject, subject_is_subset, subjects_overlap
 
@@ -24,7 +25,6 @@ NO_LIMIT = -1
 _RESPONSE_TYPES = {"single": SINGLETON, "singleton": SINGLETON, "stream": "stream", "chunk": "chunked",
                    "chunked": "chunked"}
 _NOT_IMPLEMENTED = {
-    "jetstream": "JetStream",
     "mappings": "subject mappings",
     "maps": "subject mappings",
     "nkey": "account nkeys (operator/JWT mode)",
@@ -85,6 +85,8 @@ class AccountSettings:
     exports: tuple[Export, ...] = ()
     imports: tuple[Import, ...] = ()
     limits: AccountLimits = field(default_factory=AccountLimits)
+    # None: JetStream is not enabled in this account.
+    jetstream: JetStreamLimits | None = None
 
 
 def account_limits(accounts: dict[str, AccountSettings], name: str) -> AccountLimits:
@@ -215,6 +217,7 @@ def _parse_account(name: str, block: object) -> AccountSettings:
     exports: list[Export] = []
     imports: list[Import] = []
     limits = AccountLimits()
+    jetstream = None
     for key, value in lower_keys(block, where).items():
         if key == "exports":
             entries = _list(value, f"{where}.exports")
@@ -224,9 +227,11 @@ def _parse_account(name: str, block: object) -> AccountSettings:
             imports = [_parse_import(entry, f"{where}.imports[{index}]") for index, entry in enumerate(entries)]
         elif key == "limits":
             limits = _parse_limits(value, f"{where}.limits")
+        elif key == "jetstream":
+            jetstream = parse_account_jetstream(value, f"{where}.jetstream")
         elif key not in _USER_KEYS:
             _refuse(key, where)
-    return AccountSettings(name, tuple(exports), tuple(imports), limits)
+    return AccountSettings(name, tuple(exports), tuple(imports), limits, jetstream)
 
 
 def _check_references(accounts: dict[str, AccountSettings]) -> None:

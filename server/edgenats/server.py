@@ -264,7 +264,7 @@ class Server:
             from edgenats.jetstream.service import JetStream
 
             self.jetstream = JetStream(options.jetstream, self.server_name)
-            self.jetstream.start([self.global_account])
+            self.jetstream.start(self.account, options.account_settings, options.system_account)
         self._keepalive_sweep()
         if self.leafnodes is not None:
             await self.leafnodes.start()
@@ -309,7 +309,8 @@ class Server:
         log.info("Server Exiting..")
 
     def reload(self) -> None:
-        """SIGHUP: re-read the config; apply auth, imports, limits and log level; refuse fixed settings."""
+        """SIGHUP: re-read the config; apply auth, imports, limits (JetStream's too) and log level; refuse
+        fixed settings."""
         old = self.options
         log.info("Reloading server configuration")
         try:
@@ -317,6 +318,9 @@ class Server:
             changed_fixed = [name for name in NOT_RELOADABLE if getattr(new, name) != getattr(old, name)]
             if changed_fixed:
                 raise OptionsError(f"config reload not supported for {', '.join(changed_fixed)}")
+            if self.jetstream is not None and not self.jetstream.reloadable(new.account_settings,
+                                                                            new.system_account):
+                raise OptionsError("config reload not supported for turning JetStream on or off in an account")
             authenticator = build_authenticator(new)
         except OptionsError as error:
             log.error("Failed to reload server configuration: %s", error)
@@ -328,6 +332,8 @@ class Server:
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()
         self.imports.apply(new.account_settings)
+        if self.jetstream is not None:
+            self.jetstream.apply_limits(new.account_settings, new.system_account)
         for account in self.accounts.values():
             account.sublist.clear_cache()
         for connection in list(self.connections.values()):

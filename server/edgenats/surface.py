@@ -60,6 +60,7 @@ class ServerSurface(Protocol):
     # The subsystems, for one another; None when not configured (or not started yet).
     leafnodes: Any
     system: Any
+    jetstream: Any
 
     @property
     def monitor(self) -> Any: ...

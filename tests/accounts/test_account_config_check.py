@@ -111,7 +111,6 @@ def test_refused_at_check_time_naming_the_problem(server_kind, tmp_path, text, f
 # nats-server accepts these (and implements them, or only checks cycles between two accounts);
 # edgenats does not implement them and refuses each by name rather than ignoring it.
 EDGENATS_REFUSES = [
-    pytest.param("accounts { A { jetstream: enabled } }", "accounts.A.jetstream", id="jetstream"),
     pytest.param("accounts { A { mappings: { a: b } } }", "accounts.A.mappings", id="mappings"),
     pytest.param('accounts { A { exports: [{service: "a", latency: "lat.a"}] } }', "accounts.A.exports[0].latency",
                  id="latency"),

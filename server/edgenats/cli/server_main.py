@@ -11,6 +11,7 @@ import asyncio
 import sys
 
 from edgenats import NATS_COMPAT_VERSION, __version__
+from edgenats.jetstream.errors import CipherError
 from edgenats.logs import configure_logging
 from edgenats.options import OptionsError, load_options
 
@@ -124,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(options))
     except OSError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return 1
+    except CipherError as error:
+        print(f"{PROGRAM}: jetstream: {error}", file=sys.stderr)
         return 1
     except OptionsError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)

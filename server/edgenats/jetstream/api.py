@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from edgenats import NATS_COMPAT_VERSION
 from edgenats.jetstream import config as stream_config
 from edgenats.jetstream import consumer_config, errors
+from edgenats.jetstream.limits import reserved
 from edgenats.monitor.formats import go_json, rfc3339
 from edgenats.protocol.headers import HeaderError, parse_headers
 
@@ -94,6 +95,13 @@ def _kind(tokens: list[str]) -> str:
     return "_".join(token.lower() for token in tokens[:2])
 
 
+def error_document(tokens: list[str], error: errors.ApiError) -> bytes:
+    """The answer to the API request of these tokens (after `$JS.API.`) that failed with `error`."""
+    kind = _kind(tokens)
+    return go_json({"type": f"{TYPE_PREFIX}{kind}_response", "error": error.to_json(),
+                    **_ERROR_EXTRAS.get(kind, {})}, pretty=False)
+
+
 def _api_name(tokens: list[str]) -> str:
     """The API an unimplemented subject names: CONSUMER.CREATE, CONSUMER.DURABLE.CREATE, STREAM.SNAPSHOT..."""
     length = 3 if len(tokens) > 2 and tokens[1] in ("DURABLE", "MSG", "LEADER", "PEER") else 2
@@ -101,11 +109,10 @@ def _api_name(tokens: list[str]) -> str:
 
 
 class JetStreamApi:
-    def __init__(self, streams: AccountStreams, server_name: str, limits: dict) -> None:
+    def __init__(self, streams: AccountStreams, server_name: str) -> None:
         self.streams = streams
         self.account = streams.account
         self.server_name = server_name
-        self.limits = limits
         self.total = 0
         self.errors = 0
         self._subscription = None
@@ -248,10 +255,11 @@ class JetStreamApi:
                 memory += used
             else:
                 storage += used
-        document = {"memory": memory, "storage": storage, "reserved_memory": 0, "reserved_storage": 0,
-                    "streams": len(self.streams.streams),
-                    "consumers": sum(len(stream.consumers) for stream in self.streams.streams.values()),
-                    "limits": dict(self.limits)}
+        live = self.streams.live
+        document = {"memory": memory, "storage": storage, "reserved_memory": reserved(live, "memory"),
+                    "reserved_storage": reserved(live, "file"), "streams": len(live),
+                    "consumers": sum(len(stream.consumers) for stream in live),
+                    "limits": self.streams.limits.to_json()}
         if self.streams.domain:
             document["domain"] = self.streams.domain
         document["api"] = {"level": API_LEVEL, "total": self.total, "errors": self.errors}
@@ -394,6 +402,9 @@ class JetStreamApi:
         name = name or _str_field(config, "name") or consumer_config.generated_name()
         stream = self.streams.get(stream_name)
         normalised = consumer_config.normalise(config, name, durable=bool(durable), generated=generated)
+        cap = self.streams.limits.max_ack_pending
+        if 0 < cap < normalised["max_ack_pending"] and not config.get("max_ack_pending"):
+            normalised["max_ack_pending"] = cap  # the account's cap is the default
         existing = stream.consumers.get(name)
         action = request.get("action") or ""
         if existing is not None:
@@ -407,6 +418,7 @@ class JetStreamApi:
             raise errors.consumer_not_found()
         if 0 < stream.config["max_consumers"] <= len(stream.consumers):
             raise errors.max_consumers_reached()
+        self.streams.accounting.check_consumer(self.streams.limits, self.streams.live, normalised)
         consumer = self.streams.add_consumer(stream, name, normalised, time.time_ns())
         return self.consumer_document(consumer)
 

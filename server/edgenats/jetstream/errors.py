@@ -17,6 +17,11 @@ class ApiError(Exception):
         return {"code": self.code, "err_code": self.err_code, "description": self.description}
 
 
+class CipherError(Exception):
+    """A stored stream cannot be opened with the configured jetstream.key (or without one): the
+    server does not start."""
+
+
 def bad_request(description: str = "bad request") -> ApiError:
     return ApiError(400, 10003, description)
 
@@ -157,3 +162,42 @@ def overlapping_filters() -> ApiError:
 
 def consumer_exists() -> ApiError:
     return ApiError(400, 10148, "consumer already exists")
+
+
+# Accounting: per-account JetStream and the server's storage maxima (limits.py).
+
+
+def not_enabled_for_account() -> ApiError:
+    return ApiError(503, 10039, "JetStream not enabled for account")
+
+
+def account_resources_exceeded() -> ApiError:
+    return ApiError(400, 10002, "resource limits exceeded for account")
+
+
+def insufficient_resources() -> ApiError:
+    return ApiError(503, 10023, "insufficient resources")
+
+
+def max_streams_reached() -> ApiError:
+    return ApiError(400, 10027, "maximum number of streams reached")
+
+
+def memory_resources_exceeded() -> ApiError:
+    return ApiError(500, 10028, "insufficient memory resources available")
+
+
+def storage_resources_exceeded() -> ApiError:
+    return ApiError(500, 10047, "insufficient storage resources available")
+
+
+def max_bytes_required() -> ApiError:
+    return ApiError(400, 10113, "account requires a stream config to have max bytes set")
+
+
+def max_ack_pending_exceeded(limit: int) -> ApiError:
+    return ApiError(400, 10121, f"consumer max ack pending exceeds system limit of {limit}")
+
+
+def stream_max_bytes_exceeded() -> ApiError:
+    return ApiError(400, 10122, "stream max bytes exceeds account limit max stream bytes")

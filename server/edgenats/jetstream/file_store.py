@@ -21,6 +21,10 @@ Readers use their own connection on the event loop's thread and see committed me
 message) learns of an append when its batch has committed. On open the index is rebuilt from the
 database; the `bounds` row keeps the last sequence (and its time) when the newest messages were removed,
 so sequences continue and first_seq after a purge is kept.
+
+The subject, headers and data of a row pass through the store's RecordCodec (cipher.py) on their way to
+and from the database: sealed on the writer thread, opened on reads; sizes are always the plain ones.
+A failed commit (disk full, I/O error) fails its appends with StoreWriteError; the store stays open.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cipher import PLAIN, RecordCodec
 from .message_index import MessageIndex
-from .store import StoreClosedError, StoredMessage, StoreState, SyncPolicy, file_message_size
+from .store import StoreClosedError, StoredMessage, StoreState, StoreWriteError, SyncPolicy, file_message_size
 
 DATABASE_NAME = "messages.db"
 
@@ -48,9 +53,9 @@ CREATE TABLE IF NOT EXISTS bounds (
 Row = tuple[int, str, bytes | None, bytes, int]
 
 
-def open_file_store(directory: Path, sync: SyncPolicy) -> FileStore:
+def open_file_store(directory: Path, sync: SyncPolicy, codec: RecordCodec = PLAIN) -> FileStore:
     """Open (or create) the store kept in `directory`, the stream's own folder."""
-    return FileStore(directory, sync)
+    return FileStore(directory, sync, codec)
 
 
 @dataclass(eq=False)
@@ -66,8 +71,9 @@ class _Batch:
 
 
 class FileStore:
-    def __init__(self, directory: Path, sync: SyncPolicy) -> None:
+    def __init__(self, directory: Path, sync: SyncPolicy, codec: RecordCodec) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        self._codec = codec
         self._directory = directory
         self.path = directory / DATABASE_NAME
         self._sync = sync
@@ -96,9 +102,12 @@ class FileStore:
 
     def _load_index(self) -> MessageIndex:
         index = MessageIndex()
+        overhead = self._codec.overhead
         rows = self._reader.execute(
-            "SELECT seq, subject, coalesce(length(headers), 0), length(data), time_ns FROM messages ORDER BY seq")
-        for seq, subject, headers_len, data_len, time_ns in rows:
+            "SELECT seq, subject, coalesce(length(headers) - ?, 0), length(data) - ?, time_ns FROM messages "
+            "ORDER BY seq", (overhead, overhead))
+        for seq, stored_subject, headers_len, data_len, time_ns in rows:
+            subject = self._codec.open_subject(stored_subject, seq)
             index.add(seq, subject, file_message_size(subject, headers_len, data_len), time_ns)
         bounds = self._reader.execute("SELECT last_seq, last_time_ns FROM bounds WHERE id = 1").fetchone()
         if bounds is not None:
@@ -164,7 +173,8 @@ class FileStore:
             batch.written = True
             try:
                 self._writer.execute("BEGIN IMMEDIATE")
-                self._writer.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", batch.rows)
+                self._writer.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
+                                         [self._sealed(row) for row in batch.rows])
                 if batch.discards:
                     self._writer.executemany("DELETE FROM messages WHERE seq = ?",
                                              [(seq,) for seq in batch.discards])
@@ -176,6 +186,12 @@ class FileStore:
                 if self._writer.in_transaction:
                     self._writer.execute("ROLLBACK")
 
+    def _sealed(self, row: Row) -> Row:
+        seq, subject, headers, data, time_ns = row
+        codec = self._codec
+        return (seq, codec.seal_subject(subject, seq), None if headers is None else codec.seal(headers, seq, b"h"),
+                codec.seal(data, seq, b"d"), time_ns)
+
     def _settle(self, batch: _Batch) -> None:
         """On the loop: make a written batch's messages visible and complete its appends."""
         if batch.settled:
@@ -184,7 +200,11 @@ class FileStore:
         if not batch.committed:
             for future in batch.futures:
                 if not future.done():
-                    future.set_exception(StoreClosedError(f"append not stored: {batch.error}"))
+                    future.set_exception(StoreWriteError(f"append not stored: {batch.error}"))
+            # The sequences it held are given to the appends made since, so none is skipped.
+            next_seq = self._index.last_seq + 1
+            self._pending_rows = [(next_seq + index, *row[1:]) for index, row in enumerate(self._pending_rows)]
+            self._next_seq = next_seq + len(self._pending_rows)
             return
         for seq, subject, headers, data, time_ns in batch.rows:
             self._index.add(seq, subject, file_message_size(subject, len(headers or b""), len(data)), time_ns)
@@ -241,7 +261,11 @@ class FileStore:
             return None
         row = self._reader.execute("SELECT subject, headers, data, time_ns FROM messages WHERE seq = ?",
                                    (seq,)).fetchone()
-        return StoredMessage(seq, *row)
+        subject, headers, data, time_ns = row
+        codec = self._codec
+        return StoredMessage(seq, codec.open_subject(subject, seq),
+                             None if headers is None else codec.open(headers, seq, b"h"),
+                             codec.open(data, seq, b"d"), time_ns)
 
     def get(self, seq: int) -> StoredMessage | None:
         return self._load(seq) if seq in self._index else None
@@ -263,6 +287,9 @@ class FileStore:
 
     def state(self) -> StoreState:
         return self._index.state()
+
+    def used_bytes(self) -> int:
+        return self._index.bytes
 
     def subjects(self, subject_filter: str = ">") -> dict[str, int]:
         return self._index.subjects(subject_filter)

@@ -62,6 +62,9 @@ class MemoryStore:
     def state(self) -> StoreState:
         return self._index.state()
 
+    def used_bytes(self) -> int:
+        return self._index.bytes
+
     def subjects(self, subject_filter: str = ">") -> dict[str, int]:
         return self._index.subjects(subject_filter)
 

@@ -1,25 +1,77 @@
-"""JetStream in the server: the data folder, the accounts it is enabled in ($G, the global account),
-their stream registries and API responders; started after the accounts exist, stopped (streams
-drained and stores closed) before the server exits."""
+"""JetStream in the server: the data folder, which accounts it is enabled in and with what limits, their
+stream registries and API responders; started after the accounts exist, stopped (streams drained and
+stores closed) before the server exits.
+
+As in nats-server: with no configured account but the system account, the global account `$G` gets
+JetStream without limits; otherwise the accounts whose `jetstream` entry enables it, with their limits.
+Every other account (the system account too) answers each `$JS.API` request with 503/10039.
+"""
 
 from __future__ import annotations
 
 import logging
+import shutil
 from typing import TYPE_CHECKING
 
-from edgenats.jetstream.api import API_LEVEL, JetStreamApi
+import psutil
+
+from edgenats.jetstream import errors
+from edgenats.jetstream.api import API_LEVEL, JetStreamApi, error_document
+from edgenats.jetstream.cipher import CIPHER_NAMES, AtRest
+from edgenats.jetstream.limits import Accounting, JetStreamLimits
 from edgenats.jetstream.store import SyncPolicy
 from edgenats.jetstream.streams import AccountStreams
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from edgenats.account import Account
+    from edgenats.account_config import AccountSettings
     from edgenats.jetstream.settings import JetStreamSettings
 
 log = logging.getLogger("edgenats.jetstream")
 
-ACCOUNT_LIMITS = {"max_memory": -1, "max_storage": -1, "max_streams": -1, "max_consumers": -1,
-                  "max_ack_pending": -1, "memory_max_stream_bytes": -1, "storage_max_stream_bytes": -1,
-                  "max_bytes_required": False}
+GLOBAL_ACCOUNT = "$G"
+
+
+def enabled_accounts(settings: dict[str, AccountSettings], system_account: str) -> dict[str, JetStreamLimits]:
+    """The accounts JetStream runs in, with their limits (nats-server's enableJetStreamAccounts)."""
+    if not [name for name in settings if name != system_account]:
+        return {GLOBAL_ACCOUNT: JetStreamLimits()}
+    return {name: account.jetstream for name, account in settings.items()
+            if account.jetstream is not None and name != system_account}
+
+
+def default_maxima(settings: JetStreamSettings, root) -> tuple[int, int]:
+    """max_memory_store and max_file_store, or nats-server's defaults: 75% of the memory and 75% of
+    the store's free disk space, measured at start."""
+    memory = settings.max_memory_store
+    if memory < 0:
+        memory = psutil.virtual_memory().total * 3 // 4
+    storage = settings.max_file_store
+    if storage < 0:
+        storage = shutil.disk_usage(root).free * 3 // 4
+    return memory, storage
+
+
+class DisabledApi:
+    """`$JS.API.>` of an account without JetStream: 503/10039 to every request with a reply, but
+    no responder for pulls (CONSUMER.MSG.NEXT) and DIRECT.GET, as nats-server."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self._subscription = account.subscribe_internal("$JS.API.>", self._request)
+
+    def _request(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
+        tokens = subject.split(".")[2:]
+        if tokens[0] == "DIRECT" or tokens[:3] == ["CONSUMER", "MSG", "NEXT"]:
+            return 0
+        if reply:
+            self.account.publish_internal(reply, error_document(tokens, errors.not_enabled_for_account()))
+        return 1
+
+    def stop(self) -> None:
+        self.account.unsubscribe_internal(self._subscription)
 
 
 class JetStream:
@@ -29,28 +81,62 @@ class JetStream:
         self.root, self.temporary = settings.root()
         interval = settings.sync_interval
         self.sync = SyncPolicy(always=True) if interval is None else SyncPolicy(interval_s=interval)
+        self.at_rest = AtRest(settings.cipher, settings.key)
+        self.accounting = Accounting(-1, -1)
         self.accounts: dict[str, tuple[AccountStreams, JetStreamApi]] = {}
+        self._disabled: list[DisabledApi] = []
 
-    def start(self, accounts: list[Account]) -> None:
+    def start(self, account: Callable[[str], Account], settings: dict[str, AccountSettings],
+              system_account: str) -> None:
+        """Enable JetStream in the accounts the config names; raises cipher.CipherError when a stored
+        stream does not open with the configured key."""
         log.info("Starting JetStream")
         if self.temporary:
             log.warning("Temporary storage directory used, data could be lost on system reboot")
         self.root.mkdir(parents=True, exist_ok=True)
+        self.accounting.max_memory, self.accounting.max_storage = default_maxima(self.settings, self.root)
+        log.info("  Max Memory:      %d bytes", self.accounting.max_memory)
+        log.info("  Max Storage:     %d bytes", self.accounting.max_storage)
         log.info("  Store Directory: %r", str(self.root))
         if self.settings.domain:
             log.info("  Domain:          %s", self.settings.domain)
+        if self.settings.key:
+            log.info("  Encryption:      %s", CIPHER_NAMES[self.settings.cipher])
         log.info("  API Level:       %d", API_LEVEL)
-        for account in accounts:
-            streams = AccountStreams(account, self.root, self.sync, self.settings.domain)
-            streams.load()
-            api = JetStreamApi(streams, self.server_name, ACCOUNT_LIMITS)
-            api.start()
-            self.accounts[account.name] = (streams, api)
-            if streams.streams:
-                log.info("  Restored %d stream(s) in account %s", len(streams.streams), account.name)
+        enabled = enabled_accounts(settings, system_account)
+        for name, limits in enabled.items():
+            self._enable(account(name), limits)
+        for name in dict.fromkeys([GLOBAL_ACCOUNT, system_account, *settings]):
+            if name not in enabled:
+                self._disabled.append(DisabledApi(account(name)))
+
+    def _enable(self, account: Account, limits: JetStreamLimits) -> None:
+        def codec_for(folder, created):
+            return self.at_rest.codec_for(folder, created, f"{account.name} > {folder.name}")
+
+        streams = AccountStreams(account, self.root, self.sync, self.settings.domain, limits, self.accounting,
+                                 codec_for)
+        streams.load()
+        api = JetStreamApi(streams, self.server_name)
+        api.start()
+        self.accounts[account.name] = (streams, api)
+        if streams.streams:
+            log.info("  Restored %d stream(s) in account %s", len(streams.streams), account.name)
+
+    def reloadable(self, settings: dict[str, AccountSettings], system_account: str) -> bool:
+        """Whether a reloaded config leaves JetStream on in the same accounts (only limits may change)."""
+        return set(enabled_accounts(settings, system_account)) == set(self.accounts)
+
+    def apply_limits(self, settings: dict[str, AccountSettings], system_account: str) -> None:
+        """A reload's account limits, for what is created or stored from now on."""
+        for name, limits in enabled_accounts(settings, system_account).items():
+            self.accounts[name][0].limits = limits
 
     async def stop(self) -> None:
         log.info("Initiating JetStream Shutdown...")
+        for disabled in self._disabled:
+            disabled.stop()
+        self._disabled.clear()
         for streams, api in self.accounts.values():
             api.stop()
             await streams.close()

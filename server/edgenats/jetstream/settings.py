@@ -1,6 +1,7 @@
 """The `jetstream` config block and flags: `jetstream: enabled|true|false`, or
-`jetstream { store_dir, max_memory_store, max_file_store, domain, sync_interval }`. As in nats-server
-the data lives in `<store_dir>/jetstream`, and without a store_dir in a temporary folder."""
+`jetstream { store_dir, max_memory_store, max_file_store, domain, sync_interval, cipher, key }`. As in
+nats-server the data lives in `<store_dir>/jetstream`, and without a store_dir in a temporary folder;
+a `key` turns on encryption at rest (cipher `chachapoly`, the default, or `aes`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class JetStreamSettings:
     domain: str = ""
     # None = "always": every append is on disk before it is acknowledged.
     sync_interval: float | None = DEFAULT_SYNC_INTERVAL
+    cipher: str = "chachapoly"
+    key: str = ""
 
     def root(self) -> tuple[Path, bool]:
         """The data folder, and whether it is the temporary default."""
@@ -31,6 +34,7 @@ class JetStreamSettings:
         return Path(tempfile.gettempdir()) / "edgenats" / "jetstream", True
 
 
+_CIPHERS = {"chacha": "chachapoly", "chachapoly": "chachapoly", "aes": "aes"}
 _ENABLED_WORDS = {"enabled": True, "enable": True, "true": True, "disabled": False, "disable": False,
                   "false": False}
 
@@ -62,6 +66,14 @@ def parse_jetstream(value: Any) -> JetStreamSettings:
         elif name == "sync_interval":
             fields["sync_interval"] = (None if isinstance(item, str) and item.lower() == "always"
                                        else positive_duration(item, "jetstream.sync_interval"))
+        elif name == "cipher":
+            if not isinstance(item, str) or item.lower() not in _CIPHERS:
+                raise ValueError(f'jetstream.cipher: Unknown cipher type: "{item}"')
+            fields["cipher"] = _CIPHERS[item.lower()]
+        elif name in ("key", "ek", "encryption_key"):
+            if not isinstance(item, str) or not item:
+                raise ValueError("jetstream.key must be a non-empty string")
+            fields["key"] = item
         elif name in ("enabled", "enable"):
             if not isinstance(item, bool):
                 raise ValueError(f"jetstream.{key} must be true or false")

@@ -42,6 +42,10 @@ class StoreClosedError(Exception):
     """The store was closed or destroyed; appends still waiting for a commit fail with this."""
 
 
+class StoreWriteError(Exception):
+    """The store could not write an append (disk full, I/O error); the store stays open."""
+
+
 def memory_message_size(subject: str, headers_len: int, data_len: int) -> int:
     """nats-server's memStoreMsgSize: subject + headers + payload + 16 (sequence and timestamp)."""
     return len(subject) + headers_len + data_len + 16
@@ -90,6 +94,9 @@ class MessageStore(Protocol):
         purges below that sequence, `keep` keeps the newest N. Durable on return; the count purged."""
 
     def state(self) -> StoreState: ...
+
+    def used_bytes(self) -> int:
+        """`state().bytes` without building the state: the stream's share of its account's storage."""
 
     def subjects(self, subject_filter: str = ">") -> dict[str, int]:
         """Message counts of the subjects matching the filter."""

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from edgenats.jetstream import errors
-from edgenats.jetstream.store import StoreClosedError, file_message_size, memory_message_size
+from edgenats.jetstream.store import StoreClosedError, StoreWriteError, file_message_size, memory_message_size
 from edgenats.monitor.formats import go_json
 from edgenats.protocol.headers import HeaderError, parse_headers
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from edgenats.account import Account
     from edgenats.jetstream.consumer import Consumer
     from edgenats.jetstream.store import MessageStore, StoredMessage
@@ -59,8 +61,11 @@ def _as_int(text: str | None) -> int:
 
 class Stream:
     def __init__(self, account: Account, config: dict, created_ns: int, store: MessageStore,
-                 domain: str = "") -> None:
+                 domain: str, admit: Callable[[Stream, str, int, int], None]) -> None:
         self.account = account
+        # Called before a message is stored (stream, subject, headers length, payload length); raises
+        # an errors.ApiError to refuse it (the account's and the server's storage limits).
+        self.admit = admit
         self.config = config
         self.created_ns = created_ns
         self.store = store
@@ -122,6 +127,10 @@ class Stream:
                     await self._ingest(message)
                 except errors.ApiError as error:
                     self._reply(message.reply, {"error": error.to_json(), "stream": self.name, "seq": 0})
+                except StoreWriteError as error:
+                    log.error("stream %s: storing a message on %s failed: %s", self.name, message.subject, error)
+                    self._reply(message.reply, {"error": errors.storage_resources_exceeded().to_json(),
+                                                "stream": self.name, "seq": 0})
                 except StoreClosedError:
                     return  # deleted meanwhile: nothing stored, nothing acknowledged
                 except Exception:
@@ -180,6 +189,7 @@ class Stream:
         size = len(message.headers or b"") + len(message.payload)
         if 0 <= config["max_msg_size"] < size:
             raise errors.message_too_big()
+        self.admit(self, message.subject, len(message.headers or b""), len(message.payload))
         if config["discard"] == "new":
             self._check_room(message)
         seq = await self.store.append(message.subject, message.headers, message.payload, time.time_ns())

@@ -1,11 +1,13 @@
 """The streams of one JetStream-enabled account and their consumers: create, update, delete and
 reload from disk, with nats-server's rules across streams (one name, no two streams capturing the
-same subject). File streams keep their metadata (meta.py), store and durable consumers under
+same subject), and the account's JetStream limits (limits.py) on creates, updates, consumers and
+every publish. File streams keep their metadata (meta.py), store and durable consumers under
 `<root>/<account>/streams/<name>/`; memory streams and ephemeral consumers live in this process only."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,34 +19,52 @@ from edgenats.jetstream.stream import Stream
 
 if TYPE_CHECKING:
     from edgenats.account import Account
+    from edgenats.jetstream.cipher import RecordCodec
+    from edgenats.jetstream.limits import Accounting, JetStreamLimits
     from edgenats.jetstream.store import MessageStore, SyncPolicy
 
 
 class AccountStreams:
-    def __init__(self, account: Account, root: Path, sync: SyncPolicy, domain: str) -> None:
+    def __init__(self, account: Account, root: Path, sync: SyncPolicy, domain: str, limits: JetStreamLimits,
+                 accounting: Accounting, codec_for: Callable[[Path, bool], RecordCodec]) -> None:
+        """`codec_for(folder, created)`: the record codec of the file stream in that folder."""
         self.account = account
         self.folder = meta.streams_folder(root, account.name)
         self.sync = sync
         self.domain = domain
+        self.limits = limits
+        self.accounting = accounting
+        self.codec_for = codec_for
         self.streams: dict[str, Stream] = {}
+        self.accounting.accounts[account.name] = self.live = []
+
+    def _new_stream(self, config: dict, created_ns: int, store: MessageStore) -> Stream:
+        stream = Stream(self.account, config, created_ns, store, self.domain, admit=self._admit)
+        self.streams[config["name"]] = stream
+        self.live[:] = self.streams.values()
+        return stream
+
+    def _admit(self, stream: Stream, subject: str, headers_len: int, data_len: int) -> None:
+        """Before a message is stored: the server's and the account's storage limits."""
+        self.accounting.check_publish(self.account.name, self.limits, self.live, stream.config["storage"], subject,
+                                      headers_len, data_len)
 
     def load(self) -> None:
         """The file streams stored before the last stop, with their messages."""
         for folder, stored in meta.load_all(self.folder):
-            store = self._open_store(stored.config, folder)
-            stream = Stream(self.account, stored.config, stored.created_ns, store, self.domain)
-            self.streams[stored.config["name"]] = stream
+            store = self._open_store(stored.config, folder, created=False)
+            stream = self._new_stream(stored.config, stored.created_ns, store)
             for kept in meta.load_consumers(folder):
                 consumer = self.add_consumer(stream, kept["config"]["durable_name"], kept["config"],
                                              kept["created_ns"], save=False)
                 consumer.restore(tuple(kept["delivered"]), tuple(kept["ack_floor"]))
 
-    def _open_store(self, config: dict, folder: Path) -> MessageStore:
+    def _open_store(self, config: dict, folder: Path, created: bool) -> MessageStore:
         if config["storage"] == "memory":
             return MemoryStore()
         from edgenats.jetstream.file_store import open_file_store
 
-        return open_file_store(folder / meta.STORE_FOLDER, self.sync)
+        return open_file_store(folder / meta.STORE_FOLDER, self.sync, self.codec_for(folder, created))
 
     def get(self, name: str) -> Stream:
         stream = self.streams.get(name)
@@ -62,7 +82,9 @@ class AccountStreams:
 
     def create(self, config: dict) -> Stream:
         """A normalised config; an existing stream with the same config is returned as it is."""
+        self.accounting.check_stream_room(self.limits, self.live, config)
         stream_config.check_create(config)
+        self.accounting.check_stream_bytes(self.limits, config)
         existing = self.streams.get(config["name"])
         if existing is not None:
             if existing.config != config:
@@ -71,17 +93,18 @@ class AccountStreams:
         self._check_overlap(config)
         folder = self.folder / config["name"]
         created_ns = time.time_ns()
-        store = self._open_store(config, folder)
+        store = self._open_store(config, folder, created=True)
         if config.get("first_seq", 0) > 1:
             store.set_first_seq(config["first_seq"])
         if config["storage"] == "file":
             meta.save(folder, meta.StreamMeta(config, created_ns))
-        stream = self.streams[config["name"]] = Stream(self.account, config, created_ns, store, self.domain)
-        return stream
+        return self._new_stream(config, created_ns, store)
 
     def update(self, config: dict) -> Stream:
         stream = self.get(config["name"])
         stream_config.check_update(stream.config, config)
+        self.accounting.check_stream_bytes(self.limits, config)
+        self.accounting.check_stream_room(self.limits, self.live, config, previous=stream.config)
         self._check_overlap(config, itself=stream.name)
         if config["storage"] == "file":
             meta.save(self.folder / stream.name, meta.StreamMeta(config, stream.created_ns))
@@ -126,6 +149,7 @@ class AccountStreams:
     def delete(self, name: str) -> None:
         stream = self.get(name)
         del self.streams[name]
+        self.live[:] = self.streams.values()
         stream.destroy()
         meta.remove(self.folder / name)
 
@@ -133,3 +157,4 @@ class AccountStreams:
         for stream in list(self.streams.values()):
             await stream.close()
         self.streams.clear()
+        self.live.clear()

@@ -13,8 +13,9 @@ from edgenats.monitor.connz import build_connz
 from edgenats.monitor.formats import go_json
 from edgenats.monitor.http_transport import HTTPServer, Request, Response
 from edgenats.monitor.index import build_index
+from edgenats.monitor.jsz import jsz, query_options
 from edgenats.monitor.query import Query, QueryError
-from edgenats.monitor.standalone import build_gatewayz, build_healthz, build_jsz, build_leafz, build_routez
+from edgenats.monitor.standalone import build_gatewayz, build_healthz, build_leafz, build_routez
 from edgenats.monitor.subsz import build_subsz
 from edgenats.monitor.varz import ProcessUsage, build_varz
 
@@ -44,7 +45,7 @@ class MonitorServer:
             "/routez": lambda query: build_routez(server),
             "/gatewayz": lambda query: build_gatewayz(server),
             "/leafz": lambda query: build_leafz(server, query),
-            "/jsz": lambda query: build_jsz(server),
+            "/jsz": lambda query: jsz(server, query_options(query)),
             "/healthz": lambda query: build_healthz(server),
         }
         self._aliases = {"/subscriptionsz": "/subsz"}

@@ -1,4 +1,4 @@
-"""The endpoints of features a standalone edgenats does not run: /routez, /gatewayz and /jsz answer
+"""The endpoints of features a standalone edgenats does not run: /routez and /gatewayz answer
 in nats-server's shape with nothing in them; /leafz lists the leaf links when leafnodes are
 configured; /healthz says the broker is serving.
 """
@@ -31,28 +31,6 @@ def build_leafz(server: ServerSurface, query: Query) -> dict:
         for leaf in leafz["leafs"]:
             leaf["rtt"] = go_duration(leaf["rtt"])
     return leafz
-
-
-def build_jsz(server: ServerSurface) -> dict:
-    """nats-server's exact answer when JetStream is not enabled."""
-    return {
-        "memory": 0,
-        "storage": 0,
-        "reserved_memory": 0,
-        "reserved_storage": 0,
-        "accounts": 0,
-        "ha_assets": 0,
-        "api": {"level": 0, "total": 0, "errors": 0},
-        "server_id": server.server_id,
-        "now": rfc3339(),
-        "disabled": True,
-        "config": {"max_memory": 0, "max_storage": 0},
-        "streams": 0,
-        "consumers": 0,
-        "messages": 0,
-        "bytes": 0,
-        "total": 0,
-    }
 
 
 def build_healthz(server: ServerSurface) -> dict:

@@ -1,7 +1,8 @@
 """/varz: the server's identity, limits and running totals, with nats-server's field names and types.
 
-Fields for features edgenats does not have (clustering, gateways, MQTT, WebSocket, JetStream) are
-present with the values an unconfigured nats-server reports, because tools read them unconditionally.
+Fields for features edgenats does not have or that are not configured (clustering, gateways, MQTT,
+WebSocket, JetStream) are present with the values an unconfigured nats-server reports, because tools
+read them unconditionally.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
+from edgenats.jetstream.jsz import build_varz_jetstream
 from edgenats.monitor.formats import go_float, go_uptime, rfc3339
 
 if TYPE_CHECKING:
@@ -78,7 +80,7 @@ def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[
         "leaf": {},
         "mqtt": {},
         "websocket": options.websocket.varz() if options.websocket is not None else {},
-        "jetstream": {},
+        "jetstream": build_varz_jetstream(server.jetstream) if server.jetstream is not None else {},
         "tls_timeout": 0,
         "write_deadline": round(options.write_deadline * _NS_PER_S),
         "start": rfc3339(server.start_time),

@@ -20,13 +20,13 @@ _NS_PER_S = 1_000_000_000
 
 
 def server_block(server: ServerSurface, seq: int) -> dict:
-    """Who sends: nats-server's ServerInfo (no cluster, JetStream or capability flags here)."""
+    """Who sends: nats-server's ServerInfo (no cluster or capability flags here)."""
     return {
         "name": server.server_name,
         "host": server.base_info["host"],
         "id": server.server_id,
         "ver": server.base_info["version"],
-        "jetstream": False,
+        "jetstream": server.jetstream is not None,
         "flags": 0,
         "seq": seq,
         "time": rfc3339(),

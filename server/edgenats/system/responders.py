@@ -15,7 +15,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlencode
 
+from edgenats.jetstream.jsz import JszOptions
 from edgenats.monitor.connz import build_connz
+from edgenats.monitor.jsz import jsz
 from edgenats.monitor.query import Query, QueryError
 from edgenats.monitor.standalone import build_healthz, build_leafz
 from edgenats.monitor.subsz import build_subsz
@@ -43,7 +45,7 @@ class SystemAccount(Protocol):
     def http_req_stats(self) -> dict[str, int]: ...
 
 PING_SUBJECT = "$SYS.REQ.SERVER.PING"
-KINDS = ("STATSZ", "VARZ", "CONNZ", "SUBSZ", "LEAFZ", "HEALTHZ")
+KINDS = ("STATSZ", "VARZ", "CONNZ", "SUBSZ", "LEAFZ", "JSZ", "HEALTHZ")
 
 # The server filter every request may carry: JSON field -> (Python type, Go type for errors).
 _FILTER_FIELDS = {"server_name": (str, "string"), "cluster": (str, "string"), "host": (str, "string"),
@@ -63,6 +65,12 @@ _OPTION_FIELDS: dict[str, tuple[str, dict]] = {
         "account": (str, "string"), "test": (str, "string"),
     }),
     "LEAFZ": ("LeafzEventOptions", {"subscriptions": (bool, "bool"), "account": (str, "string")}),
+    "JSZ": ("JszEventOptions", {
+        "account": (str, "string"), "accounts": (bool, "bool"), "streams": (bool, "bool"),
+        "consumer": (bool, "bool"), "direct_consumer": (bool, "bool"), "config": (bool, "bool"),
+        "leader_only": (bool, "bool"), "offset": (int, "int"), "limit": (int, "int"), "raft": (bool, "bool"),
+        "stream_leader_only": (bool, "bool"),
+    }),
     "HEALTHZ": ("HealthzEventOptions", {
         "js-enabled-only": (bool, "bool"), "js-server-only": (bool, "bool"), "js-meta-only": (bool, "bool"),
         "account": (str, "string"), "stream": (str, "string"), "consumer": (str, "string"),
@@ -114,8 +122,9 @@ def excluded_by_filter(system: SystemAccount, options: dict) -> bool:
         wanted = options.get(field) or ""
         if wanted and (wanted != own if exact else wanted not in own):
             return True
-    # edgenats has no server tags and no JetStream domain: asking for any excludes it.
-    return bool(options.get("tags")) or bool(options.get("domain"))
+    # edgenats has no server tags: asking for any excludes it.
+    domain = server.options.jetstream.domain if server.jetstream is not None else ""
+    return bool(options.get("tags")) or bool(options.get("domain")) and options["domain"] != domain
 
 
 def _connz_query(options: dict) -> Query:
@@ -146,6 +155,13 @@ def _subsz_query(options: dict) -> Query:
     return Query(urlencode(values))
 
 
+def _jsz_options(options: dict) -> JszOptions:
+    return JszOptions(account=options.get("account") or "", accounts=options.get("accounts") is True,
+                      streams=options.get("streams") is True, consumers=options.get("consumer") is True,
+                      config=options.get("config") is True, offset=options.get("offset") or 0,
+                      limit=options.get("limit") or 0)
+
+
 def _healthz(system: SystemAccount) -> dict:
     return {**build_healthz(system.server), "status_code": 200}
 
@@ -158,6 +174,7 @@ def data_builders(system: SystemAccount) -> dict[str, Callable[[dict], dict]]:
         "CONNZ": lambda options: build_connz(server, _connz_query(options)),
         "SUBSZ": lambda options: build_subsz(server, _subsz_query(options)),
         "LEAFZ": lambda options: build_leafz(server, Query("subs=1" if options.get("subscriptions") else "")),
+        "JSZ": lambda options: jsz(server, _jsz_options(options)),
         "HEALTHZ": lambda options: _healthz(system),
     }
 
