@@ -270,12 +270,14 @@ class Server:
             await self.leafnodes.start()
         if self.websocket is not None:
             await self.websocket.start()
-        await self._listener.start_serving()
-        log.info("Listening for client connections on %s:%d", options.host, options.port)
-        log.info("Server is ready")
+        # Signals are handled before the client port answers: a test (or an operator's script) that
+        # sends SIGHUP as soon as it can connect must get a reload, not the default action (exit).
         for sig in (signal.SIGINT, signal.SIGTERM):
             self.loop.add_signal_handler(sig, self.request_stop)
         self.loop.add_signal_handler(signal.SIGHUP, self.reload)
+        await self._listener.start_serving()
+        log.info("Listening for client connections on %s:%d", options.host, options.port)
+        log.info("Server is ready")
 
     def request_stop(self) -> None:
         self._stopped.set()
