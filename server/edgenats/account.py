@@ -4,6 +4,8 @@ the server (JetStream, `$SYS`, imports) use exactly as a client would."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from edgenats.delivery import DeliveryPlan
 from edgenats.internal import InternalCallback, InternalSubscriber
 from edgenats.routing import Router
@@ -39,6 +41,17 @@ class Account(Router):
 
     def unsubscribe_internal(self, subscription: Subscription) -> None:
         self.sublist.remove(subscription)
+
+    def watch_interest(self, subject: str, callback: Callable[[], None]) -> tuple[str, Callable[[], None]]:
+        """Call `callback()` after each subscription change that may change `has_interest(subject)`
+        (a literal subject); returns the handle `unwatch_interest` takes."""
+        watch = (subject, callback)
+        self.sublist.watches.append(watch)
+        return watch
+
+    def unwatch_interest(self, watch: tuple[str, Callable[[], None]]) -> None:
+        if watch in self.sublist.watches:
+            self.sublist.watches.remove(watch)
 
     def publish_internal(self, subject: str, payload: bytes = b"", reply: str | None = None,
                          headers: bytes | None = None) -> int:

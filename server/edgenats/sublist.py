@@ -85,6 +85,9 @@ class SubscriptionTrie:
         self.cache_hits = 0
         # Called as observer(subscription, delta_weight) on insert/remove; set only while leaf links exist.
         self.observer: Any = None
+        # Interest watches: (literal subject, callback()) called after a subscription matching the
+        # subject comes or goes (JetStream push consumers follow their deliver subject's interest).
+        self.watches: list[tuple[str, Callable[[], None]]] = []
 
     def insert(self, subscription: Subscription) -> None:
         node = self._root
@@ -99,6 +102,8 @@ class SubscriptionTrie:
         self._invalidate(subscription.subject)
         if self.observer is not None:
             self.observer(subscription, subscription.weight)
+        if self.watches:
+            self._tell_watches(subscription.subject)
 
     def remove(self, subscription: Subscription) -> bool:
         path: list[tuple[_Node, str]] = []
@@ -124,7 +129,14 @@ class SubscriptionTrie:
         self._invalidate(subscription.subject)
         if self.observer is not None:
             self.observer(subscription, -subscription.weight)
+        if self.watches:
+            self._tell_watches(subscription.subject)
         return True
+
+    def _tell_watches(self, pattern: str) -> None:
+        for subject, callback in list(self.watches):
+            if subject_matches(pattern, subject):
+                callback()
 
     def match(self, subject: bytes) -> Any:
         """Who wants `subject` (a literal subject as received, latin-1 bytes), as derived."""

@@ -157,3 +157,9 @@ def overlapping_filters() -> ApiError:
 
 def consumer_exists() -> ApiError:
     return ApiError(400, 10148, "consumer already exists")
+
+
+def consumer_error(err_code: int, description: str) -> ApiError:
+    """A consumer config the reference refuses with 400 and its own code, e.g. 10079 "consumer deliver
+    subject has wildcards"."""
+    return ApiError(400, err_code, description)
