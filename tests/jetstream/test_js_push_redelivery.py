@@ -77,7 +77,7 @@ async def test_replay_original_keeps_the_stored_gaps(js):
 async def test_deliver_by_start_time(js):
     await js.publish("rd.old", b"old")
     await asyncio.sleep(0.05)
-    start = datetime.datetime.now(datetime.timezone.utc)
+    start = datetime.datetime.now(datetime.UTC)
     await asyncio.sleep(0.05)
     await js.publish("rd.new", b"new")
     sub = await js.subscribe("rd.>", config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
