@@ -1,6 +1,7 @@
 """An account: the isolated subject space its connections share (its subscription trie), the one
 routing path every publisher in it uses, and the internal publish/subscribe that services inside
-the server (JetStream, `$SYS`, imports) use exactly as a client would."""
+the server (JetStream, `$SYS`, imports) use exactly as a client would, with interest watches (a
+service told when a subject gains or loses receivers: JetStream push consumers)."""
 
 from __future__ import annotations
 
