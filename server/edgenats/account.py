@@ -44,15 +44,22 @@ class Account(Router):
         self.sublist.remove(subscription)
 
     def watch_interest(self, subject: str, callback: Callable[[], None]) -> tuple[str, Callable[[], None]]:
-        """Call `callback()` after each subscription change that may change `has_interest(subject)`
-        (a literal subject); returns the handle `unwatch_interest` takes."""
-        watch = (subject, callback)
-        self.sublist.watches.append(watch)
-        return watch
+        """Call `callback()` after each subscription on exactly `subject` (a literal subject) comes or
+        goes, as nats-server's interest notifications; returns the handle `unwatch_interest` takes."""
+        self.sublist.watches.setdefault(subject, []).append(callback)
+        return subject, callback
 
     def unwatch_interest(self, watch: tuple[str, Callable[[], None]]) -> None:
-        if watch in self.sublist.watches:
-            self.sublist.watches.remove(watch)
+        subject, callback = watch
+        callbacks = self.sublist.watches.get(subject, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+        if not callbacks:
+            self.sublist.watches.pop(subject, None)
+
+    def has_exact_interest(self, subject: str, queue: str | None = None) -> bool:
+        """Whether a subscription is on exactly `subject` (plain, or a member of queue group `queue`)."""
+        return self.sublist.count_exact(subject, queue) > 0
 
     def publish_internal(self, subject: str, payload: bytes = b"", reply: str | None = None,
                          headers: bytes | None = None) -> int:

@@ -85,9 +85,9 @@ class SubscriptionTrie:
         self.cache_hits = 0
         # Called as observer(subscription, delta_weight) on insert/remove; set only while leaf links exist.
         self.observer: Any = None
-        # Interest watches: (literal subject, callback()) called after a subscription matching the
+        # Interest watches: literal subject -> callbacks called after a subscription on exactly that
         # subject comes or goes (JetStream push consumers follow their deliver subject's interest).
-        self.watches: list[tuple[str, Callable[[], None]]] = []
+        self.watches: dict[str, list[Callable[[], None]]] = {}
 
     def insert(self, subscription: Subscription) -> None:
         node = self._root
@@ -133,10 +133,19 @@ class SubscriptionTrie:
             self._tell_watches(subscription.subject)
         return True
 
-    def _tell_watches(self, pattern: str) -> None:
-        for subject, callback in list(self.watches):
-            if subject_matches(pattern, subject):
-                callback()
+    def _tell_watches(self, subject: str) -> None:
+        for callback in list(self.watches.get(subject, ())):
+            callback()
+
+    def count_exact(self, subject: str, queue: str | None) -> int:
+        """Subscriptions on exactly `subject` (no wildcard match): plain ones when `queue` is None,
+        else the members of that queue group."""
+        node: _Node | None = self._root
+        for token in subject.split("."):
+            node = node.children.get(token) if token not in ("*", ">") else None
+            if node is None:
+                return 0
+        return len(node.plain) if queue is None else len(node.queues.get(queue, ()))
 
     def match(self, subject: bytes) -> Any:
         """Who wants `subject` (a literal subject as received, latin-1 bytes), as derived."""

@@ -127,6 +127,33 @@ async def test_nothing_is_delivered_without_interest(nc, js):
     await sub.unsubscribe()
 
 
+async def test_interest_is_a_subscription_on_exactly_the_deliver_subject(nc, js):
+    await api(nc, "$JS.API.CONSUMER.DURABLE.CREATE.PUSH.WILD", {
+        "stream_name": "PUSH", "config": {"durable_name": "WILD", "deliver_subject": "wild.inbox.1"}})
+    await api(nc, "$JS.API.CONSUMER.DURABLE.CREATE.PUSH.GROUP", {
+        "stream_name": "PUSH", "config": {"durable_name": "GROUP", "deliver_subject": "group.inbox",
+                                          "deliver_group": "g"}})
+    # Neither a wildcard nor a queue member counts for a consumer without a group, nor a plain
+    # subscriber (or another group) for one with a group: nothing is sent, nothing is lost.
+    wildcard = await nc.subscribe("wild.*.1")
+    queued = await nc.subscribe("wild.inbox.1", queue="q")
+    plain = await nc.subscribe("group.inbox")
+    other = await nc.subscribe("group.inbox", queue="other")
+    await nc.flush()
+    for name in ("WILD", "GROUP"):
+        info = await api(nc, f"$JS.API.CONSUMER.INFO.PUSH.{name}")
+        assert ("push_bound" in info, info["delivered"]["stream_seq"]) == (False, 0), name
+    exact = await nc.subscribe("wild.inbox.1")
+    assert [(await exact.next_msg(timeout=3)).subject for _ in range(3)] == ["push.s0", "push.s1", "push.s2"]
+    member = await nc.subscribe("group.inbox", queue="g")
+    assert [(await member.next_msg(timeout=3)).subject for _ in range(3)] == ["push.s0", "push.s1", "push.s2"]
+    assert await bound(nc, "PUSH", "GROUP", True)
+    await member.unsubscribe()
+    assert await bound(nc, "PUSH", "GROUP", False)
+    for sub in (wildcard, queued, plain, other, exact):
+        await sub.unsubscribe()
+
+
 async def test_deliver_policies_on_push(js):
     sub = await js.subscribe("push.>", config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW))
     await js.publish("push.n", b"n")

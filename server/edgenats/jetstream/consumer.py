@@ -129,10 +129,11 @@ class Consumer:
             after = found.seq
 
     def update(self, config: dict) -> None:
-        """A permitted config change (consumer_config.check_update): a new deliver subject gets a new sink."""
+        """A permitted config change (consumer_config.check_update): a new deliver subject (or group)
+        gets a new sink."""
         old = self.config
         self.config = config
-        if old.get("deliver_subject") != config.get("deliver_subject"):
+        if any(old.get(key) != config.get(key) for key in ("deliver_subject", "deliver_group")):
             self.sink.stop()
             self.sink = self._make_sink()
         else:

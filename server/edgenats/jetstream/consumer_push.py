@@ -1,5 +1,7 @@
 """The push side of a consumer: deliveries go to `deliver_subject` (the account's routing does the
-queue group of `deliver_group`) only while that subject has interest (`push_bound`); idle heartbeats
+queue group of `deliver_group`) only while that subject has interest (`push_bound`): as nats-server
+counts it, a subscription on exactly that subject, plain or (with a deliver group) of that group,
+not a wildcard nor another group; idle heartbeats
 when nothing was sent for `idle_heartbeat`; flow control as the reference windows it: a `100
 FlowControl Request` once more than half the window is outstanding, no more deliveries while the
 whole window is, and on the reply to the latest request the bytes it covered are released and the
@@ -43,7 +45,8 @@ class PushSink:
         self._last = last
         self._changed = changed
         self.subject = config["deliver_subject"]
-        self._bound = account.has_interest(self.subject)
+        self._group = config.get("deliver_group") or None
+        self._bound = account.has_exact_interest(self.subject, self._group)
         self._watch = account.watch_interest(self.subject, self._interest_changed)
         self._window = FIRST_WINDOW if config.get("flow_control") else 0
         self._outstanding = 0  # bytes sent and not yet covered by an answered flow-control request
@@ -106,7 +109,7 @@ class PushSink:
     # events ----------------------------------------------------------------------------------------
 
     def _interest_changed(self) -> None:
-        bound = self.account.has_interest(self.subject)
+        bound = self.account.has_exact_interest(self.subject, self._group)
         if bound != self._bound:
             self._bound = bound
             # After the subscription change is complete (this runs inside the trie's update).
