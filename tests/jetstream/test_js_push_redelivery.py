@@ -39,6 +39,21 @@ async def test_backoff_spaces_redeliveries_and_max_deliver_ends_them(js):
     await sub.unsubscribe()
 
 
+async def test_nak_with_a_delay_in_either_form(nc, js):
+    await js.publish("rd.nak", b"n")
+    sub = await js.subscribe("rd.>", config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT))
+    first = await sub.next_msg(timeout=3)
+    naked = time.monotonic()
+    await first.nak(delay=0.3)  # {"delay": ns}
+    second = await sub.next_msg(timeout=3)
+    assert second.metadata.num_delivered == 2 and time.monotonic() - naked >= 0.25
+    naked = time.monotonic()
+    await nc.publish(second.reply, b"-NAK 300ms")  # a Go duration
+    third = await sub.next_msg(timeout=3)
+    assert third.metadata.num_delivered == 3 and time.monotonic() - naked >= 0.25
+    await sub.unsubscribe()
+
+
 async def test_max_ack_pending_holds_new_deliveries(js):
     for index in range(4):
         await js.publish(f"rd.{index}", str(index).encode())

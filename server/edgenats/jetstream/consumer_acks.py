@@ -7,6 +7,8 @@ from __future__ import annotations
 import enum
 import json
 
+from edgenats.conf.units import parse_duration
+
 
 class AckKind(enum.Enum):
     ACK = "ack"
@@ -30,9 +32,15 @@ def ack_kind(payload: bytes) -> tuple[AckKind, bytes] | None:
 
 
 def nak_delay_ns(rest: bytes) -> int:
-    """The delay of `-NAK {"delay": ns}`; 0 (redeliver now) for anything else."""
-    if not rest.startswith(b"{"):
+    """The delay of `-NAK {"delay": ns}` or `-NAK <Go duration>` (e.g. `-NAK 5s`); 0 (redeliver now)
+    for anything else."""
+    if not rest:
         return 0
+    if not rest.startswith(b"{"):
+        try:
+            return max(round(parse_duration(rest.decode("latin-1")) * 1e9), 0)
+        except ValueError:
+            return 0
     try:
         delay = json.loads(rest).get("delay", 0)
     except (ValueError, AttributeError):
