@@ -95,6 +95,7 @@ class Consumer:
         self._backlog: deque[int] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._pumping = False
+        self._stopped = False
         self._replay_until = 0  # replay original: the stream's last seq at creation, replayed with its gaps
         self._replay_last_ns = 0
         self._replay_due = 0  # monotonic ns the held message may go at
@@ -247,7 +248,7 @@ class Consumer:
 
     def pump(self) -> None:
         """Send what is deliverable now to where the sink says, as long as it takes messages."""
-        if self._pumping:
+        if self._pumping or self._stopped:
             return
         self._pumping = True
         try:
@@ -368,7 +369,7 @@ class Consumer:
     def _arm_idle(self) -> None:
         """Start the inactivity clock (ephemerals, or durables with inactive_threshold), unless running."""
         threshold = self.config.get("inactive_threshold", 0)
-        if threshold and self._idle is None:
+        if threshold and self._idle is None and not self._stopped:
             self._idle = asyncio.get_running_loop().call_later(threshold / 1e9, self._check_idle)
 
     def _disarm_idle(self) -> None:
@@ -491,7 +492,8 @@ class Consumer:
 
     def stop(self) -> None:
         """Deleted (or its stream is): waiting requests are told; timers, the sink's subscriptions and
-        the ack subscription end."""
+        the ack subscription end; an interest change still on its way finds it stopped."""
+        self._stopped = True
         self.account.unsubscribe_internal(self._subscription)
         for timer in (self._idle, self._timer, self._replay_timer):
             if timer is not None:
