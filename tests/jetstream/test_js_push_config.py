@@ -115,6 +115,9 @@ async def test_push_consumer_updates(nc, stream):
         "stream_name": "E", "config": {**durable, "deliver_subject": "dl.q", "idle_heartbeat": 1000000000}})
     assert beats["error"] == {"code": 500, "err_code": 10012, "description": "heart beats can not be updated"}
     await sub.unsubscribe()
+    missing = await api(nc, "$JS.API.CONSUMER.DURABLE.CREATE.E.NONE", {
+        "stream_name": "E", "config": {"durable_name": "NONE", "deliver_subject": "dl.n"}, "action": "update"})
+    assert missing["error"] == {"code": 400, "err_code": 10149, "description": "consumer does not exist"}
     await api(nc, "$JS.API.CONSUMER.DURABLE.CREATE.E.W", {"stream_name": "E", "config": {"durable_name": "W"}})
     to_push = await api(nc, "$JS.API.CONSUMER.DURABLE.CREATE.E.W", {
         "stream_name": "E", "config": {"durable_name": "W", "deliver_subject": "dl.w"}})

@@ -409,7 +409,7 @@ class JetStreamApi:
                 self.streams.update_consumer(existing, normalised)
             return self.consumer_document(existing)
         if action == "update":
-            raise errors.consumer_not_found()
+            raise errors.consumer_error(10149, "consumer does not exist")
         if 0 < stream.config["max_consumers"] <= len(stream.consumers):
             raise errors.max_consumers_reached()
         consumer = self.streams.add_consumer(stream, name, normalised, time.time_ns())
