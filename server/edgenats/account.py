@@ -1,8 +1,11 @@
 """An account: the isolated subject space its connections share (its subscription trie), the one
 routing path every publisher in it uses, and the internal publish/subscribe that services inside
-the server (JetStream, `$SYS`, imports) use exactly as a client would."""
+the server (JetStream, `$SYS`, imports) use exactly as a client would, with interest watches (a
+service told when a subject gains or loses receivers: JetStream push consumers)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from edgenats.delivery import DeliveryPlan
 from edgenats.internal import InternalCallback, InternalSubscriber
@@ -39,6 +42,24 @@ class Account(Router):
 
     def unsubscribe_internal(self, subscription: Subscription) -> None:
         self.sublist.remove(subscription)
+
+    def watch_interest(self, subject: str, callback: Callable[[], None]) -> tuple[str, Callable[[], None]]:
+        """Call `callback()` after each subscription on exactly `subject` (a literal subject) comes or
+        goes, as nats-server's interest notifications; returns the handle `unwatch_interest` takes."""
+        self.sublist.watches.setdefault(subject, []).append(callback)
+        return subject, callback
+
+    def unwatch_interest(self, watch: tuple[str, Callable[[], None]]) -> None:
+        subject, callback = watch
+        callbacks = self.sublist.watches.get(subject, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+        if not callbacks:
+            self.sublist.watches.pop(subject, None)
+
+    def has_exact_interest(self, subject: str, queue: str | None = None) -> bool:
+        """Whether a subscription is on exactly `subject` (plain, or a member of queue group `queue`)."""
+        return self.sublist.count_exact(subject, queue) > 0
 
     def publish_internal(self, subject: str, payload: bytes = b"", reply: str | None = None,
                          headers: bytes | None = None) -> int:

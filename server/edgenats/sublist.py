@@ -85,6 +85,9 @@ class SubscriptionTrie:
         self.cache_hits = 0
         # Called as observer(subscription, delta_weight) on insert/remove; set only while leaf links exist.
         self.observer: Any = None
+        # Interest watches: literal subject -> callbacks called after a subscription on exactly that
+        # subject comes or goes (JetStream push consumers follow their deliver subject's interest).
+        self.watches: dict[str, list[Callable[[], None]]] = {}
 
     def insert(self, subscription: Subscription) -> None:
         node = self._root
@@ -99,6 +102,8 @@ class SubscriptionTrie:
         self._invalidate(subscription.subject)
         if self.observer is not None:
             self.observer(subscription, subscription.weight)
+        if self.watches:
+            self._tell_watches(subscription.subject)
 
     def remove(self, subscription: Subscription) -> bool:
         path: list[tuple[_Node, str]] = []
@@ -124,7 +129,23 @@ class SubscriptionTrie:
         self._invalidate(subscription.subject)
         if self.observer is not None:
             self.observer(subscription, -subscription.weight)
+        if self.watches:
+            self._tell_watches(subscription.subject)
         return True
+
+    def _tell_watches(self, subject: str) -> None:
+        for callback in list(self.watches.get(subject, ())):
+            callback()
+
+    def count_exact(self, subject: str, queue: str | None) -> int:
+        """Subscriptions on exactly `subject` (no wildcard match): plain ones when `queue` is None,
+        else the members of that queue group."""
+        node: _Node | None = self._root
+        for token in subject.split("."):
+            node = node.children.get(token) if token not in ("*", ">") else None
+            if node is None:
+                return 0
+        return len(node.plain) if queue is None else len(node.queues.get(queue, ()))
 
     def match(self, subject: bytes) -> Any:
         """Who wants `subject` (a literal subject as received, latin-1 bytes), as derived."""

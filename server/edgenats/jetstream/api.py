@@ -366,14 +366,18 @@ class JetStreamApi:
         config = dict(consumer.config)
         config["metadata"] = {"_nats.level": str(API_LEVEL), "_nats.req.level": "0",
                               "_nats.ver": NATS_COMPAT_VERSION, **consumer.config.get("metadata", {})}
-        return {
+        document = {
             "stream_name": consumer.stream_name, "name": consumer.name, "created": timestamp(consumer.created_ns),
             "config": config,
             "delivered": _sequence_info(consumer.delivered_cseq, consumer.delivered_sseq, consumer.last_delivered_ns),
             "ack_floor": _sequence_info(consumer.floor_cseq, consumer.floor_sseq, consumer.last_ack_ns),
             "num_ack_pending": consumer.num_ack_pending(), "num_redelivered": consumer.num_redelivered(),
-            "num_waiting": consumer.num_waiting(), "num_pending": consumer.num_pending(), "ts": rfc3339(),
+            "num_waiting": consumer.num_waiting(), "num_pending": consumer.num_pending(),
         }
+        if consumer.push_bound():
+            document["push_bound"] = True
+        document["ts"] = rfc3339()
+        return document
 
     def _consumer_create(self, stream_name: str, name: str, filter_subject: str, durable_only: bool,
                          payload: bytes) -> dict:
@@ -401,9 +405,10 @@ class JetStreamApi:
         generated = not (name or _str_field(config, "name"))
         name = name or _str_field(config, "name") or consumer_config.generated_name()
         stream = self.streams.get(stream_name)
-        normalised = consumer_config.normalise(config, name, durable=bool(durable), generated=generated)
+        normalised = consumer_config.normalise(config, name, durable=bool(durable), generated=generated,
+                                               stream_subjects=stream.config["subjects"])
         cap = self.streams.limits.max_ack_pending
-        if 0 < cap < normalised["max_ack_pending"] and not config.get("max_ack_pending"):
+        if 0 < cap < normalised.get("max_ack_pending", 0) and not config.get("max_ack_pending"):
             normalised["max_ack_pending"] = cap  # the account's cap is the default
         existing = stream.consumers.get(name)
         action = request.get("action") or ""
@@ -411,11 +416,11 @@ class JetStreamApi:
             if existing.config != normalised:
                 if action == "create":
                     raise errors.consumer_exists()
-                consumer_config.check_update(existing.config, normalised)
+                consumer_config.check_update(existing.config, normalised, existing.push_bound())
                 self.streams.update_consumer(existing, normalised)
             return self.consumer_document(existing)
         if action == "update":
-            raise errors.consumer_not_found()
+            raise errors.consumer_error(10149, "consumer does not exist")
         if 0 < stream.config["max_consumers"] <= len(stream.consumers):
             raise errors.max_consumers_reached()
         self.streams.accounting.check_consumer(self.streams.limits, self.streams.live, normalised)

@@ -1,19 +1,23 @@
-"""A pull consumer at run time: where it is in its stream (delivered, ack floor), the outstanding set
-with each message's delivery count and ack deadline, the redelivery queue and the FIFO of waiting
-pull requests. Messages go out with the V1 ack reply `$JS.ACK.<stream>.<consumer>.<delivered>.
-<sseq>.<cseq>.<ts_ns>.<pending>`; acks arrive on one internal subscription per consumer."""
+"""A consumer's delivery core, the same for pull and push: where it is in its stream (delivered, ack
+floor), the outstanding set with each message's delivery count and ack deadline (`ack_wait`, or
+`backoff` by delivery count), the redelivery queue, `max_deliver`, `max_ack_pending`, `headers_only`,
+`replay_policy: original`, and the inactivity clock. Where a message goes is its sink's business:
+`consumer_pull.PullSink` (waiting MSG.NEXT requests) or `consumer_push.PushSink` (the deliver subject).
+Messages go out with the V1 ack reply; acks arrive on one internal subscription per consumer."""
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from edgenats.jetstream import consumer_config
+from edgenats.jetstream.consumer_acks import AckKind, ack_kind, ack_reply, acked_stream_seq, nak_delay_ns
+from edgenats.jetstream.consumer_pull import PUSH_BASED, PullSink
+from edgenats.jetstream.consumer_push import PushSink
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,64 +25,22 @@ if TYPE_CHECKING:
     from edgenats.account import Account
     from edgenats.jetstream.store import MessageStore, StoredMessage
 
-NO_MESSAGES = b"NATS/1.0 404 No Messages\r\n\r\n"
-EXCEEDED_MAX_WAITING = b"NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n"
-CONSUMER_DELETED = b"NATS/1.0 409 Consumer Deleted\r\n\r\n"
-BAD_REQUEST = b"NATS/1.0 400 Bad Request\r\n\r\n"
+REPLAY_MIN_NS = 1_000_000  # replay_policy original: gaps shorter than this are not waited for
 
 
-def request_timeout(batch_left: int) -> bytes:
-    return (f"NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: {batch_left}\r\n"
-            f"Nats-Pending-Bytes: 0\r\n\r\n").encode()
+class Sink(Protocol):
+    """Where deliveries go: the core asks `ready()`, then `target(size)` for each message, reports
+    `sent(size)`, and `drained()` when nothing more is deliverable now; `busy()` keeps an idle
+    consumer alive."""
 
+    config: dict
 
-class AckKind(enum.Enum):
-    ACK = "ack"
-    NAK = "nak"
-    TERM = "term"
-    PROGRESS = "progress"
-    NEXT = "next"  # ack, then the rest is a pull request answered on the ack's reply
-
-
-def ack_kind(payload: bytes) -> tuple[AckKind, bytes] | None:
-    """(kind, what follows the verb), or None for what is not an ack (ignored, as the reference does)."""
-    text = payload.strip()
-    for verb, kind in ((b"+ACK", AckKind.ACK), (b"+OK", AckKind.ACK), (b"-NAK", AckKind.NAK),
-                       (b"+TERM", AckKind.TERM), (b"+WPI", AckKind.PROGRESS),
-                       (b"+NXT", AckKind.NEXT)):
-        if text.startswith(verb):
-            return kind, text[len(verb):].strip()
-    return (AckKind.ACK, b"") if not text else None
-
-
-def pull_request(payload: bytes) -> tuple[int, int, bool] | None:
-    """A CONSUMER.MSG.NEXT body as (batch, expires ns, no_wait): empty is one message without expiry,
-    a bare integer a batch size, else a JSON object; None when it is none of these."""
-    text = payload.strip()
-    if not text:
-        return 1, 0, False
-    if text.isdigit():
-        return int(text), 0, False
-    try:
-        request = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(request, dict):
-        return None
-    batch, expires = request.get("batch") or 1, request.get("expires") or 0
-    if not all(isinstance(value, int) and not isinstance(value, bool) for value in (batch, expires)):
-        return None
-    return batch, expires, request.get("no_wait") is True
-
-
-def _nak_delay_ns(rest: bytes) -> int:
-    if not rest.startswith(b"{"):
-        return 0
-    try:
-        delay = json.loads(rest).get("delay", 0)
-    except (ValueError, AttributeError):
-        return 0
-    return delay if isinstance(delay, int) and delay > 0 else 0
+    def ready(self) -> bool: ...
+    def target(self, size: int) -> str | None: ...
+    def sent(self, size: int) -> None: ...
+    def drained(self) -> None: ...
+    def busy(self) -> bool: ...
+    def stop(self) -> None: ...
 
 
 class EntryState(enum.Enum):
@@ -97,14 +59,11 @@ class Outstanding:
     deadline_ns: int = 0
 
 
-@dataclass(slots=True)
-class PullRequest:
-    reply: str
-    batch: int
-    no_wait: bool
-    expires_ns: int
-    sent: int = 0
-    timer: asyncio.TimerHandle | None = None
+class Source(enum.Enum):
+    """Where the next message comes from."""
+    REDELIVERY = "redelivery"
+    BACKLOG = "backlog"  # last_per_subject's initial per-subject last messages
+    STREAM = "stream"
 
 
 class Consumer:
@@ -112,10 +71,13 @@ class Consumer:
                  created_ns: int, retire: Callable[[Consumer], None],
                  floor_moved: Callable[[Consumer], None] | None = None) -> None:
         """`retire(consumer)` removes it from its stream when `inactive_threshold` passes idle;
-        `floor_moved(consumer)` is told each move of the ack floor (to keep a durable's position)."""
+        `floor_moved(consumer)` is told each move of the ack floor (to keep a durable's position).
+        `acked(consumer, stream_seq)`, when set, is told each message the consumer is done with
+        (acked, terminated, or delivered under ack policy none), for retention policies."""
         self.account = account
         self._retire = retire
         self._floor_moved = floor_moved
+        self.acked: Callable[[Consumer, int], None] | None = None
         self._idle: asyncio.TimerHandle | None = None
         self.name = name
         self.stream_name = stream_name
@@ -130,14 +92,27 @@ class Consumer:
         self.last_ack_ns = 0
         self.outstanding: dict[int, Outstanding] = {}
         self._redeliver: deque[int] = deque()
-        self._backlog: deque[int] = deque()  # last_per_subject: the initial per-subject last messages
-        self._waiting: deque[PullRequest] = deque()
+        self._backlog: deque[int] = deque()
         self._timer: asyncio.TimerHandle | None = None
+        self._pumping = False
+        self._stopped = False
+        self._replay_until = 0  # replay original: the stream's last seq at creation, replayed with its gaps
+        self._replay_last_ns = 0
+        self._replay_due = 0  # monotonic ns the held message may go at
+        self._replay_timer: asyncio.TimerHandle | None = None
         self._start()
         self.floor_sseq = self.delivered_sseq
+        if config.get("replay_policy") == "original":
+            self._replay_until = store.state().last_seq
         self._ack_prefix = f"$JS.ACK.{stream_name}.{self.name}."
         self._subscription = account.subscribe_internal(self._ack_prefix + ">", self._on_ack)
-        self._touch()
+        self.sink: Sink = self._make_sink()
+        self._arm_idle()
+
+    def _make_sink(self) -> Sink:
+        if consumer_config.is_push(self.config):
+            return PushSink(self.account, self.stream_name, self.name, self.config, self._last, self._sink_changed)
+        return PullSink(self.account, self.config, self._last, self._deliverable)
 
     def restore(self, delivered: tuple[int, int], ack_floor: tuple[int, int]) -> None:
         """A durable's kept position, (stream seq, consumer seq) each: what was delivered above the
@@ -154,9 +129,29 @@ class Consumer:
             self._redeliver.append(found.seq)
             after = found.seq
 
+    def update(self, config: dict) -> None:
+        """A permitted config change (consumer_config.check_update): a new deliver subject (or group)
+        gets a new sink."""
+        old = self.config
+        self.config = config
+        if any(old.get(key) != config.get(key) for key in ("deliver_subject", "deliver_group")):
+            self.sink.stop()
+            self.sink = self._make_sink()
+        else:
+            self.sink.config = config
+        if old.get("inactive_threshold") != config.get("inactive_threshold"):
+            self._disarm_idle()
+            self._arm_idle()
+        self._schedule()
+        self.pump()
+
     @property
     def acks(self) -> bool:
         return self.config["ack_policy"] != "none"
+
+    @property
+    def push(self) -> bool:
+        return isinstance(self.sink, PushSink)
 
     def _start(self) -> None:
         """delivered.stream_seq at creation: the start point - 1, by deliver policy."""
@@ -170,11 +165,28 @@ class Consumer:
             self.delivered_sseq = max(last - 1, 0) if last else state.last_seq
         elif policy == "by_start_sequence":
             self.delivered_sseq = self.config["opt_start_seq"] - 1
+        elif policy == "by_start_time":
+            self.delivered_sseq = self._first_at(consumer_config.parse_time(self.config["opt_start_time"])) - 1
         elif policy == "last_per_subject":
             seqs = sorted({m.seq for f in self.filters for subject in store.subjects(f)
                            if (m := store.last_for_subject(subject)) is not None})
             self._backlog.extend(seqs)
             self.delivered_sseq = seqs[0] - 1 if seqs else state.last_seq
+
+    def _first_at(self, time_ns: int) -> int:
+        """The first stream sequence stored at or after `time_ns` (after the last one when none is)."""
+        state = self.store.state()
+        low, high = max(state.first_seq, 1), state.last_seq + 1
+        while low < high:  # stored times rise with sequences; deleted sequences are stepped over
+            middle = (low + high) // 2
+            probe = middle
+            while probe < high and (found := self.store.get(probe)) is None:
+                probe += 1
+            if probe == high or found.time_ns >= time_ns:
+                high = middle
+            else:
+                low = probe + 1
+        return low
 
     @property
     def filters(self) -> list[str]:
@@ -196,155 +208,214 @@ class Consumer:
         # filter_subjects do not overlap (nats-server refuses overlapping ones), so counts add up.
         return count + sum(self.store.count_after(subject_filter, after) for subject_filter in self.filters)
 
-    def _take_new(self) -> StoredMessage | None:
-        while self._backlog:
-            found = self.store.get(self._backlog.popleft())
-            if found is not None:
-                return found
-        return self._next_new(self.delivered_sseq)
+    def _deliverable(self) -> int:
+        return self.num_pending() + len(self._redeliver)
 
-    def _take(self) -> tuple[StoredMessage, bool] | None:
-        """The next message to send and whether it is new: due redeliveries first."""
+    def _peek(self) -> tuple[StoredMessage, Source] | None:
+        """The next message to send, due redeliveries first, without taking it."""
         while self._redeliver:
-            seq = self._redeliver.popleft()
+            seq = self._redeliver[0]
             entry = self.outstanding.get(seq)
-            if entry is None or entry.state is not EntryState.DUE:
-                continue
-            found = self.store.get(seq)
-            if found is None:
+            if entry is not None and entry.state is EntryState.DUE:
+                found = self.store.get(seq)
+                if found is not None:
+                    return found, Source.REDELIVERY
                 del self.outstanding[seq]
-                continue
-            return found, False
-        limit = self.config.get("max_ack_pending", -1)
+            self._redeliver.popleft()
+        limit = self.config.get("max_ack_pending", 0)
         if self.acks and 0 < limit <= self.num_ack_pending():
             return None
-        found = self._take_new()
-        return (found, True) if found is not None else None
+        while self._backlog:
+            found = self.store.get(self._backlog[0])
+            if found is not None:
+                return found, Source.BACKLOG
+            self._backlog.popleft()
+        found = self._next_new(self.delivered_sseq)
+        return (found, Source.STREAM) if found is not None else None
 
-    # pull requests ----------------------------------------------------------------------------
+    def _take(self, message: StoredMessage, source: Source) -> None:
+        if source is Source.REDELIVERY:
+            self._redeliver.popleft()
+        elif source is Source.BACKLOG:
+            self._backlog.popleft()
+        if source is not Source.REDELIVERY:
+            self.delivered_sseq = max(self.delivered_sseq, message.seq)
 
-    def pull(self, reply: str, payload: bytes) -> None:
-        """One CONSUMER.MSG.NEXT request (or the rest of a +NXT ack)."""
-        parsed = pull_request(payload)
-        if parsed is None:
-            self.account.publish_internal(reply, b"", headers=BAD_REQUEST)
-            return
-        batch, expires_ns, no_wait = parsed
-        if len(self._waiting) >= self.config["max_waiting"]:
-            self.account.publish_internal(reply, b"", headers=EXCEEDED_MAX_WAITING)
-            return
-        self._touch()
-        request = PullRequest(reply, max(batch, 1), no_wait, expires_ns)
-        self._waiting.append(request)
-        self.pump()
-        if request in self._waiting and expires_ns:
-            request.timer = asyncio.get_running_loop().call_later(expires_ns / 1e9, self._expire, request)
+    def _last(self) -> tuple[int, int]:
+        return self.delivered_cseq, self.delivered_sseq
 
-    def _touch(self) -> None:
-        """Activity: the inactivity clock (ephemerals, or durables with inactive_threshold) starts over."""
-        threshold = self.config.get("inactive_threshold", 0)
-        if not threshold:
-            return
-        if self._idle is not None:
-            self._idle.cancel()
-        self._idle = asyncio.get_running_loop().call_later(threshold / 1e9, self._check_idle)
-
-    def _check_idle(self) -> None:
-        self._idle = None
-        if self._waiting:
-            self._touch()  # a waiting pull request is activity
-        else:
-            self._retire(self)
-
-    def _expire(self, request: PullRequest) -> None:
-        if request in self._waiting:
-            self._waiting.remove(request)
-            self.account.publish_internal(request.reply, b"", headers=request_timeout(request.batch))
-
-    def _finish(self, request: PullRequest, status: bytes | None) -> None:
-        self._waiting.remove(request)
-        if request.timer is not None:
-            request.timer.cancel()
-        if status is not None:
-            self.account.publish_internal(request.reply, b"", headers=status)
+    # delivery ----------------------------------------------------------------------------------
 
     def pump(self) -> None:
-        """Serve waiting requests, oldest first, with what is deliverable now."""
+        """Send what is deliverable now to where the sink says, as long as it takes messages."""
+        if self._pumping or self._stopped:
+            return
+        self._pumping = True
+        try:
+            self._deliver_all()
+        finally:
+            self._pumping = False
+
+    def _deliver_all(self) -> None:
+        sink = self.sink
         pending: int | None = None
-        while self._waiting:
-            request = self._waiting[0]
-            if not self.account.has_interest(request.reply):
-                self._finish(request, None)  # the requester is gone: dropped silently
-                continue
+        while sink.ready():
+            peeked = self._peek()
+            if peeked is None:
+                break
+            message, source = peeked
+            if self._replay_wait(message, source):
+                return
             if pending is None:
                 pending = self.num_pending()
-            taken = self._take()
-            if taken is None:
-                break
-            message, new = taken
-            if new:
+            if source is not Source.REDELIVERY:
                 pending -= 1
-                self.delivered_sseq = max(self.delivered_sseq, message.seq)
-            self._send(request, message, pending)
-            request.batch -= 1
-            request.sent += 1
-            if request.batch == 0:
-                self._finish(request, None)
-        # no_wait ends at the end of the data, unless it has an expiry and got nothing yet (then it waits).
-        for request in [r for r in self._waiting if r.no_wait and (r.sent or not r.expires_ns)]:
-            self._finish(request, NO_MESSAGES)
+            entry = self.outstanding.get(message.seq) if source is Source.REDELIVERY else None
+            deliveries = entry.deliveries + 1 if entry is not None else 1
+            reply = ack_reply(self._ack_prefix, deliveries, message.seq, self.delivered_cseq + 1,
+                              message.time_ns, pending)
+            headers, data = self._presented(message)
+            size = len(message.subject) + len(reply) + len(headers or b"") + len(data)
+            to = sink.target(size)
+            if to is None:
+                break
+            self._take(message, source)
+            self._send(to, message, entry, reply, headers, data)
+            sink.sent(size)
+        sink.drained()
 
-    def _send(self, request: PullRequest, message: StoredMessage, pending: int) -> None:
+    def _presented(self, message: StoredMessage) -> tuple[bytes | None, bytes]:
+        """headers_only: the stored headers plus Nats-Msg-Size, and no body."""
+        if not self.config.get("headers_only"):
+            return message.headers, message.data
+        base = message.headers[:-2] if message.headers else b"NATS/1.0\r\n"
+        return base + b"Nats-Msg-Size: %d\r\n\r\n" % len(message.data), b""
+
+    def _replay_wait(self, message: StoredMessage, source: Source) -> bool:
+        """replay_policy original, until the messages there were at creation are out: each waits the
+        gap between its stored time and the previous one's."""
+        if source is Source.REDELIVERY or not self._replay_until:
+            return False
+        if self._replay_timer is not None:
+            return True
+        now = time.monotonic_ns()
+        if not self._replay_due and self._replay_last_ns:
+            gap = message.time_ns - self._replay_last_ns
+            if gap > REPLAY_MIN_NS:
+                self._replay_due = now + gap
+        if self._replay_due > now:
+            self._replay_timer = asyncio.get_running_loop().call_later((self._replay_due - now) / 1e9,
+                                                                       self._replay_go)
+            return True
+        self._replay_due = 0
+        self._replay_last_ns = message.time_ns
+        if message.seq >= self._replay_until:
+            self._replay_until = 0
+        return False
+
+    def _replay_go(self) -> None:
+        self._replay_timer = None
+        self.pump()
+
+    def _send(self, to: str, message: StoredMessage, entry: Outstanding | None, reply: str,
+              headers: bytes | None, data: bytes) -> None:
         self.delivered_cseq += 1
         self.last_delivered_ns = time.time_ns()
-        deadline = time.monotonic_ns() + self.config.get("ack_wait", 0)
-        entry = self.outstanding.get(message.seq)
         if entry is not None:  # a redelivery
             entry.deliveries += 1
-            entry.state, entry.deadline_ns = EntryState.AWAITING_ACK, deadline
-            deliveries = entry.deliveries
-        else:
-            deliveries = 1
+            entry.state, entry.deadline_ns = EntryState.AWAITING_ACK, self._deadline(entry.deliveries)
         if self.acks:
             if entry is None:
-                self.outstanding[message.seq] = Outstanding(self.delivered_cseq, 1, EntryState.AWAITING_ACK, deadline)
+                self.outstanding[message.seq] = Outstanding(self.delivered_cseq, 1, EntryState.AWAITING_ACK,
+                                                            self._deadline(1))
             self._schedule()
         else:
             self.floor_sseq, self.floor_cseq = message.seq, self.delivered_cseq
             if self._floor_moved is not None:
                 self._floor_moved(self)
-        reply = (f"{self._ack_prefix}{deliveries}.{message.seq}.{self.delivered_cseq}."
-                 f"{message.time_ns}.{max(pending, 0)}")
-        self.account.publish_internal_as(request.reply, message.subject, message.data, reply, message.headers)
+            if self.acked is not None:
+                self.acked(self, message.seq)
+        self.account.publish_internal_as(to, message.subject, data, reply, headers)
+
+    def _deadline(self, deliveries: int) -> int:
+        """When a message delivered `deliveries` times is due again: backoff[deliveries-1] (its last
+        value past the end), else ack_wait."""
+        backoff = self.config.get("backoff")
+        wait = backoff[min(deliveries, len(backoff)) - 1] if backoff else self.config.get("ack_wait", 0)
+        return time.monotonic_ns() + wait
+
+    def _sink_changed(self) -> None:
+        """Push: interest came or went, or a flow-control reply opened the window."""
+        if self.sink.busy():
+            self._disarm_idle()
+        else:
+            self._arm_idle()
+        self.pump()
+
+    # pull requests ----------------------------------------------------------------------------
+
+    def pull(self, reply: str, payload: bytes) -> None:
+        """One CONSUMER.MSG.NEXT request (or the rest of a +NXT ack)."""
+        sink = self.sink
+        if not isinstance(sink, PullSink):
+            self.account.publish_internal(reply, b"", headers=PUSH_BASED)
+            return
+        self._touch()
+        if sink.add(reply, payload):
+            self.pump()
+
+    # inactivity --------------------------------------------------------------------------------
+
+    def _arm_idle(self) -> None:
+        """Start the inactivity clock (ephemerals, or durables with inactive_threshold), unless running."""
+        threshold = self.config.get("inactive_threshold", 0)
+        if threshold and self._idle is None and not self._stopped:
+            self._idle = asyncio.get_running_loop().call_later(threshold / 1e9, self._check_idle)
+
+    def _disarm_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+
+    def _touch(self) -> None:
+        """Pull activity (a request, an ack): the inactivity clock starts over."""
+        if not self.push:
+            self._disarm_idle()
+            self._arm_idle()
+
+    def _check_idle(self) -> None:
+        self._idle = None
+        if self.sink.busy():
+            if not self.push:
+                self._arm_idle()  # a waiting pull request is activity; push re-arms when interest goes
+        else:
+            self._retire(self)
 
     # acks and redelivery -------------------------------------------------------------------------
 
     def _on_ack(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
-        tokens = subject.split(".")
-        if len(tokens) < 9 or not tokens[-4].isdigit():
-            return 1
+        sseq = acked_stream_seq(subject)
         kind = ack_kind(payload)
-        if kind is None:
+        if sseq is None or kind is None:
             return 1
         verb, rest = kind
-        sseq = int(tokens[-4])
         entry = self.outstanding.get(sseq)
         if verb is not AckKind.PROGRESS:
             self.last_ack_ns = time.time_ns()
         self._touch()
         lowest = min(self.outstanding, default=0)
+        done: list[int] = []
         if verb in (AckKind.ACK, AckKind.NEXT):
             if self.config["ack_policy"] == "all":
-                for seq in [s for s in self.outstanding if s <= sseq]:
-                    del self.outstanding[seq]
-            else:
-                self.outstanding.pop(sseq, None)
+                done = [s for s in self.outstanding if s <= sseq]
+            elif sseq in self.outstanding:
+                done = [sseq]
         elif verb is AckKind.TERM:
-            self.outstanding.pop(sseq, None)
+            done = [sseq] if sseq in self.outstanding else []
         elif entry is None or entry.state is not EntryState.AWAITING_ACK:
             pass  # nothing to nak or extend
         elif verb is AckKind.NAK:
-            delay = _nak_delay_ns(rest)
+            delay = nak_delay_ns(rest)
             if delay:
                 entry.deadline_ns = time.monotonic_ns() + delay
             else:
@@ -352,6 +423,10 @@ class Consumer:
                 self._redeliver.append(sseq)
         elif verb is AckKind.PROGRESS:
             entry.deadline_ns = time.monotonic_ns() + self.config["ack_wait"]
+        for seq in done:
+            del self.outstanding[seq]
+            if self.acked is not None:
+                self.acked(self, seq)
         if lowest and lowest not in self.outstanding:
             self._move_floor()
         if reply and verb is AckKind.NEXT:
@@ -405,21 +480,23 @@ class Consumer:
         return sum(1 for entry in self.outstanding.values() if entry.state is not EntryState.EXHAUSTED)
 
     def num_waiting(self) -> int:
-        return len(self._waiting)
+        return len(self.sink.waiting) if isinstance(self.sink, PullSink) else 0
 
     def num_redelivered(self) -> int:
         if self.config["max_deliver"] == 1:
             return 0
         return sum(1 for entry in self.outstanding.values() if entry.deliveries > 1)
 
+    def push_bound(self) -> bool:
+        return isinstance(self.sink, PushSink) and self.sink.bound
+
     def stop(self) -> None:
-        """Deleted (or its stream is): waiting requests are told, timers and the ack subscription end."""
+        """Deleted (or its stream is): waiting requests are told; timers, the sink's subscriptions and
+        the ack subscription end; an interest change still on its way finds it stopped."""
+        self._stopped = True
         self.account.unsubscribe_internal(self._subscription)
-        if self._idle is not None:
-            self._idle.cancel()
-            self._idle = None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        while self._waiting:
-            self._finish(self._waiting[0], CONSUMER_DELETED)
+        for timer in (self._idle, self._timer, self._replay_timer):
+            if timer is not None:
+                timer.cancel()
+        self._idle = self._timer = self._replay_timer = None
+        self.sink.stop()

@@ -201,3 +201,9 @@ def max_ack_pending_exceeded(limit: int) -> ApiError:
 
 def stream_max_bytes_exceeded() -> ApiError:
     return ApiError(400, 10122, "stream max bytes exceeds account limit max stream bytes")
+
+
+def consumer_error(err_code: int, description: str) -> ApiError:
+    """A consumer config the reference refuses with 400 and its own code, e.g. 10079 "consumer deliver
+    subject has wildcards"."""
+    return ApiError(400, err_code, description)

@@ -55,9 +55,8 @@ class AccountStreams:
             store = self._open_store(stored.config, folder, created=False)
             stream = self._new_stream(stored.config, stored.created_ns, store)
             for kept in meta.load_consumers(folder):
-                consumer = self.add_consumer(stream, kept["config"]["durable_name"], kept["config"],
-                                             kept["created_ns"], save=False)
-                consumer.restore(tuple(kept["delivered"]), tuple(kept["ack_floor"]))
+                self.add_consumer(stream, kept["config"]["durable_name"], kept["config"], kept["created_ns"],
+                                  position=(tuple(kept["delivered"]), tuple(kept["ack_floor"])))
 
     def _open_store(self, config: dict, folder: Path, created: bool) -> MessageStore:
         if config["storage"] == "memory":
@@ -117,17 +116,22 @@ class AccountStreams:
         """Whether a consumer's position is kept on disk: durables of file streams."""
         return stream.config["storage"] == "file" and bool(config.get("durable_name"))
 
-    def add_consumer(self, stream: Stream, name: str, config: dict, created_ns: int, save: bool = True) -> Consumer:
+    def add_consumer(self, stream: Stream, name: str, config: dict, created_ns: int,
+                     position: tuple[tuple[int, int], tuple[int, int]] | None = None) -> Consumer:
+        """A new consumer, or (with the `position` kept on disk: delivered, ack floor) a restored one."""
         kept = self._kept(stream, config)
         consumer = Consumer(self.account, stream.name, stream.store, name, config, created_ns, self.remove_consumer,
                             self._save_consumer if kept else None)
         stream.consumers[name] = consumer
-        if kept and save:
+        if position is not None:
+            consumer.restore(*position)
+        elif kept:
             self._save_consumer(consumer, durable=True)
+        consumer.pump()
         return consumer
 
     def update_consumer(self, consumer: Consumer, config: dict) -> None:
-        consumer.config = config
+        consumer.update(config)
         if self._kept(self.get(consumer.stream_name), config):
             self._save_consumer(consumer, durable=True)
 
