@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from edgenats.jetstream.streams import AccountStreams
 
 API_PREFIX = "$JS.API."
+
+
+def domain_prefix(domain: str) -> str:
+    return f"$JS.{domain}.API."
 API_LEVEL = 0
 TYPE_PREFIX = "io.nats.jetstream.api.v1."
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -115,7 +119,7 @@ class JetStreamApi:
         self.server_name = server_name
         self.total = 0
         self.errors = 0
-        self._subscription = None
+        self._subscriptions: list = []
         self._handlers = {
             ("INFO",): self._account_info,
             ("STREAM", "CREATE"): self._stream_create,
@@ -130,12 +134,20 @@ class JetStreamApi:
         }
 
     def start(self) -> None:
-        self._subscription = self.account.subscribe_internal(API_PREFIX + ">", self._request)
+        """Answer on `$JS.API.>` and, with a domain, on `$JS.<domain>.API.>` too (as nats-server maps the
+        domain's prefix onto the API in every JetStream account)."""
+        prefixes = [API_PREFIX] + ([domain_prefix(self.streams.domain)] if self.streams.domain else [])
+        self._subscriptions = [self.account.subscribe_internal(prefix + ">", self._request_on(len(prefix)))
+                               for prefix in prefixes]
 
     def stop(self) -> None:
-        if self._subscription is not None:
-            self.account.unsubscribe_internal(self._subscription)
-            self._subscription = None
+        for subscription in self._subscriptions:
+            self.account.unsubscribe_internal(subscription)
+        self._subscriptions = []
+
+    def _request_on(self, prefix_length: int):
+        return lambda subject, reply, headers, payload: self._request(
+            subject[prefix_length:].split("."), reply, headers, payload)
 
     # dispatch ----------------------------------------------------------------------------------
 
@@ -169,8 +181,8 @@ class JetStreamApi:
             return handlers[verb][0], f"consumer_{verb.lower()}", tuple(rest)
         return None
 
-    def _request(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
-        tokens = subject[len(API_PREFIX):].split(".")
+    def _request(self, tokens: list[str], reply: str | None, headers: bytes | None, payload: bytes) -> int:
+        """One API request, its subject's tokens after the prefix."""
         if tokens[0] == "DIRECT":
             return 0  # no responder: DIRECT.GET needs allow_direct, which edgenats refuses
         if tokens[:3] == ["CONSUMER", "MSG", "NEXT"]:
