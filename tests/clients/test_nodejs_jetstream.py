@@ -2,6 +2,7 @@
 
 `nodejs/jetstream.mjs` (npm package `nats`, pinned by its package-lock.json) adds a stream, publishes
 with message ids and expectations, reads messages back, fetches and acks with a durable pull consumer,
+reads with an ordered consumer and a durable push subscription,
 deletes, purges and removes the stream, and prints what it saw. The same values hold for edgenats and
 nats-server. Needs node and the harness (`npm ci --prefix tests/clients/nodejs`); without them the
 test skips, except under CI=true, where it fails.
@@ -71,6 +72,10 @@ async def test_nodejs_jetstream_session(nodejs_harness, server_kind, server_fact
         {"seq": seq, "subject": f"orders.{'eu' if seq % 2 else 'us'}", "data": f"order {seq}", "redelivered": False}
         for seq in range(1, 5)]
     assert seen["consumer info after acks"] == {"floor": 4, "ack_pending": 0, "pending": 2}
+    assert seen["ordered consumer"] == [{"seq": seq, "data": f"order {seq}"} for seq in (1, 3, 5)]
+    assert seen["push subscribe"] == {
+        "got": [{"seq": seq, "subject": "orders.us", "pending": pending} for seq, pending in ((2, 2), (4, 1), (6, 0))],
+        "floor": 6, "bound": False}
     assert seen["delete message"] is True
     assert seen["purge subject"] == 3
     assert seen["stream names"] == ["ORDERS"]

@@ -1,7 +1,7 @@
 // A JetStream session with the official nats.js client: node jetstream.mjs NATS_URL
 // Prints one JSON object: what each step saw, as a user of nats.js sees it (values, error codes).
 // Every step catches its own error so that one difference does not hide the others.
-import { AckPolicy, connect, headers, StorageType } from "nats";
+import { AckPolicy, connect, consumerOpts, createInbox, headers, StorageType } from "nats";
 
 const url = process.argv[2];
 const seen = {};
@@ -78,6 +78,26 @@ await step("fetch and ack", async () => {
 await step("consumer info after acks", async () => {
   const info = await jsm.consumers.info("ORDERS", "worker");
   return { floor: info.ack_floor.stream_seq, ack_pending: info.num_ack_pending, pending: info.num_pending };
+});
+await step("ordered consumer", async () => {
+  const consumer = await js.consumers.get("ORDERS", { filterSubjects: ["orders.eu"] });
+  const messages = await consumer.fetch({ max_messages: 3, expires: 2000 });
+  const got = [];
+  for await (const m of messages) got.push({ seq: m.seq, data: m.string() });
+  return got;
+});
+await step("push subscribe", async () => {
+  const opts = consumerOpts().durable("pusher").deliverTo(createInbox()).ackExplicit().filterSubject("orders.us");
+  const subscription = await js.subscribe("orders.us", opts);
+  const got = [];
+  for await (const m of subscription) {
+    got.push({ seq: m.seq, subject: m.subject, pending: m.info.pending });
+    m.ack();
+    if (m.info.pending === 0) break;
+  }
+  await nc.flush();
+  const info = await jsm.consumers.info("ORDERS", "pusher");
+  return { got, floor: info.ack_floor.stream_seq, bound: info.push_bound === true };
 });
 await step("delete message", async () => {
   return await jsm.streams.deleteMessage("ORDERS", 1);
