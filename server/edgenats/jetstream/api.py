@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from edgenats.jetstream.streams import AccountStreams
 
 API_PREFIX = "$JS.API."
-API_LEVEL = 0
+API_LEVEL = 1  # the 2.11 set nats-py asks for: message TTLs and limit markers
 TYPE_PREFIX = "io.nats.jetstream.api.v1."
 ZERO_TIME = "0001-01-01T00:00:00Z"
 NAMES_PAGE = 1024
@@ -204,7 +204,8 @@ class JetStreamApi:
     @staticmethod
     def config_document(stream: Stream) -> dict:
         config = dict(stream.config)
-        config["metadata"] = {"_nats.level": str(API_LEVEL), "_nats.req.level": "0",
+        required = "1" if stream.config["allow_msg_ttl"] else "0"
+        config["metadata"] = {"_nats.level": str(API_LEVEL), "_nats.req.level": required,
                               "_nats.ver": NATS_COMPAT_VERSION, **stream.config.get("metadata", {})}
         return config
 
