@@ -1,8 +1,7 @@
 """The `$JS.API.>` responder of one account: it decodes the request, calls the stream registry and
 answers one JSON document on the reply subject, `type` first, errors as `{"code", "err_code",
 "description"}` only. APIs edgenats does not implement are answered "<API> not supported" (so a
-client never waits for a timeout), except DIRECT.GET, which gets no-responders as nats-server gives
-to a stream without allow_direct."""
+client never waits for a timeout). DIRECT.GET is passed to direct_get.py."""
 
 from __future__ import annotations
 
@@ -14,6 +13,8 @@ from typing import TYPE_CHECKING
 from edgenats import NATS_COMPAT_VERSION
 from edgenats.jetstream import config as stream_config
 from edgenats.jetstream import consumer_config, errors
+from edgenats.jetstream.direct_get import DirectGet
+from edgenats.jetstream.store import timestamp
 from edgenats.monitor.formats import go_json, rfc3339
 from edgenats.protocol.headers import HeaderError, parse_headers
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 API_PREFIX = "$JS.API."
 API_LEVEL = 1  # the 2.11 set nats-py asks for: message TTLs and limit markers
 TYPE_PREFIX = "io.nats.jetstream.api.v1."
-ZERO_TIME = "0001-01-01T00:00:00Z"
 NAMES_PAGE = 1024
 LIST_PAGE = 256
 SUBJECTS_PAGE = 100_000
@@ -37,15 +37,6 @@ _ERROR_EXTRAS = {
     "stream_purge": {"purged": 0},
     "stream_names": {"total": 0, "offset": 0, "limit": 0, "streams": None},
 }
-
-
-def timestamp(ns: int) -> str:
-    """A stored time (UTC ns) as Go's RFC3339Nano; zero is Go's zero time."""
-    if not ns:
-        return ZERO_TIME
-    secs, frac = divmod(ns, 1_000_000_000)
-    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-    return text + (f".{frac:09d}".rstrip("0") if frac else "") + "Z"
 
 
 def _body(payload: bytes) -> dict:
@@ -109,6 +100,7 @@ class JetStreamApi:
         self.total = 0
         self.errors = 0
         self._subscription = None
+        self._direct = DirectGet(streams)
         self._handlers = {
             ("INFO",): self._account_info,
             ("STREAM", "CREATE"): self._stream_create,
@@ -165,7 +157,7 @@ class JetStreamApi:
     def _request(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
         tokens = subject[len(API_PREFIX):].split(".")
         if tokens[0] == "DIRECT":
-            return 0  # no responder: DIRECT.GET needs allow_direct, which edgenats refuses
+            return self._direct.request(tokens, reply, payload)
         if tokens[:3] == ["CONSUMER", "MSG", "NEXT"]:
             return self._msg_next(tokens[3:], reply, payload)
         if not reply:
