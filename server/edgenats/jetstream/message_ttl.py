@@ -91,11 +91,11 @@ def marker_headers(reason: str, marker_ttl: int) -> bytes:
 
 
 def with_ttl(headers: bytes, seconds: int) -> bytes:
-    """The header block with its `Nats-TTL` value replaced (a TTL raised to the marker TTL)."""
-    lines = headers.split(b"\r\n")
+    """The header block with its `Nats-TTL` moved to the end with a new value (a TTL raised to the
+    marker TTL), as nats-server rewrites it."""
     prefix = TTL.lower().encode() + b":"
-    return b"\r\n".join(f"{TTL}: {seconds}".encode() if line.lower().startswith(prefix) else line
-                        for line in lines)
+    kept = [line for line in headers[:-4].split(b"\r\n") if not line.lower().startswith(prefix)]
+    return b"\r\n".join(kept) + f"\r\n{TTL}: {seconds}\r\n\r\n".encode()
 
 
 class ExpiryQueue:

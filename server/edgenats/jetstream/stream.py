@@ -156,7 +156,8 @@ class Stream:
             expected = headers.get(EXPECTED_STREAM)
             if expected is not None and expected != self.name:
                 raise errors.expected_stream_mismatch()
-            if headers.get(TTL) is not None and not config["allow_msg_ttl"]:
+            asked_ttl = _asked_ttl(headers.get(TTL))
+            if asked_ttl is not None and not config["allow_msg_ttl"]:
                 raise errors.ttl_disabled()
             expected = headers.get(EXPECTED_LAST_SUBJECT_SEQ)
             if expected is not None:
@@ -186,7 +187,7 @@ class Stream:
                 if rollup not in ("sub", "all"):
                     raise errors.rollup_refused(f'rollup value invalid: "{rollup}"')
             if headers.get(TTL):
-                ttl, stored_headers = self._message_ttl(headers.get(TTL), message.headers)
+                ttl, stored_headers = self._message_ttl(asked_ttl, message.headers)
         size = len(message.headers or b"") + len(message.payload)
         if 0 <= config["max_msg_size"] < size:
             raise errors.message_too_big()
@@ -209,10 +210,11 @@ class Stream:
         for consumer in list(self.consumers.values()):
             consumer.pump()
 
-    def _message_ttl(self, value: str, headers: bytes) -> tuple[int, bytes]:
+    def _message_ttl(self, ttl: int | None, headers: bytes) -> tuple[int, bytes]:
         """The TTL a publish asks for, and its headers as stored: below the marker TTL a TTL is raised
         to it (unless each subject keeps one message), and the stored header says so."""
-        ttl = message_ttl.parse_ttl(value)
+        if ttl is None:
+            raise errors.invalid_ttl()
         marker_ttl = self.config.get("subject_delete_marker_ttl", 0)
         if 0 < ttl < marker_ttl and self.config["max_msgs_per_subject"] != 1:
             return marker_ttl, message_ttl.with_ttl(headers, marker_ttl // message_ttl.SECOND)
@@ -415,6 +417,17 @@ class Stream:
         self._queue.clear()
         self._wake.set()
         self.store.destroy()
+
+
+def _asked_ttl(value: str | None) -> int | None:
+    """A `Nats-TTL` value read: None when absent, empty or unreadable (refused later, as nats-server
+    refuses an unreadable TTL only after the de-duplication checks)."""
+    if not value:
+        return None
+    try:
+        return message_ttl.parse_ttl(value)
+    except errors.ApiError:
+        return None
 
 
 def _msg_id_of(stored: StoredMessage) -> str:
