@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION
 from edgenats.jetstream import config as stream_config
-from edgenats.jetstream import consumer_config, errors
+from edgenats.jetstream import consumer_config, errors, retention
 from edgenats.jetstream.direct_get import DirectGet
 from edgenats.jetstream.store import timestamp
 from edgenats.monitor.formats import go_json, rfc3339
@@ -400,6 +400,7 @@ class JetStreamApi:
             raise errors.consumer_not_found()
         if 0 < stream.config["max_consumers"] <= len(stream.consumers):
             raise errors.max_consumers_reached()
+        retention.check_new_consumer(stream.config["retention"], stream.consumers.values(), normalised)
         consumer = self.streams.add_consumer(stream, name, normalised, time.time_ns())
         return self.consumer_document(consumer)
 

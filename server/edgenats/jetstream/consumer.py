@@ -110,12 +110,15 @@ class PullRequest:
 class Consumer:
     def __init__(self, account: Account, stream_name: str, store: MessageStore, name: str, config: dict,
                  created_ns: int, retire: Callable[[Consumer], None],
-                 floor_moved: Callable[[Consumer], None] | None = None) -> None:
+                 floor_moved: Callable[[Consumer], None] | None = None,
+                 acked: Callable[[Consumer, int], None] | None = None) -> None:
         """`retire(consumer)` removes it from its stream when `inactive_threshold` passes idle;
-        `floor_moved(consumer)` is told each move of the ack floor (to keep a durable's position)."""
+        `floor_moved(consumer)` is told each move of the ack floor (to keep a durable's position);
+        `acked(consumer, seq)` each message it is done with (acked, terminated, or sent without acks)."""
         self.account = account
         self._retire = retire
         self._floor_moved = floor_moved
+        self._acked = acked
         self._idle: asyncio.TimerHandle | None = None
         self.name = name
         self.stream_name = stream_name
@@ -316,6 +319,8 @@ class Consumer:
         reply = (f"{self._ack_prefix}{deliveries}.{message.seq}.{self.delivered_cseq}."
                  f"{message.time_ns}.{max(pending, 0)}")
         self.account.publish_internal_as(request.reply, message.subject, message.data, reply, message.headers)
+        if not self.acks and self._acked is not None:
+            self._acked(self, message.seq)
 
     # acks and redelivery -------------------------------------------------------------------------
 
@@ -354,6 +359,8 @@ class Consumer:
             entry.deadline_ns = time.monotonic_ns() + self.config["ack_wait"]
         if lowest and lowest not in self.outstanding:
             self._move_floor()
+        if verb in (AckKind.ACK, AckKind.NEXT, AckKind.TERM) and self._acked is not None:
+            self._acked(self, sseq)
         if reply and verb is AckKind.NEXT:
             self.pull(reply, rest)
         elif reply:

@@ -16,7 +16,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from edgenats.jetstream import errors, message_ttl
+from edgenats.jetstream import errors, message_ttl, retention
 from edgenats.jetstream.store import StoreClosedError, file_message_size, memory_message_size
 from edgenats.monitor.formats import go_json
 from edgenats.protocol.headers import HeaderError, parse_headers
@@ -205,6 +205,8 @@ class Stream:
         elif rollup == "all":
             self.store.purge(up_to_seq=seq)
         self.enforce_limits(message.subject)
+        if config["retention"] == retention.INTEREST:
+            retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
         self._schedule_expiry()
         self._ack(message.reply, seq)
         for consumer in list(self.consumers.values()):
@@ -367,6 +369,23 @@ class Stream:
                 continue
             marked.add(found.subject)
             self._captured(found.subject, None, message_ttl.marker_headers("MaxAge", marker_ttl), b"")
+
+    # retention -------------------------------------------------------------------------------
+
+    def consumer_acked(self, consumer: Consumer, seq: int) -> None:
+        """A consumer is done with `seq` (acked, terminated, or delivered without acks; with ack all,
+        with everything up to it): interest and workqueue streams drop what nobody needs now."""
+        policy = self.config["retention"]
+        if policy == retention.LIMITS:
+            return
+        seqs = retention.stored_up_to(self.store, seq) if consumer.config["ack_policy"] == "all" else [seq]
+        retention.release(policy, self.consumers.values(), self.store, seqs)
+
+    def consumer_removed(self) -> None:
+        """On an interest stream, what only the removed consumer still needed goes."""
+        if self.config["retention"] == retention.INTEREST:
+            retention.release(retention.INTEREST, self.consumers.values(), self.store,
+                              retention.stored_up_to(self.store))
 
     # replies -----------------------------------------------------------------------------------
 

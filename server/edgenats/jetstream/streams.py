@@ -97,7 +97,7 @@ class AccountStreams:
     def add_consumer(self, stream: Stream, name: str, config: dict, created_ns: int, save: bool = True) -> Consumer:
         kept = self._kept(stream, config)
         consumer = Consumer(self.account, stream.name, stream.store, name, config, created_ns, self.remove_consumer,
-                            self._save_consumer if kept else None)
+                            self._save_consumer if kept else None, acked=stream.consumer_acked)
         stream.consumers[name] = consumer
         if kept and save:
             self._save_consumer(consumer, durable=True)
@@ -121,6 +121,9 @@ class AccountStreams:
             del stream.consumers[consumer.name]
             if self._kept(stream, consumer.config):
                 meta.remove_consumer(self.folder / stream.name, consumer.name)
+            consumer.stop()
+            stream.consumer_removed()
+            return
         consumer.stop()
 
     def delete(self, name: str) -> None:
