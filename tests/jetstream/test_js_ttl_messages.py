@@ -173,3 +173,17 @@ async def test_ttl_kept_across_a_restart(server_kind, server_factory, tmp_path):
         assert time.monotonic() - published >= 1.9
     finally:
         await nc.close()
+
+
+async def test_max_age_leaves_markers_but_delete_and_purge_do_not(nc):
+    await api(nc, "$JS.API.STREAM.CREATE.T", _config(max_age=SECOND, subject_delete_marker_ttl=2 * SECOND))
+    await nc.request("t.aged", b"a", timeout=2)
+    await nc.request("t.deleted", b"d", timeout=2)
+    await nc.request("t.purged", b"p", timeout=2)
+    assert (await api(nc, "$JS.API.STREAM.MSG.DELETE.T", {"seq": 2}))["success"] is True
+    assert (await api(nc, "$JS.API.STREAM.PURGE.T", {"filter": "t.purged"}))["purged"] == 1
+    marker = b"NATS/1.0\r\nNats-Marker-Reason: MaxAge\r\nNats-TTL: 2s\r\nNats-Rollup: sub\r\n\r\n"
+
+    async def marked():
+        return await _stored(nc) == {4: ("t.aged", marker, b"")}
+    assert await poll_until(marked, timeout=3)
