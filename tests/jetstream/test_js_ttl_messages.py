@@ -112,7 +112,7 @@ async def test_messages_leave_at_their_ttl_and_never_outlives_max_age(nc):
     async def short_gone():
         return [s for s, _, _ in (await _stored(nc)).values()] == ["t.never", "t.plain"]
     assert await poll_until(short_gone, timeout=3)
-    assert 0.9 <= time.monotonic() - published < 1.9
+    assert time.monotonic() - published >= 0.9  # and before max_age took t.plain
 
     async def aged():
         return [s for s, _, _ in (await _stored(nc)).values()] == ["t.never"]
@@ -131,12 +131,12 @@ async def test_markers_replace_a_subjects_last_message_and_expire(nc):
 
     async def marked():
         stored = await _stored(nc)
-        return stored if len(stored) == 3 and 4 in stored else None
-    stored = await poll_until(marked, timeout=3)
-    assert stored == {4: ("t.kept", b"", b"k"), 5: ("t.gone", marker, b""), 6: ("t.two", marker, b"")}
+        return {subject: (headers, data) for subject, headers, data in stored.values()} == {
+            "t.kept": (b"", b"k"), "t.gone": (marker, b""), "t.two": (marker, b"")}
+    assert await poll_until(marked, timeout=3)  # one marker per subject, whatever the sweep order
 
     async def markers_gone():
-        return list(await _stored(nc)) == [4]
+        return [subject for subject, _, _ in (await _stored(nc)).values()] == ["t.kept"]
     assert await poll_until(markers_gone, timeout=3)
 
 
