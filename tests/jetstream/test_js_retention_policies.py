@@ -163,3 +163,29 @@ async def test_retention_updates(nc, before, after, refused):
                                    "stream configuration update can not change retention policy to/from workqueue"}
     else:
         assert answer["config"]["retention"] == after
+
+
+async def test_workqueue_acks_hold_across_a_restart(server_kind, server_factory, tmp_path):
+    import nats
+
+    arguments = ["-js", "-sd", str(tmp_path / "store")]
+    first = server_factory(server_kind, extra_args=arguments)
+    nc = await nats.connect(first.url)
+    await api(nc, "$JS.API.STREAM.CREATE.R", {"name": "R", "subjects": ["r.>"], "retention": "workqueue"})
+    await _consumer(nc, "W")
+    for payload in (b"1", b"2", b"3"):
+        await nc.request("r.job", payload, timeout=2)
+    await _ack(nc, await _next(nc, "W"))
+    assert await _becomes(nc, (2, 2, 3)) == (2, 2, 3)
+    await nc.close()
+    first.stop()
+    second = server_factory(server_kind, extra_args=arguments)
+    nc = await nats.connect(second.url)
+    try:
+        assert await _state(nc) == (2, 2, 3)
+        job = await _next(nc, "W")
+        assert job.data == b"2"
+        await _ack(nc, job)
+        assert await _becomes(nc, (1, 3, 3)) == (1, 3, 3)
+    finally:
+        await nc.close()
