@@ -107,3 +107,49 @@ async def test_direct_get_follows_allow_direct_turned_on_by_update(nc):
     assert updated["config"]["allow_direct"] is True
     assert await _replies(nc, "$JS.API.DIRECT.GET.D.d.b", b"", 1) == [
         ([("X-K", "v"), ("Nats-Msg-Id", "m"), *_origin("d.b", 2)], b"b1")]
+
+
+def _batch_origin(subject: str, seq: int, pending: int, last: int) -> list:
+    return [*_origin(subject, seq), ("Nats-Num-Pending", str(pending)), ("Nats-Last-Sequence", str(last))]
+
+
+def _eob(pending: int, last: int, up_to: int | None = None) -> tuple[list, bytes]:
+    items = [*_status("204", "EOB"), ("Nats-Num-Pending", str(pending)), ("Nats-Last-Sequence", str(last))]
+    return ([*items, ("Nats-UpTo-Sequence", str(up_to))] if up_to else items), b""
+
+
+B2 = [("X-K", "v"), ("Nats-Msg-Id", "m")]
+
+
+@pytest.mark.parametrize(("payload", "expected"), [
+    (b'{"multi_last": ["d.*"]}', [(_batch_origin("d.a", 3, 2, 0), b"a2"), (_batch_origin("d.c", 4, 1, 3), b""),
+                                   (_batch_origin("d.b", 6, 0, 4), b"b2"), _eob(0, 6, 6)]),
+    (b'{"multi_last": ["d.a", "d.zz"]}', [(_batch_origin("d.a", 3, 0, 0), b"a2"), _eob(0, 3, 6)]),
+    (b'{"multi_last": ["d.>"], "batch": 2}', [(_batch_origin("d.a", 3, 3, 0), b"a2"),
+                                               (_batch_origin("d.c", 4, 2, 3), b""), _eob(2, 4, 6)]),
+    (b'{"multi_last": ["d.>"], "up_to_seq": 3}', [([*B2, *_batch_origin("d.b", 2, 1, 0)], b"b1"),
+                                                   (_batch_origin("d.a", 3, 0, 2), b"a2"), _eob(0, 3, 3)]),
+    (b'{"multi_last": ["d.zz"]}', [(_status("404", "No Results"), b"")]),
+    (b'{"multi_last": ["d.a"], "up_to_time": "2020-01-01T00:00:00Z"}', [(_status("404", "No Results"), b"")]),
+    (b'{"multi_last": ["d.a"], "last_by_subj": "d.a"}', [(_status("408", "Bad Request"), b"")]),
+    (b'{"multi_last": []}', [(_status("408", "Empty Request"), b"")]),
+    (b'{"seq": 1, "batch": 3, "max_bytes": 5}', [(_batch_origin("d.a", 1, 5, 0), b"a1"), _eob(5, 1)]),
+    (b'{"next_by_subj": "d.a", "batch": 2}', [(_batch_origin("d.a", 1, 1, 0), b"a1"),
+                                               (_batch_origin("d.a", 3, 0, 1), b"a2"), _eob(0, 3)]),
+])
+async def test_direct_get_multi_last_and_batch_limits(nc, payload, expected):
+    await _stream(nc)
+    await nc.request("d.x.y", b"xy", timeout=2)
+    await nc.request("d.b", b"b2", timeout=2)
+    assert await _replies(nc, "$JS.API.DIRECT.GET.D", payload, len(expected)) == expected
+
+
+async def test_direct_get_multi_last_up_to_a_time(nc):
+    await _stream(nc)
+    third = await nc.request("$JS.API.DIRECT.GET.D", b'{"seq": 3}', timeout=2)
+    up_to_time = third.headers["Nats-Time-Stamp"]
+    await nc.request("d.b", b"b2", timeout=2)
+    payload = f'{{"multi_last": ["d.>"], "up_to_time": "{up_to_time}"}}'.encode()
+    # up to the third message's time means stored before it
+    assert await _replies(nc, "$JS.API.DIRECT.GET.D", payload, 3) == [
+        (_batch_origin("d.a", 1, 1, 0), b"a1"), ([*B2, *_batch_origin("d.b", 2, 0, 1)], b"b1"), _eob(0, 2, 2)]
