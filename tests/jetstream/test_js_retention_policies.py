@@ -189,3 +189,17 @@ async def test_workqueue_acks_hold_across_a_restart(server_kind, server_factory,
         assert await _becomes(nc, (1, 3, 3)) == (1, 3, 3)
     finally:
         await nc.close()
+
+
+async def test_becoming_an_interest_stream_drops_what_no_consumer_wants(nc):
+    await _stream(nc, "limits")
+    await nc.request("r.a", b"1", timeout=2)
+    await nc.request("r.b", b"2", timeout=2)
+    updated = await api(nc, "$JS.API.STREAM.UPDATE.R", {"name": "R", "subjects": ["r.>"], "storage": "memory",
+                                                        "retention": "interest"})
+    assert updated["config"]["retention"] == "interest"
+    assert await _becomes(nc, (0, 3, 2)) == (0, 3, 2)
+    await _consumer(nc, "A", filter_subject="r.a")
+    await nc.request("r.b", b"3", timeout=2)  # no consumer matches: dropped
+    await nc.request("r.a", b"4", timeout=2)
+    assert await _becomes(nc, (1, 4, 4)) == (1, 4, 4)

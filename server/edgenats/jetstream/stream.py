@@ -116,6 +116,7 @@ class Stream:
             self._unsubscribe()
             self._subscribe()
         self.enforce_limits()
+        self._release_unneeded()
         self._schedule_expiry()
 
     # the worker --------------------------------------------------------------------------------
@@ -383,6 +384,10 @@ class Stream:
 
     def consumer_removed(self) -> None:
         """On an interest stream, what only the removed consumer still needed goes."""
+        self._release_unneeded()
+
+    def _release_unneeded(self) -> None:
+        """Interest streams: every stored message no consumer needs goes (also when a stream becomes one)."""
         if self.config["retention"] == retention.INTEREST:
             retention.release(retention.INTEREST, self.consumers.values(), self.store,
                               retention.stored_up_to(self.store))
