@@ -50,7 +50,7 @@ def _status(code: str, text: str) -> list:
     return [("Status", code), ("Description", text)]
 
 
-@pytest.mark.parametrize(("subject", "payload", "expected"), [
+ANSWERS = [
     ("$JS.API.DIRECT.GET.D", b'{"seq": 2}', ([("X-K", "v"), ("Nats-Msg-Id", "m"), *_origin("d.b", 2)], b"b1")),
     ("$JS.API.DIRECT.GET.D", b'{"last_by_subj": "d.a"}', (_origin("d.a", 3), b"a2")),
     ("$JS.API.DIRECT.GET.D", b'{"next_by_subj": "d.a", "seq": 2}', (_origin("d.a", 3), b"a2")),
@@ -69,10 +69,13 @@ def _status(code: str, text: str) -> list:
     ("$JS.API.DIRECT.GET.D.d.a", b'{"seq": 1}', (_status("408", "Bad Request"), b"")),
     ("$JS.API.DIRECT.GET.D", b'{"seq": 1, "batch": 3, "next_by_subj": "d.zz"}',
      (_status("404", "Message Not Found"), b"")),
-])
-async def test_direct_get_answers(nc, subject, payload, expected):
+]
+
+
+async def test_direct_get_answers(nc):
     await _stream(nc)
-    assert await _replies(nc, subject, payload, 1) == [expected]
+    for subject, payload, expected in ANSWERS:
+        assert await _replies(nc, subject, payload, 1) == [expected], (subject, payload)
 
 
 async def test_direct_get_batch_counts_pending_and_ends_with_eob(nc):
@@ -121,7 +124,7 @@ def _eob(pending: int, last: int, up_to: int | None = None) -> tuple[list, bytes
 B2 = [("X-K", "v"), ("Nats-Msg-Id", "m")]
 
 
-@pytest.mark.parametrize(("payload", "expected"), [
+BATCHES = [
     (b'{"multi_last": ["d.*"]}', [(_batch_origin("d.a", 3, 2, 0), b"a2"), (_batch_origin("d.c", 4, 1, 3), b""),
                                    (_batch_origin("d.b", 6, 0, 4), b"b2"), _eob(0, 6, 6)]),
     (b'{"multi_last": ["d.a", "d.zz"]}', [(_batch_origin("d.a", 3, 0, 0), b"a2"), _eob(0, 3, 6)]),
@@ -136,12 +139,15 @@ B2 = [("X-K", "v"), ("Nats-Msg-Id", "m")]
     (b'{"seq": 1, "batch": 3, "max_bytes": 5}', [(_batch_origin("d.a", 1, 5, 0), b"a1"), _eob(5, 1)]),
     (b'{"next_by_subj": "d.a", "batch": 2}', [(_batch_origin("d.a", 1, 1, 0), b"a1"),
                                                (_batch_origin("d.a", 3, 0, 1), b"a2"), _eob(0, 3)]),
-])
-async def test_direct_get_multi_last_and_batch_limits(nc, payload, expected):
+]
+
+
+async def test_direct_get_multi_last_and_batch_limits(nc):
     await _stream(nc)
     await nc.request("d.x.y", b"xy", timeout=2)
     await nc.request("d.b", b"b2", timeout=2)
-    assert await _replies(nc, "$JS.API.DIRECT.GET.D", payload, len(expected)) == expected
+    for payload, expected in BATCHES:
+        assert await _replies(nc, "$JS.API.DIRECT.GET.D", payload, len(expected)) == expected, payload
 
 
 async def test_direct_get_multi_last_up_to_a_time(nc):

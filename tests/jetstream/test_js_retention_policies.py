@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from js_helpers import api, poll_until
 
 
@@ -123,7 +122,7 @@ async def test_workqueue_nak_keeps_the_message(nc):
     assert await _state(nc) == (1, 1, 1)
 
 
-@pytest.mark.parametrize(("first", "second", "error"), [
+CONSUMER_RULES = [
     (None, {"ack_policy": "none"},
      (10084, "consumer in pull mode requires explicit ack policy on workqueue stream")),
     (None, {"ack_policy": "all"}, (10098, "workqueue stream requires explicit ack")),
@@ -135,34 +134,39 @@ async def test_workqueue_nak_keeps_the_message(nc):
     ({"filter_subjects": ["r.a", "r.b"]}, {"filter_subject": "r.b"},
      (10100, "filtered consumer not unique on workqueue stream")),
     ({"filter_subject": "r.a"}, {"filter_subject": "r.b"}, None),
-])
-async def test_workqueue_consumer_rules(nc, first, second, error):
-    await _stream(nc, "workqueue")
-    if first is not None:
-        assert "error" not in await _consumer(nc, "FIRST", **first)
-    answer = await _consumer(nc, "SECOND", **second)
-    if error is None:
-        assert answer["name"] == "SECOND"
-    else:
-        assert answer["error"] == {"code": 400, "err_code": error[0], "description": error[1]}
-    if first is not None:
-        again = await _consumer(nc, "FIRST", **first)  # the same config again is no new consumer
-        assert again["name"] == "FIRST"
+]
 
 
-@pytest.mark.parametrize(("before", "after", "refused"), [
-    ("workqueue", "limits", True), ("workqueue", "interest", True), ("interest", "workqueue", True),
-    ("limits", "workqueue", True), ("interest", "limits", False), ("limits", "interest", False),
-])
-async def test_retention_updates(nc, before, after, refused):
-    await _stream(nc, before)
-    answer = await api(nc, "$JS.API.STREAM.UPDATE.R", {"name": "R", "subjects": ["r.>"], "storage": "memory",
-                                                       "retention": after})
-    if refused:
-        assert answer["error"] == {"code": 500, "err_code": 10052, "description":
-                                   "stream configuration update can not change retention policy to/from workqueue"}
-    else:
-        assert answer["config"]["retention"] == after
+async def test_workqueue_consumer_rules(nc):
+    for first, second, error in CONSUMER_RULES:
+        await _stream(nc, "workqueue")
+        if first is not None:
+            assert "error" not in await _consumer(nc, "FIRST", **first)
+        answer = await _consumer(nc, "SECOND", **second)
+        if error is None:
+            assert answer["name"] == "SECOND"
+        else:
+            assert answer["error"] == {"code": 400, "err_code": error[0], "description": error[1]}, (first, second)
+        if first is not None:
+            again = await _consumer(nc, "FIRST", **first)  # the same config again is no new consumer
+            assert again["name"] == "FIRST"
+        assert (await api(nc, "$JS.API.STREAM.DELETE.R"))["success"] is True
+
+
+async def test_retention_updates(nc):
+    for before, after, refused in [
+        ("workqueue", "limits", True), ("workqueue", "interest", True), ("interest", "workqueue", True),
+        ("limits", "workqueue", True), ("interest", "limits", False), ("limits", "interest", False),
+    ]:
+        await _stream(nc, before)
+        answer = await api(nc, "$JS.API.STREAM.UPDATE.R", {"name": "R", "subjects": ["r.>"], "storage": "memory",
+                                                           "retention": after})
+        if refused:
+            assert answer["error"] == {"code": 500, "err_code": 10052, "description":
+                                       "stream configuration update can not change retention policy to/from workqueue"}
+        else:
+            assert answer["config"]["retention"] == after
+        assert (await api(nc, "$JS.API.STREAM.DELETE.R"))["success"] is True
 
 
 async def test_workqueue_acks_hold_across_a_restart(server_kind, server_factory, tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import time
 
-import pytest
 from js_helpers import api, poll_until
 
 SECOND = 1_000_000_000
@@ -31,26 +30,30 @@ async def _stored(nc, stream: str = "T") -> dict[int, tuple[str, bytes, bytes]]:
     return found
 
 
-@pytest.mark.parametrize(("extra", "expected"), [
+FLAGS = [
     ({"allow_msg_ttl": True}, {"allow_msg_ttl": True, "allow_rollup_hdrs": False}),
     ({"subject_delete_marker_ttl": SECOND},
      {"allow_msg_ttl": True, "allow_rollup_hdrs": True, "subject_delete_marker_ttl": SECOND}),
     ({"subject_delete_marker_ttl": 0}, {"allow_msg_ttl": False, "allow_rollup_hdrs": False}),
-])
-async def test_ttl_flags_normalised(nc, extra, expected):
-    config = (await api(nc, "$JS.API.STREAM.CREATE.T", _config(**extra)))["config"]
-    assert {key: config.get(key) for key in expected} == expected
-    assert "subject_delete_marker_ttl" in config if extra.get("subject_delete_marker_ttl") else True
-    assert config["metadata"]["_nats.req.level"] == ("1" if expected["allow_msg_ttl"] else "0")
+]
 
 
-@pytest.mark.parametrize(("extra", "description"), [
-    ({"subject_delete_marker_ttl": SECOND // 2}, "subject delete marker TTL must be at least 1 second"),
-    ({"subject_delete_marker_ttl": -1}, "subject delete marker TTL must not be negative"),
-])
-async def test_marker_ttl_refused(nc, extra, description):
-    answer = await api(nc, "$JS.API.STREAM.CREATE.T", _config(**extra))
-    assert answer["error"] == {"code": 500, "err_code": 10052, "description": description}
+async def test_ttl_flags_normalised(nc):
+    for extra, expected in FLAGS:
+        config = (await api(nc, "$JS.API.STREAM.CREATE.T", _config(**extra)))["config"]
+        assert {key: config.get(key) for key in expected} == expected
+        assert ("subject_delete_marker_ttl" in config) == bool(extra.get("subject_delete_marker_ttl"))
+        assert config["metadata"]["_nats.req.level"] == ("1" if expected["allow_msg_ttl"] else "0")
+        assert (await api(nc, "$JS.API.STREAM.DELETE.T"))["success"] is True
+
+
+async def test_marker_ttl_refused(nc):
+    for extra, description in [
+        ({"subject_delete_marker_ttl": SECOND // 2}, "subject delete marker TTL must be at least 1 second"),
+        ({"subject_delete_marker_ttl": -1}, "subject delete marker TTL must not be negative"),
+    ]:
+        answer = await api(nc, "$JS.API.STREAM.CREATE.T", _config(**extra))
+        assert answer["error"] == {"code": 500, "err_code": 10052, "description": description}
 
 
 async def test_ttl_can_be_turned_on_but_not_off(nc):
@@ -61,21 +64,26 @@ async def test_ttl_can_be_turned_on_but_not_off(nc):
     assert off["error"] == {"code": 500, "err_code": 10052, "description": "message TTL status can not be disabled"}
 
 
-@pytest.mark.parametrize(("value", "accepted"), [
+TTL_VALUES = [
     ("1s", True), ("1", True), ("01", True), ("never", True), ("NEVER", True), ("1m", True), ("1h30m", True),
     ("1.5s", True), ("1000ms", True), ("2s500ms", True), (" 2 ", True),
     ("0", False), ("abc", False), ("500ms", False), ("999ms", False), ("-1", False), ("-5s", False),
     ("+1", False), ("0x10", False), ("1e3", False), ("forever", False), ("1d", False),
     ("10000000000000000000", False),
-])
-async def test_ttl_header_values(nc, value, accepted):
+]
+
+
+async def test_ttl_header_values(nc):
     await api(nc, "$JS.API.STREAM.CREATE.T", _config(allow_msg_ttl=True))
-    reply = await nc.request("t.a", b"v", headers={"Nats-TTL": value}, timeout=2)
-    if accepted:
-        assert reply.data == b'{"stream":"T","seq":1}'
-    else:
-        assert reply.data == (b'{"error":{"code":400,"err_code":10165,"description":"invalid per-message TTL"},'
-                              b'"stream":"T","seq":0}')
+    seq = 0
+    for value, accepted in TTL_VALUES:
+        reply = await nc.request("t.a", b"v", headers={"Nats-TTL": value}, timeout=2)
+        if accepted:
+            seq += 1
+            assert reply.data == b'{"stream":"T","seq":%d}' % seq, value
+        else:
+            assert reply.data == (b'{"error":{"code":400,"err_code":10165,"description":"invalid per-message TTL"},'
+                                  b'"stream":"T","seq":0}'), value
 
 
 DISABLED = b'{"error":{"code":400,"err_code":10166,"description":"per-message TTL is disabled"}'
@@ -84,7 +92,7 @@ WRONG_LAST = b'{"error":{"code":400,"err_code":10071,"description":"wrong last s
 ROLLUP = b'{"error":{"code":500,"err_code":10111,"description":"rollup not permitted"}'
 
 
-@pytest.mark.parametrize(("allow", "headers", "expected"), [
+ORDER = [
     (False, {"Nats-TTL": "never"}, DISABLED),
     (False, {"Nats-TTL": "1", "Nats-Expected-Last-Sequence": "5"}, DISABLED),
     (False, {"Nats-TTL": "abc"}, INVALID),
@@ -94,12 +102,16 @@ ROLLUP = b'{"error":{"code":500,"err_code":10111,"description":"rollup not permi
     (True, {"Nats-TTL": "abc", "Nats-Expected-Last-Sequence": "5"}, WRONG_LAST + b'1"}'),
     (True, {"Nats-TTL": "abc", "Nats-Msg-Id": "a"}, INVALID),
     (True, {"Nats-TTL": "abc", "Nats-Msg-Id": "first"}, b'{"stream":"T","seq":1,"duplicate": true}'),
-])
-async def test_ttl_checks_in_the_reference_order(nc, allow, headers, expected):
-    await api(nc, "$JS.API.STREAM.CREATE.T", _config(allow_msg_ttl=allow))
-    await nc.request("t.a", b"v", headers={"Nats-Msg-Id": "first"}, timeout=2)
-    reply = await nc.request("t.a", b"v", headers=headers, timeout=2)
-    assert reply.data.startswith(expected)
+]
+
+
+async def test_ttl_checks_in_the_reference_order(nc):
+    for allow, headers, expected in ORDER:
+        await api(nc, "$JS.API.STREAM.CREATE.T", _config(allow_msg_ttl=allow))
+        await nc.request("t.a", b"v", headers={"Nats-Msg-Id": "first"}, timeout=2)
+        reply = await nc.request("t.a", b"v", headers=headers, timeout=2)
+        assert reply.data.startswith(expected), (allow, headers, reply.data)
+        assert (await api(nc, "$JS.API.STREAM.DELETE.T"))["success"] is True
 
 
 async def test_messages_leave_at_their_ttl_and_never_outlives_max_age(nc):
