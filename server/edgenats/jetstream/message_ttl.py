@@ -93,8 +93,8 @@ def marker_headers(reason: str, marker_ttl: int) -> bytes:
 def with_ttl(headers: bytes, seconds: int) -> bytes:
     """The header block with its `Nats-TTL` moved to the end with a new value (a TTL raised to the
     marker TTL), as nats-server rewrites it."""
-    prefix = TTL.lower().encode() + b":"
-    kept = [line for line in headers[:-4].split(b"\r\n") if not line.lower().startswith(prefix)]
+    prefix = TTL.encode() + b":"
+    kept = [line for line in headers[:-4].split(b"\r\n") if not line.startswith(prefix)]
     return b"\r\n".join(kept) + f"\r\n{TTL}: {seconds}\r\n\r\n".encode()
 
 

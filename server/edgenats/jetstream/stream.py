@@ -208,7 +208,8 @@ class Stream:
         self.enforce_limits(message.subject)
         if config["retention"] == retention.INTEREST:
             retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
-        self._schedule_expiry()
+        if self._expiry is None or (ttl > 0 and stored_ns + ttl < self._expiry_due_ns):
+            self._schedule_expiry()  # else the armed timer is due first (no store read per publish)
         self._ack(message.reply, seq)
         for consumer in list(self.consumers.values()):
             consumer.pump()
