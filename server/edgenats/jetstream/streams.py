@@ -117,14 +117,14 @@ class AccountStreams:
     def remove_consumer(self, consumer: Consumer) -> None:
         """Deleted by the API or idle past its inactive_threshold."""
         stream = self.streams.get(consumer.stream_name)
-        if stream is not None and stream.consumers.get(consumer.name) is consumer:
+        removed = stream is not None and stream.consumers.get(consumer.name) is consumer
+        if removed:
             del stream.consumers[consumer.name]
             if self._kept(stream, consumer.config):
                 meta.remove_consumer(self.folder / stream.name, consumer.name)
-            consumer.stop()
-            stream.consumer_removed()
-            return
         consumer.stop()
+        if removed:
+            stream.consumer_removed()  # interest retention: what only it needed goes
 
     def delete(self, name: str) -> None:
         stream = self.get(name)
