@@ -1,2 +1,3 @@
-"""JetStream (level P1 of the spec): streams with limits retention, publish acknowledgements and the
-stream admin API, answered by internal subscribers in each JetStream-enabled account."""
+"""JetStream: streams (limits, interest and workqueue retention, message TTLs), publish
+acknowledgements, pull consumers, DIRECT.GET and the stream admin API, answered by internal
+subscribers in each JetStream-enabled account."""

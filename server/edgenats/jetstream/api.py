@@ -1,8 +1,7 @@
 """The `$JS.API.>` responder of one account: it decodes the request, calls the stream registry and
 answers one JSON document on the reply subject, `type` first, errors as `{"code", "err_code",
 "description"}` only. APIs edgenats does not implement are answered "<API> not supported" (so a
-client never waits for a timeout), except DIRECT.GET, which gets no-responders as nats-server gives
-to a stream without allow_direct."""
+client never waits for a timeout). DIRECT.GET is passed to direct_get.py."""
 
 from __future__ import annotations
 
@@ -13,8 +12,10 @@ from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION
 from edgenats.jetstream import config as stream_config
-from edgenats.jetstream import consumer_config, errors
+from edgenats.jetstream import consumer_config, errors, retention
+from edgenats.jetstream.direct_get import DirectGet
 from edgenats.jetstream.limits import reserved
+from edgenats.jetstream.store import timestamp
 from edgenats.monitor.formats import go_json, rfc3339
 from edgenats.protocol.headers import HeaderError, parse_headers
 
@@ -24,13 +25,14 @@ if TYPE_CHECKING:
     from edgenats.jetstream.streams import AccountStreams
 
 API_PREFIX = "$JS.API."
+API_LEVEL = 1  # the 2.11 set nats-py asks for: message TTLs and limit markers
 
 
 def domain_prefix(domain: str) -> str:
     return f"$JS.{domain}.API."
-API_LEVEL = 0
+
+
 TYPE_PREFIX = "io.nats.jetstream.api.v1."
-ZERO_TIME = "0001-01-01T00:00:00Z"
 NAMES_PAGE = 1024
 LIST_PAGE = 256
 SUBJECTS_PAGE = 100_000
@@ -42,15 +44,6 @@ _ERROR_EXTRAS = {
     "stream_purge": {"purged": 0},
     "stream_names": {"total": 0, "offset": 0, "limit": 0, "streams": None},
 }
-
-
-def timestamp(ns: int) -> str:
-    """A stored time (UTC ns) as Go's RFC3339Nano; zero is Go's zero time."""
-    if not ns:
-        return ZERO_TIME
-    secs, frac = divmod(ns, 1_000_000_000)
-    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-    return text + (f".{frac:09d}".rstrip("0") if frac else "") + "Z"
 
 
 def _body(payload: bytes) -> dict:
@@ -120,6 +113,7 @@ class JetStreamApi:
         self.total = 0
         self.errors = 0
         self._subscriptions: list = []
+        self._direct = DirectGet(streams)
         self._handlers = {
             ("INFO",): self._account_info,
             ("STREAM", "CREATE"): self._stream_create,
@@ -184,7 +178,7 @@ class JetStreamApi:
     def _request(self, tokens: list[str], reply: str | None, headers: bytes | None, payload: bytes) -> int:
         """One API request, its subject's tokens after the prefix."""
         if tokens[0] == "DIRECT":
-            return 0  # no responder: DIRECT.GET needs allow_direct, which edgenats refuses
+            return self._direct.request(tokens, reply, payload)
         if tokens[:3] == ["CONSUMER", "MSG", "NEXT"]:
             return self._msg_next(tokens[3:], reply, payload)
         if not reply:
@@ -223,7 +217,8 @@ class JetStreamApi:
     @staticmethod
     def config_document(stream: Stream) -> dict:
         config = dict(stream.config)
-        config["metadata"] = {"_nats.level": str(API_LEVEL), "_nats.req.level": "0",
+        required = "1" if stream.config["allow_msg_ttl"] else "0"
+        config["metadata"] = {"_nats.level": str(API_LEVEL), "_nats.req.level": required,
                               "_nats.ver": NATS_COMPAT_VERSION, **stream.config.get("metadata", {})}
         return config
 
@@ -436,6 +431,7 @@ class JetStreamApi:
         if 0 < stream.config["max_consumers"] <= len(stream.consumers):
             raise errors.max_consumers_reached()
         self.streams.accounting.check_consumer(self.streams.limits, self.streams.live, normalised)
+        retention.check_new_consumer(stream.config["retention"], stream.consumers.values(), normalised)
         consumer = self.streams.add_consumer(stream, name, normalised, time.time_ns())
         return self.consumer_document(consumer)
 

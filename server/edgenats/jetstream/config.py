@@ -74,9 +74,6 @@ _UNSUPPORTED = {
     "sources": "sources",
     "subject_transform": "subject transforms",
     "republish": "republish",
-    "allow_direct": "allow direct",
-    "allow_msg_ttl": "per-message TTL",
-    "subject_delete_marker_ttl": "subject delete markers",
     "allow_msg_counter": "message counters",
     "allow_atomic": "atomic batch publish",
     "allow_batched": "batch publish",
@@ -146,8 +143,6 @@ def _refuse_unsupported(config: dict) -> None:
         value = config.get(key)
         if value not in (None, False, 0, "", [], {}):
             raise errors.invalid_config(f"{feature} not supported")
-    if config.get("retention", "limits") != "limits":
-        raise errors.invalid_config(f"{config['retention']} retention not supported")
     if config.get("consumer_limits"):
         raise errors.invalid_config("consumer limits not supported")
     if config.get("persist_mode", "default") not in ("default", ""):
@@ -196,6 +191,16 @@ def _durations(config: dict) -> tuple[int, int]:
     return max_age, window
 
 
+def _marker_ttl(config: dict) -> int:
+    """subject_delete_marker_ttl: at least a second; setting it turns on message TTLs and rollups."""
+    marker_ttl = config.get("subject_delete_marker_ttl", 0)
+    if marker_ttl < 0:
+        raise errors.invalid_config("subject delete marker TTL must not be negative")
+    if 0 < marker_ttl < SECOND:
+        raise errors.invalid_config("subject delete marker TTL must be at least 1 second")
+    return marker_ttl
+
+
 def normalise(request: dict) -> dict:
     """The config as nats-server echoes it, or an ApiError. `request` is the parsed request body."""
     config = _decode(request)
@@ -215,12 +220,13 @@ def normalise(request: dict) -> dict:
     if config.get("mirror_direct"):
         raise errors.invalid_config("stream has no mirror but does have mirror direct")
     sealed = config.get("sealed", False)
+    marker_ttl = _marker_ttl(config)
     normalised: dict[str, Any] = {"name": config["name"]}
     if config.get("description"):
         normalised["description"] = config["description"]
     normalised.update({
         "subjects": subjects,
-        "retention": "limits",
+        "retention": config.get("retention", "limits"),
         "max_consumers": _limit(config.get("max_consumers", 0)),
         "max_msgs": _limit(config.get("max_msgs", 0)),
         "max_bytes": _limit(config.get("max_bytes", 0)),
@@ -237,17 +243,19 @@ def normalise(request: dict) -> dict:
     normalised["compression"] = config.get("compression", "none")
     if config.get("first_seq", 0) > 0:
         normalised["first_seq"] = config["first_seq"]
-    normalised.update({"allow_direct": False, "mirror_direct": False})
+    normalised.update({"allow_direct": config.get("allow_direct", False), "mirror_direct": False})
     if discard_new_per_subject:
         normalised["discard_new_per_subject"] = True
     normalised.update({
         "sealed": sealed,
         "deny_delete": config.get("deny_delete", False) or sealed,
         "deny_purge": config.get("deny_purge", False) or sealed,
-        "allow_rollup_hdrs": config.get("allow_rollup_hdrs", False) and not sealed,
+        "allow_rollup_hdrs": (config.get("allow_rollup_hdrs", False) or marker_ttl > 0) and not sealed,
         "consumer_limits": {},
-        "allow_msg_ttl": False,
+        "allow_msg_ttl": config.get("allow_msg_ttl", False) or marker_ttl > 0,
     })
+    if marker_ttl:
+        normalised["subject_delete_marker_ttl"] = marker_ttl
     metadata = {key: value for key, value in config.get("metadata", {}).items() if not key.startswith("_nats.")}
     if metadata:
         normalised["metadata"] = metadata
@@ -265,6 +273,10 @@ def check_update(old: dict, new: dict) -> None:
         raise errors.invalid_config("stream configuration update can not change storage type")
     if new["max_consumers"] != old["max_consumers"]:
         raise errors.invalid_config("stream configuration update can not change MaxConsumers")
+    if (old["retention"] == "workqueue") != (new["retention"] == "workqueue"):
+        raise errors.invalid_config("stream configuration update can not change retention policy to/from workqueue")
+    if old["allow_msg_ttl"] and not new["allow_msg_ttl"]:
+        raise errors.invalid_config("message TTL status can not be disabled")
     if old["sealed"] and not new["sealed"]:
         raise errors.invalid_config("stream configuration update can not unseal a sealed stream")
 

@@ -69,7 +69,8 @@ class Source(enum.Enum):
 class Consumer:
     def __init__(self, account: Account, stream_name: str, store: MessageStore, name: str, config: dict,
                  created_ns: int, retire: Callable[[Consumer], None],
-                 floor_moved: Callable[[Consumer], None] | None = None) -> None:
+                 floor_moved: Callable[[Consumer], None] | None = None,
+                 acked: Callable[[Consumer, int], None] | None = None) -> None:
         """`retire(consumer)` removes it from its stream when `inactive_threshold` passes idle;
         `floor_moved(consumer)` is told each move of the ack floor (to keep a durable's position).
         `acked(consumer, stream_seq)`, when set, is told each message the consumer is done with
@@ -77,7 +78,7 @@ class Consumer:
         self.account = account
         self._retire = retire
         self._floor_moved = floor_moved
-        self.acked: Callable[[Consumer, int], None] | None = None
+        self.acked: Callable[[Consumer, int], None] | None = acked
         self._idle: asyncio.TimerHandle | None = None
         self.name = name
         self.stream_name = stream_name

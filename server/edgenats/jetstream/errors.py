@@ -103,6 +103,10 @@ def rollup_refused(why: str) -> ApiError:
     return ApiError(500, 10111, why)
 
 
+def invalid_ttl() -> ApiError:
+    return ApiError(400, 10165, "invalid per-message TTL")
+
+
 def ttl_disabled() -> ApiError:
     return ApiError(400, 10166, "per-message TTL is disabled")
 

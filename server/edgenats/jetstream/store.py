@@ -1,11 +1,15 @@
 """The message store contract every JetStream stream is built on: the `MessageStore` protocol, the
-stored message and store state records, the sync policy of file stores, and nats-server's per-message
-byte accounting (so `bytes` in STREAM.INFO matches nats-server for both storage types)."""
+stored message and store state records (and how a stored time is written), the sync policy of file
+stores, and nats-server's per-message byte accounting (so `bytes` in STREAM.INFO matches nats-server
+for both storage types)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Protocol
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,15 @@ def file_message_size(subject: str, headers_len: int, data_len: int) -> int:
     if not headers_len:
         return 30 + len(subject) + data_len
     return 34 + len(subject) + headers_len + data_len
+
+
+def timestamp(ns: int) -> str:
+    """A stored time (UTC ns) as Go's RFC3339Nano; zero is Go's zero time."""
+    if not ns:
+        return ZERO_TIME
+    secs, frac = divmod(ns, 1_000_000_000)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    return text + (f".{frac:09d}".rstrip("0") if frac else "") + "Z"
 
 
 class MessageStore(Protocol):

@@ -2,7 +2,9 @@
 subject, on the account's one routing path), runs the reference's header checks in order
 (Nats-Expected-*, Nats-Msg-Id de-duplication, rollups), enforces its limits, appends to its store
 and only then answers the PubAck. One worker per stream takes captured messages in arrival order,
-so every check sees the stream as the previous publish left it. max_age expiry runs on a timer."""
+so every check sees the stream as the previous publish left it. max_age and per-message TTL expiry run
+on one timer; when they remove a subject's last message, a limit marker is published through the same
+worker (subject_delete_marker_ttl)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from edgenats.jetstream import errors
+from edgenats.jetstream import errors, message_ttl, retention
 from edgenats.jetstream.store import StoreClosedError, StoreWriteError, file_message_size, memory_message_size
 from edgenats.monitor.formats import go_json
 from edgenats.protocol.headers import HeaderError, parse_headers
@@ -35,7 +37,7 @@ EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
 EXPECTED_LAST_SUBJECT_SEQ_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
 EXPECTED_LAST_MSG_ID = "Nats-Expected-Last-Msg-Id"
 ROLLUP = "Nats-Rollup"
-TTL = "Nats-TTL"
+TTL = message_ttl.TTL
 
 
 class StreamState(enum.Enum):
@@ -79,7 +81,11 @@ class Stream:
         self._msg_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._last_msg_id = ""
         self._expiry: asyncio.TimerHandle | None = None
+        self._expiry_due_ns = 0
+        self._ttls = message_ttl.ExpiryQueue()
+        self._never: set[int] = set()  # `Nats-TTL: never`: exempt from max_age
         self._recover_msg_ids()
+        self._recover_ttls()
         # Removals by limits are not durable on their own: after a crash they are made again here.
         self.enforce_limits()
         self._subscribe()
@@ -115,6 +121,7 @@ class Stream:
             self._unsubscribe()
             self._subscribe()
         self.enforce_limits()
+        self._release_unneeded()
         self._schedule_expiry()
 
     # the worker --------------------------------------------------------------------------------
@@ -151,13 +158,16 @@ class Stream:
                 headers = None
         msg_id = ""
         rollup = None
+        ttl = 0
+        stored_headers = message.headers
         if config["sealed"]:
             raise errors.sealed_stream()
         if headers is not None:
             expected = headers.get(EXPECTED_STREAM)
             if expected is not None and expected != self.name:
                 raise errors.expected_stream_mismatch()
-            if headers.get(TTL) is not None:
+            asked_ttl = _asked_ttl(headers.get(TTL))
+            if asked_ttl is not None and not config["allow_msg_ttl"]:
                 raise errors.ttl_disabled()
             expected = headers.get(EXPECTED_LAST_SUBJECT_SEQ)
             if expected is not None:
@@ -186,15 +196,19 @@ class Stream:
                     raise errors.rollup_refused("rollup not permitted")
                 if rollup not in ("sub", "all"):
                     raise errors.rollup_refused(f'rollup value invalid: "{rollup}"')
+            if headers.get(TTL):
+                ttl, stored_headers = self._message_ttl(asked_ttl, message.headers)
         size = len(message.headers or b"") + len(message.payload)
         if 0 <= config["max_msg_size"] < size:
             raise errors.message_too_big()
         self.admit(self, message.subject, len(message.headers or b""), len(message.payload))
         if config["discard"] == "new":
             self._check_room(message)
-        seq = await self.store.append(message.subject, message.headers, message.payload, time.time_ns())
+        stored_ns = time.time_ns()
+        seq = await self.store.append(message.subject, stored_headers, message.payload, stored_ns)
         if self.state is StreamState.CLOSED:
             return
+        self._track_ttl(seq, ttl, stored_ns)
         if msg_id:
             self._remember(msg_id, seq)
         if rollup == "sub":
@@ -202,11 +216,29 @@ class Stream:
         elif rollup == "all":
             self.store.purge(up_to_seq=seq)
         self.enforce_limits(message.subject)
-        if self._expiry is None:
-            self._schedule_expiry()
+        if config["retention"] == retention.INTEREST:
+            retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
+        if self._expiry is None or (ttl > 0 and stored_ns + ttl < self._expiry_due_ns):
+            self._schedule_expiry()  # else the armed timer is due first (no store read per publish)
         self._ack(message.reply, seq)
         for consumer in list(self.consumers.values()):
             consumer.pump()
+
+    def _message_ttl(self, ttl: int | None, headers: bytes) -> tuple[int, bytes]:
+        """The TTL a publish asks for, and its headers as stored: below the marker TTL a TTL is raised
+        to it (unless each subject keeps one message), and the stored header says so."""
+        if ttl is None:
+            raise errors.invalid_ttl()
+        marker_ttl = self.config.get("subject_delete_marker_ttl", 0)
+        if 0 < ttl < marker_ttl and self.config["max_msgs_per_subject"] != 1:
+            return marker_ttl, message_ttl.with_ttl(headers, marker_ttl // message_ttl.SECOND)
+        return ttl, headers
+
+    def _track_ttl(self, seq: int, ttl: int, stored_ns: int) -> None:
+        if ttl == message_ttl.NEVER:
+            self._never.add(seq)
+        elif ttl:
+            self._ttls.add(seq, stored_ns + ttl)
 
     def _check_room(self, message: Captured) -> None:
         config = self.config
@@ -280,27 +312,96 @@ class Stream:
             self._msg_ids.move_to_end(msg_id)
             self._last_msg_id = msg_id
 
-    # max_age -----------------------------------------------------------------------------------
+    # expiry: max_age and per-message TTLs ---------------------------------------------------
+
+    def _recover_ttls(self) -> None:
+        """After a restart: the TTL of every stored message, from its headers."""
+        if not self.config["allow_msg_ttl"]:
+            return
+        found = self.store.oldest()
+        while found is not None:
+            self._track_ttl(found.seq, message_ttl.ttl_of(found.headers), found.time_ns)
+            found = self.store.next_for_subject(">", found.seq + 1)
+
+    def _oldest_aging(self) -> StoredMessage | None:
+        """The oldest message max_age applies to (`Nats-TTL: never` ones are exempt)."""
+        found = self.store.oldest()
+        while found is not None and found.seq in self._never:
+            found = self.store.next_for_subject(">", found.seq + 1)
+        return found
 
     def _schedule_expiry(self) -> None:
+        """One timer for the earliest of: the oldest message reaching max_age, a message's TTL."""
+        if self.state is not StreamState.OPEN:
+            return
+        candidates = [self._ttls.next_due()]
+        max_age = self.config["max_age"]
+        if max_age and (oldest := self._oldest_aging()) is not None:
+            candidates.append(oldest.time_ns + max_age)
+        due = min((at for at in candidates if at is not None), default=None)
         if self._expiry is not None:
+            if due == self._expiry_due_ns:
+                return
             self._expiry.cancel()
             self._expiry = None
-        max_age = self.config["max_age"]
-        if not max_age or self.state is not StreamState.OPEN:
+        if due is None:
             return
-        oldest = self.store.oldest()
-        if oldest is None:
-            return
-        due_s = max(0.0, (oldest.time_ns + max_age - time.time_ns()) / 1e9)
-        self._expiry = asyncio.get_running_loop().call_later(due_s, self._expire)
+        self._expiry_due_ns = due
+        self._expiry = asyncio.get_running_loop().call_later(max(0.0, (due - time.time_ns()) / 1e9), self._expire)
 
     def _expire(self) -> None:
         self._expiry = None
-        horizon = time.time_ns() - self.config["max_age"]
-        while (oldest := self.store.oldest()) is not None and oldest.time_ns <= horizon:
-            self.store.discard(oldest.seq)
+        now = time.time_ns()
+        removed: list[StoredMessage] = []
+        if self.config["max_age"]:
+            horizon = now - self.config["max_age"]
+            found = self._oldest_aging()
+            while found is not None and found.time_ns <= horizon:
+                if found.seq not in self._never:
+                    self.store.discard(found.seq)
+                    removed.append(found)
+                found = self.store.next_for_subject(">", found.seq + 1)
+        for seq in self._ttls.pop_due(now):
+            found = self.store.get(seq)
+            if found is not None and self.store.discard(seq):
+                removed.append(found)
+        self._mark_removed(removed)
         self._schedule_expiry()
+
+    def _mark_removed(self, removed: list[StoredMessage]) -> None:
+        """Limit markers (ADR-43): a subject whose last message aged out gets an empty `MaxAge` marker
+        that itself expires after subject_delete_marker_ttl. Markers that expire leave none."""
+        marker_ttl = self.config.get("subject_delete_marker_ttl", 0)
+        if not marker_ttl:
+            return
+        marked: set[str] = set()
+        for found in removed:
+            if (found.subject in marked or message_ttl.is_marker(found.headers)
+                    or self.store.count_for_subject(found.subject)):
+                continue
+            marked.add(found.subject)
+            self._captured(found.subject, None, message_ttl.marker_headers("MaxAge", marker_ttl), b"")
+
+    # retention -------------------------------------------------------------------------------
+
+    def consumer_acked(self, consumer: Consumer, seq: int) -> None:
+        """A consumer is done with `seq` (acked, terminated, or delivered without acks; with ack all,
+        with everything up to it): interest and workqueue streams drop what nobody needs now."""
+        policy = self.config["retention"]
+        if policy == retention.LIMITS:
+            return
+        seqs = retention.stored_up_to(self.store, seq) if consumer.config["ack_policy"] == "all" else [seq]
+        retention.release(policy, self.consumers.values(), self.store, seqs)
+
+    def consumer_removed(self) -> None:
+        """On an interest stream, what only the removed consumer still needed goes."""
+        self._release_unneeded()
+
+    def _release_unneeded(self) -> None:
+        """Interest streams: every stored message no consumer needs goes (also when a stream becomes one)."""
+        if self.config["retention"] == retention.INTEREST:
+            retention.release(retention.INTEREST, self.consumers.values(), self.store,
+                              retention.stored_up_to(self.store))
 
     # replies -----------------------------------------------------------------------------------
 
@@ -351,6 +452,17 @@ class Stream:
         self._queue.clear()
         self._wake.set()
         self.store.destroy()
+
+
+def _asked_ttl(value: str | None) -> int | None:
+    """A `Nats-TTL` value read: None when absent, empty or unreadable (refused later, as nats-server
+    refuses an unreadable TTL only after the de-duplication checks)."""
+    if not value:
+        return None
+    try:
+        return message_ttl.parse_ttl(value)
+    except errors.ApiError:
+        return None
 
 
 def _msg_id_of(stored: StoredMessage) -> str:

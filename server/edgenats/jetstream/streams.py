@@ -121,7 +121,7 @@ class AccountStreams:
         """A new consumer, or (with the `position` kept on disk: delivered, ack floor) a restored one."""
         kept = self._kept(stream, config)
         consumer = Consumer(self.account, stream.name, stream.store, name, config, created_ns, self.remove_consumer,
-                            self._save_consumer if kept else None)
+                            self._save_consumer if kept else None, acked=stream.consumer_acked)
         stream.consumers[name] = consumer
         if position is not None:
             consumer.restore(*position)
@@ -144,11 +144,14 @@ class AccountStreams:
     def remove_consumer(self, consumer: Consumer) -> None:
         """Deleted by the API or idle past its inactive_threshold."""
         stream = self.streams.get(consumer.stream_name)
-        if stream is not None and stream.consumers.get(consumer.name) is consumer:
+        removed = stream is not None and stream.consumers.get(consumer.name) is consumer
+        if removed:
             del stream.consumers[consumer.name]
             if self._kept(stream, consumer.config):
                 meta.remove_consumer(self.folder / stream.name, consumer.name)
         consumer.stop()
+        if removed:
+            stream.consumer_removed()  # interest retention: what only it needed goes
 
     def delete(self, name: str) -> None:
         stream = self.get(name)
