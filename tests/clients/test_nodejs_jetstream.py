@@ -2,7 +2,8 @@
 
 `nodejs/jetstream.mjs` (npm package `nats`, pinned by its package-lock.json) adds a stream, publishes
 with message ids and expectations, reads messages back, fetches and acks with a durable pull consumer,
-reads with an ordered consumer and a durable push subscription,
+reads with an ordered consumer and a durable push subscription, uses a key-value bucket (put, get,
+update at a stale revision, delete, keys, history, status),
 deletes, purges and removes the stream, and prints what it saw. The same values hold for edgenats and
 nats-server. Needs node and the harness (`npm ci --prefix tests/clients/nodejs`); without them the
 test skips, except under CI=true, where it fails.
@@ -78,6 +79,8 @@ async def test_nodejs_jetstream_session(nodejs_harness, server_kind, server_fact
         "floor": 6, "bound": False}
     assert seen["delete message"] is True
     assert seen["purge subject"] == 3
-    assert seen["stream names"] == ["ORDERS"]
+    assert seen["key-value"] == {"first": 1, "value": "12", "revision": 2, "stale": 10071, "keys": ["pump.speed"],
+                                 "history": [[1, "10"], [2, "12"]], "values": 4, "bucket": "site"}
+    assert sorted(seen["stream names"]) == ["KV_site", "ORDERS"]
     assert seen["delete stream"] is True
     assert seen["missing stream"] == {"error": {"code": 404, "err_code": 10059, "description": "stream not found"}}

@@ -99,6 +99,28 @@ await step("push subscribe", async () => {
   const info = await jsm.consumers.info("ORDERS", "pusher");
   return { got, floor: info.ack_floor.stream_seq, bound: info.push_bound === true };
 });
+await step("key-value", async () => {
+  const kv = await js.views.kv("site", { history: 3 });
+  const first = await kv.put("pump.speed", "10");
+  await kv.put("pump.speed", "12");
+  await kv.put("valve.open", "yes");
+  const entry = await kv.get("pump.speed");
+  let stale;
+  try {
+    await kv.update("pump.speed", "99", first);
+    stale = "updated";
+  } catch (error) {
+    stale = error.api_error?.err_code ?? String(error.message);
+  }
+  await kv.delete("valve.open");
+  const keys = [];
+  for await (const key of await kv.keys()) keys.push(key);
+  const history = [];
+  for await (const e of await kv.history({ key: "pump.speed" })) history.push([e.revision, e.string()]);
+  const status = await kv.status();
+  return { first, value: entry.string(), revision: entry.revision, stale, keys, history,
+           values: status.values, bucket: status.bucket };
+});
 await step("delete message", async () => {
   return await jsm.streams.deleteMessage("ORDERS", 1);
 });
