@@ -1,9 +1,10 @@
 """DIRECT.GET against both servers: the request form (seq, last_by_subj, next_by_subj, batches), the
 last-by-subject form, the status replies for misses and bad requests, and no responders without
-allow_direct."""
+allow_direct, and reads from a start time."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import nats.errors
@@ -159,3 +160,32 @@ async def test_direct_get_multi_last_up_to_a_time(nc):
     # up to the third message's time means stored before it
     assert await _replies(nc, "$JS.API.DIRECT.GET.D", payload, 3) == [
         (_batch_origin("d.a", 1, 1, 0), b"a1"), ([*B2, *_batch_origin("d.b", 2, 0, 1)], b"b1"), _eob(0, 2, 2)]
+
+
+async def test_direct_get_from_a_start_time(nc):
+    await _stream(nc)
+    second = await nc.request("$JS.API.DIRECT.GET.D", b'{"seq": 2}', timeout=2)
+    at = second.headers["Nats-Time-Stamp"]  # the first message stored at or after it is the second
+    b2 = [*B2, *_origin("d.b", 2)]
+    answers = [
+        ({"start_time": at}, [(b2, b"b1")]),
+        ({"start_time": at, "next_by_subj": "d.a"}, [(_origin("d.a", 3), b"a2")]),
+        ({"start_time": at, "batch": 2}, [([*B2, *_batch_origin("d.b", 2, 2, 0)], b"b1"),
+                                          (_batch_origin("d.a", 3, 1, 2), b"a2"), _eob(1, 3)]),
+        ({"start_time": at, "batch": 5, "next_by_subj": "d.a"}, [(_batch_origin("d.a", 3, 0, 0), b"a2"), _eob(0, 3)]),
+        ({"start_time": "2020-01-01T02:00:00.1234567891+02:00"}, [(_origin("d.a", 1), b"a1")]),
+        ({"start_time": "2020-01-01T00:00:00Z", "seq": 0}, [(_origin("d.a", 1), b"a1")]),
+        ({"start_time": at, "multi_last": ["d.b"]}, [([*B2, *_batch_origin("d.b", 2, 0, 0)], b"b1"), _eob(0, 2, 4)]),
+        ({"start_time": None, "seq": 1}, [(_origin("d.a", 1), b"a1")]),
+        ({"start_time": "2099-01-01T00:00:00Z"}, [(_status("404", "Message Not Found"), b"")]),
+        ({"start_time": at, "next_by_subj": "d.zz"}, [(_status("404", "Message Not Found"), b"")]),
+        ({"start_time": at, "seq": 1}, [(_status("408", "Bad Request"), b"")]),
+        ({"start_time": at, "last_by_subj": "d.a"}, [(_status("408", "Bad Request"), b"")]),
+        ({"start_time": "2020-01-01t00:00:00z"}, [(_status("408", "Malformed Request"), b"")]),
+        ({"start_time": "2020-01-01 00:00:00Z"}, [(_status("408", "Malformed Request"), b"")]),
+        ({"start_time": ""}, [(_status("408", "Malformed Request"), b"")]),
+        ({"start_time": 5}, [(_status("408", "Malformed Request"), b"")]),
+    ]
+    for request, expected in answers:
+        payload = json.dumps(request).encode()
+        assert await _replies(nc, "$JS.API.DIRECT.GET.D", payload, len(expected)) == expected, request

@@ -1,23 +1,18 @@
 """Key-Value reads that ride on ordered push consumers, through nats-py on both servers: `keys`,
 `history`, `watch` and `watchall` (initial values, the "initial values done" marker, live updates,
-delete markers). The bucket is made as nats-py makes it, minus `allow_msg_ttl` (which edgenats
-does not have yet), and bound with `js.key_value`."""
+delete markers). The bucket is made by nats-py's own `create_key_value`, with direct reads off
+and on (the watch path is the same; `get` then reads by DIRECT.GET or by STREAM.MSG.GET)."""
 
 from __future__ import annotations
 
 import nats.js.errors
 import pytest
-from nats.js.api import DiscardPolicy, StreamConfig
 from nats.js.kv import KV_DEL
 
 
-@pytest.fixture
-async def kv(nc):
-    js = nc.jetstream()
-    await js.add_stream(StreamConfig(name="KV_CFG", subjects=["$KV.CFG.>"], max_msgs_per_subject=5,
-                                     discard=DiscardPolicy.NEW, deny_delete=True, allow_rollup_hdrs=True,
-                                     max_consumers=-1, max_msgs=-1, num_replicas=1, duplicate_window=120))
-    return await js.key_value("CFG")
+@pytest.fixture(params=[False, True], ids=["stream_get", "direct"])
+async def kv(nc, request):
+    return await nc.jetstream().create_key_value(bucket="CFG", history=5, direct=request.param)
 
 
 async def test_keys_and_history(kv):
@@ -29,6 +24,7 @@ async def test_keys_and_history(kv):
     await kv.put("gone", b"x")
     await kv.delete("gone")
     assert sorted(await kv.keys()) == ["a", "b.c"]
+    assert ((await kv.get("a")).value, (await kv.status()).history) == (b"3", 5)
     history = await kv.history("a")
     assert [(entry.value, entry.revision) for entry in history] == [(b"1", 1), (b"3", 3)]
     assert [entry.delta for entry in history] == [1, 0]

@@ -1,21 +1,17 @@
 """Object Store reads that ride on ordered push consumers, through nats-py on both servers: `get` of
 a multi-chunk object (chunks until the ack reply's pending is 0, digest checked), `list` and
-`watch`. The bucket is made as nats-py makes it, minus `allow_direct` (which edgenats does not
-have yet), and bound with `js.object_store`."""
+`watch`. The bucket is made by nats-py's own `create_object_store` (which always turns on
+allow_direct), on file and on memory storage."""
 
 from __future__ import annotations
 
 import pytest
-from nats.js.api import DiscardPolicy, StreamConfig
+from nats.js.api import StorageType
 
 
-@pytest.fixture
-async def obs(nc):
-    js = nc.jetstream()
-    await js.add_stream(StreamConfig(name="OBJ_FILES", subjects=["$O.FILES.C.>", "$O.FILES.M.>"],
-                                     discard=DiscardPolicy.NEW, allow_rollup_hdrs=True, max_consumers=-1,
-                                     num_replicas=1))
-    return await js.object_store("FILES")
+@pytest.fixture(params=[StorageType.FILE, StorageType.MEMORY], ids=["file", "memory"])
+async def obs(nc, request):
+    return await nc.jetstream().create_object_store("FILES", storage=request.param)
 
 
 async def test_put_get_of_a_multi_chunk_object(obs):

@@ -18,6 +18,7 @@ from edgenats.jetstream import consumer_config
 from edgenats.jetstream.consumer_acks import AckKind, ack_kind, ack_reply, acked_stream_seq, nak_delay_ns
 from edgenats.jetstream.consumer_pull import PUSH_BASED, PullSink
 from edgenats.jetstream.consumer_push import PushSink
+from edgenats.jetstream.store import first_seq_at
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -167,27 +168,12 @@ class Consumer:
         elif policy == "by_start_sequence":
             self.delivered_sseq = self.config["opt_start_seq"] - 1
         elif policy == "by_start_time":
-            self.delivered_sseq = self._first_at(consumer_config.parse_time(self.config["opt_start_time"])) - 1
+            self.delivered_sseq = first_seq_at(store, consumer_config.parse_time(self.config["opt_start_time"])) - 1
         elif policy == "last_per_subject":
             seqs = sorted({m.seq for f in self.filters for subject in store.subjects(f)
                            if (m := store.last_for_subject(subject)) is not None})
             self._backlog.extend(seqs)
             self.delivered_sseq = seqs[0] - 1 if seqs else state.last_seq
-
-    def _first_at(self, time_ns: int) -> int:
-        """The first stream sequence stored at or after `time_ns` (after the last one when none is)."""
-        state = self.store.state()
-        low, high = max(state.first_seq, 1), state.last_seq + 1
-        while low < high:  # stored times rise with sequences; deleted sequences are stepped over
-            middle = (low + high) // 2
-            probe = middle
-            while probe < high and (found := self.store.get(probe)) is None:
-                probe += 1
-            if probe == high or found.time_ns >= time_ns:
-                high = middle
-            else:
-                low = probe + 1
-        return low
 
     @property
     def filters(self) -> list[str]:

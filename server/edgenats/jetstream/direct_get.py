@@ -4,7 +4,9 @@ Nats-Time-Stamp) or status lines (404 Message Not Found, 408 Empty/Malformed/Bad
 nats-server answers them. A stream without allow_direct, or no such stream, has no responder (503).
 Batches (`batch` with `seq`/`next_by_subj`, stopping once `max_bytes` are sent) and `multi_last`
 (the last message of each matching subject up to `up_to_seq` or `up_to_time`) add Nats-Num-Pending
-and Nats-Last-Sequence and end with 204 EOB; `start_time` is answered 408 Bad Request."""
+and Nats-Last-Sequence and end with 204 EOB. `start_time` stands for the first sequence stored at or
+after it (alone, with `next_by_subj` or with `batch`; with `seq` or `last_by_subj` it is a Bad
+Request, and `multi_last` ignores it)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from edgenats.jetstream.store import timestamp
+from edgenats.jetstream.store import first_seq_at, timestamp
 
 if TYPE_CHECKING:
     from edgenats.jetstream.store import StoredMessage
@@ -26,8 +28,8 @@ MALFORMED_REQUEST = b"NATS/1.0 408 Malformed Request\r\n\r\n"
 BAD_REQUEST = b"NATS/1.0 408 Bad Request\r\n\r\n"
 _INT_KEYS = ("seq", "batch", "max_bytes", "up_to_seq")
 _STR_KEYS = ("last_by_subj", "next_by_subj", "up_to_time", "start_time")
-_UNSUPPORTED = ("start_time",)
-_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d\d):(\d\d))")
+_TIME_KEYS = ("up_to_time", "start_time")
+_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:(Z)|([+-])(\d\d):(\d\d))")
 
 
 class _Refused(Exception):
@@ -52,7 +54,7 @@ def _request(payload: bytes) -> dict:
     for key in _STR_KEYS:
         if request.get(key) is not None and not isinstance(request[key], str):
             raise _Refused(MALFORMED_REQUEST)
-    if request.get("up_to_time") is not None and _time_ns(request["up_to_time"]) is None:
+    if any(request.get(key) is not None and _time_ns(request[key]) is None for key in _TIME_KEYS):
         raise _Refused(MALFORMED_REQUEST)
     multi_last = request.get("multi_last")
     if multi_last is not None and not (isinstance(multi_last, list) and all(isinstance(f, str) for f in multi_last)):
@@ -61,7 +63,8 @@ def _request(payload: bytes) -> dict:
 
 
 def _time_ns(text: str) -> int | None:
-    """An RFC 3339 time as UTC ns since the epoch; None when it is not one."""
+    """An RFC 3339 time as UTC ns since the epoch (digits past ns dropped); None when it is not one
+    (as Go reads a JSON time: upper-case T and Z only)."""
     found = _RFC3339.fullmatch(text)
     if found is None:
         return None
@@ -69,7 +72,7 @@ def _time_ns(text: str) -> int | None:
     seconds = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second)))
     if sign:
         seconds -= (1 if sign == "+" else -1) * (int(off_h) * 3600 + int(off_m) * 60)
-    return seconds * 1_000_000_000 + int((fraction or "").ljust(9, "0"))
+    return seconds * 1_000_000_000 + int((fraction or "")[:9].ljust(9, "0"))
 
 
 def reply_headers(stream_name: str, message: StoredMessage, extra: str = "") -> bytes:
@@ -111,10 +114,13 @@ class DirectGet:
         next_by = request.get("next_by_subj") or ""
         batch = request.get("batch") or 0
         multi_last = request.get("multi_last") or []
-        if any(request.get(key) for key in _UNSUPPORTED):
-            raise _Refused(BAD_REQUEST)
+        start_time = request.get("start_time")
         if (last_by and (seq or next_by or batch)) or (multi_last and (last_by or next_by)):
             raise _Refused(BAD_REQUEST)
+        if start_time is not None and not multi_last:
+            if seq or last_by:
+                raise _Refused(BAD_REQUEST)
+            seq = first_seq_at(store, _time_ns(start_time))
         if not (seq or last_by or next_by or multi_last):
             raise _Refused(EMPTY_REQUEST)
         if multi_last:

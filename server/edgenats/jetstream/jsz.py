@@ -1,8 +1,8 @@
-"""The JSZ document (`/jsz` on the monitor port, `$SYS.REQ.SERVER.PING.JSZ` in the system account) and
-the `jetstream` object of /varz, of a running JetStream, with nats-server's keys and types: the
-server's usage, reservations, API counters and configuration, totals of streams, consumers, messages
-and bytes, and on request the details of each account (its streams, their consumers and configs),
-paged by account name.
+"""The JSZ document (`/jsz` on the monitor port, `$SYS.REQ.SERVER.PING.JSZ` in the system account),
+one account's JSZ detail (`$SYS.REQ.ACCOUNT.<name>.JSZ`) and the `jetstream` object of /varz, of a
+running JetStream, with nats-server's keys and types: the server's usage, reservations, API counters
+and configuration, totals of streams, consumers, messages and bytes, and on request the details of
+each account (its streams, their consumers and configs), paged by account name.
 
 As nats-server reports them, an account's `reserved_memory`/`reserved_storage` are its limits as
 unsigned 64-bit numbers (-1, no limit, is 18446744073709551615)."""
@@ -61,7 +61,9 @@ def _stream_detail(api: JetStreamApi, stream: Stream, leader: str, options: JszO
     return detail
 
 
-def _account_detail(jetstream: JetStream, name: str, options: JszOptions) -> dict:
+def account_detail(jetstream: JetStream, name: str, options: JszOptions) -> dict:
+    """One account's usage, limits and API counters; its streams with `streams`, and their consumers
+    with `consumers` too (this alone does not add `streams`, as in nats-server's account JSZ)."""
     streams, api = jetstream.accounts[name]
     limits = streams.limits
     detail: dict = {"name": name, "id": name, "memory": used(streams.live, "memory"),
@@ -83,6 +85,7 @@ def _config(jetstream: JetStream) -> dict:
         config["sync_interval"] = round(jetstream.sync.interval_s * 1e9)
     if jetstream.settings.domain:
         config["domain"] = jetstream.settings.domain
+    config["strict"] = True  # unknown fields in API requests are refused (10025)
     return config
 
 
@@ -128,6 +131,6 @@ def build_jsz(jetstream: JetStream, server_id: str, options: JszOptions) -> dict
     else:
         names = []
     if names:
-        document["account_details"] = [_account_detail(jetstream, name, options) for name in names]
+        document["account_details"] = [account_detail(jetstream, name, options) for name in names]
     document["total"] = len(jetstream.accounts)
     return document

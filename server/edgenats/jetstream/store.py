@@ -1,7 +1,7 @@
 """The message store contract every JetStream stream is built on: the `MessageStore` protocol, the
 stored message and store state records (and how a stored time is written), the sync policy of file
 stores, and nats-server's per-message byte accounting (so `bytes` in STREAM.INFO matches nats-server
-for both storage types)."""
+for both storage types), and the lookup of the first sequence stored at a time."""
 
 from __future__ import annotations
 
@@ -70,6 +70,22 @@ def timestamp(ns: int) -> str:
     secs, frac = divmod(ns, 1_000_000_000)
     text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
     return text + (f".{frac:09d}".rstrip("0") if frac else "") + "Z"
+
+
+def first_seq_at(store: MessageStore, time_ns: int) -> int:
+    """The first sequence stored at or after `time_ns` (the one after the last when none is)."""
+    state = store.state()
+    low, high = max(state.first_seq, 1), state.last_seq + 1
+    while low < high:  # stored times rise with sequences; deleted sequences are stepped over
+        middle = (low + high) // 2
+        probe = middle
+        while probe < high and (found := store.get(probe)) is None:
+            probe += 1
+        if probe == high or found.time_ns >= time_ns:
+            high = middle
+        else:
+            low = probe + 1
+    return low
 
 
 class MessageStore(Protocol):

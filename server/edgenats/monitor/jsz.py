@@ -1,16 +1,16 @@
 """/jsz: JetStream's usage and accounts (edgenats.jetstream.jsz builds it) with nats-server's query
 options (acc, accounts, streams, consumers, config, offset, limit), or nats-server's exact answer when
-JetStream is not enabled."""
+JetStream is not enabled; and one account's JSZ detail, or why there is none (nats-server's texts)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from edgenats.jetstream.jsz import JszOptions, build_jsz
+from edgenats.jetstream.jsz import JszOptions, account_detail, build_jsz
 from edgenats.monitor.formats import rfc3339
+from edgenats.monitor.query import Query, QueryError
 
 if TYPE_CHECKING:
-    from edgenats.monitor.query import Query
     from edgenats.surface import ServerSurface
 
 
@@ -24,6 +24,17 @@ def jsz(server: ServerSurface, options: JszOptions) -> dict:
     if server.jetstream is None:
         return disabled_jsz(server)
     return build_jsz(server.jetstream, server.server_id, options)
+
+
+def account_jsz(server: ServerSurface, name: str, options: JszOptions) -> dict:
+    """The detail of account `name`; QueryError when JetStream or the account is missing."""
+    if server.jetstream is None:
+        raise QueryError("jetstream not enabled")
+    if name not in server.accounts:
+        raise QueryError(f'account "{name}" not found')
+    if name not in server.jetstream.accounts:
+        raise QueryError(f'account "{name}" not jetstream enabled')
+    return account_detail(server.jetstream, name, options)
 
 
 def disabled_jsz(server: ServerSurface) -> dict:

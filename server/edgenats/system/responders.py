@@ -1,5 +1,6 @@
 """The requests a server answers in its system account: `$SYS.REQ.SERVER.PING` (STATSZ, kept for old
-tools), `$SYS.REQ.SERVER.PING.<KIND>` (every server) and `$SYS.REQ.SERVER.<id>.<KIND>` (this one).
+tools), `$SYS.REQ.SERVER.PING.<KIND>` (every server), `$SYS.REQ.SERVER.<id>.<KIND>` (this one) and
+`$SYS.REQ.ACCOUNT.<account>.JSZ` (one account's JetStream detail).
 
 A request body is JSON: nats-server's options of the matching monitoring endpoint plus its server
 filter (server_name, host, cluster, exact_match, tags, domain); a server the filter excludes stays
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 
 from edgenats.jetstream.jsz import JszOptions
 from edgenats.monitor.connz import build_connz
-from edgenats.monitor.jsz import jsz
+from edgenats.monitor.jsz import account_jsz, jsz
 from edgenats.monitor.query import Query, QueryError
 from edgenats.monitor.standalone import build_healthz, build_leafz
 from edgenats.monitor.subsz import build_subsz
@@ -45,6 +46,7 @@ class SystemAccount(Protocol):
     def http_req_stats(self) -> dict[str, int]: ...
 
 PING_SUBJECT = "$SYS.REQ.SERVER.PING"
+ACCOUNT_JSZ_SUBJECT = "$SYS.REQ.ACCOUNT.*.JSZ"
 KINDS = ("STATSZ", "VARZ", "CONNZ", "SUBSZ", "LEAFZ", "JSZ", "HEALTHZ")
 
 # The server filter every request may carry: JSON field -> (Python type, Go type for errors).
@@ -87,8 +89,10 @@ class BadRequest(Exception):
 
 def parse_options(kind: str, payload: bytes) -> dict:
     """The JSON options of a request, checked against the types nats-server decodes them into."""
-    if not payload.strip():
+    if not payload:
         return {}
+    if not payload.strip():
+        raise BadRequest("unexpected end of JSON input")
     struct, fields = _OPTION_FIELDS[kind]
     try:
         options = json.loads(payload)
@@ -194,6 +198,7 @@ class Responders:
             subscriptions.append(system.account.subscribe_internal(f"{PING_SUBJECT}.{kind}", handler))
             direct = f"$SYS.REQ.SERVER.{system.server.server_id}.{kind}"
             subscriptions.append(system.account.subscribe_internal(direct, handler))
+        subscriptions.append(system.account.subscribe_internal(ACCOUNT_JSZ_SUBJECT, self._account_jsz))
         return subscriptions
 
     def _handler(self, kind: str):
@@ -202,7 +207,14 @@ class Responders:
 
         return handle
 
-    def answer(self, kind: str, reply: str | None, payload: bytes) -> None:
+    def _account_jsz(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> None:
+        name = subject.split(".")[3]
+        server = self._system.server
+        self.answer("JSZ", reply, payload, lambda options: account_jsz(server, name, _jsz_options(options)))
+
+    def answer(self, kind: str, reply: str | None, payload: bytes,
+               build: Callable[[dict], dict] | None = None) -> None:
+        """Answer a request of `kind` with its builder, or with `build` when given."""
         system = self._system
         if not reply:
             return
@@ -220,7 +232,7 @@ class Responders:
             return
         system.server.settle_counters()
         try:
-            data = self._builders[kind](options)
+            data = (build or self._builders[kind])(options)
         except QueryError as error:
             system.publish(reply, {"server": system.server_block(), "data": None,
                                    "error": {"code": 500, "description": str(error)}})
