@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("edgenats")
 
-_RESERVED_REPLY_PREFIXES = (b"_R_.", b"$JS.ACK.", b"$GNR.")
+# Replies only the server makes (service import replies, JetStream acks): a client may not publish with one.
+_RESERVED_REPLY_PREFIXES = (b"_R_.", b"$JS.ACK.")
 
 
 class ClientConnection(Connection):
@@ -267,7 +268,8 @@ class ClientConnection(Connection):
         """PUB (header_size -1) or HPUB: the broker's hot path, handed to the account's routing."""
         self.in_msgs += 1
         self.in_bytes += size
-        if self._checked_publish and not self._publish_allowed(subject, reply):
+        if (self._checked_publish or reply is not None and reply.startswith(_RESERVED_REPLY_PREFIXES)) \
+                and not self._publish_allowed(subject, reply):
             return
         delivered = self._route(subject, reply, header_size, size, payload_crlf, self.echo_skip, sizes_as_sent)
         if not delivered and reply is not None and self.no_responders:
@@ -285,7 +287,8 @@ class ClientConnection(Connection):
         self.account.publish_run(subject, size, payloads, self.echo_skip)
 
     def _publish_allowed(self, subject: bytes, reply: bytes | None) -> bool:
-        """The checks that only verbose, pedantic or restricted connections pay for, in nats-server's order."""
+        """The checks that only verbose, pedantic or restricted connections (or a reserved reply) pay for, in
+        nats-server's order."""
         permissions = self.user.permissions if self.user else None
         if permissions is not None:
             subject_text = subject.decode("latin-1")

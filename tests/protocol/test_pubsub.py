@@ -326,3 +326,20 @@ async def test_nats_py_headers_round_trip(server):
         assert message.headers == {"X-Id": "7", "Trace": "a b"}
     finally:
         await connection.close()
+
+
+@pytest.mark.parametrize("reply", [b"_R_.x.y", b"$JS.ACK.s.c.1.1.1.123.0"])
+def test_publish_with_a_reply_only_the_server_makes_is_refused(server, reply):
+    """Service-import replies and JetStream ack subjects are the server's: a client may not forge one.
+    The message goes nowhere, the connection stays and the next publish is delivered."""
+    with RawClient.handshake(server.port, headers=True) as client:
+        client.send(b"SUB > 1\r\nPUB a %s 1\r\nx\r\nHPUB b %s 12 13\r\nNATS/1.0\r\n\r\ny\r\nPUB c 1\r\nz\r\n"
+                    % (reply, reply))
+        refused = b"-ERR 'Permissions Violation for Publish with Reply of \"%s\"'\r\n" % reply
+        assert client.fence() == refused + refused + b"MSG c 1 1\r\nz\r\n"
+
+
+def test_publish_with_other_dollar_replies_is_delivered(server):
+    with RawClient.handshake(server.port) as client:
+        client.send(b"SUB > 1\r\nPUB a $GNR.a.b.c 1\r\nx\r\nPUB b $JS.FC.s.c.1 1\r\ny\r\n")
+        assert client.fence() == b"MSG a 1 $GNR.a.b.c 1\r\nx\r\nMSG b 1 $JS.FC.s.c.1 1\r\ny\r\n"
