@@ -428,7 +428,8 @@ class JetStreamApi:
             return self.consumer_document(existing)
         if action == "update":
             raise errors.consumer_error(10149, "consumer does not exist")
-        if 0 < stream.config["max_consumers"] <= len(stream.consumers):
+        limit = stream.config["max_consumers"]
+        if len(stream.consumers) >= (limit if limit > 0 else consumer_config.DEFAULT_MAX_CONSUMERS):
             raise errors.max_consumers_reached()
         self.streams.accounting.check_consumer(self.streams.limits, self.streams.live, normalised)
         retention.check_new_consumer(stream.config["retention"], stream.consumers.values(), normalised)

@@ -17,6 +17,7 @@ MIN_HEARTBEAT_NS = 100_000_000
 MIN_MAX_EXPIRES_NS = 1_000_000
 MAX_WAITING = 512
 MAX_ACK_PENDING = 1000
+DEFAULT_MAX_CONSUMERS = 1000  # per stream, when its max_consumers is unset (nats-server 2.15's default)
 DELIVER_POLICIES = ("all", "last", "new", "by_start_sequence", "by_start_time", "last_per_subject")
 ACK_POLICIES = ("none", "all", "explicit")
 REPLAY_POLICIES = ("instant", "original")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from edgenats.jetstream import consumer_config
 from edgenats.jetstream.api import API_LEVEL, JetStreamApi, timestamp
 from edgenats.jetstream.limits import reserved, used
 from edgenats.monitor.formats import rfc3339
@@ -101,13 +102,16 @@ def _stats(jetstream: JetStream, everything: list[Stream]) -> dict:
     }
 
 
+LIMITS = {"default_max_consumers": consumer_config.DEFAULT_MAX_CONSUMERS}
+
+
 def _streams(jetstream: JetStream) -> list[Stream]:
     return [stream for streams, _ in jetstream.accounts.values() for stream in streams.live]
 
 
 def build_varz_jetstream(jetstream: JetStream) -> dict:
     """The `jetstream` object of /varz."""
-    return {"config": _config(jetstream), "stats": _stats(jetstream, _streams(jetstream)), "limits": {}}
+    return {"config": _config(jetstream), "stats": _stats(jetstream, _streams(jetstream)), "limits": LIMITS}
 
 
 def build_jsz(jetstream: JetStream, server_id: str, options: JszOptions) -> dict:
@@ -119,7 +123,7 @@ def build_jsz(jetstream: JetStream, server_id: str, options: JszOptions) -> dict
     states = [stream.store.state() for stream in everything]
     document: dict = {
         **_stats(jetstream, everything), "server_id": server_id, "now": rfc3339(), "config": _config(jetstream),
-        "limits": {}, "streams": len(everything), "consumers": sum(len(stream.consumers) for stream in everything),
+        "limits": LIMITS, "streams": len(everything), "consumers": sum(len(stream.consumers) for stream in everything),
         "messages": sum(state.messages for state in states), "bytes": sum(state.bytes for state in states),
     }
     names = sorted(jetstream.accounts)
