@@ -107,17 +107,18 @@ class FileStore:
 
     # Appends: batched, committed on the writer thread, completed on the loop in order.
 
-    async def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> int:
+    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> asyncio.Future[int]:
         if self._closed:
             raise StoreClosedError(f"file store {self.path} is closed")
-        self._loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
         seq = self._next_seq
         self._next_seq += 1
         future = self._loop.create_future()
         self._pending_rows.append((seq, subject, headers, data, time_ns))
         self._pending_futures.append(future)
         self._schedule_submit()
-        return await future
+        return future
 
     def discard(self, seq: int) -> bool:
         """Remove a message as a stream limit requires (discard old, max age, per-subject limit): gone

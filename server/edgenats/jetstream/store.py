@@ -4,6 +4,7 @@ byte accounting (so `bytes` in STREAM.INFO matches nats-server for both storage 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,9 +57,11 @@ def file_message_size(subject: str, headers_len: int, data_len: int) -> int:
 
 
 class MessageStore(Protocol):
-    async def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> int:
-        """Store the next message; returns its sequence once durable at the store's sync setting.
-        Appends complete in call order. Many appends in one loop turn share one commit."""
+    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> Awaitable[int]:
+        """Store the next message: its sequence is taken at the call, and the awaitable returned gives
+        it once the message is durable at the store's sync setting. Appends complete in call order;
+        the appends made while a commit is being written share the next commit (group commit), so a
+        caller that appends many messages before awaiting any pays one commit for all of them."""
 
     def get(self, seq: int) -> StoredMessage | None: ...
 

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 from edgenats.jetstream import errors
 from edgenats.jetstream.store import StoreClosedError, file_message_size, memory_message_size
 from edgenats.monitor.formats import go_json
-from edgenats.protocol.headers import HeaderError, parse_headers
+from edgenats.protocol.headers import HeaderError, Headers, parse_headers
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from edgenats.account import Account
     from edgenats.jetstream.consumer import Consumer
     from edgenats.jetstream.store import MessageStore, StoredMessage
@@ -34,6 +36,7 @@ EXPECTED_LAST_SUBJECT_SEQ_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject
 EXPECTED_LAST_MSG_ID = "Nats-Expected-Last-Msg-Id"
 ROLLUP = "Nats-Rollup"
 TTL = "Nats-TTL"
+_STATEFUL_HEADERS = (EXPECTED_LAST_SUBJECT_SEQ, EXPECTED_LAST_SEQ, EXPECTED_LAST_MSG_ID, ROLLUP)
 
 
 class StreamState(enum.Enum):
@@ -73,7 +76,13 @@ class Stream:
         # Nats-Msg-Id -> (seq, stored time ns), oldest first, for duplicate_window.
         self._msg_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._last_msg_id = ""
+        # Appended, not yet complete: (message, its store's awaitable, msg id, rollup), in order.
+        self._appended: list[tuple[Captured, Awaitable[int], str, str | None]] = []
+        self._appending_ids: dict[str, None] = {}  # the msg ids among them
         self._expiry: asyncio.TimerHandle | None = None
+        # The PubAck up to its sequence number: {"stream":..,"domain":..,"seq":
+        document = {"stream": self.name, **({"domain": domain} if domain else {})}
+        self._ack_prefix = go_json(document, pretty=False)[:-1] + b',"seq":'
         self._recover_msg_ids()
         # Removals by limits are not durable on their own: after a crash they are made again here.
         self.enforce_limits()
@@ -115,6 +124,9 @@ class Stream:
     # the worker --------------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """Take captured messages in arrival order. Messages whose checks need no stored state are
+        appended one after another without waiting, then completed (acked) in order once their commit
+        is done: everything captured while one commit is written shares the next one."""
         while True:
             while self._queue:
                 message = self._queue.popleft()
@@ -127,10 +139,52 @@ class Stream:
                 except Exception:
                     # Nothing was acknowledged: the publisher sees no PubAck and may retry.
                     log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
+                if not self._queue and not await self._complete_appended():
+                    return
             if self.state is not StreamState.OPEN:
                 return
             self._wake.clear()
             await self._wake.wait()
+
+    async def _complete_appended(self) -> bool:
+        """Wait for the appends made so far, in order, and answer each; False once the store closed."""
+        appended, self._appended = self._appended, []
+        for message, stored, msg_id, rollup in appended:
+            if msg_id:
+                del self._appending_ids[msg_id]
+            try:
+                seq = await stored
+            except StoreClosedError:
+                return False
+            except Exception:
+                log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
+                continue
+            if self.state is StreamState.CLOSED:
+                return False
+            if msg_id:
+                self._remember(msg_id, seq)
+            if rollup == "sub":
+                self.store.purge(subject_filter=message.subject, up_to_seq=seq)
+            elif rollup == "all":
+                self.store.purge(up_to_seq=seq)
+            self.enforce_limits(message.subject)
+            self._ack(message.reply, seq)
+        if appended:
+            if self._expiry is None:
+                self._schedule_expiry()
+            for consumer in list(self.consumers.values()):
+                consumer.pump()
+        return True
+
+    def _needs_stored_state(self, headers: Headers | None) -> bool:
+        """Whether a message's checks read the stream's state, so that the appends before it must be
+        complete first: expectations, rollups and discard-new limits."""
+        if headers is not None and any(headers.get(name) is not None for name in _STATEFUL_HEADERS):
+            return True
+        config = self.config
+        return config["discard"] == "new" and (
+            config["max_msgs"] > 0 or config["max_bytes"] > 0
+            or bool(config.get("discard_new_per_subject") and config["max_msgs_per_subject"] > 0))
 
     async def _ingest(self, message: Captured) -> None:
         config = self.config
@@ -144,6 +198,9 @@ class Stream:
         rollup = None
         if config["sealed"]:
             raise errors.sealed_stream()
+        barrier = self._needs_stored_state(headers)
+        if barrier and not await self._complete_appended():
+            raise StoreClosedError("stream closed")
         if headers is not None:
             expected = headers.get(EXPECTED_STREAM)
             if expected is not None and expected != self.name:
@@ -164,6 +221,8 @@ class Stream:
                     raise errors.wrong_last_sequence(actual)
             msg_id = headers.get(MSG_ID) or ""
             if msg_id:
+                if msg_id in self._appending_ids and not await self._complete_appended():
+                    raise StoreClosedError("stream closed")
                 seen = self._seen(msg_id)
                 if seen is not None:
                     self._ack(message.reply, seen, duplicate=True)
@@ -182,21 +241,12 @@ class Stream:
             raise errors.message_too_big()
         if config["discard"] == "new":
             self._check_room(message)
-        seq = await self.store.append(message.subject, message.headers, message.payload, time.time_ns())
-        if self.state is StreamState.CLOSED:
-            return
+        stored = self.store.append(message.subject, message.headers, message.payload, time.time_ns())
+        self._appended.append((message, stored, msg_id, rollup))
         if msg_id:
-            self._remember(msg_id, seq)
-        if rollup == "sub":
-            self.store.purge(subject_filter=message.subject, up_to_seq=seq)
-        elif rollup == "all":
-            self.store.purge(up_to_seq=seq)
-        self.enforce_limits(message.subject)
-        if self._expiry is None:
-            self._schedule_expiry()
-        self._ack(message.reply, seq)
-        for consumer in list(self.consumers.values()):
-            consumer.pump()
+            self._appending_ids[msg_id] = None
+        if barrier and not await self._complete_appended():
+            raise StoreClosedError("stream closed")
 
     def _check_room(self, message: Captured) -> None:
         config = self.config
@@ -295,16 +345,11 @@ class Stream:
     # replies -----------------------------------------------------------------------------------
 
     def _ack(self, reply: str | None, seq: int, duplicate: bool = False) -> None:
-        document: dict = {"stream": self.name}
-        if self.domain:
-            document["domain"] = self.domain
-        document["seq"] = seq
-        encoded = go_json(document, pretty=False)
-        if duplicate:
-            # Byte for byte as nats-server appends it to the ack.
-            encoded = encoded[:-1] + b',"duplicate": true}'
-        if reply and not self.config.get("no_ack"):
-            self.account.publish_internal(reply, encoded)
+        if not reply or self.config.get("no_ack"):
+            return
+        # Byte for byte as nats-server writes it, duplicate flag included.
+        tail = b',"duplicate": true}' if duplicate else b"}"
+        self.account.publish_internal(reply, self._ack_prefix + str(seq).encode() + tail)
 
     def _reply(self, reply: str | None, document: dict) -> None:
         if reply and not self.config.get("no_ack"):
