@@ -42,8 +42,8 @@ class MemoryStore:
     def count_for_subject(self, subject: str) -> int:
         return self._index.count_for(subject)
 
-    def first_for_subject(self, subject: str) -> StoredMessage | None:
-        return self._message(self._index.first_for(subject))
+    def first_seq_for_subject(self, subject: str) -> int | None:
+        return self._index.first_for(subject)
 
     def delete(self, seq: int) -> bool:
         if seq not in self._index:

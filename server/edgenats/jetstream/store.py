@@ -77,8 +77,8 @@ class MessageStore(Protocol):
     def count_for_subject(self, subject: str) -> int:
         """How many messages a literal subject holds."""
 
-    def first_for_subject(self, subject: str) -> StoredMessage | None:
-        """The oldest message of a literal subject."""
+    def first_seq_for_subject(self, subject: str) -> int | None:
+        """The sequence of the oldest message of a literal subject (from the index: no read)."""
 
     def delete(self, seq: int) -> bool:
         """Remove one message, durably; False when there is no such message."""

@@ -271,13 +271,13 @@ class Stream:
         if per_subject > 0:
             for name in [subject] if subject is not None else list(self.store.subjects()):
                 while self.store.count_for_subject(name) > per_subject:
-                    self.store.discard(self.store.first_for_subject(name).seq)
+                    self.store.discard(self.store.first_seq_for_subject(name))
         max_msgs, max_bytes = config["max_msgs"], config["max_bytes"]
-        while True:
+        while max_msgs > 0 or max_bytes > 0:
             state = self.store.state()
             if not ((0 < max_msgs < state.messages) or (0 < max_bytes < state.bytes)):
                 break
-            self.store.discard(self.store.oldest().seq)
+            self.store.discard(state.first_seq)
 
     # de-duplication ----------------------------------------------------------------------------
 
