@@ -92,8 +92,8 @@ class _Measured:
         self._probe = StallProbe(endpoint, settings.stall_timeout_s)
 
     def __enter__(self) -> _Measured:
-        self._start = CpuSnapshot.take(self._server, self._loadgen)
         self._probe.start()
+        self._start = CpuSnapshot.take(self._server, self._loadgen)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
