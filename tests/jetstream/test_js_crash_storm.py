@@ -1,7 +1,7 @@
 """Acknowledged means kept, across `kill -9` of the whole broker: a real edgenats process is killed at a
 random moment of a publish storm (32 concurrent `js.publish` with Nats-Msg-Id, the unacknowledged ones
 retried in the next life) while a durable pull consumer fetches and acks as it goes, and restarted on
-the same store, KILLS times, at `sync_interval: always` and at the default (group commit, fsync every
+the same store, KILLS times at `sync_interval: always` and KILLS times at the default (group commit, fsync every
 two minutes: a process kill leaves written pages to the OS, so acked must still mean kept).
 
 After every restart the stream's last sequence is at least every sequence acknowledged so far, and the
@@ -24,7 +24,7 @@ from servers import start_server
 
 pytestmark = pytest.mark.crash
 
-KILLS = 100
+KILLS = 50  # per durability setting: 100 kills in all, about four minutes
 PUBLISHERS = 32
 STREAM = "CRASH"
 DURABLE = "worker"
