@@ -163,11 +163,14 @@ class Stream:
                 return False
             if msg_id:
                 self._remember(msg_id, seq)
-            if rollup == "sub":
-                self.store.purge(subject_filter=message.subject, up_to_seq=seq)
-            elif rollup == "all":
-                self.store.purge(up_to_seq=seq)
-            self.enforce_limits(message.subject)
+            try:
+                if rollup == "sub":
+                    self.store.purge(subject_filter=message.subject, up_to_seq=seq)
+                elif rollup == "all":
+                    self.store.purge(up_to_seq=seq)
+                self.enforce_limits(message.subject)
+            except Exception:
+                log.exception("stream %s: applying limits after seq %d failed", self.name, seq)
             self._ack(message.reply, seq)
         if appended:
             if self._expiry is None:
