@@ -5,6 +5,7 @@ same subject). File streams keep their metadata (meta.py), store and durable con
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,8 @@ class AccountStreams:
         self.sync = sync
         self.domain = domain
         self.streams: dict[str, Stream] = {}
+        self._moved: dict[Consumer, None] = {}  # durables whose ack floor moved this loop turn
+        self._write_scheduled = False
 
     def load(self) -> None:
         """The file streams stored before the last stop, with their messages."""
@@ -97,7 +100,7 @@ class AccountStreams:
     def add_consumer(self, stream: Stream, name: str, config: dict, created_ns: int, save: bool = True) -> Consumer:
         kept = self._kept(stream, config)
         consumer = Consumer(self.account, stream.name, stream.store, name, config, created_ns, self.remove_consumer,
-                            self._save_consumer if kept else None)
+                            self._position_moved if kept else None)
         stream.consumers[name] = consumer
         if kept and save:
             self._save_consumer(consumer, durable=True)
@@ -114,8 +117,24 @@ class AccountStreams:
             "delivered": [consumer.delivered_sseq, consumer.delivered_cseq],
             "ack_floor": [consumer.floor_sseq, consumer.floor_cseq]}, durable)
 
+    def _position_moved(self, consumer: Consumer) -> None:
+        """A durable's ack floor moved: its file is rewritten once, after this loop turn, for all the
+        acks of the turn (not once per ack: the loop does not wait on the disk for each). Not fsynced:
+        after a crash the consumer may redeliver what was acked last, never skip."""
+        self._moved[consumer] = None
+        if not self._write_scheduled:
+            self._write_scheduled = True
+            asyncio.get_running_loop().call_soon(self._write_positions)
+
+    def _write_positions(self) -> None:
+        self._write_scheduled = False
+        moved, self._moved = self._moved, {}
+        for consumer in moved:
+            self._save_consumer(consumer)
+
     def remove_consumer(self, consumer: Consumer) -> None:
         """Deleted by the API or idle past its inactive_threshold."""
+        self._moved.pop(consumer, None)
         stream = self.streams.get(consumer.stream_name)
         if stream is not None and stream.consumers.get(consumer.name) is consumer:
             del stream.consumers[consumer.name]
@@ -126,10 +145,13 @@ class AccountStreams:
     def delete(self, name: str) -> None:
         stream = self.get(name)
         del self.streams[name]
+        for consumer in stream.consumers.values():
+            self._moved.pop(consumer, None)
         stream.destroy()
         meta.remove(self.folder / name)
 
     async def close(self) -> None:
+        self._write_positions()
         for stream in list(self.streams.values()):
             await stream.close()
         self.streams.clear()
