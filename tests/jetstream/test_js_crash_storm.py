@@ -26,7 +26,7 @@ from servers import start_server
 
 pytestmark = pytest.mark.crash
 
-KILLS = 50  # per durability setting: 100 kills in all, about four minutes
+KILLS = 50  # per durability setting: 100 kills in all, about three minutes
 PUBLISHERS = 32
 STREAM = "CRASH"
 DURABLE = "worker"
@@ -49,6 +49,7 @@ class Ledger:
 
     next_id: int = 0
     acked: dict[str, int] = field(default_factory=dict)
+    acked_seqs: dict[int, str] = field(default_factory=dict)  # the same, by sequence
     unacked: list[str] = field(default_factory=list)
     confirmed: set[int] = field(default_factory=set)
     floor: int = 0  # every sequence up to here was acked (confirmed, or the broker's floor says so)
@@ -91,6 +92,7 @@ async def publish_storm(js, ledger: Ledger) -> None:
                 return
             assert ack.stream == STREAM
             assert ledger.acked.setdefault(msg_id, ack.seq) == ack.seq, f"{msg_id} acked at two sequences"
+            assert ledger.acked_seqs.setdefault(ack.seq, msg_id) == msg_id, f"sequence {ack.seq} reused"
 
     await asyncio.gather(*(publisher() for _ in range(PUBLISHERS)))
 
