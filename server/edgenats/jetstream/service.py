@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from edgenats.jetstream.api import API_LEVEL, JetStreamApi
 from edgenats.jetstream.store import SyncPolicy
+from edgenats.jetstream.stream import IngestLimits
 from edgenats.jetstream.streams import AccountStreams
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ class JetStream:
             log.info("  Domain:          %s", self.settings.domain)
         log.info("  API Level:       %d", API_LEVEL)
         for account in accounts:
-            streams = AccountStreams(account, self.root, self.sync, self.settings.domain)
+            ingest = IngestLimits(self.settings.max_buffered_msgs, self.settings.max_buffered_size)
+            streams = AccountStreams(account, self.root, self.sync, self.settings.domain, ingest)
             streams.load()
             api = JetStreamApi(streams, self.server_name, ACCOUNT_LIMITS)
             api.start()

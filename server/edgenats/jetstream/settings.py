@@ -1,5 +1,6 @@
 """The `jetstream` config block and flags: `jetstream: enabled|true|false`, or
-`jetstream { store_dir, max_memory_store, max_file_store, domain, sync_interval }`. As in nats-server
+`jetstream { store_dir, max_memory_store, max_file_store, domain, sync_interval, max_buffered_msgs,
+max_buffered_size }`. As in nats-server
 the data lives in `<store_dir>/jetstream`, and without a store_dir in a temporary folder."""
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class JetStreamSettings:
     domain: str = ""
     # None = "always": every append is on disk before it is acknowledged.
     sync_interval: float | None = DEFAULT_SYNC_INTERVAL
+    # Per stream, captured and not yet stored: beyond either a publish is dropped (nats-server's defaults).
+    max_buffered_msgs: int = 100_000
+    max_buffered_size: int = 128 * 1024 * 1024
 
     def root(self) -> tuple[Path, bool]:
         """The data folder, and whether it is the temporary default."""
@@ -62,6 +66,12 @@ def parse_jetstream(value: Any) -> JetStreamSettings:
         elif name == "sync_interval":
             fields["sync_interval"] = (None if isinstance(item, str) and item.lower() == "always"
                                        else positive_duration(item, "jetstream.sync_interval"))
+        elif name == "max_buffered_msgs":
+            if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
+                raise ValueError(f"jetstream.max_buffered_msgs must be a positive number, got {item!r}")
+            fields["max_buffered_msgs"] = item
+        elif name == "max_buffered_size":
+            fields["max_buffered_size"] = parse_size(item)
         elif name in ("enabled", "enable"):
             if not isinstance(item, bool):
                 raise ValueError(f"jetstream.{key} must be true or false")

@@ -51,6 +51,22 @@ class Captured:
     reply: str | None
     headers: bytes | None
     payload: bytes
+    size: int  # what it counts against the ingest buffer: subject, reply, headers and payload
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """nats-server's `max_buffered_msgs` / `max_buffered_size`: how much a stream holds captured and
+    not yet stored and acknowledged; beyond it a publish is dropped (429 to a request), so a publisher
+    that never waits for PubAcks cannot fill the memory."""
+
+    msgs: int = 100_000
+    bytes: int = 128 * 1024 * 1024
+
+
+DEFAULT_INGEST = IngestLimits()
+TOO_MANY_REQUESTS = b"NATS/1.0 429 Too Many Requests\r\n\r\n"
+DROP_WARNING_INTERVAL_S = 10.0
 
 
 def _as_int(text: str | None) -> int:
@@ -62,7 +78,7 @@ def _as_int(text: str | None) -> int:
 
 class Stream:
     def __init__(self, account: Account, config: dict, created_ns: int, store: MessageStore,
-                 domain: str = "") -> None:
+                 domain: str = "", ingest: IngestLimits = DEFAULT_INGEST) -> None:
         self.account = account
         self.config = config
         self.created_ns = created_ns
@@ -70,6 +86,10 @@ class Stream:
         self.domain = domain
         self.state = StreamState.OPEN
         self._queue: deque[Captured] = deque()
+        self._limits = ingest
+        self._buffered = 0  # captured and not yet answered: queued or appended
+        self._buffered_bytes = 0
+        self._warned_at = -DROP_WARNING_INTERVAL_S
         self._wake = asyncio.Event()
         self._subscriptions: list = []
         self.consumers: dict[str, Consumer] = {}
@@ -107,9 +127,31 @@ class Stream:
 
     def _captured(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
         if self.state is StreamState.OPEN:
-            self._queue.append(Captured(subject, reply, headers, payload))
+            size = len(subject) + len(reply or "") + len(headers or b"") + len(payload)
+            if self._buffered >= self._limits.msgs or self._buffered_bytes + size > self._limits.bytes:
+                self._drop(reply)
+                return 1
+            self._buffered += 1
+            self._buffered_bytes += size
+            self._queue.append(Captured(subject, reply, headers, payload, size))
             self._wake.set()
         return 1
+
+    def _drop(self, reply: str | None) -> None:
+        """The ingest buffer is full: nats-server's warning (at most every 10 s) and 429 to a request."""
+        limit = "len" if self._buffered >= self._limits.msgs else "size"
+        now = time.monotonic()
+        if now - self._warned_at >= DROP_WARNING_INTERVAL_S:
+            self._warned_at = now
+            log.warning("Dropping messages due to excessive stream ingest rate on '%s' > '%s': IPQ %s limit reached",
+                        self.account.name, self.name, limit)
+        if reply:
+            document = {"error": errors.too_many_requests().to_json(), "stream": self.name, "seq": 0}
+            self.account.publish_internal(reply, go_json(document, pretty=False), headers=TOO_MANY_REQUESTS)
+
+    def _answered(self, message: Captured) -> None:
+        self._buffered -= 1
+        self._buffered_bytes -= message.size
 
     def update(self, config: dict) -> None:
         """A validated update: new subjects are captured from now on, new limits apply at once."""
@@ -130,8 +172,9 @@ class Stream:
         while True:
             while self._queue:
                 message = self._queue.popleft()
+                appended = False
                 try:
-                    await self._ingest(message)
+                    appended = await self._ingest(message)
                 except errors.ApiError as error:
                     self._reply(message.reply, {"error": error.to_json(), "stream": self.name, "seq": 0})
                 except StoreClosedError:
@@ -139,6 +182,8 @@ class Stream:
                 except Exception:
                     # Nothing was acknowledged: the publisher sees no PubAck and may retry.
                     log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
+                if not appended:
+                    self._answered(message)
                 if not self._queue and not await self._complete_appended():
                     return
             if self.state is not StreamState.OPEN:
@@ -150,6 +195,7 @@ class Stream:
         """Wait for the appends made so far, in order, and answer each; False once the store closed."""
         appended, self._appended = self._appended, []
         for message, stored, msg_id, rollup in appended:
+            self._answered(message)
             if msg_id:
                 del self._appending_ids[msg_id]
             try:
@@ -189,7 +235,8 @@ class Stream:
             config["max_msgs"] > 0 or config["max_bytes"] > 0
             or bool(config.get("discard_new_per_subject") and config["max_msgs_per_subject"] > 0))
 
-    async def _ingest(self, message: Captured) -> None:
+    async def _ingest(self, message: Captured) -> bool:
+        """Check and append one message; True once appended (answered when its commit is done)."""
         config = self.config
         headers = None
         if message.headers:
@@ -229,7 +276,7 @@ class Stream:
                 seen = self._seen(msg_id)
                 if seen is not None:
                     self._ack(message.reply, seen, duplicate=True)
-                    return
+                    return False
             expected = headers.get(EXPECTED_LAST_MSG_ID)
             if expected is not None and expected != self._last_msg_id:
                 raise errors.wrong_last_msg_id(self._last_msg_id)
@@ -250,6 +297,7 @@ class Stream:
             self._appending_ids[msg_id] = None
         if barrier and not await self._complete_appended():
             raise StoreClosedError("stream closed")
+        return True
 
     def _check_room(self, message: Captured) -> None:
         config = self.config

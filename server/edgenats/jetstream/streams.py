@@ -14,7 +14,7 @@ from edgenats.jetstream import config as stream_config
 from edgenats.jetstream import errors, meta
 from edgenats.jetstream.consumer import Consumer
 from edgenats.jetstream.memory_store import MemoryStore
-from edgenats.jetstream.stream import Stream
+from edgenats.jetstream.stream import DEFAULT_INGEST, IngestLimits, Stream
 
 if TYPE_CHECKING:
     from edgenats.account import Account
@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 
 
 class AccountStreams:
-    def __init__(self, account: Account, root: Path, sync: SyncPolicy, domain: str) -> None:
+    def __init__(self, account: Account, root: Path, sync: SyncPolicy, domain: str,
+                 ingest: IngestLimits = DEFAULT_INGEST) -> None:
         self.account = account
+        self.ingest = ingest
         self.folder = meta.streams_folder(root, account.name)
         self.sync = sync
         self.domain = domain
@@ -35,7 +37,7 @@ class AccountStreams:
         """The file streams stored before the last stop, with their messages."""
         for folder, stored in meta.load_all(self.folder):
             store = self._open_store(stored.config, folder)
-            stream = Stream(self.account, stored.config, stored.created_ns, store, self.domain)
+            stream = Stream(self.account, stored.config, stored.created_ns, store, self.domain, self.ingest)
             self.streams[stored.config["name"]] = stream
             for kept in meta.load_consumers(folder):
                 consumer = self.add_consumer(stream, kept["config"]["durable_name"], kept["config"],
@@ -79,7 +81,8 @@ class AccountStreams:
             store.set_first_seq(config["first_seq"])
         if config["storage"] == "file":
             meta.save(folder, meta.StreamMeta(config, created_ns))
-        stream = self.streams[config["name"]] = Stream(self.account, config, created_ns, store, self.domain)
+        stream = Stream(self.account, config, created_ns, store, self.domain, self.ingest)
+        self.streams[config["name"]] = stream
         return stream
 
     def update(self, config: dict) -> Stream:
