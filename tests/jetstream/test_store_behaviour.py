@@ -89,7 +89,7 @@ async def test_discard_removes_like_delete(store):
     assert store.discard(1) is True
     assert store.discard(1) is False
     assert store.get(1) is None
-    assert store.first_for_subject("a").seq == 3
+    assert store.first_seq_for_subject("a") == 3
     state = store.state()
     assert (state.messages, state.first_seq, state.last_seq) == (2, 2, 3)
     assert state.bytes == size_of(store, "b", None, b"m2") + size_of(store, "a", None, b"m3")
@@ -226,10 +226,10 @@ async def test_literal_subject_counts_and_first(store):
     await fill(store, ["k", "j", "k", "k"])
     assert store.count_for_subject("k") == 3
     assert store.count_for_subject("none") == 0
-    assert store.first_for_subject("k").seq == 1
+    assert store.first_seq_for_subject("k") == 1
     store.delete(1)
-    assert store.first_for_subject("k").data == b"m3"
-    assert store.first_for_subject("none") is None
+    assert store.get(store.first_seq_for_subject("k")).data == b"m3"
+    assert store.first_seq_for_subject("none") is None
 
 
 async def test_count_after_a_sequence_with_wildcards_and_gaps(store):

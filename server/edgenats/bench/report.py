@@ -73,16 +73,18 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def results_table(results: Sequence[ScenarioResult]) -> str:
     """One server: one row per scenario and size."""
-    header = ["scenario", "size", "msgs/s", "MB/s", "srv s/M", "srv RSS", "p50/p99 us", "counted",
-              "srv CPU", "gen CPU", "status"]
+    with_ping = any(result.ping_max_ms is not None for result in results)
+    header = ["scenario", "size", "msgs/s", "MB/s", "srv s/M", "srv RSS", "p50/p99 us",
+              *(["PING max ms"] if with_ping else []), "counted", "srv CPU", "gen CPU", "status"]
     rows = []
     for result in results:
         if result.scenario == "memory":
             continue
         rows.append([
-            result.scenario, format_size(result.size), format_rate(result.rate_per_s),
+            result.label, format_size(result.size), format_rate(result.rate_per_s),
             format_number(result.mb_per_s, 1), format_number(result.server_cpu_s_per_million, 3),
             format_bytes(result.server_rss_bytes), format_latency(result),
+            *([format_number(result.ping_max_ms, 1)] if with_ping else []),
             f"{result.counted}/{result.expected}",
             _percent(result.server_cpu_share), _percent(result.loadgen_cpu_share), format_status(result),
         ])
@@ -96,14 +98,16 @@ def results_table(results: Sequence[ScenarioResult]) -> str:
 def comparison_table(results: Sequence[ScenarioResult], reference: str, candidate: str) -> str:
     """Two servers side by side; ratios are candidate / reference. The latency columns appear only when
     some run measured latency."""
-    by_run = {(result.server, result.scenario, result.size): result for result in results}
+    by_run = {(result.server, result.label, result.size): result for result in results}
     runs = list(dict.fromkeys(
-        (result.scenario, result.size) for result in results if result.scenario != "memory"
+        (result.label, result.size) for result in results if result.scenario != "memory"
     ))
     with_latency = any(result.latency_p50_us is not None for result in results)
     latency_header = [f"{reference} p50/p99", f"{candidate} p50/p99"] if with_latency else []
+    with_ping = any(result.ping_max_ms is not None for result in results)
+    ping_header = [f"{reference} PING max ms", f"{candidate} PING max ms"] if with_ping else []
     header = ["scenario", "size", f"{reference} msgs/s", f"{candidate} msgs/s", "ratio",
-              f"{reference} s/M", f"{candidate} s/M", "CPU ratio", *latency_header,
+              f"{reference} s/M", f"{candidate} s/M", "CPU ratio", *latency_header, *ping_header,
               f"{reference} RSS", f"{candidate} RSS", "status"]
     rows = []
     for scenario, size in runs:
@@ -118,6 +122,7 @@ def comparison_table(results: Sequence[ScenarioResult], reference: str, candidat
             format_number(ratio(cand_rate, ref_rate)), format_number(ref_cpu, 3), format_number(cand_cpu, 3),
             "-" if cpu_ratio is None else f"{cpu_ratio:.1f}x",
             *([format_latency(ref), format_latency(cand)] if with_latency else []),
+            *([_ping(ref), _ping(cand)] if with_ping else []),
             format_bytes(ref.server_rss_bytes if ref else None),
             format_bytes(cand.server_rss_bytes if cand else None),
             "ok" if statuses == {"ok"} else " / ".join([format_status(ref), format_status(cand)]),
@@ -158,7 +163,7 @@ def memory_table(results: Sequence[ScenarioResult]) -> str:
 
 
 def error_notes(results: Sequence[ScenarioResult]) -> list[str]:
-    notes = [f"{result.server} {result.scenario} {format_size(result.size)}: {result.error}"
+    notes = [f"{result.server} {result.label} {format_size(result.size)}: {result.error}"
              for result in results if result.error]
     return ["errors:\n" + "\n".join(f"  {note}" for note in notes)] if notes else []
 
@@ -183,6 +188,10 @@ def _rate(result: ScenarioResult | None) -> float | None:
 
 def _cpu(result: ScenarioResult | None) -> float | None:
     return result.server_cpu_s_per_million if result is not None else None
+
+
+def _ping(result: ScenarioResult | None) -> str:
+    return format_number(result.ping_max_ms if result is not None else None, 1)
 
 
 def _percent(share: float | None) -> str:

@@ -27,7 +27,14 @@ class ScenarioResult:
     idle_rss_bytes: int | None = None
     latency_p50_us: float | None = None
     latency_p99_us: float | None = None
+    ping_max_ms: float | None = None  # JetStream runs: the worst PING round trip of an idle connection
+    durability: str | None = None  # JetStream runs of --compare: "default" or "always" (sync_interval)
     error: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The scenario as tables show it: JetStream runs with `sync_interval: always` say so."""
+        return f"{self.scenario} always" if self.durability == "always" else self.scenario
 
     @property
     def complete(self) -> bool:
@@ -74,5 +81,6 @@ class ScenarioResult:
             "server_cpu_s": self.server_cpu_s, "server_cpu_s_per_million": self.server_cpu_s_per_million,
             "server_rss_bytes": self.server_rss_bytes, "idle_rss_bytes": self.idle_rss_bytes,
             "server_cpu_share": self.server_cpu_share, "loadgen_cpu_share": self.loadgen_cpu_share,
-            "latency_p50_us": self.latency_p50_us, "latency_p99_us": self.latency_p99_us, "error": self.error,
+            "latency_p50_us": self.latency_p50_us, "latency_p99_us": self.latency_p99_us,
+            "ping_max_ms": self.ping_max_ms, "durability": self.durability, "error": self.error,
         }

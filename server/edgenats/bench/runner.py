@@ -17,7 +17,7 @@ from edgenats.bench.errors import BenchError
 from edgenats.bench.idle_connections import raise_open_files_limit
 from edgenats.bench.probes import ProcessProbe
 from edgenats.bench.results import ScenarioResult
-from edgenats.bench.scenarios import BenchTarget, Scenario, run_scenario, scenario_runs
+from edgenats.bench.scenarios import SCENARIOS, BenchTarget, Scenario, run_scenario, scenario_runs
 from edgenats.bench.server_process import LOOPBACK, LaunchedServer, launch_server
 from edgenats.bench.settings import BenchSettings
 from edgenats.bench.wire import Endpoint, open_connection
@@ -26,6 +26,8 @@ REFERENCE_KIND = "nats-server"
 CANDIDATE_KIND = "edgenats"
 SERVER_CPU = 0
 LOADGEN_CPU = 1
+
+DURABILITIES = ("default", "always")
 
 Progress = Callable[[str], None]
 
@@ -61,6 +63,7 @@ class ComparedTarget:
 
     target: BenchTarget
     servers: list[LaunchedServer]
+    durability: str | None = None  # JetStream servers: "default" or "always" (their sync_interval)
 
 
 ServerLauncher = Callable[[str, int | None, str | None], LaunchedServer]
@@ -108,31 +111,52 @@ def measure_in_turn(
             stopped = [server.kind for server in side.servers if not server.is_running()]
             if stopped:
                 results.append(ScenarioResult(side.target.label, scenario.name, size, "-",
+                                              durability=side.durability,
                                               error=f"{' and '.join(stopped)} not running"))
                 continue
-            results.append(_run_one(scenario, size, settings, side.target, loadgen, progress))
+            result = _run_one(scenario, size, settings, side.target, loadgen, progress)
+            result.durability = side.durability
+            results.append(result)
             for server in side.servers:
                 if not server.is_running():
                     progress(f"{server.kind} exited:\n{server.log_tail()}")
     return results
 
 
+def jetstream_config(kind: str, durability: str) -> str:
+    """JetStream on, its data in the server's working folder, with `sync_interval: always` or the default."""
+    sync = "; sync_interval: always" if durability == "always" else ""
+    return f'jetstream {{ store_dir: "js-{kind}-{durability}"{sync} }}\n'
+
+
 def run_comparison(
     names: list[str], sizes: list[int], settings: BenchSettings, pin: bool = True,
-    progress: Progress = print_progress,
+    progress: Progress = print_progress, durabilities: tuple[str, ...] = DURABILITIES,
 ) -> Comparison:
     """Start both servers (pinned to CPU 0 when there are two CPUs or more), run each scenario against
-    each in turn with the load generator on CPU 1, and stop both by pid."""
+    each in turn with the load generator on CPU 1, and stop both by pid. JetStream scenarios run against
+    a pair started with JetStream on, once per durability setting, each pair stopped after its turn."""
     pinned = can_pin(pin)
+    core = [name for name in names if not SCENARIOS[name].jetstream]
+    jetstream = [name for name in names if SCENARIOS[name].jetstream]
     if "memory" in names:
         # Raised before the servers start so that they inherit the higher limit too.
         raise_open_files_limit(settings.connections)
+    results: list[ScenarioResult] = []
     with launched_servers(progress) as launch:
-        compared = []
-        for kind in (REFERENCE_KIND, CANDIDATE_KIND):
-            server = launch(kind, SERVER_CPU if pinned else None, None)
-            compared.append(ComparedTarget(BenchTarget(kind, Endpoint(LOOPBACK, server.port), server.pid), [server]))
-        results = measure_in_turn(names, sizes, settings, compared, pinned, progress)
+        passes = [(core, None)] if core else []
+        passes += [(jetstream, durability) for durability in durabilities] if jetstream else []
+        for chosen, durability in passes:
+            compared = []
+            for kind in (REFERENCE_KIND, CANDIDATE_KIND):
+                config = jetstream_config(kind, durability) if durability else None
+                server = launch(kind, SERVER_CPU if pinned else None, config)
+                target = BenchTarget(kind, Endpoint(LOOPBACK, server.port), server.pid)
+                compared.append(ComparedTarget(target, [server], durability))
+            results += measure_in_turn(chosen, sizes, settings, compared, pinned, progress)
+            for side in compared:
+                for server in side.servers:
+                    server.stop()
     return Comparison(results, pinned)
 
 

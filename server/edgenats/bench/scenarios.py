@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgenats.bench.idle_connections import run_idle_connections
+from edgenats.bench.js_flow import run_js_scenario
 from edgenats.bench.message_flow import run_message_flow
 from edgenats.bench.probes import ProcessProbe
 from edgenats.bench.request_reply import run_request_latency, run_request_throughput
@@ -20,6 +21,7 @@ class Scenario:
     subscribers: int = 0
     queue_group: bool = False
     sized: bool = True
+    jetstream: bool = False  # needs JetStream on the server
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -33,8 +35,15 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("rr-latency", "request/reply, one at a time"),
         Scenario("rr-throughput", "request/reply, pipelined requesters, queue of responders"),
         Scenario("memory", "idle connections (CONNECT + PING each)", sized=False),
+        Scenario("js-pub", "JetStream publishes, each acked by the stream, 1000 in flight", jetstream=True),
+        Scenario("js-pull", "a durable pull consumer drains the stream, acking every message", jetstream=True),
+        Scenario("kv-put", "KV puts over 100 keys, each acked, 1000 in flight", jetstream=True),
+        Scenario("kv-get", "KV reads of the last value (STREAM.MSG.GET), 1000 in flight", jetstream=True),
     )
 }
+# Without --scenario: the core scenarios (they need no JetStream on the server).
+CORE_SCENARIOS = tuple(name for name, scenario in SCENARIOS.items() if not scenario.jetstream)
+JETSTREAM_SCENARIOS = tuple(name for name, scenario in SCENARIOS.items() if scenario.jetstream)
 DEFAULT_SIZES = (16, 1024)
 # The scenarios whose subscribers may sit on another server than the publisher (`--sub-server`).
 SUBSCRIBED_SCENARIOS = tuple(name for name, scenario in SCENARIOS.items() if scenario.subscribers)
@@ -55,6 +64,8 @@ def run_scenario(
     scenario: Scenario, size: int, settings: BenchSettings, target: BenchTarget, loadgen: ProcessProbe
 ) -> ScenarioResult:
     server = ProcessProbe(target.pid) if target.pid is not None else None
+    if scenario.jetstream:
+        return run_js_scenario(target.label, scenario.name, size, settings, target.endpoint, server, loadgen)
     if scenario.name == "memory":
         return run_idle_connections(target.label, settings, target.endpoint, server, loadgen)
     if scenario.name == "rr-latency":

@@ -20,6 +20,8 @@ class BenchSettings:
     chunk_bytes: int = 128 * 1024
     pings_in_flight: int = 4
     window_chunks: int = 16
+    js_in_flight: int = 1000  # JetStream runs: publishes (or reads) awaiting their answer at once
+    pull_batch: int = 250  # js-pull: messages per pull request (two requests wait at a time)
 
     def warmup_msgs(self, per_chunk: int) -> int:
         """A short warm-up (buffers allocated, caches filled) that is not measured."""

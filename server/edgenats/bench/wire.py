@@ -31,9 +31,9 @@ class Endpoint:
         return f"{self.host}:{self.port}"
 
 
-def connect_frame(endpoint: Endpoint, name: str) -> bytes:
+def connect_frame(endpoint: Endpoint, name: str, headers: bool = False) -> bytes:
     options: dict[str, object] = {
-        "verbose": False, "pedantic": False, "echo": True, "protocol": 1, "headers": False,
+        "verbose": False, "pedantic": False, "echo": True, "protocol": 1, "headers": headers,
         "lang": "edgenats-bench", "version": __version__, "name": name,
     }
     if endpoint.user is not None:
@@ -44,8 +44,9 @@ def connect_frame(endpoint: Endpoint, name: str) -> bytes:
     return b"CONNECT " + json.dumps(options, separators=(",", ":")).encode() + b"\r\n"
 
 
-def open_connection(endpoint: Endpoint, name: str, setup: bytes = b"") -> socket.socket:
-    """Connect, send CONNECT plus `setup` (e.g. SUB frames) and return once the server answered PONG."""
+def open_connection(endpoint: Endpoint, name: str, setup: bytes = b"", headers: bool = False) -> socket.socket:
+    """Connect, send CONNECT plus `setup` (e.g. SUB frames) and return once the server answered PONG.
+    With `headers` the connection takes HMSG frames (JetStream status messages)."""
     try:
         sock = socket.create_connection((endpoint.host, endpoint.port), timeout=HANDSHAKE_TIMEOUT_S)
     except ConnectionRefusedError:
@@ -55,7 +56,7 @@ def open_connection(endpoint: Endpoint, name: str, setup: bytes = b"") -> socket
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         _read_until(sock, b"\r\n", b"", endpoint)
-        sock.sendall(connect_frame(endpoint, name) + setup + PING_FRAME)
+        sock.sendall(connect_frame(endpoint, name, headers) + setup + PING_FRAME)
         _read_until(sock, b"PONG\r\n", b"", endpoint)
     except BaseException:
         sock.close()

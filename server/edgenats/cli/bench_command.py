@@ -9,8 +9,15 @@ from pathlib import Path
 from edgenats.bench.errors import BenchError
 from edgenats.bench.leaf_comparison import DEFAULT_LEAF_SCENARIOS, run_leaf_comparison
 from edgenats.bench.report import comparison_table, json_document, results_table, write_json
-from edgenats.bench.runner import run_against, run_comparison
-from edgenats.bench.scenarios import DEFAULT_SIZES, SCENARIOS, SUBSCRIBED_SCENARIOS, BenchTarget
+from edgenats.bench.runner import DURABILITIES, run_against, run_comparison
+from edgenats.bench.scenarios import (
+    CORE_SCENARIOS,
+    DEFAULT_SIZES,
+    JETSTREAM_SCENARIOS,
+    SCENARIOS,
+    SUBSCRIBED_SCENARIOS,
+    BenchTarget,
+)
 from edgenats.bench.settings import BenchSettings
 from edgenats.bench.wire import Endpoint
 from edgenats.cli.arguments import parse_duration, parse_size_list, positive_int
@@ -32,7 +39,8 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
                     f"Scenarios: {', '.join(SCENARIOS)}.",
     )
     bench.add_argument("--scenario", action="append", type=_scenario_list, metavar="NAMES",
-                       help="comma-separated scenarios to run (default: all)")
+                       help="comma-separated scenarios to run; `jetstream` for every JetStream one, `all` "
+                            f"for everything (default: {', '.join(CORE_SCENARIOS)})")
     bench.add_argument("--size", action="append", type=parse_size_list, metavar="SIZES",
                        help="comma-separated payload sizes, e.g. 16,1k (default: 16,1k)")
     bench.add_argument("--msgs", type=positive_int, default=None,
@@ -61,6 +69,9 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
                        help="start a nats-server hub with an edgenats leaf, then one with a nats-server leaf, "
                             "and measure leaf publisher -> hub subscribers through each link "
                             f"(default scenarios: {', '.join(DEFAULT_LEAF_SCENARIOS)})")
+    bench.add_argument("--durability", type=_durability_list, default=DURABILITIES, metavar="SETTINGS",
+                       help="with --compare: the JetStream sync settings to run the JetStream scenarios at, "
+                            "comma-separated (default: default,always)")
     bench.add_argument("--no-pin", action="store_true",
                        help="with --compare or --compare-leaf: do not pin (servers or the leaf to CPU 0, "
                             "the load generator and hub to CPU 1)")
@@ -87,11 +98,13 @@ def run_bench(args: argparse.Namespace) -> int:
             print(comparison_table(results, comparison.reference, comparison.candidate))
             document = json_document(results, settings, mode="compare-leaf", pinned=comparison.pinned)
         elif args.compare:
-            comparison = run_comparison(names, sizes, settings, pin=not args.no_pin)
+            comparison = run_comparison(names, sizes, settings, pin=not args.no_pin,
+                                        durabilities=args.durability)
             results = comparison.results
             pinning = "servers on CPU 0, load generator on CPU 1" if comparison.pinned else "not pinned"
             print(f"edgenats / nats-server ({pinning}); s/M = server CPU-seconds per million; "
-                  "ratio = edgenats / nats-server")
+                  "ratio = edgenats / nats-server; `always` = JetStream with sync_interval: always; "
+                  "PING max = worst round trip of an idle client during the run")
             print(comparison_table(results, comparison.reference, comparison.candidate))
             document = json_document(results, settings, mode="compare", pinned=comparison.pinned)
         else:
@@ -122,7 +135,7 @@ def _chosen_scenarios(args: argparse.Namespace) -> list[str]:
         names = list(dict.fromkeys(name for group in args.scenario for name in group))
     else:
         names = list(DEFAULT_LEAF_SCENARIOS if args.compare_leaf
-                     else SUBSCRIBED_SCENARIOS if across_servers else SCENARIOS)
+                     else SUBSCRIBED_SCENARIOS if across_servers else CORE_SCENARIOS)
     unsuited = [name for name in names if name not in SUBSCRIBED_SCENARIOS]
     if across_servers and unsuited:
         raise CommandError(f"across two servers only {', '.join(SUBSCRIBED_SCENARIOS)} run, "
@@ -153,12 +166,20 @@ def _endpoint_url(endpoint: Endpoint) -> str:
 
 
 def _scenario_list(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if names == ["all"]:
-        return list(SCENARIOS)
+    groups = {"all": list(SCENARIOS), "jetstream": list(JETSTREAM_SCENARIOS)}
+    names = [each for name in text.split(",") if name.strip()
+             for each in groups.get(name.strip(), [name.strip()])]
     unknown = [name for name in names if name not in SCENARIOS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown scenario {', '.join(unknown) or text!r} (choose from {', '.join(SCENARIOS)}, all)"
+            f"unknown scenario {', '.join(unknown) or text!r} (choose from {', '.join(SCENARIOS)}, "
+            "jetstream, all)"
         )
+    return names
+
+
+def _durability_list(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    if not names or any(name not in DURABILITIES for name in names):
+        raise argparse.ArgumentTypeError(f"durability settings are {', '.join(DURABILITIES)}, not {text!r}")
     return names

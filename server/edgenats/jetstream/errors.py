@@ -91,6 +91,11 @@ def store_limit(why: str) -> ApiError:
     return ApiError(503, 10077, why)
 
 
+def too_many_requests() -> ApiError:
+    """The stream's ingest buffer is full (max_buffered_msgs / max_buffered_size)."""
+    return ApiError(429, 10167, "too many requests")
+
+
 def sealed_stream() -> ApiError:
     return ApiError(400, 10109, "invalid operation on sealed stream")
 

@@ -17,8 +17,8 @@ accepted (so they apply in call order), then commit with synchronous=FULL, durab
 Discards (removals a stream limit makes) leave the index at once and reach the database with the next
 batch, with no commit of their own: after a crash such a message can be back, for the limits to remove.
 Readers use their own connection on the event loop's thread and see committed messages only: the index
-(message_index.MessageIndex: subject, size and time of every message, in memory, about 180 bytes a
-message) learns of an append when its batch has committed. On open the index is rebuilt from the
+(message_index.MessageIndex: subject, size and time of every message in compact arrays, about 24 bytes
+a message) learns of an append when its batch has committed. On open the index is rebuilt from the
 database; the `bounds` row keeps the last sequence (and its time) when the newest messages were removed,
 so sequences continue and first_seq after a purge is kept.
 
@@ -116,17 +116,18 @@ class FileStore:
 
     # Appends: batched, committed on the writer thread, completed on the loop in order.
 
-    async def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> int:
+    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> asyncio.Future[int]:
         if self._closed:
             raise StoreClosedError(f"file store {self.path} is closed")
-        self._loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
         seq = self._next_seq
         self._next_seq += 1
         future = self._loop.create_future()
         self._pending_rows.append((seq, subject, headers, data, time_ns))
         self._pending_futures.append(future)
         self._schedule_submit()
-        return await future
+        return future
 
     def discard(self, seq: int) -> bool:
         """Remove a message as a stream limit requires (discard old, max age, per-subject limit): gone
@@ -134,7 +135,8 @@ class FileStore:
         loop no commit. After a crash it can be back; the stream's limits remove it again."""
         if seq not in self._index:
             return False
-        self._loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
         self._index.remove([seq])
         self._pending_discards.append(seq)
         self._schedule_submit()
@@ -282,8 +284,8 @@ class FileStore:
     def count_for_subject(self, subject: str) -> int:
         return self._index.count_for(subject)
 
-    def first_for_subject(self, subject: str) -> StoredMessage | None:
-        return self._load(self._index.first_for(subject))
+    def first_seq_for_subject(self, subject: str) -> int | None:
+        return self._index.first_for(subject)
 
     def state(self) -> StoreState:
         return self._index.state()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from .message_index import MessageIndex
 from .store import StoreClosedError, StoredMessage, StoreState, memory_message_size
 
@@ -12,13 +14,15 @@ class MemoryStore:
         self._messages: dict[int, StoredMessage] = {}
         self._closed = False
 
-    async def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> int:
+    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> asyncio.Future[int]:
         if self._closed:
             raise StoreClosedError("memory store is closed")
         seq = self._index.last_seq + 1
         self._messages[seq] = StoredMessage(seq, subject, headers, data, time_ns)
         self._index.add(seq, subject, memory_message_size(subject, len(headers or b""), len(data)), time_ns)
-        return seq
+        stored = asyncio.get_running_loop().create_future()
+        stored.set_result(seq)
+        return stored
 
     def get(self, seq: int) -> StoredMessage | None:
         return self._messages.get(seq)
@@ -38,8 +42,8 @@ class MemoryStore:
     def count_for_subject(self, subject: str) -> int:
         return self._index.count_for(subject)
 
-    def first_for_subject(self, subject: str) -> StoredMessage | None:
-        return self._message(self._index.first_for(subject))
+    def first_seq_for_subject(self, subject: str) -> int | None:
+        return self._index.first_for(subject)
 
     def delete(self, seq: int) -> bool:
         if seq not in self._index:

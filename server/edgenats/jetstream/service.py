@@ -20,6 +20,7 @@ from edgenats.jetstream.api import API_LEVEL, JetStreamApi, error_document
 from edgenats.jetstream.cipher import CIPHER_NAMES, AtRest
 from edgenats.jetstream.limits import Accounting, JetStreamLimits
 from edgenats.jetstream.store import SyncPolicy
+from edgenats.jetstream.stream import IngestLimits
 from edgenats.jetstream.streams import AccountStreams
 
 if TYPE_CHECKING:
@@ -114,8 +115,9 @@ class JetStream:
         def codec_for(folder, created):
             return self.at_rest.codec_for(folder, created, f"{account.name} > {folder.name}")
 
+        ingest = IngestLimits(self.settings.max_buffered_msgs, self.settings.max_buffered_size)
         streams = AccountStreams(account, self.root, self.sync, self.settings.domain, limits, self.accounting,
-                                 codec_for)
+                                 codec_for, ingest)
         streams.load()
         api = JetStreamApi(streams, self.server_name)
         api.start()

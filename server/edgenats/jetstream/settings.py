@@ -1,7 +1,8 @@
 """The `jetstream` config block and flags: `jetstream: enabled|true|false`, or
-`jetstream { store_dir, max_memory_store, max_file_store, domain, sync_interval, cipher, key }`. As in
-nats-server the data lives in `<store_dir>/jetstream`, and without a store_dir in a temporary folder;
-a `key` turns on encryption at rest (cipher `chachapoly`, the default, or `aes`)."""
+`jetstream { store_dir, max_memory_store, max_file_store, domain, sync_interval, cipher, key,
+max_buffered_msgs, max_buffered_size }`. As in nats-server the data lives in `<store_dir>/jetstream`, and
+without a store_dir in a temporary folder; a `key` turns on encryption at rest (cipher `chachapoly`, the
+default, or `aes`)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ class JetStreamSettings:
     sync_interval: float | None = DEFAULT_SYNC_INTERVAL
     cipher: str = "chachapoly"
     key: str = ""
+    # Per stream, captured and not yet stored: beyond either a publish is dropped (nats-server's defaults).
+    max_buffered_msgs: int = 100_000
+    max_buffered_size: int = 128 * 1024 * 1024
 
     def root(self) -> tuple[Path, bool]:
         """The data folder, and whether it is the temporary default."""
@@ -74,6 +78,12 @@ def parse_jetstream(value: Any) -> JetStreamSettings:
             if not isinstance(item, str) or not item:
                 raise ValueError("jetstream.key must be a non-empty string")
             fields["key"] = item
+        elif name == "max_buffered_msgs":
+            if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
+                raise ValueError(f"jetstream.max_buffered_msgs must be a positive number, got {item!r}")
+            fields["max_buffered_msgs"] = item
+        elif name == "max_buffered_size":
+            fields["max_buffered_size"] = parse_size(item)
         elif name in ("enabled", "enable"):
             if not isinstance(item, bool):
                 raise ValueError(f"jetstream.{key} must be true or false")

@@ -6,6 +6,7 @@ for both storage types), and the lookup of the first sequence stored at a time."
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -89,9 +90,11 @@ def first_seq_at(store: MessageStore, time_ns: int) -> int:
 
 
 class MessageStore(Protocol):
-    async def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> int:
-        """Store the next message; returns its sequence once durable at the store's sync setting.
-        Appends complete in call order. Many appends in one loop turn share one commit."""
+    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> Awaitable[int]:
+        """Store the next message: its sequence is taken at the call, and the awaitable returned gives
+        it once the message is durable at the store's sync setting. Appends complete in call order;
+        the appends made while a commit is being written share the next commit (group commit), so a
+        caller that appends many messages before awaiting any pays one commit for all of them."""
 
     def get(self, seq: int) -> StoredMessage | None: ...
 
@@ -107,8 +110,8 @@ class MessageStore(Protocol):
     def count_for_subject(self, subject: str) -> int:
         """How many messages a literal subject holds."""
 
-    def first_for_subject(self, subject: str) -> StoredMessage | None:
-        """The oldest message of a literal subject."""
+    def first_seq_for_subject(self, subject: str) -> int | None:
+        """The sequence of the oldest message of a literal subject (from the index: no read)."""
 
     def delete(self, seq: int) -> bool:
         """Remove one message, durably; False when there is no such message."""

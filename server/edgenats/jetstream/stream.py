@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 from edgenats.jetstream import errors, message_ttl, retention
 from edgenats.jetstream.store import StoreClosedError, StoreWriteError, file_message_size, memory_message_size
 from edgenats.monitor.formats import go_json
-from edgenats.protocol.headers import HeaderError, parse_headers
+from edgenats.protocol.headers import HeaderError, Headers, parse_headers
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from edgenats.account import Account
     from edgenats.jetstream.consumer import Consumer
@@ -38,6 +38,7 @@ EXPECTED_LAST_SUBJECT_SEQ_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject
 EXPECTED_LAST_MSG_ID = "Nats-Expected-Last-Msg-Id"
 ROLLUP = "Nats-Rollup"
 TTL = message_ttl.TTL
+_STATEFUL_HEADERS = (EXPECTED_LAST_SUBJECT_SEQ, EXPECTED_LAST_SEQ, EXPECTED_LAST_MSG_ID, ROLLUP)
 
 
 class StreamState(enum.Enum):
@@ -52,6 +53,33 @@ class Captured:
     reply: str | None
     headers: bytes | None
     payload: bytes
+    size: int  # what it counts against the ingest buffer: subject, reply, headers and payload
+
+
+@dataclass(frozen=True)
+@dataclass(slots=True)
+class Appended:
+    """A message handed to the store, answered once its commit is done."""
+    message: Captured
+    stored: Awaitable[int]  # gives its sequence once durable
+    msg_id: str
+    rollup: str | None
+    ttl: int  # ns; 0 none, message_ttl.NEVER never
+    stored_ns: int
+
+
+class IngestLimits:
+    """nats-server's `max_buffered_msgs` / `max_buffered_size`: how much a stream holds captured and
+    not yet stored and acknowledged; beyond it a publish is dropped (429 to a request), so a publisher
+    that never waits for PubAcks cannot fill the memory."""
+
+    msgs: int = 100_000
+    bytes: int = 128 * 1024 * 1024
+
+
+DEFAULT_INGEST = IngestLimits()
+TOO_MANY_REQUESTS = b"NATS/1.0 429 Too Many Requests\r\n\r\n"
+DROP_WARNING_INTERVAL_S = 10.0
 
 
 def _as_int(text: str | None) -> int:
@@ -63,7 +91,7 @@ def _as_int(text: str | None) -> int:
 
 class Stream:
     def __init__(self, account: Account, config: dict, created_ns: int, store: MessageStore,
-                 domain: str, admit: Callable[[Stream, str, int, int], None]) -> None:
+                 domain: str, ingest: IngestLimits, admit: Callable[[Stream, str, int, int], None]) -> None:
         self.account = account
         # Called before a message is stored (stream, subject, headers length, payload length); raises
         # an errors.ApiError to refuse it (the account's and the server's storage limits).
@@ -74,16 +102,26 @@ class Stream:
         self.domain = domain
         self.state = StreamState.OPEN
         self._queue: deque[Captured] = deque()
+        self._limits = ingest
+        self._buffered = 0  # captured and not yet answered: queued or appended
+        self._buffered_bytes = 0
+        self._warned_at = -DROP_WARNING_INTERVAL_S
         self._wake = asyncio.Event()
         self._subscriptions: list = []
         self.consumers: dict[str, Consumer] = {}
         # Nats-Msg-Id -> (seq, stored time ns), oldest first, for duplicate_window.
         self._msg_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._last_msg_id = ""
+        # Appended, not yet complete, in order.
+        self._appended: list[Appended] = []
+        self._appending_ids: dict[str, None] = {}  # the msg ids among them
         self._expiry: asyncio.TimerHandle | None = None
         self._expiry_due_ns = 0
         self._ttls = message_ttl.ExpiryQueue()
         self._never: set[int] = set()  # `Nats-TTL: never`: exempt from max_age
+        # The PubAck up to its sequence number: {"stream":..,"domain":..,"seq":
+        document = {"stream": self.name, **({"domain": domain} if domain else {})}
+        self._ack_prefix = go_json(document, pretty=False)[:-1] + b',"seq":'
         self._recover_msg_ids()
         self._recover_ttls()
         # Removals by limits are not durable on their own: after a crash they are made again here.
@@ -109,9 +147,31 @@ class Stream:
 
     def _captured(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
         if self.state is StreamState.OPEN:
-            self._queue.append(Captured(subject, reply, headers, payload))
+            size = len(subject) + len(reply or "") + len(headers or b"") + len(payload)
+            if self._buffered >= self._limits.msgs or self._buffered_bytes + size > self._limits.bytes:
+                self._drop(reply)
+                return 1
+            self._buffered += 1
+            self._buffered_bytes += size
+            self._queue.append(Captured(subject, reply, headers, payload, size))
             self._wake.set()
         return 1
+
+    def _drop(self, reply: str | None) -> None:
+        """The ingest buffer is full: nats-server's warning (at most every 10 s) and 429 to a request."""
+        limit = "len" if self._buffered >= self._limits.msgs else "size"
+        now = time.monotonic()
+        if now - self._warned_at >= DROP_WARNING_INTERVAL_S:
+            self._warned_at = now
+            log.warning("Dropping messages due to excessive stream ingest rate on '%s' > '%s': IPQ %s limit reached",
+                        self.account.name, self.name, limit)
+        if reply:
+            document = {"error": errors.too_many_requests().to_json(), "stream": self.name, "seq": 0}
+            self.account.publish_internal(reply, go_json(document, pretty=False), headers=TOO_MANY_REQUESTS)
+
+    def _answered(self, message: Captured) -> None:
+        self._buffered -= 1
+        self._buffered_bytes -= message.size
 
     def update(self, config: dict) -> None:
         """A validated update: new subjects are captured from now on, new limits apply at once."""
@@ -127,28 +187,87 @@ class Stream:
     # the worker --------------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """Take captured messages in arrival order. Messages whose checks need no stored state are
+        appended one after another without waiting, then completed (acked) in order once their commit
+        is done: everything captured while one commit is written shares the next one."""
         while True:
             while self._queue:
                 message = self._queue.popleft()
+                appended = False
                 try:
-                    await self._ingest(message)
+                    appended = await self._ingest(message)
                 except errors.ApiError as error:
                     self._reply(message.reply, {"error": error.to_json(), "stream": self.name, "seq": 0})
-                except StoreWriteError as error:
-                    log.error("stream %s: storing a message on %s failed: %s", self.name, message.subject, error)
-                    self._reply(message.reply, {"error": errors.storage_resources_exceeded().to_json(),
-                                                "stream": self.name, "seq": 0})
                 except StoreClosedError:
                     return  # deleted meanwhile: nothing stored, nothing acknowledged
                 except Exception:
                     # Nothing was acknowledged: the publisher sees no PubAck and may retry.
                     log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
+                if not appended:
+                    self._answered(message)
+                if not self._queue and not await self._complete_appended():
+                    return
             if self.state is not StreamState.OPEN:
                 return
             self._wake.clear()
             await self._wake.wait()
 
-    async def _ingest(self, message: Captured) -> None:
+    async def _complete_appended(self) -> bool:
+        """Wait for the appends made so far, in order, and answer each; False once the store closed."""
+        appended, self._appended = self._appended, []
+        for entry in appended:
+            message = entry.message
+            self._answered(message)
+            if entry.msg_id:
+                del self._appending_ids[entry.msg_id]
+            try:
+                seq = await entry.stored
+            except StoreClosedError:
+                return False
+            except StoreWriteError as error:
+                # Nothing kept (a full disk, an I/O error): the publisher is told, the stream goes on.
+                log.error("stream %s: storing a message on %s failed: %s", self.name, message.subject, error)
+                self._reply(message.reply, {"error": errors.storage_resources_exceeded().to_json(),
+                                            "stream": self.name, "seq": 0})
+                continue
+            except Exception:
+                log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
+                continue
+            if self.state is StreamState.CLOSED:
+                return False
+            self._track_ttl(seq, entry.ttl, entry.stored_ns)
+            if entry.msg_id:
+                self._remember(entry.msg_id, seq)
+            try:
+                if entry.rollup == "sub":
+                    self.store.purge(subject_filter=message.subject, up_to_seq=seq)
+                elif entry.rollup == "all":
+                    self.store.purge(up_to_seq=seq)
+                self.enforce_limits(message.subject)
+                if self.config["retention"] == retention.INTEREST:
+                    retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
+            except Exception:
+                log.exception("stream %s: applying limits after seq %d failed", self.name, seq)
+            if self._expiry is None or (entry.ttl > 0 and entry.stored_ns + entry.ttl < self._expiry_due_ns):
+                self._schedule_expiry()  # else the armed timer is due first (no store read per publish)
+            self._ack(message.reply, seq)
+        if appended:
+            for consumer in list(self.consumers.values()):
+                consumer.pump()
+        return True
+
+    def _needs_stored_state(self, headers: Headers | None) -> bool:
+        """Whether a message's checks read the stream's state, so that the appends before it must be
+        complete first: expectations, rollups and discard-new limits."""
+        if headers is not None and any(headers.get(name) is not None for name in _STATEFUL_HEADERS):
+            return True
+        config = self.config
+        return config["discard"] == "new" and (
+            config["max_msgs"] > 0 or config["max_bytes"] > 0
+            or bool(config.get("discard_new_per_subject") and config["max_msgs_per_subject"] > 0))
+
+    async def _ingest(self, message: Captured) -> bool:
+        """Check and append one message; True once appended (answered when its commit is done)."""
         config = self.config
         headers = None
         if message.headers:
@@ -162,6 +281,9 @@ class Stream:
         stored_headers = message.headers
         if config["sealed"]:
             raise errors.sealed_stream()
+        barrier = self._needs_stored_state(headers)
+        if barrier and not await self._complete_appended():
+            raise StoreClosedError("stream closed")
         if headers is not None:
             expected = headers.get(EXPECTED_STREAM)
             if expected is not None and expected != self.name:
@@ -183,10 +305,12 @@ class Stream:
                     raise errors.wrong_last_sequence(actual)
             msg_id = headers.get(MSG_ID) or ""
             if msg_id:
+                if msg_id in self._appending_ids and not await self._complete_appended():
+                    raise StoreClosedError("stream closed")
                 seen = self._seen(msg_id)
                 if seen is not None:
                     self._ack(message.reply, seen, duplicate=True)
-                    return
+                    return False
             expected = headers.get(EXPECTED_LAST_MSG_ID)
             if expected is not None and expected != self._last_msg_id:
                 raise errors.wrong_last_msg_id(self._last_msg_id)
@@ -205,24 +329,13 @@ class Stream:
         if config["discard"] == "new":
             self._check_room(message)
         stored_ns = time.time_ns()
-        seq = await self.store.append(message.subject, stored_headers, message.payload, stored_ns)
-        if self.state is StreamState.CLOSED:
-            return
-        self._track_ttl(seq, ttl, stored_ns)
+        stored = self.store.append(message.subject, stored_headers, message.payload, stored_ns)
+        self._appended.append(Appended(message, stored, msg_id, rollup, ttl, stored_ns))
         if msg_id:
-            self._remember(msg_id, seq)
-        if rollup == "sub":
-            self.store.purge(subject_filter=message.subject, up_to_seq=seq)
-        elif rollup == "all":
-            self.store.purge(up_to_seq=seq)
-        self.enforce_limits(message.subject)
-        if config["retention"] == retention.INTEREST:
-            retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
-        if self._expiry is None or (ttl > 0 and stored_ns + ttl < self._expiry_due_ns):
-            self._schedule_expiry()  # else the armed timer is due first (no store read per publish)
-        self._ack(message.reply, seq)
-        for consumer in list(self.consumers.values()):
-            consumer.pump()
+            self._appending_ids[msg_id] = None
+        if barrier and not await self._complete_appended():
+            raise StoreClosedError("stream closed")
+        return True
 
     def _message_ttl(self, ttl: int | None, headers: bytes) -> tuple[int, bytes]:
         """The TTL a publish asks for, and its headers as stored: below the marker TTL a TTL is raised
@@ -263,13 +376,13 @@ class Stream:
         if per_subject > 0:
             for name in [subject] if subject is not None else list(self.store.subjects()):
                 while self.store.count_for_subject(name) > per_subject:
-                    self.store.discard(self.store.first_for_subject(name).seq)
+                    self.store.discard(self.store.first_seq_for_subject(name))
         max_msgs, max_bytes = config["max_msgs"], config["max_bytes"]
-        while True:
+        while max_msgs > 0 or max_bytes > 0:
             state = self.store.state()
             if not ((0 < max_msgs < state.messages) or (0 < max_bytes < state.bytes)):
                 break
-            self.store.discard(self.store.oldest().seq)
+            self.store.discard(state.first_seq)
 
     # de-duplication ----------------------------------------------------------------------------
 
@@ -406,16 +519,11 @@ class Stream:
     # replies -----------------------------------------------------------------------------------
 
     def _ack(self, reply: str | None, seq: int, duplicate: bool = False) -> None:
-        document: dict = {"stream": self.name}
-        if self.domain:
-            document["domain"] = self.domain
-        document["seq"] = seq
-        encoded = go_json(document, pretty=False)
-        if duplicate:
-            # Byte for byte as nats-server appends it to the ack.
-            encoded = encoded[:-1] + b',"duplicate": true}'
-        if reply and not self.config.get("no_ack"):
-            self.account.publish_internal(reply, encoded)
+        if not reply or self.config.get("no_ack"):
+            return
+        # Byte for byte as nats-server writes it, duplicate flag included.
+        tail = b',"duplicate": true}' if duplicate else b"}"
+        self.account.publish_internal(reply, self._ack_prefix + str(seq).encode() + tail)
 
     def _reply(self, reply: str | None, document: dict) -> None:
         if reply and not self.config.get("no_ack"):

@@ -6,6 +6,7 @@ every publish. File streams keep their metadata (meta.py), store and durable con
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from edgenats.jetstream import config as stream_config
 from edgenats.jetstream import errors, meta
 from edgenats.jetstream.consumer import Consumer
 from edgenats.jetstream.memory_store import MemoryStore
-from edgenats.jetstream.stream import Stream
+from edgenats.jetstream.stream import DEFAULT_INGEST, IngestLimits, Stream
 
 if TYPE_CHECKING:
     from edgenats.account import Account
@@ -26,9 +27,11 @@ if TYPE_CHECKING:
 
 class AccountStreams:
     def __init__(self, account: Account, root: Path, sync: SyncPolicy, domain: str, limits: JetStreamLimits,
-                 accounting: Accounting, codec_for: Callable[[Path, bool], RecordCodec]) -> None:
+                 accounting: Accounting, codec_for: Callable[[Path, bool], RecordCodec],
+                 ingest: IngestLimits = DEFAULT_INGEST) -> None:
         """`codec_for(folder, created)`: the record codec of the file stream in that folder."""
         self.account = account
+        self.ingest = ingest
         self.folder = meta.streams_folder(root, account.name)
         self.sync = sync
         self.domain = domain
@@ -36,10 +39,12 @@ class AccountStreams:
         self.accounting = accounting
         self.codec_for = codec_for
         self.streams: dict[str, Stream] = {}
+        self._moved: dict[Consumer, None] = {}  # durables whose ack floor moved this loop turn
+        self._write_scheduled = False
         self.accounting.accounts[account.name] = self.live = []
 
     def _new_stream(self, config: dict, created_ns: int, store: MessageStore) -> Stream:
-        stream = Stream(self.account, config, created_ns, store, self.domain, admit=self._admit)
+        stream = Stream(self.account, config, created_ns, store, self.domain, self.ingest, admit=self._admit)
         self.streams[config["name"]] = stream
         self.live[:] = self.streams.values()
         return stream
@@ -121,7 +126,7 @@ class AccountStreams:
         """A new consumer, or (with the `position` kept on disk: delivered, ack floor) a restored one."""
         kept = self._kept(stream, config)
         consumer = Consumer(self.account, stream.name, stream.store, name, config, created_ns, self.remove_consumer,
-                            self._save_consumer if kept else None, acked=stream.consumer_acked)
+                            self._position_moved if kept else None, acked=stream.consumer_acked)
         stream.consumers[name] = consumer
         if position is not None:
             consumer.restore(*position)
@@ -141,8 +146,24 @@ class AccountStreams:
             "delivered": [consumer.delivered_sseq, consumer.delivered_cseq],
             "ack_floor": [consumer.floor_sseq, consumer.floor_cseq]}, durable)
 
+    def _position_moved(self, consumer: Consumer) -> None:
+        """A durable's ack floor moved: its file is rewritten once, after this loop turn, for all the
+        acks of the turn (not once per ack: the loop does not wait on the disk for each). Not fsynced:
+        after a crash the consumer may redeliver what was acked last, never skip."""
+        self._moved[consumer] = None
+        if not self._write_scheduled:
+            self._write_scheduled = True
+            asyncio.get_running_loop().call_soon(self._write_positions)
+
+    def _write_positions(self) -> None:
+        self._write_scheduled = False
+        moved, self._moved = self._moved, {}
+        for consumer in moved:
+            self._save_consumer(consumer)
+
     def remove_consumer(self, consumer: Consumer) -> None:
         """Deleted by the API or idle past its inactive_threshold."""
+        self._moved.pop(consumer, None)
         stream = self.streams.get(consumer.stream_name)
         removed = stream is not None and stream.consumers.get(consumer.name) is consumer
         if removed:
@@ -157,10 +178,13 @@ class AccountStreams:
         stream = self.get(name)
         del self.streams[name]
         self.live[:] = self.streams.values()
+        for consumer in stream.consumers.values():
+            self._moved.pop(consumer, None)
         stream.destroy()
         meta.remove(self.folder / name)
 
     async def close(self) -> None:
+        self._write_positions()
         for stream in list(self.streams.values()):
             await stream.close()
         self.streams.clear()
