@@ -24,14 +24,15 @@ def _probe(endpoint: Endpoint, stall_timeout_s: float, stop: multiprocessing.syn
         sock.settimeout(stall_timeout_s)
         pongs = MarkerCounter(PONG_MARKER, 4096)
         answer.send("ready")
-        while not stop.is_set():
+        while True:  # at least one round trip, however short the run
             sent = time.perf_counter()
             sock.sendall(PING_FRAME)
             while not pongs.read_from(sock):
                 pass
             round_trip = time.perf_counter() - sent
             worst = round_trip if worst is None else max(worst, round_trip)
-            stop.wait(PROBE_INTERVAL_S)
+            if stop.wait(PROBE_INTERVAL_S):
+                break
         sock.close()
         answer.send(worst)
     except (BenchError, OSError) as error:

@@ -56,7 +56,6 @@ class Captured:
     size: int  # what it counts against the ingest buffer: subject, reply, headers and payload
 
 
-@dataclass(frozen=True)
 @dataclass(slots=True)
 class Appended:
     """A message handed to the store, answered once its commit is done."""
@@ -68,6 +67,7 @@ class Appended:
     stored_ns: int
 
 
+@dataclass(frozen=True)
 class IngestLimits:
     """nats-server's `max_buffered_msgs` / `max_buffered_size`: how much a stream holds captured and
     not yet stored and acknowledged; beyond it a publish is dropped (429 to a request), so a publisher
