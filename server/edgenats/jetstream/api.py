@@ -32,6 +32,12 @@ def domain_prefix(domain: str) -> str:
     return f"$JS.{domain}.API."
 
 
+# nats-server's domain mapping table: under `$JS.<domain>.API.` these reach the API, and the KV and
+# object-store views their own subjects (so a leaf link advertises exactly these).
+DOMAIN_API = ("INFO", "STREAM.>", "CONSUMER.>", "DIRECT.>", "META.>", "SERVER.>", "ACCOUNT.>")
+DOMAIN_VIEWS = ("$KV.>", "$OBJ.>")
+
+
 TYPE_PREFIX = "io.nats.jetstream.api.v1."
 NAMES_PAGE = 1024
 LIST_PAGE = 256
@@ -128,11 +134,15 @@ class JetStreamApi:
         }
 
     def start(self) -> None:
-        """Answer on `$JS.API.>` and, with a domain, on `$JS.<domain>.API.>` too (as nats-server maps the
-        domain's prefix onto the API in every JetStream account)."""
-        prefixes = [API_PREFIX] + ([domain_prefix(self.streams.domain)] if self.streams.domain else [])
-        self._subscriptions = [self.account.subscribe_internal(prefix + ">", self._request_on(len(prefix)))
-                               for prefix in prefixes]
+        """Answer on `$JS.API.>` and, with a domain, on its mapped `$JS.<domain>.API.` subjects too (as
+        nats-server maps the domain's prefix onto the API in every JetStream account)."""
+        subscribe = self.account.subscribe_internal
+        self._subscriptions = [subscribe(API_PREFIX + ">", self._request_on(len(API_PREFIX)))]
+        if self.streams.domain:
+            prefix = domain_prefix(self.streams.domain)
+            request, view = self._request_on(len(prefix)), self._view_on(len(prefix))
+            self._subscriptions += [subscribe(prefix + tail, request) for tail in DOMAIN_API]
+            self._subscriptions += [subscribe(prefix + tail, view) for tail in DOMAIN_VIEWS]
 
     def stop(self) -> None:
         for subscription in self._subscriptions:
@@ -142,6 +152,11 @@ class JetStreamApi:
     def _request_on(self, prefix_length: int):
         return lambda subject, reply, headers, payload: self._request(
             subject[prefix_length:].split("."), reply, headers, payload)
+
+    def _view_on(self, prefix_length: int):
+        """`$JS.<domain>.API.$KV.<rest>` is published on as `$KV.<rest>` (the same for `$OBJ`)."""
+        return lambda subject, reply, headers, payload: self.account.publish_internal(
+            subject[prefix_length:], payload, reply, headers)
 
     # dispatch ----------------------------------------------------------------------------------
 
