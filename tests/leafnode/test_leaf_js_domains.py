@@ -100,3 +100,18 @@ async def test_the_plain_api_and_the_kv_subjects_stay_on_their_side(domains):
     # The link is still up and in order: what the hub sent before this probe has arrived.
     await wait_for_interest(edge_nc, hub_nc)
     assert received == []
+
+
+async def test_an_edge_client_consumes_a_hub_stream_through_the_hub_domain(domains):
+    hub_nc, edge_nc = domains
+    js = edge_nc.jetstream(domain="hub")
+    await js.add_stream(name="COMMANDS", subjects=["commands.>"])
+    await hub_nc.jetstream().publish("commands.reboot", b"now")
+    # The hub sends each delivery as `LMSG <inbox> <ack reply>@commands.reboot`; the edge shows the
+    # stored subject and the plain ack reply to its client, whose ack then reaches the hub.
+    subscription = await js.pull_subscribe("commands.>", durable="site1", stream="COMMANDS")
+    [message] = await subscription.fetch(1, timeout=3)
+    assert (message.subject, message.data, message.reply.count("@")) == ("commands.reboot", b"now", 0)
+    await message.ack_sync()
+    consumer = await js.consumer_info("COMMANDS", "site1")
+    assert (consumer.ack_floor.stream_seq, consumer.num_ack_pending) == (1, 0)
