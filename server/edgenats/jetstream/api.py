@@ -89,6 +89,11 @@ def _sequence_info(consumer_seq: int, stream_seq: int, active_ns: int) -> dict:
     return document
 
 
+def _listed(stream: Stream) -> list[Consumer]:
+    """The consumers a stream lists and counts: all but direct ones, as nats-server."""
+    return [consumer for consumer in stream.consumers.values() if not consumer_config.is_direct(consumer.config)]
+
+
 def _kind(tokens: list[str]) -> str:
     """The response kind of an API subject's tokens after `$JS.API.`: STREAM.INFO -> stream_info."""
     if tokens[0] == "INFO":
@@ -256,7 +261,7 @@ class JetStreamApi:
                 del document["subjects"]
         if state.num_deleted:
             document["num_deleted"] = state.num_deleted
-        document["consumer_count"] = len(stream.consumers)
+        document["consumer_count"] = len(_listed(stream))
         return document
 
     def stream_document(self, stream: Stream, subjects_filter: str = "", with_domain: bool = False) -> dict:
@@ -386,8 +391,9 @@ class JetStreamApi:
 
     def consumer_document(self, consumer: Consumer) -> dict:
         config = dict(consumer.config)
-        config["metadata"] = {"_nats.level": str(API_LEVEL), "_nats.req.level": "0",
-                              "_nats.ver": NATS_COMPAT_VERSION, **consumer.config.get("metadata", {})}
+        metadata = {"_nats.level": str(API_LEVEL), "_nats.req.level": "0", "_nats.ver": NATS_COMPAT_VERSION,
+                    **consumer.config.get("metadata", {})}
+        config["metadata"] = dict(sorted(metadata.items()))  # Go writes a map's keys in order
         document = {
             "stream_name": consumer.stream_name, "name": consumer.name, "created": timestamp(consumer.created_ns),
             "config": config,
@@ -466,7 +472,7 @@ class JetStreamApi:
     def _consumer_page(self, stream_name: str, payload: bytes) -> tuple[list[Consumer], int]:
         stream = self.streams.get(stream_name)
         offset = max(0, _int_field(_body(payload), "offset"))
-        return [stream.consumers[name] for name in sorted(stream.consumers)], offset
+        return sorted(_listed(stream), key=lambda consumer: consumer.name), offset
 
     def _consumer_names(self, stream_name: str, payload: bytes) -> dict:
         consumers, offset = self._consumer_page(stream_name, payload)
