@@ -176,3 +176,34 @@ async def test_the_hub_resumes_after_the_edge_restarts(relayed):
     assert await hub_holds(hub_nc, 5, timeout=RESOURCE_WAIT) == edge_messages(5)
     for nc in (hub_nc, hub_nc2, edge_nc):
         await nc.close()
+
+
+@pytest.mark.parametrize("relayed", [EDGENATS_EDGE, REFERENCE_EDGE], indirect=True)
+async def test_the_sourcing_consumer_has_flow_control_and_heartbeats_across_the_link(relayed):
+    pair, _ = relayed
+    hub_nc, edge_nc = await connected(pair)
+    # A hub client sees what reaches the hub's deliver subject: the edge's flow-control requests
+    # and idle heartbeats (statuses on the deliver subject) beside the deliveries.
+    statuses: dict[str, asyncio.Future] = {"FlowControl Request": asyncio.Future(), "Idle Heartbeat": asyncio.Future()}
+
+    async def watch(message):
+        description = (message.headers or {}).get("Description", "")
+        if message.subject.startswith("$JS.S.") and description in statuses and not statuses[description].done():
+            statuses[description].set_result(message)
+
+    await hub_nc.subscribe("$JS.S.>", cb=watch)
+    await hub_nc.flush()
+    await start_sourcing(hub_nc, edge_nc)
+    # 2.5 MiB: past the first 2 MiB window, so deliveries go on only if the hub's answers come back.
+    js = edge_nc.jetstream()
+    for index in range(25):
+        await js.publish("telemetry.bulk", bytes([index]) * 100 * 1024)
+    stored = await hub_holds(hub_nc, 28)
+    assert [(subject, len(data), seq) for subject, data, seq in stored[3:]] == [
+        ("telemetry.bulk", 100 * 1024, seq) for seq in range(4, 29)]
+    request = await asyncio.wait_for(statuses["FlowControl Request"], WAIT)
+    assert request.reply.startswith("$JS.FC.TELEMETRY.")
+    heartbeat = await asyncio.wait_for(statuses["Idle Heartbeat"], WAIT)
+    assert heartbeat.headers["Status"] == "100"
+    for nc in (hub_nc, edge_nc):
+        await nc.close()
