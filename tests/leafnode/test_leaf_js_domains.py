@@ -1,7 +1,8 @@
-"""JetStream domains over a leaf link: a real nats-server hub (domain `hub`) and an edge leaf (domain
-`site1`; edgenats, or a real nats-server as the reference). The plain API and the KV/object-store
-subjects stay on their side; `$JS.site1.API` crosses, so a hub client runs the edge's streams with
-`jetstream(domain="site1")`, and pull deliveries come back over the link on the stored subject."""
+"""JetStream domains over a leaf link: a hub (domain `hub`) and an edge leaf (domain `site1`), one of
+them edgenats and the other a real nats-server, or both real nats-servers as the reference. The
+plain API and the KV/object-store subjects stay on their side; `$JS.<domain>.API` crosses, so a hub
+client runs the edge's streams with `jetstream(domain="site1")` (and an edge client the hub's), and
+pull deliveries come back over the link on the stored subject."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from leaf_helpers import request_until_answered, wait_for_interest
 EDGE_DOMAIN = "site1"
 
 
-# The hub is a real nats-server in both: the ids say so.
-@pytest.fixture(params=["edgenats", "nats-server"], ids=["edgenats-edge-nats-server-hub", "nats-server-edge"])
+# Topologies (the ids name every kind): edgenats as the edge, as the hub, and the reference.
+@pytest.fixture(params=["edgenats-leaf", "edgenats-hub", "reference"],
+                ids=["edgenats-edge-nats-server-hub", "edgenats-hub-nats-server-edge", "nats-server-edge"])
 async def domains(request, leaf_pair_factory, tmp_path):
     """(hub client, edge client) with JetStream in domains `hub` and `site1` on either side of the link."""
-    topology = "edgenats-leaf" if request.param == "edgenats" else "reference"
+    topology = request.param
     pair = leaf_pair_factory(
         topology,
         hub_extra=f'jetstream {{ store_dir: "{tmp_path / "hub-js"}", domain: hub }}',
@@ -35,7 +37,7 @@ async def domains(request, leaf_pair_factory, tmp_path):
         await nc.close()
 
 
-async def answers(nc, subject: str, timeout: float = 0.5) -> list[str]:
+async def answers(nc, subject: str, timeout: float = 0.25) -> list[str]:
     """The domains (or status codes) of every answer to one request: who answered, and how often."""
     inbox = nc.new_inbox()
     subscription = await nc.subscribe(inbox)

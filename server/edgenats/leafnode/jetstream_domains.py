@@ -35,7 +35,8 @@ class JetStreamIsolation:
         return any(subject_matches(pattern, subject) for pattern in self.denied)
 
     def refuses_message(self, subject: str) -> bool:
-        """Whether a message on `subject` may not be sent over the link (nor arrive at a hub)."""
+        """Whether a message on `subject` may not be sent over the link (nor literal interest in it
+        be taken from the peer)."""
         return self.refuses_interest(subject) or any(subject_matches(p, subject) for p in self.outgoing)
 
 

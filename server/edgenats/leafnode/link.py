@@ -580,17 +580,17 @@ class LeafLink(Connection):
             return
         self.in_msgs += 1
         self.in_bytes += size
-        permissions = self.export_permissions
-        # Replies to service imports and JetStream acks are exempt, as in nats-server; the JetStream
-        # isolation only concerns subjects starting with `$`.
-        checked = permissions is not None or (subject[:1] == b"$" and self.isolation.denied)
-        if checked and not subject.startswith(_EXEMPT_REPLIES):
+        # Replies to service imports and JetStream acks are exempt, as in nats-server.
+        if self.solicited:
+            # A spoke drops what its hub should not have sent (JetStream isolation: `$` subjects only).
+            if (subject[:1] == b"$" and self.isolation.denied and not subject.startswith(_EXEMPT_REPLIES)
+                    and self.isolation.refuses_interest(subject.decode("latin-1"))):
+                return
+        elif self.export_permissions is not None and not subject.startswith(_EXEMPT_REPLIES):
+            # A hub holds the leaf to its user's publish permissions (the JetStream denies are for
+            # what the hub sends: the leaf's requests to the hub's domain API pass).
             subject_text = subject.decode("latin-1")
-            if self.solicited:
-                if self.isolation.refuses_interest(subject_text):
-                    return  # a spoke drops what its hub should not have sent
-            elif self.isolation.refuses_message(subject_text) or not (permissions is None
-                                                                        or permissions.can_publish(subject_text)):
+            if not self.export_permissions.can_publish(subject_text):
                 text = f"Permissions Violation for Publish to {go_quote(subject_text)}"
                 log.error("%s - %s", self.describe(), text)
                 self.close("Permissions Violation", error_text=text)
