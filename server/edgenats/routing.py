@@ -7,6 +7,11 @@ follows nats-server's link rules (PROTOCOL-SPEC §15.6): every matching plain su
 queue group only when the message names that group, and then one member, local ones first; never
 back to the link it came from; never from one of our hubs to another (spoke to spoke). Each other link
 gets at most one LMSG, naming the queue groups it was picked for.
+
+A JetStream delivery is published to its deliver subject (or a pull request's inbox) but shown on
+the stored subject (`deliver_as`). A leaf link carries it on the deliver subject with the stored
+subject after the ack reply: `<reply>@<subject>`; a message arriving on a link with such a reply is
+shown to local receivers on `<subject>` with `<reply>`, and passed on to other links unchanged.
 """
 
 from __future__ import annotations
@@ -120,24 +125,32 @@ class Router:
                           header_size: int, size: int, payload_crlf: memoryview) -> None:
         """A message that arrived on leaf link `source` (LMSG/HMSG), by the link rules above."""
         plan = self.sublist.match(subject)
-        plain_tail, header_tail = message_tails(reply, header_size, size)
         links = None
         local = plan.plain
         internal: list = []
         if queues or plan.has_links:
             links, local, internal = _links_and_picks(source, plan, queues, not source.we_are_hub)
-        deliver(local, None, reply, header_size, size, payload_crlf, plain_tail, header_tail, self.mark_dirty, True)
+        shown, local_reply = subject, reply
+        at = jetstream_delivery_split(reply) if reply is not None else -1
+        if at > 0:
+            shown, local_reply = reply[at + 1:], reply[:at]
+            local = presented_as(shown, tuple(local))
+        plain_tail, header_tail = message_tails(local_reply, header_size, size)
+        deliver(local, None, local_reply, header_size, size, payload_crlf, plain_tail, header_tail, self.mark_dirty,
+                True)
         if links:
             for link, names in links.items():
                 link.deliver_queued(subject, reply, names, header_size, size, payload_crlf)
         if plan.internal or internal:
-            self._deliver_internal(plan.internal, internal, None, subject, reply, header_size, size, payload_crlf)
+            self._deliver_internal(plan.internal, internal, None, shown, local_reply, header_size, size,
+                                   payload_crlf)
 
     def deliver_as(self, to: bytes, subject: bytes, reply: bytes | None, header_size: int, size: int,
                    payload_crlf: memoryview) -> int:
-        """A message for the receivers of `to` that they see on `subject` (JetStream pull deliveries
-        reach the request's inbox with the stored subject); one member per queue group; leaf links
-        are not reached this way. Returns how many received it."""
+        """A message for the receivers of `to` that they see on `subject` (JetStream deliveries reach
+        the deliver subject or the request's inbox with the stored subject); one member per queue
+        group; a leaf link gets it on `to` with the reply `<reply>@<subject>`. Returns how many
+        received it."""
         plan = self.sublist.match(to)
         picked = pick_members(plan.queues, None) if plan.queues else ()
         sockets = presented_as(subject, plan.plain + tuple(entry for entry in picked if not entry[1].internal))
@@ -145,6 +158,18 @@ class Router:
         plain_tail, header_tail = message_tails(reply, header_size, size)
         delivered = deliver(sockets, None, reply, header_size, size, payload_crlf, plain_tail, header_tail,
                             self.mark_dirty, True)
+        links: dict = {}
+        for entry in plan.plain:
+            if entry[1].leaf_link:
+                links.setdefault(entry[1], [])
+        for entry in picked:
+            if entry[1].leaf_link:
+                links.setdefault(entry[1], []).append(entry[0].queue.encode("latin-1"))
+        if links:
+            encoded = reply + b"@" + subject if reply else None
+            for link, queues in links.items():
+                link.deliver_queued(to, encoded, queues, header_size, size, payload_crlf)
+            delivered += len(links)
         if internal:
             delivered += self._deliver_internal(internal, None, None, subject, reply, header_size, size,
                                                 payload_crlf)
@@ -167,6 +192,19 @@ class Router:
         finally:
             self._nesting -= 1
         return delivered
+
+
+def jetstream_delivery_split(reply: bytes) -> int:
+    """Where the `@` of a `$JS.ACK.<8 tokens>@<subject>` reply is (the first one after the eighth dot:
+    names may hold `@`), or -1."""
+    if not reply.startswith(b"$JS.ACK."):
+        return -1
+    at = reply.find(b"@")
+    while at != -1:
+        if reply.count(b".", 0, at) >= 8:
+            return at if at < len(reply) - 1 else -1
+        at = reply.find(b"@", at + 1)
+    return -1
 
 
 def _links_and_picks(source, plan: DeliveryPlan, queues: list[bytes] | None,

@@ -32,6 +32,12 @@ def domain_prefix(domain: str) -> str:
     return f"$JS.{domain}.API."
 
 
+# nats-server's domain mapping table: under `$JS.<domain>.API.` these reach the API, and the KV and
+# object-store views their own subjects (so a leaf link advertises exactly these).
+DOMAIN_API = ("INFO", "STREAM.>", "CONSUMER.>", "DIRECT.>", "META.>", "SERVER.>", "ACCOUNT.>")
+DOMAIN_VIEWS = ("$KV.>", "$OBJ.>")
+
+
 TYPE_PREFIX = "io.nats.jetstream.api.v1."
 NAMES_PAGE = 1024
 LIST_PAGE = 256
@@ -83,6 +89,11 @@ def _sequence_info(consumer_seq: int, stream_seq: int, active_ns: int) -> dict:
     return document
 
 
+def _listed(stream: Stream) -> list[Consumer]:
+    """The consumers a stream lists and counts: all but direct ones, as nats-server."""
+    return [consumer for consumer in stream.consumers.values() if not consumer_config.is_direct(consumer.config)]
+
+
 def _kind(tokens: list[str]) -> str:
     """The response kind of an API subject's tokens after `$JS.API.`: STREAM.INFO -> stream_info."""
     if tokens[0] == "INFO":
@@ -128,11 +139,15 @@ class JetStreamApi:
         }
 
     def start(self) -> None:
-        """Answer on `$JS.API.>` and, with a domain, on `$JS.<domain>.API.>` too (as nats-server maps the
-        domain's prefix onto the API in every JetStream account)."""
-        prefixes = [API_PREFIX] + ([domain_prefix(self.streams.domain)] if self.streams.domain else [])
-        self._subscriptions = [self.account.subscribe_internal(prefix + ">", self._request_on(len(prefix)))
-                               for prefix in prefixes]
+        """Answer on `$JS.API.>` and, with a domain, on its mapped `$JS.<domain>.API.` subjects too (as
+        nats-server maps the domain's prefix onto the API in every JetStream account)."""
+        subscribe = self.account.subscribe_internal
+        self._subscriptions = [subscribe(API_PREFIX + ">", self._request_on(len(API_PREFIX)))]
+        if self.streams.domain:
+            prefix = domain_prefix(self.streams.domain)
+            request, view = self._request_on(len(prefix)), self._view_on(len(prefix))
+            self._subscriptions += [subscribe(prefix + tail, request) for tail in DOMAIN_API]
+            self._subscriptions += [subscribe(prefix + tail, view) for tail in DOMAIN_VIEWS]
 
     def stop(self) -> None:
         for subscription in self._subscriptions:
@@ -142,6 +157,11 @@ class JetStreamApi:
     def _request_on(self, prefix_length: int):
         return lambda subject, reply, headers, payload: self._request(
             subject[prefix_length:].split("."), reply, headers, payload)
+
+    def _view_on(self, prefix_length: int):
+        """`$JS.<domain>.API.$KV.<rest>` is published on as `$KV.<rest>` (the same for `$OBJ`)."""
+        return lambda subject, reply, headers, payload: self.account.publish_internal(
+            subject[prefix_length:], payload, reply, headers)
 
     # dispatch ----------------------------------------------------------------------------------
 
@@ -241,7 +261,7 @@ class JetStreamApi:
                 del document["subjects"]
         if state.num_deleted:
             document["num_deleted"] = state.num_deleted
-        document["consumer_count"] = len(stream.consumers)
+        document["consumer_count"] = len(_listed(stream))
         return document
 
     def stream_document(self, stream: Stream, subjects_filter: str = "", with_domain: bool = False) -> dict:
@@ -371,8 +391,9 @@ class JetStreamApi:
 
     def consumer_document(self, consumer: Consumer) -> dict:
         config = dict(consumer.config)
-        config["metadata"] = {"_nats.level": str(API_LEVEL), "_nats.req.level": "0",
-                              "_nats.ver": NATS_COMPAT_VERSION, **consumer.config.get("metadata", {})}
+        metadata = {"_nats.level": str(API_LEVEL), "_nats.req.level": "0", "_nats.ver": NATS_COMPAT_VERSION,
+                    **consumer.config.get("metadata", {})}
+        config["metadata"] = dict(sorted(metadata.items()))  # Go writes a map's keys in order
         document = {
             "stream_name": consumer.stream_name, "name": consumer.name, "created": timestamp(consumer.created_ns),
             "config": config,
@@ -452,7 +473,7 @@ class JetStreamApi:
     def _consumer_page(self, stream_name: str, payload: bytes) -> tuple[list[Consumer], int]:
         stream = self.streams.get(stream_name)
         offset = max(0, _int_field(_body(payload), "offset"))
-        return [stream.consumers[name] for name in sorted(stream.consumers)], offset
+        return sorted(_listed(stream), key=lambda consumer: consumer.name), offset
 
     def _consumer_names(self, stream_name: str, payload: bytes) -> dict:
         consumers, offset = self._consumer_page(stream_name, payload)

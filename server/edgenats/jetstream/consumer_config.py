@@ -22,7 +22,7 @@ DELIVER_POLICIES = ("all", "last", "new", "by_start_sequence", "by_start_time", 
 ACK_POLICIES = ("none", "all", "explicit")
 REPLAY_POLICIES = ("instant", "original")
 # Changing these is refused with "<label> can not be updated" (checked in this order, as the reference).
-IMMUTABLE = (("deliver_policy", "deliver policy"), ("mem_storage", "storage type"),
+IMMUTABLE = (("deliver_policy", "deliver policy"), ("mem_storage", "storage type"), ("direct", "direct"),
              ("opt_start_seq", "start sequence"), ("opt_start_time", "start time"),
              ("ack_policy", "ack policy"), ("replay_policy", "replay policy"),
              ("idle_heartbeat", "heart beats"), ("flow_control", "flow control"))
@@ -30,7 +30,7 @@ KEY_ORDER = ("durable_name", "name", "description", "deliver_policy", "opt_start
              "ack_wait", "max_deliver", "backoff", "filter_subject", "filter_subjects", "replay_policy",
              "rate_limit_bps", "sample_freq", "max_waiting", "max_ack_pending", "flow_control", "headers_only",
              "max_batch", "max_expires", "max_bytes", "deliver_subject", "deliver_group", "idle_heartbeat",
-             "inactive_threshold", "num_replicas", "mem_storage", "metadata")
+             "inactive_threshold", "num_replicas", "mem_storage", "direct", "metadata")
 # Shown even when zero.
 ALWAYS_SHOWN = ("deliver_policy", "ack_policy", "replay_policy", "num_replicas")
 
@@ -159,6 +159,11 @@ def normalise(request: dict, name: str, durable: bool, generated: bool = False,
         _check_push(request, ack, deliver_subject, list(stream_subjects))
     else:
         _check_pull(request)
+    direct = request.get("direct") is True
+    if direct and not deliver_subject:
+        raise errors.consumer_error(10090, "consumer direct requires a push based consumer")
+    if direct and durable:
+        raise errors.consumer_error(10091, "consumer direct requires an ephemeral consumer")
     filter_subject = _str(request, "filter_subject")
     filter_subjects = list(request.get("filter_subjects") or [])
     if filter_subject and filter_subjects:
@@ -202,6 +207,7 @@ def normalise(request: dict, name: str, durable: bool, generated: bool = False,
     config["inactive_threshold"] = inactive or (0 if durable else EPHEMERAL_INACTIVE_NS)
     config["num_replicas"] = replicas
     config["mem_storage"] = request.get("mem_storage") is True
+    config["direct"] = direct
     config["metadata"] = dict(request.get("metadata") or {})
     return {key: config[key] for key in KEY_ORDER if config.get(key) or key in ALWAYS_SHOWN}
 
@@ -209,6 +215,11 @@ def normalise(request: dict, name: str, durable: bool, generated: bool = False,
 def filters(config: dict) -> list[str]:
     """The subjects a consumer delivers: ['>'] when unfiltered."""
     return config.get("filter_subjects") or ([config["filter_subject"]] if config.get("filter_subject") else [">"])
+
+
+def is_direct(config: dict) -> bool:
+    """A direct consumer (a sourcing or mirroring server's): not listed, not counted in the stream."""
+    return bool(config.get("direct"))
 
 
 def is_push(config: dict) -> bool:

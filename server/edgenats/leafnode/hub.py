@@ -46,6 +46,7 @@ class HubHandshake:
         """The INFO for the accepted link with connection id `cid`."""
         server = self.server
         settings = self.settings
+        jetstream = server.options.jetstream
         host = settings.host if settings.host not in ("", "0.0.0.0") else "127.0.0.1"
         return {
             "server_id": server.server_id,
@@ -57,6 +58,8 @@ class HubHandshake:
             "port": settings.port,
             "headers": True,
             "max_payload": server.options.max_payload,
+            **({"jetstream": True} if jetstream.enabled else {}),
+            **({"domain": jetstream.domain} if jetstream.enabled and jetstream.domain else {}),
             "client_id": cid,
             "leafnode_urls": [f"{host}:{settings.port}"],
             **({"tls_required": True} if self.tls_context is not None else {}),

@@ -28,6 +28,7 @@ from edgenats import NATS_COMPAT_VERSION
 from edgenats.auth import Permissions
 from edgenats.connection import Connection
 from edgenats.leafnode.credentials import CredentialsError, connect_credentials
+from edgenats.leafnode.jetstream_domains import JetStreamIsolation, isolation
 from edgenats.protocol.errors import ProtocolViolation
 from edgenats.protocol.framing import PONG, error_line, go_quote, info_line
 from edgenats.protocol.leaf_parser import LeafProtocolParser
@@ -107,7 +108,14 @@ class LinkFilter:
 
     def __init__(self, allowed: Permissions | None, denied: tuple[str, ...]) -> None:
         self._allowed = allowed
+        self._denied_subjects = tuple(denied)
         self._denied = Permissions(publish_deny=denied) if denied else None
+
+    def deny(self, subjects: tuple[str, ...]) -> None:
+        """Never send these either (the link's JetStream isolation)."""
+        if subjects:
+            self._denied_subjects += subjects
+            self._denied = Permissions(publish_deny=self._denied_subjects)
 
     def may_deliver(self, subject: str, queue: str | None = None) -> bool:
         if self._allowed is not None and not self._allowed.can_publish(subject):
@@ -158,6 +166,9 @@ class LeafLink(Connection):
         self.remote_account = ""
         self.peer_cluster = ""
         self.peer_version = ""
+        # The JetStream domain the peer runs in (its INFO or CONNECT), and what the link keeps apart.
+        self.peer_domain = ""
+        self.isolation = JetStreamIsolation((), (), False)
         self.nonce = ""
         # Interest the peer sent us, as subscriptions in our trie.
         self.subscriptions: dict[tuple[str, str | None], Subscription] = {}
@@ -267,6 +278,7 @@ class LeafLink(Connection):
             self.close("Incorrect Port")
             return
         self.peer_version = str(info.get("version") or "")
+        self.peer_domain = str(info.get("domain") or "")
         self.name = str(info.get("server_name") or info.get("server_id") or "")
         self._learn_urls(info)
         wants_tls = (bool(info.get("tls_required")) and not self.websocket) or self.url.tls
@@ -320,8 +332,10 @@ class LeafLink(Connection):
         connect = {
             "version": NATS_COMPAT_VERSION,
             "server_id": server.server_id,
+            **({"domain": self._local_domain()} if self._local_domain() else {}),
             "name": server.server_name,
             "headers": True,
+            **({"jetstream": True} if self._jetstream_here() else {}),
             "remote_account": self.account.name,
             "protocol": 1,
         }
@@ -385,6 +399,7 @@ class LeafLink(Connection):
         self.name = _string(options.get("name"))
         self.peer_cluster = _string(options.get("cluster"))
         self.peer_version = _string(options.get("version"))
+        self.peer_domain = _string(options.get("domain"))
         self.remote_account = _string(options.get("remote_account"))
         self.headers = options.get("headers") is True
         self.we_are_hub = options.get("is_hub") is not True
@@ -425,6 +440,7 @@ class LeafLink(Connection):
             self._handshake_timer = None
         self.state = LinkState.CONNECTED
         self.established_at = self.server.loop.time()
+        self._isolate_jetstream()
         if self.user is not None:
             # Plans cached before the filters were known would send what the peer refuses.
             self.account.sublist.clear_cache()
@@ -436,6 +452,30 @@ class LeafLink(Connection):
         if self.dialer is not None:
             self.dialer.link_up(self)
         self.server.system.client_connected(self)
+
+    def _local_domain(self) -> str:
+        settings = self.server.options.jetstream
+        return settings.domain if settings.enabled else ""
+
+    def _jetstream_here(self) -> bool:
+        """Whether JetStream runs in the link's account."""
+        jetstream = self.server.jetstream
+        return jetstream is not None and self.account.name in jetstream.accounts
+
+    def _isolate_jetstream(self) -> None:
+        """nats-server's JetStream deny rules for this link (leafnode/jetstream_domains.py)."""
+        system = self.account is self.server.system_account
+        local_domain = self._local_domain()
+        self.isolation = isolation(system, self._jetstream_here(), local_domain, self.peer_domain)
+        if self.isolation.apart and not system:
+            log.info('%s - JetStream using domains: local "%s", remote "%s"', self.describe(), local_domain,
+                     self.peer_domain)
+        denied = self.isolation.denied + self.isolation.outgoing
+        if self.user is None:
+            if denied:
+                self.user = LinkUser(self.user_name, LinkFilter(None, denied))
+        else:
+            self.user.permissions.deny(denied)
 
     def _send_interest_burst(self) -> None:
         counts: dict[tuple[str, str | None], int] = {}
@@ -461,6 +501,8 @@ class LeafLink(Connection):
         return self.we_are_hub or origin.we_are_hub
 
     def _may_advertise(self, subject: str) -> bool:
+        if self.isolation.refuses_interest(subject):
+            return False
         permissions = self.import_permissions
         if permissions is None or subject.startswith(_PERMISSION_EXEMPT):
             return True
@@ -499,9 +541,12 @@ class LeafLink(Connection):
             self._loop_detected()
             return
         permissions = self.import_permissions
-        if (not self.solicited and permissions is not None and not subject_text.startswith(_PERMISSION_EXEMPT)
-                and "*" not in subject_text.split(".") and ">" not in subject_text.split(".")
-                and not permissions.can_publish(subject_text)):
+        literal = "*" not in subject_text.split(".") and ">" not in subject_text.split(".")
+        if literal and self.isolation.refuses_message(subject_text) and self.solicited:
+            return  # the hub told us what we may have; nats-server's spoke ignores the rest
+        if (not self.solicited and not subject_text.startswith(_PERMISSION_EXEMPT) and literal
+                and ((permissions is not None and not permissions.can_publish(subject_text))
+                     or self.isolation.refuses_message(subject_text))):
             text = f"Permissions Violation for Subscription to {go_quote(subject_text)}"
             log.error("%s - %s", self.describe(), text)
             self.close("Permissions Violation", error_text=text)
@@ -535,11 +580,17 @@ class LeafLink(Connection):
             return
         self.in_msgs += 1
         self.in_bytes += size
-        permissions = self.export_permissions
         # Replies to service imports and JetStream acks are exempt, as in nats-server.
-        if permissions is not None and not subject.startswith(_EXEMPT_REPLIES):
+        if self.solicited:
+            # A spoke drops what its hub should not have sent (JetStream isolation: `$` subjects only).
+            if (subject[:1] == b"$" and self.isolation.denied and not subject.startswith(_EXEMPT_REPLIES)
+                    and self.isolation.refuses_interest(subject.decode("latin-1"))):
+                return
+        elif self.export_permissions is not None and not subject.startswith(_EXEMPT_REPLIES):
+            # A hub holds the leaf to its user's publish permissions (the JetStream denies are for
+            # what the hub sends: the leaf's requests to the hub's domain API pass).
             subject_text = subject.decode("latin-1")
-            if not permissions.can_publish(subject_text):
+            if not self.export_permissions.can_publish(subject_text):
                 text = f"Permissions Violation for Publish to {go_quote(subject_text)}"
                 log.error("%s - %s", self.describe(), text)
                 self.close("Permissions Violation", error_text=text)
