@@ -186,6 +186,9 @@ class Connection(asyncio.Protocol):
         """The write deadline and what passing it does; clients: the server's deadline, closed."""
         return self.server.options.write_deadline, WriteTimeout.CLOSE
 
+    def count_slow_consumer(self) -> None:
+        self.server.slow_consumers += 1
+
     def outbound(self, data: bytes) -> bytes:
         """What of this loop turn's output to write; clients write it all (their cut-off is max_pending)."""
         return data
@@ -217,7 +220,7 @@ class Connection(asyncio.Protocol):
         if self.transport.get_write_buffer_size() > self.server.options.max_pending:
             log.info("%s - Slow Consumer Detected: MaxPending of %d Exceeded",
                      self.describe(), self.server.options.max_pending)
-            self.server.slow_consumers += 1
+            self.count_slow_consumer()
             self.abort("Slow Consumer (Pending Bytes)")
 
     def _write_deadline_passed(self) -> None:
@@ -225,7 +228,7 @@ class Connection(asyncio.Protocol):
         if self.closed:
             return
         deadline, policy = self.write_timeout()
-        self.server.slow_consumers += 1
+        self.count_slow_consumer()
         written = self.handed - self.transport.get_write_buffer_size()
         if policy is WriteTimeout.CLOSE:
             log.info("%s - Slow Consumer Detected: WriteDeadline of %ss exceeded", self.describe(), deadline)

@@ -146,6 +146,9 @@ async def test_leaf_keeps_the_link_to_a_nats_server_hub_frozen_15s_delivering_al
         assert await link_ids(pair) == before
         # The scenario passed the write deadline: the leaf saw its hub as a slow consumer and kept it.
         assert "Slow Consumer Detected: WriteDeadline" in pair.leaf.log_text()
+        varz = await poll_monitor(pair.leaf_http, "/varz", lambda doc: True)
+        assert varz["slow_consumer_stats"]["leafs"] >= 1
+        assert varz["slow_consumer_stats"]["clients"] == 0
         if leaf_kind == "edgenats":
             leafz = await poll_monitor(pair.leaf_http, "/leafz", lambda doc: True)
             assert leafz["remotes"][0]["connects"] == 1

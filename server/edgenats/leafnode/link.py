@@ -257,6 +257,10 @@ class LeafLink(Connection):
         settings = self.server.options.leafnodes
         return settings.write_deadline or self.server.options.write_deadline, settings.write_timeout
 
+    def count_slow_consumer(self) -> None:
+        super().count_slow_consumer()
+        self.server.leaf_slow_consumers += 1
+
     def _check_pending(self) -> None:
         """No cut-off for pending bytes: `outbound` keeps them within `leafnodes.max_pending`."""
 
@@ -285,7 +289,7 @@ class LeafLink(Connection):
             return
         limit = self.server.options.leafnodes.max_pending
         if backlog.state is BacklogState.DROPPING:
-            self.server.slow_consumers += 1
+            self.count_slow_consumer()
             log.info("%s - Slow Consumer Detected: MaxPending of %d Exceeded, dropping messages", self.describe(),
                      limit)
         else:
