@@ -178,7 +178,7 @@ async def test_edgenats_leaf_of_a_frozen_nats_server_hub_holds_at_most_max_pendi
         # What arrives is in order, with nothing doubled; the gap is what was dropped.
         assert counter.numbers == sorted(set(counter.numbers))
         assert len(counter.numbers) == published - dropped
-        assert counter.numbers[:RATE] == list(range(RATE))
+        assert counter.numbers[:RATE // 2] == list(range(RATE // 2))
         assert growth < bound + 8 * MB, f"leaf RSS grew by {growth / MB:.1f} MB with a {bound / MB:.0f} MB bound"
         assert await link_ids(pair) == before
         log = pair.leaf.log_text()
