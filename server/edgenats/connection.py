@@ -4,6 +4,13 @@ PING/PONG keepalive, the slow-consumer cut-offs (pending bytes, write deadline) 
 Subclasses (client sessions, leaf links) provide the parser and the protocol meaning. Everything the
 plumbing needs from outside is the small `ConnectionHost` interface below, handed in at creation:
 whoever listens (the TCP client port, a leaf port, a WebSocket listener) can create connections.
+
+Write states (the transport pauses us when its buffer passes its high-water mark):
+  FLOWING  the transport takes what we write
+  BLOCKED  paused; the write deadline runs
+  SLOW     (retry policy only) a deadline passed: flagged a slow consumer and kept; the next deadline
+           that passes without a single byte written closes the connection
+A deadline that passes under the close policy (clients, as in nats-server) cuts the connection off.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import math
 import random
 import socket
 import time
+from enum import Enum
 from typing import Protocol
 
 from edgenats.logs import TRACE
@@ -24,6 +32,19 @@ log = logging.getLogger("edgenats")
 
 # The first keepalive PING goes out after at most this long (nats-server's first-ping cap).
 _FIRST_PING_CAP = 2.0
+
+
+class WriteTimeout(Enum):
+    """What a write deadline that passes does: nats-server's `write_timeout` policies."""
+
+    CLOSE = "close"
+    RETRY = "retry"
+
+
+class WriteState(Enum):
+    FLOWING = "flowing"
+    BLOCKED = "blocked"
+    SLOW = "slow"
 
 
 class ConnectionLimits(Protocol):
@@ -76,6 +97,9 @@ class Connection(asyncio.Protocol):
         "_received_since_ping",
         "next_ping_at",
         "_deadline_timer",
+        "write_state",
+        "handed",
+        "_written_mark",
         "parser",
     )
 
@@ -105,6 +129,10 @@ class Connection(asyncio.Protocol):
         self._received_since_ping = False
         self.next_ping_at = math.inf
         self._deadline_timer: asyncio.TimerHandle | None = None
+        self.write_state = WriteState.FLOWING
+        # Bytes handed to the transport; less what it still buffers, what the socket took.
+        self.handed = 0
+        self._written_mark = 0
         self.parser = None
 
     # asyncio.Protocol -------------------------------------------------------------------------
@@ -133,7 +161,8 @@ class Connection(asyncio.Protocol):
         self.close(self.close_reason or "Client Closed", flush=False)
 
     def pause_writing(self) -> None:
-        deadline = self.server.options.write_deadline
+        self.write_state = WriteState.BLOCKED
+        deadline, _ = self.write_timeout()
         self._deadline_timer = self.server.loop.call_later(deadline, self._write_deadline_passed)
         self._check_pending()
 
@@ -141,6 +170,9 @@ class Connection(asyncio.Protocol):
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
             self._deadline_timer = None
+        if self.write_state is WriteState.SLOW:
+            log.info("%s - Slow Consumer Recovered", self.describe())
+        self.write_state = WriteState.FLOWING
 
     # hooks for subclasses ----------------------------------------------------------------------
 
@@ -149,6 +181,17 @@ class Connection(asyncio.Protocol):
 
     def on_close(self) -> None:
         raise NotImplementedError
+
+    def write_timeout(self) -> tuple[float, WriteTimeout]:
+        """The write deadline and what passing it does; clients: the server's deadline, closed."""
+        return self.server.options.write_deadline, WriteTimeout.CLOSE
+
+    def count_slow_consumer(self) -> None:
+        self.server.slow_consumers += 1
+
+    def outbound(self, data: bytes) -> bytes:
+        """What of this loop turn's output to write; clients write it all (their cut-off is max_pending)."""
+        return data
 
     # output ------------------------------------------------------------------------------------
 
@@ -163,11 +206,13 @@ class Connection(asyncio.Protocol):
         if not out or self.closed:
             out.clear()
             return
-        if self.server.tracing:
-            self._trace("->>", b"".join(out))
         # One joined write: cheaper than writelines on every loop implementation and Python version.
-        self.transport.write(b"".join(out))
+        data = self.outbound(b"".join(out))
         out.clear()
+        if self.server.tracing:
+            self._trace("->>", data)
+        self.handed += len(data)
+        self.transport.write(data)
         if self._deadline_timer is not None:
             self._check_pending()
 
@@ -175,16 +220,31 @@ class Connection(asyncio.Protocol):
         if self.transport.get_write_buffer_size() > self.server.options.max_pending:
             log.info("%s - Slow Consumer Detected: MaxPending of %d Exceeded",
                      self.describe(), self.server.options.max_pending)
-            self.server.slow_consumers += 1
+            self.count_slow_consumer()
             self.abort("Slow Consumer (Pending Bytes)")
 
     def _write_deadline_passed(self) -> None:
         self._deadline_timer = None
-        if not self.closed:
-            log.info("%s - Slow Consumer Detected: WriteDeadline of %ss exceeded",
-                     self.describe(), self.server.options.write_deadline)
-            self.server.slow_consumers += 1
+        if self.closed:
+            return
+        deadline, policy = self.write_timeout()
+        self.count_slow_consumer()
+        written = self.handed - self.transport.get_write_buffer_size()
+        if policy is WriteTimeout.CLOSE:
+            log.info("%s - Slow Consumer Detected: WriteDeadline of %ss exceeded", self.describe(), deadline)
             self.abort("Slow Consumer (Write Deadline)")
+            return
+        if self.write_state is WriteState.SLOW and written <= self._written_mark:
+            log.info("%s - Slow Consumer State: WriteDeadline of %gs exceeded with nothing written, closing",
+                     self.describe(), deadline)
+            self.abort("Slow Consumer (Write Deadline)")
+            return
+        state = "State" if self.write_state is WriteState.SLOW else "Detected"
+        log.info("%s - Slow Consumer %s: WriteDeadline of %gs exceeded with %d bytes pending", self.describe(),
+                 state, deadline, self.transport.get_write_buffer_size())
+        self.write_state = WriteState.SLOW
+        self._written_mark = written
+        self._deadline_timer = self.server.loop.call_later(deadline, self._write_deadline_passed)
 
     # keepalive ---------------------------------------------------------------------------------
 

@@ -242,6 +242,10 @@ def validate(options: Options, origin: str) -> None:
                            f"({options.max_pending})")
     if options.max_payload > MAX_PAYLOAD_LIMIT:
         raise OptionsError(f"{origin}: max_payload cannot exceed {MAX_PAYLOAD_LIMIT} (sizes have at most 9 digits)")
+    leafnodes = options.leafnodes
+    if leafnodes is not None and options.max_payload > leafnodes.max_pending:
+        raise OptionsError(f"{origin}: max_payload ({options.max_payload}) cannot exceed leafnodes max_pending "
+                           f"({leafnodes.max_pending})")
     if options.max_control_line <= 0:
         raise OptionsError(f"{origin}: max_control_line must be positive")
     if options.ping_max < 1:

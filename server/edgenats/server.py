@@ -98,6 +98,8 @@ class Server:
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
         self.total_connections = 0
         self.slow_consumers = 0
+        # Of which leaf links (nats-server's slow_consumer_stats.leafs).
+        self.leaf_slow_consumers = 0
         self.stale_connections = 0
         self.closed_totals = {"in_msgs": 0, "out_msgs": 0, "in_bytes": 0, "out_bytes": 0}
         self.base_info: dict = {}

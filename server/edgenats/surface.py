@@ -56,6 +56,7 @@ class ServerSurface(Protocol):
     closed_connections: deque[ClosedConnection]
     total_connections: int
     slow_consumers: int
+    leaf_slow_consumers: int
     stale_connections: int
     # The subsystems, for one another; None when not configured (or not started yet).
     leafnodes: Any

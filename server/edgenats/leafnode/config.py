@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from edgenats.conf.units import positive_duration
+from edgenats.conf.units import parse_size, positive_duration
+from edgenats.connection import WriteTimeout
+from edgenats.leafnode.backlog import DEFAULT_MAX_PENDING
 
 DEFAULT_LEAF_PORT = 7422
 DEFAULT_RECONNECT_INTERVAL = 1.0
@@ -90,6 +92,11 @@ class LeafNodeSettings:
     remotes: tuple[RemoteSettings, ...] = ()
     reconnect_interval: float = DEFAULT_RECONNECT_INTERVAL
     tls: TLSSettings | None = None
+    # A link's write deadline (0: the server's `write_deadline`) and what passing it does.
+    write_deadline: float = 0.0
+    write_timeout: WriteTimeout = WriteTimeout.RETRY
+    # The most output a link keeps waiting for a peer that does not read; messages beyond are dropped.
+    max_pending: int = DEFAULT_MAX_PENDING
 
 
 def _lower(block: object, where: str) -> dict:
@@ -110,6 +117,25 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
     if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
         return tuple(value)
     raise ValueError(f"{where} must be a subject or a list of subjects")
+
+
+def _write_timeout(value: object, where: str) -> WriteTimeout:
+    """nats-server's policies; "default" is retry on leaf links."""
+    if value == "default":
+        return WriteTimeout.RETRY
+    if value in ("close", "retry"):
+        return WriteTimeout(value)
+    raise ValueError(f"{where}: write_timeout must be 'default', 'close' or 'retry'")
+
+
+def _max_pending(value: object, where: str) -> int:
+    try:
+        size = parse_size(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{where}: {error}") from None
+    if size <= 0:
+        raise ValueError(f"{where} must be positive")
+    return size
 
 
 def parse_url(text: object, where: str) -> RemoteURL:
@@ -283,7 +309,13 @@ def parse_leafnodes(block: object) -> LeafNodeSettings:
         elif key == "compression":
             if value not in (False, "off", "disabled"):
                 raise ValueError(f"{where}: edgenats links are uncompressed; use \"off\"")
-        elif key in ("advertise", "no_advertise", "isolate_leafnode_interest", "write_deadline"):
+        elif key == "write_deadline":
+            values["write_deadline"] = positive_duration(value, where)
+        elif key == "write_timeout":
+            values["write_timeout"] = _write_timeout(value, where)
+        elif key == "max_pending":
+            values["max_pending"] = _max_pending(value, where)
+        elif key in ("advertise", "no_advertise", "isolate_leafnode_interest"):
             continue
         else:
             raise ValueError(f"leafnodes: unknown setting {key!r}")

@@ -11,6 +11,11 @@ Interest a link receives becomes Subscriptions (target = the link) in the bound 
 local publishers reach it through the ordinary delivery plan. A link reports to a `LinkRegistry`
 (opened, established, closed; the account's loop-detection subject); an accepted link also gets the
 hub's `HubHandshake`, a solicited one its `LinkDialer` (a RemoteDialer).
+
+A peer that stops reading is a slow consumer, not a dead one: as in nats-server, a passed write
+deadline (`leafnodes { write_deadline }`, else the server's) keeps the link under the default
+`write_timeout: retry` while bytes still move, and the output waiting meanwhile is bounded by
+`leafnodes { max_pending }` (backlog.py) instead of cutting the link off.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from edgenats import NATS_COMPAT_VERSION
 from edgenats.auth import Permissions
-from edgenats.connection import Connection
+from edgenats.connection import Connection, WriteState, WriteTimeout
+from edgenats.leafnode.backlog import Backlog, BacklogState
 from edgenats.leafnode.credentials import CredentialsError, connect_credentials
 from edgenats.leafnode.jetstream_domains import JetStreamIsolation, isolation
 from edgenats.protocol.errors import ProtocolViolation
@@ -183,6 +189,7 @@ class LeafLink(Connection):
         self.done: asyncio.Future = server.loop.create_future()
         self._handshake_timer: asyncio.TimerHandle | None = None
         self._tls_upgrading = False
+        self.backlog = Backlog()
 
     # lifecycle ---------------------------------------------------------------------------------
 
@@ -254,6 +261,51 @@ class LeafLink(Connection):
     def describe(self) -> str:
         name = f' - "{self.name}"' if self.name else ""
         return f"{self.host}:{self.port} - lid:{self.cid}{name}"
+
+    # a peer that does not read ----------------------------------------------------------------
+
+    def write_timeout(self) -> tuple[float, WriteTimeout]:
+        settings = self.server.options.leafnodes
+        return settings.write_deadline or self.server.options.write_deadline, settings.write_timeout
+
+    def count_slow_consumer(self) -> None:
+        super().count_slow_consumer()
+        self.server.leaf_slow_consumers += 1
+
+    def _check_pending(self) -> None:
+        """No cut-off for pending bytes: `outbound` keeps them within `leafnodes.max_pending`."""
+
+    def outbound(self, data: bytes) -> bytes:
+        limit = self.server.options.leafnodes.max_pending
+        backlog = self.backlog
+        before = backlog.state
+        dropped_msgs, dropped_bytes = backlog.dropped_msgs, backlog.dropped_bytes
+        kept = backlog.admit(data, self.transport.get_write_buffer_size(), limit,
+                             self.write_state is not WriteState.FLOWING)
+        self._backlog_changed(before)
+        # Dropped messages were counted as sent when they were queued.
+        self.out_msgs -= backlog.dropped_msgs - dropped_msgs
+        self.out_bytes -= backlog.dropped_bytes - dropped_bytes
+        return kept
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        before = self.backlog.state
+        self.backlog.recover()
+        self._backlog_changed(before)
+
+    def _backlog_changed(self, before: BacklogState) -> None:
+        backlog = self.backlog
+        if backlog.state is before:
+            return
+        limit = self.server.options.leafnodes.max_pending
+        if backlog.state is BacklogState.DROPPING:
+            self.count_slow_consumer()
+            log.info("%s - Slow Consumer Detected: MaxPending of %d Exceeded, dropping messages", self.describe(),
+                     limit)
+        else:
+            log.info("%s - Slow Consumer Recovered: %d messages dropped over MaxPending of %d", self.describe(),
+                     backlog.episode_msgs, limit)
 
     def protocol_violation(self, violation: ProtocolViolation) -> None:
         log.error("%s - Leafnode protocol error: %s", self.describe(), violation)
@@ -674,6 +726,9 @@ class LeafLink(Connection):
             "subscriptions": len(self.subscriptions),
             "advertised": len(self.smap),
             "compression": "off",
+            "pending_bytes": self.transport.get_write_buffer_size() if self.transport is not None else 0,
+            "dropped_msgs": self.backlog.dropped_msgs,
+            "dropped_bytes": self.backlog.dropped_bytes,
         }
 
 

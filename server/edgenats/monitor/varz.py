@@ -40,8 +40,8 @@ def _count_kind(server: ServerSurface, kind: str) -> int:
     return sum(1 for connection in server.connections.values() if connection.kind == kind)
 
 
-def _per_kind(clients: int) -> dict[str, int]:
-    return {"clients": clients, "routes": 0, "gateways": 0, "leafs": 0}
+def _per_kind(clients: int, leafs: int = 0) -> dict[str, int]:
+    return {"clients": clients, "routes": 0, "gateways": 0, "leafs": leafs}
 
 
 def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[str, int]) -> dict:
@@ -106,7 +106,8 @@ def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[
         "http_req_stats": dict(http_req_stats),
         "config_load_time": rfc3339(server.config_load_time),
         "system_account": server.system_account.name,
-        "slow_consumer_stats": _per_kind(server.slow_consumers),
+        "slow_consumer_stats": _per_kind(server.slow_consumers - server.leaf_slow_consumers,
+                                         server.leaf_slow_consumers),
         "stale_connection_stats": _per_kind(server.stale_connections),
     })
     return varz
