@@ -54,8 +54,11 @@ class Outbox:
         head = self.log.head()
         if head is not None:
             self._seq, subject, data = head
-            self._token = nc._ask(subject, data, {"Nats-Msg-Id": self.msg_id(self._seq)})
             self._due = ticks_add(now, self.ack_wait_ms)
+            try:
+                self._token = nc._ask(subject, data, {"Nats-Msg-Id": self.msg_id(self._seq)})
+            except NATSError as e:  # the write failed and the client's outbox is full: try again later
+                self.last_error = e
         return None
 
     def _verdict(self, msg):
@@ -63,7 +66,7 @@ class Outbox:
         if msg is None:
             return None
         if msg.status == 503 and not msg.data:  # no responders: no stream yet; try again after ack_wait
-            self.last_error = NATSError("no stream for " + msg.subject)
+            self.last_error = NATSError("no stream for " + self.log.head()[1])
             self._due = ticks_add(ticks_ms(), self.ack_wait_ms)
             return None
         ack = json.loads(msg.data)
