@@ -2,7 +2,8 @@
 stable Nats-Msg-Id, key-value get/put.
 
 Nothing here holds state; each helper is one request (or, publishing until acked, a run of the same request)
-to the JetStream API of the server. unats.outbox keeps readings across outages on top of pub_ack().
+to the JetStream API of the server. unats.outbox keeps readings across outages and reboots without this
+module (its classes cost heap a small device needs for the outbox).
 """
 
 import json
