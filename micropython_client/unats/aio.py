@@ -56,7 +56,8 @@ class Client(unats.Client):
             else:
                 if not (pending and pending()):
                     await (_mp_readable if MICROPYTHON else _cpython_readable)(self._sock)
-                self._step(0)
+                if self._sock is not None:  # else a failed write dropped it meanwhile: reconnect as above
+                    self._step(0)
             self._event.set()
 
     async def _open_async(self):
