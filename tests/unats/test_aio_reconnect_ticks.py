@@ -10,7 +10,8 @@ import socket
 import pytest
 
 PERIOD_MS = 50
-MOST_PERIODS = 10  # generous: a reconnect that blocked would stall the ticker for the 1 s timeout
+MOST_PERIODS = 20  # generous (a loaded machine delays a tick by most of a second); a reconnect that
+# blocked would stall the ticker for the client's whole 1.5 s timeout
 
 
 @pytest.fixture
@@ -50,18 +51,20 @@ async def silent_server():
     await server.wait_closed()
 
 
-async def test_ticker_keeps_its_pace_while_reconnecting(server_factory, start_device, blackhole, silent_server):
-    broker = server_factory("edgenats")
+async def test_ticker_keeps_its_pace_while_reconnecting_to_nats_server(server_factory, start_device, blackhole,
+                                                                       silent_server):
+    """The broker is nats-server because it restarts in milliseconds: the client, not the broker, is tested."""
+    broker = server_factory("nats-server")
     device = await start_device("aio_ticker.py", broker.url, blackhole, silent_server.url, heap="64K")
     await device.expect("READY")
     broker.stop()
     await device.expect("DOWN")
     await asyncio.wait_for(silent_server.accepted.wait(), 10)  # the blackhole was tried before it
-    server_factory("edgenats", port=broker.port)
+    server_factory("nats-server", port=broker.port)
     back = (await device.expect("BACK")).split()
     reconnects, gap, ticks, down_ms = map(int, back[1:])
     assert reconnects == 1
-    assert down_ms >= 2000, "the client waited out its timeout at the blackhole and at the silent server"
+    assert down_ms >= 3000, "the client waited out its timeout at the blackhole and at the silent server"
     assert gap <= MOST_PERIODS * PERIOD_MS, f"the ticker stalled for {gap} ms while reconnecting"
     assert ticks * PERIOD_MS * 2 >= down_ms, f"only {ticks} ticks in {down_ms} ms"
     await device.finish()

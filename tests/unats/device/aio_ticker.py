@@ -12,7 +12,7 @@ PERIOD_MS = 50
 
 
 async def main(urls):
-    nc = await aio.connect(urls, timeout=1.0, reconnect_wait=0.05, reconnect_wait_max=0.1,
+    nc = await aio.connect(urls, timeout=1.5, reconnect_wait=0.05, reconnect_wait_max=0.1,
                            error_cb=lambda e: print("DOWN", e))
     state = {"gap": 0, "ticks": 0}
 
