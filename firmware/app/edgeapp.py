@@ -2,6 +2,10 @@
 answers commands as a NATS service (found by $SRV.PING/INFO/STATS discovery), and rides out Wi-Fi and broker
 outages (readings taken while the broker is away wait in the client's outbox, oldest first).
 
+With "acked": true, readings go to the site's stream instead and stay in a unats.outbox.Outbox until the stream's
+PubAck, each with its own Nats-Msg-Id, so that what a reconnect or a reboot sends again is stored once; the
+outbox lives on flash (unats.flashlog) where the board has a file system, so readings survive a power cut.
+
 Everything it needs comes from config.json, written per device by `edgenats device provision`.
 """
 
@@ -37,7 +41,24 @@ def load_config(path=CONFIG_FILE):
     cfg.setdefault("interval_s", 10)
     cfg.setdefault("service", {})
     cfg.setdefault("client", {})
+    cfg.setdefault("acked", False)
+    outbox = cfg.setdefault("outbox", {})
+    outbox.setdefault("flash", has_filesystem())
+    outbox.setdefault("dir", "outbox")
+    outbox.setdefault("max_bytes", 16384)
+    outbox.setdefault("segment_bytes", 2048)
+    outbox.setdefault("ack_wait_s", 2)
     return cfg
+
+
+def has_filesystem():
+    """True where the board has a writable file system (every MicroPython board with flash, the Unix port)."""
+    try:
+        import os
+
+        return os.statvfs(".")[0] > 0
+    except (AttributeError, OSError):
+        return False
 
 
 class WiFi:
@@ -121,6 +142,7 @@ class App:
         self.running = True
         self.started = ticks_ms()
         self.nc = None
+        self.outbox = None  # with "acked": readings until their PubAck
 
     # -- connection --------------------------------------------------------------------------
 
@@ -130,14 +152,32 @@ class App:
         self.nc = unats.Client(cfg["servers"], name=self.dev, user=cfg.get("user"),
                                password=cfg.get("password"), token=cfg.get("token"), reconnect=True,
                                bufsize=opts.get("bufsize", 2048), outbox_size=opts.get("outbox_size", 2048),
-                               ping_interval=opts.get("ping_interval", 30), error_cb=self.on_error)
+                               ping_interval=opts.get("ping_interval", 30),
+                               reconnect_wait_max=opts.get("reconnect_wait_max", 8), error_cb=self.on_error)
         svc = Service(self.nc, self.svc_name, self.svc_version, "edgenats device app",
                       {"device_id": self.dev, "platform": sys.platform})
         svc.add_endpoint("command", self.on_command, subject=self.subjects["command"])
+        if cfg["acked"]:
+            self.outbox = self.make_outbox(cfg["outbox"])
         try:
             self.nc.connect()
         except (OSError, unats.NATSError) as e:
             log("broker not reachable yet:", e)
+
+    def make_outbox(self, opts):
+        from unats.outbox import Outbox
+
+        if opts["flash"]:
+            from unats.flashlog import FlashLog
+
+            store, kind = FlashLog(opts["dir"], opts["max_bytes"], opts["segment_bytes"]), "flash"
+        else:
+            from unats.memlog import MemoryLog
+
+            store, kind = MemoryLog(opts["max_bytes"]), "ram"
+        outbox = Outbox(self.nc, self.dev, store, opts["ack_wait_s"])
+        log("outbox:", kind, len(outbox), "readings pending")
+        return outbox
 
     def on_error(self, err):
         log("connection:", err)
@@ -159,9 +199,15 @@ class App:
 
     def publish_reading(self):
         self.seq += 1
-        self.send(self.subjects["telemetry"], {"id": self.dev, "seq": self.seq, "kind": self.sensor.kind,
-                                               "value": self.sensor.read(),
-                                               "uptime_ms": ticks_diff(ticks_ms(), self.started)})
+        reading = {"id": self.dev, "seq": self.seq, "kind": self.sensor.kind, "value": self.sensor.read(),
+                   "uptime_ms": ticks_diff(ticks_ms(), self.started)}
+        if self.outbox is None:
+            self.send(self.subjects["telemetry"], reading)
+            return
+        try:
+            self.outbox.put(self.subjects["telemetry"], json.dumps(reading))
+        except unats.OutboxFullError:
+            self.dropped += 1
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -203,6 +249,10 @@ class App:
                 self.publish_reading()
                 next_reading = ticks_add(ticks_ms(), self.interval_ms)
                 wait = self.interval_ms
+            if self.outbox is not None:
+                self.outbox.pump()  # an ack wakes wait_msg below, and the next reading goes at once
+                if len(self.outbox):
+                    wait = min(wait, 200)
             self.nc.wait_msg(min(wait, 1000) / 1000)
         try:
             self.nc.flush()  # the reply to "stop" should leave before the socket closes

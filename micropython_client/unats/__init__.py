@@ -12,6 +12,7 @@ import random
 import select
 import socket
 import sys
+from errno import EINPROGRESS
 
 try:
     from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
@@ -116,29 +117,67 @@ class Client:
         raise err
 
     def _open(self):
-        """Connect to the next server in the list (which rotates), handshake, restore state."""
+        """Connect to the next server and handshake, waiting in poll (at most the timeout for each answer)."""
+        for _ in self._opening():
+            if not self._input(self._timeout_ms):
+                raise OSError("no response from server")
+
+    def _opening(self):
+        """Connect to the next server in the list (which rotates), handshake, restore state.
+
+        A generator: it yields whenever it waits for the server (the connect itself included, which runs
+        non-blocking), so that unats.aio can wait in its event loop where the blocking client polls. Its
+        frame is allocated at each attempt, so its work is done in plain methods and it keeps one local."""
+        srv = self._dial()
+        while self.info is None:  # the handshake fails on silence longer than the timeout
+            yield
+            if self._fill(0):
+                self._parse()
+        self._login(srv)
+        while self._pongs < 1:
+            yield
+            if self._fill(0):
+                self._parse()
+        for sid in self._subs:  # from here on nothing waits: no publish can slip in before the outbox
+            self._wr(self._sub_cmd(sid))
+        while self._outbox:  # oldest first; an item leaves the outbox only once written
+            self._wr(self._outbox[0])
+            self._outbox.pop(0)
+        self.reconnects += 1
+        self._attempts = 0
+        self._last_rx = ticks_ms()
+
+    def _dial(self):
+        """Start a non-blocking connect to the next server; return its entry of the server list."""
         srv = self._servers.pop(0)
         self._servers.append(srv)
-        tls, host, port, user, password = srv
-        addr = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+        addr = socket.getaddrinfo(srv[1], srv[2], 0, socket.SOCK_STREAM)[0]
         sock = socket.socket(addr[0], socket.SOCK_STREAM)
         self._sock = sock  # closed by the caller if anything below fails
-        sock.settimeout(self._timeout_ms / 1000)
-        sock.connect(addr[-1])
+        sock.setblocking(False)
+        try:
+            sock.connect(addr[-1])
+        except OSError as e:  # in progress; a refused connect shows when the server's INFO is read
+            if e.errno != EINPROGRESS:
+                raise
         self._use(sock)
         self._n = self._pos = self._pongs = 0
         self.info = None
-        while self.info is None:  # the handshake fails on silence longer than the timeout
-            if not self._fill(self._timeout_ms):
-                raise OSError("no response from server")
-            self._parse()
+        return srv
+
+    def _login(self, srv):
+        """After the server's INFO: TLS if asked for, then CONNECT and the PING whose PONG ends the handshake."""
+        tls, host, _, user, password = srv
         name, c_user, c_password, token, ctx = self._opts
+        sock = self._sock
         if tls or self.info.get("tls_required"):
             self._poll.unregister(sock)  # before wrapping: CPython detaches the plain socket
             sock.settimeout(self._timeout_ms / 1000)  # the TLS handshake runs blocking, bounded
             from unats.extra import wrap_tls
 
             self._use(wrap_tls(sock, host, ctx))
+        elif not MICROPYTHON:
+            sock.settimeout(self._timeout_ms / 1000)  # CPython's sendall then waits, bounded, for a full buffer
         hdrs = bool(self.info.get("headers"))
         self._wr(b'CONNECT {"verbose":false,"pedantic":false,"protocol":1')
         self._field("lang", sys.implementation.name)
@@ -155,18 +194,6 @@ class Client:
             self._field("auth_token", user or token)
         self._pings = 1
         self._wr(b"}\r\nPING\r\n")
-        while self._pongs < 1:
-            if not self._fill(self._timeout_ms):
-                raise OSError("no response from server")
-            self._parse()
-        for sid in self._subs:
-            self._wr(self._sub_cmd(sid))
-        while self._outbox:  # oldest first; an item leaves the outbox only once written
-            self._wr(self._outbox[0])
-            self._outbox.pop(0)
-        self.reconnects += 1
-        self._attempts = 0
-        self._last_rx = ticks_ms()
 
     def _field(self, key, value):
         """Write one field of CONNECT. Short writes: the whole line would need a contiguous block of heap that
@@ -219,7 +246,8 @@ class Client:
 
     @property
     def is_connected(self):
-        return self._sock is not None
+        """True once the handshake is done (unats.aio runs it while other tasks publish)."""
+        return self._sock is not None and self._pongs > 0
 
     def link_lost(self):
         """The application knows the network is gone (its Wi-Fi dropped): give up the connection now, so that
@@ -235,7 +263,7 @@ class Client:
 
     def _send(self, *parts):
         """Write now if connected; False when not connected (a failed write drops the connection)."""
-        if self._sock is None:
+        if not self.is_connected:
             return False
         try:
             for part in parts:  # separate writes spare a joined copy of the payload
@@ -382,7 +410,11 @@ class Client:
                 return msg
 
     def _step(self, ms):
-        """Wait up to ms for input (or for the next reconnect attempt) and process it."""
+        """Wait up to ms for input (or for the next reconnect attempt) and process it; return the last message.
+
+        Callbacks run here, outside the handling of network errors: what a callback raises reaches the caller
+        (check_msg, wait_msg, request, flush) and the connection stays up. Input after that message stays
+        in the buffer for the next call."""
         if self._sock is None:
             if self._closed:
                 from unats.extra import ClosedError
@@ -395,28 +427,60 @@ class Client:
             try:
                 self._open()
             except (OSError, NATSError) as e:
-                self._drop()
-                self.last_error = e
-                self._attempts += 1
-                base, most, limit = self._backoff
-                if 0 <= limit <= self._attempts:
-                    self._closed = True
-                    return None
-                delay = min(most, base << min(self._attempts, 16))
-                self._next_try = ticks_add(ticks_ms(), delay // 2 + random.getrandbits(16) % (delay // 2 + 1))
+                self._retry_later(e)
             return None
+        msg = self._next(ms)
+        last = None
+        while msg is not None:
+            last = msg
+            sub = self._subs[msg.sid]
+            sub[4] += 1
+            if sub[3] and sub[4] >= sub[3]:
+                del self._subs[msg.sid]
+            if sub[2]:
+                sub[2](msg)
+            msg = self._next(-1)
+        return last
+
+    def _retry_later(self, err):
+        """A connection attempt failed: schedule the next one with back-off and jitter, or give up."""
+        self._drop()
+        self.last_error = err
+        self._attempts += 1
+        base, most, limit = self._backoff
+        if 0 <= limit <= self._attempts:
+            self._closed = True
+            return
+        delay = min(most, base << min(self._attempts, 16))
+        self._next_try = ticks_add(ticks_ms(), delay // 2 + random.getrandbits(16) % (delay // 2 + 1))
+
+    def _next(self, ms):
+        """The next complete message: one already buffered, else one read within ms (not read when ms < 0).
+        None if there is none; a broken connection is dropped (and reconnected later)."""
         try:
-            if ticks_diff(ticks_ms(), self._last_rx) > self._ping_ms:
-                if self._pings - self._pongs >= 2:
-                    raise OSError("stale connection: server did not answer PING")
-                self._pings += 1
-                self._last_rx = ticks_ms()
-                self._wr(b"PING\r\n")
-            if self._fill(ms):
-                return self._parse()
+            msg = self._parse()
+            if msg is None and ms >= 0 and self._sock is not None:
+                if ticks_diff(ticks_ms(), self._last_rx) > self._ping_ms:
+                    if self._pings - self._pongs >= 2:
+                        raise OSError("stale connection: server did not answer PING")
+                    self._pings += 1
+                    self._last_rx = ticks_ms()
+                    self._wr(b"PING\r\n")
+                if self._fill(ms):
+                    msg = self._parse()
+            return msg
         except (OSError, ProtocolError) as e:
             self._drop(e)
         return None
+
+    def _input(self, ms):
+        """True once the socket has something to read (or an error to report), waiting at most ms."""
+        pending = getattr(self._sock, "pending", None)  # CPython TLS may hold decrypted bytes poll does not see
+        if pending and pending():
+            return True
+        for _ in self._poll.ipoll(ms) if MICROPYTHON else self._poll.poll(ms):  # ipoll does not allocate
+            return True
+        return False
 
     def _fill(self, ms):
         """Wait up to ms for bytes and append them to the buffer; False if nothing arrived."""
@@ -426,12 +490,8 @@ class Client:
             self._n, self._pos = rest, 0
         if self._n == len(self._buf):
             raise ProtocolError("control line longer than the %d-byte receive buffer" % self._n)
-        pending = getattr(self._sock, "pending", None)  # CPython TLS may hold decrypted bytes poll does not see
-        if not (pending and pending()):
-            for _ in self._poll.ipoll(ms) if MICROPYTHON else self._poll.poll(ms):  # ipoll does not allocate
-                break
-            else:
-                return False
+        if not self._input(ms):
+            return False
         free = self._mv[self._n:]
         n = self._sock.readinto(free) if MICROPYTHON else self._sock.recv_into(free)
         if n is None:  # MicroPython TLS: readable socket, but no complete record yet
@@ -443,19 +503,21 @@ class Client:
         return True
 
     def _parse(self):
-        """Handle every complete operation in the buffer; return the last message delivered."""
-        buf, mv, last = self._buf, self._mv, None
+        """Handle the complete operations in the buffer up to the first message for a subscription; return
+        that message (its callback not yet run), or None when the buffer holds no complete message."""
+        buf, mv = self._buf, self._mv
         while True:
             p = self._pos
             end = buf.find(b"\r\n", p, self._n)
             if end < 0:
-                return last
+                return None
             c = buf[p]
             if c == 77 or c == 72:  # MSG / HMSG
                 msg = self._parse_msg(p, end, c == 72)
                 if msg is False:
-                    return last  # payload not complete yet
-                last = msg or last
+                    return None  # payload not complete yet
+                if msg:
+                    return msg
                 continue
             self._pos = end + 2
             if buf[p:p + 4] == b"PING":
@@ -503,7 +565,7 @@ class Client:
         self.info = info
 
     def _parse_msg(self, p, end, has_headers):
-        """Parse and deliver one MSG/HMSG: the Msg (None if its subscription is gone), False if incomplete."""
+        """Parse one MSG/HMSG: the Msg (None if its subscription is gone), False if incomplete."""
         args = bytes(self._mv[p:end]).split()
         try:
             if (len(args) - has_headers) not in (4, 5) or args[0] != (b"HMSG" if has_headers else b"MSG"):
@@ -538,13 +600,7 @@ class Client:
             subject = args[1].decode()
         except ValueError:
             raise ProtocolError("undecodable message line or headers") from None
-        msg = Msg(subject, bytes(self._mv[start + hlen:stop - 2]), reply, headers, status, sid)
-        sub[4] += 1
-        if sub[3] and sub[4] >= sub[3]:
-            del self._subs[sid]
-        if sub[2]:
-            sub[2](msg)
-        return msg
+        return Msg(subject, bytes(self._mv[start + hlen:stop - 2]), reply, headers, status, sid)
 
 
 def connect(servers, **kwargs):

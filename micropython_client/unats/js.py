@@ -1,12 +1,15 @@
-"""JetStream helpers a device needs, over the blocking client: publish with an ack, key-value get/put.
+"""JetStream helpers a device needs, over the blocking client: publish with an ack, publish until acked with a
+stable Nats-Msg-Id, key-value get/put.
 
-Nothing here holds state; each helper is one request to the JetStream API of the server.
+Nothing here holds state; each helper is one request (or, publishing until acked, a run of the same request)
+to the JetStream API of the server. unats.outbox keeps readings across outages and reboots without this
+module (its classes cost heap a small device needs for the outbox).
 """
 
 import json
 from binascii import a2b_base64
 
-from unats import NATSError
+from unats import NATSError, ticks_add, ticks_diff, ticks_ms
 
 
 class JetStreamError(NATSError):
@@ -29,6 +32,48 @@ def _api_reply(msg):
     if err:
         raise JetStreamError(err.get("description", "JetStream error"), err.get("code", 0), err.get("err_code", 0))
     return reply
+
+
+def pub_ack(msg):
+    """The reply to a stream publish: its PubAck, or None for a no-responders status (no stream captures the
+    subject, or its server is still starting: worth sending again later); a refusal raises JetStreamError."""
+    if msg.status == 503 and not msg.data:
+        return None
+    ack = _api_reply(msg)
+    return PubAck(ack["stream"], ack["seq"], ack.get("duplicate", False))
+
+
+def js_publish_acked(nc, subject, data, msg_id, ack_wait=1.0, timeout=30.0):
+    """Publish into a stream until a PubAck comes, every attempt with the same Nats-Msg-Id: the stream stores
+    the message once and acks a copy it already holds (within its duplicate window) with duplicate=True.
+
+    An attempt waits ack_wait seconds for its ack. A lost connection (the client reconnects meanwhile, and
+    nothing is queued twice in its outbox), a lost ack and no responders are retried; after timeout seconds
+    unats.TimeoutError is raised. A refusal by the stream raises JetStreamError."""
+    from unats import TimeoutError
+
+    deadline = ticks_add(ticks_ms(), int(timeout * 1000))
+    headers = {"Nats-Msg-Id": msg_id}
+    while True:
+        left = ticks_diff(deadline, ticks_ms())
+        if left <= 0:
+            raise TimeoutError("no PubAck for %s" % msg_id)  # noqa: UP031
+        if not nc.is_connected:
+            nc.wait_msg(min(left, 100) / 1000)  # drives the reconnect
+            continue
+        attempt = ticks_add(ticks_ms(), int(ack_wait * 1000))
+        token = nc._ask(subject, data, headers)
+        try:
+            while nc._replies[token] is None and ticks_diff(attempt, ticks_ms()) > 0:
+                nc._step(ticks_diff(attempt, ticks_ms()))
+            msg = nc._replies[token]
+        finally:
+            del nc._replies[token]
+        ack = None if msg is None else pub_ack(msg)
+        if ack is not None:
+            return ack
+        while msg is not None and ticks_diff(attempt, ticks_ms()) > 0:  # no responders: wait before the next try
+            nc._step(ticks_diff(attempt, ticks_ms()))
 
 
 def js_publish(nc, subject, data, msg_id=None, timeout=2.0):

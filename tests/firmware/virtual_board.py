@@ -3,6 +3,8 @@ second pseudo-terminal standing in for the board's USB serial port, which mpremo
 
 A thread copies bytes between the two, dropping the board's output while nothing reads the port, as a
 USB CDC link does, so a board that prints never blocks. The board's file system is its working folder.
+power_cycle() cuts the power (SIGKILL) and powers the board up again on the same files, running boot.py
+and main.py as a board does at reset.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ MICROPYTHON = Path(sys.executable).parent / "micropython"
 
 
 CTRL_C = b"\x03"
+RESET = "exec(open('boot.py').read()); exec(open('main.py').read())"
 
 
 class VirtualBoard:
@@ -28,20 +31,34 @@ class VirtualBoard:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.console = root.parent / f"{root.name}-console.log"
-        board_master, board_slave = os.openpty()
+        self.heap_bytes = heap_bytes
         self._port_master, self._port_slave = os.openpty()
-        tty.setraw(board_slave)  # no newline translation: mpremote expects the bytes the board sent
         tty.setraw(self._port_slave)
         os.set_blocking(self._port_master, False)
         self.port = os.ttyname(self._port_slave)
-        self.process = subprocess.Popen([str(MICROPYTHON), "-X", f"heapsize={heap_bytes}"], cwd=root,
-                                        stdin=board_slave, stdout=board_slave, stderr=board_slave,
-                                        start_new_session=True)
+        self._power_on([])
+
+    def _power_on(self, args: list[str]):
+        board_master, board_slave = os.openpty()
+        tty.setraw(board_slave)  # no newline translation: mpremote expects the bytes the board sent
+        self.process = subprocess.Popen([str(MICROPYTHON), "-X", f"heapsize={self.heap_bytes}", *args],
+                                        cwd=self.root, stdin=board_slave, stdout=board_slave,
+                                        stderr=board_slave, start_new_session=True)
         os.close(board_slave)
         self._board = board_master
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
+
+    def power_cycle(self):
+        """Power cut and power up: the process is killed with SIGKILL, and a new one on the same files runs
+        boot.py and main.py."""
+        self.process.kill()
+        self.process.wait(5)
+        self._stop.set()
+        self._thread.join(5)
+        os.close(self._board)
+        self._power_on(["-c", RESET])
 
     def _pump(self):
         with open(self.console, "ab") as console:
