@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 SERVER_KINDS = ("edgenats", "nats-server")
 
 
@@ -82,18 +84,28 @@ class RunningServer:
 
 
 def wait_for_port(port: int, process: subprocess.Popen, log_path: Path, timeout: float = 15.0) -> None:
+    """Return once `process` itself listens on `port`. Answering a connect is not enough: when the port
+    was taken by another process just after it was picked, the connect would reach that one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
+        if _listens(process.pid, port):
+            return
+        time.sleep(0.05)
     process.kill()
     process.wait()
     raise RuntimeError(f"server did not listen on {port} within {timeout}s:\n{log_path.read_text()}")
+
+
+def _listens(pid: int, port: int) -> bool:
+    try:
+        found = psutil.Process(pid)
+        # psutil 6 renamed connections() (Debian bookworm, in the qemu-user chroots, has 5.9)
+        sockets = found.net_connections("tcp") if hasattr(found, "net_connections") else found.connections("tcp")
+    except psutil.Error:
+        return False
+    return any(s.status == psutil.CONN_LISTEN and s.laddr and s.laddr.port == port for s in sockets)
 
 
 def start_server(
