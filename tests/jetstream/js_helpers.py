@@ -48,3 +48,18 @@ async def poll_until(check, timeout: float = 5.0, interval: float = 0.05):
         if result or time.monotonic() > deadline:
             return result
         await asyncio.sleep(interval)
+
+
+async def stream_state(nc, stream: str) -> tuple[int, int, int]:
+    """(messages, first_seq, last_seq) of a stream, from STREAM.INFO."""
+    state = (await api(nc, f"$JS.API.STREAM.INFO.{stream}"))["state"]
+    return state["messages"], state["first_seq"], state["last_seq"]
+
+
+async def stream_state_becomes(nc, stream: str, expected: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A message's removal is announced by no event: re-read the stream state until it matches (or
+    the deadline), and return the last state read."""
+    async def reached():
+        return await stream_state(nc, stream) == expected
+    await poll_until(reached, timeout=2)
+    return await stream_state(nc, stream)

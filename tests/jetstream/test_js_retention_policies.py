@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from js_helpers import api, poll_until
+from js_helpers import api, stream_state, stream_state_becomes
 
 
 async def _stream(nc, retention: str) -> None:
@@ -35,23 +35,13 @@ async def _ack(nc, message, verb: bytes = b"+ACK") -> None:
     await nc.request(message.reply, verb, timeout=2)  # answered once the ack is taken
 
 
-async def _state(nc) -> tuple[int, int, int]:
-    state = (await api(nc, "$JS.API.STREAM.INFO.R"))["state"]
-    return state["messages"], state["first_seq"], state["last_seq"]
-
-
-async def _becomes(nc, expected: tuple[int, int, int]) -> tuple[int, int, int]:
-    async def reached():
-        return await _state(nc) == expected
-    await poll_until(reached, timeout=2)
-    return await _state(nc)
 
 
 async def test_interest_stream_without_consumers_acks_and_drops(nc):
     await _stream(nc, "interest")
     reply = await nc.request("r.a", b"x", timeout=2)
     assert json.loads(reply.data) == {"stream": "R", "seq": 1}
-    assert await _becomes(nc, (0, 2, 1)) == (0, 2, 1)
+    assert await stream_state_becomes(nc, "R", (0, 2, 1)) == (0, 2, 1)
 
 
 async def test_interest_message_goes_when_every_matching_consumer_acked(nc):
@@ -61,17 +51,17 @@ async def test_interest_message_goes_when_every_matching_consumer_acked(nc):
     await nc.request("r.a", b"1", timeout=2)
     await nc.request("r.b", b"2", timeout=2)
     await nc.request("r.c", b"3", timeout=2)
-    assert await _state(nc) == (3, 1, 3)
+    assert await stream_state(nc, "R") == (3, 1, 3)
     await _ack(nc, await _next(nc, "A"))
-    assert await _state(nc) == (3, 1, 3)  # B still wants r.a
+    assert await stream_state(nc, "R") == (3, 1, 3)  # B still wants r.a
     first = await _next(nc, "B")
     second = await _next(nc, "B")
     await _ack(nc, second)
-    assert await _becomes(nc, (2, 1, 3)) == (2, 1, 3)
+    assert await stream_state_becomes(nc, "R", (2, 1, 3)) == (2, 1, 3)
     await _ack(nc, first)
-    assert await _becomes(nc, (1, 3, 3)) == (1, 3, 3)
+    assert await stream_state_becomes(nc, "R", (1, 3, 3)) == (1, 3, 3)
     await _ack(nc, await _next(nc, "B"), b"+TERM")
-    assert await _becomes(nc, (0, 4, 3)) == (0, 4, 3)
+    assert await stream_state_becomes(nc, "R", (0, 4, 3)) == (0, 4, 3)
 
 
 async def test_interest_released_when_the_last_interested_consumer_is_deleted(nc):
@@ -80,20 +70,20 @@ async def test_interest_released_when_the_last_interested_consumer_is_deleted(nc
     await _consumer(nc, "B")
     await nc.request("r.a", b"1", timeout=2)
     await _ack(nc, await _next(nc, "A"))
-    assert await _state(nc) == (1, 1, 1)
+    assert await stream_state(nc, "R") == (1, 1, 1)
     deleted = await api(nc, "$JS.API.CONSUMER.DELETE.R.B")
     assert deleted["success"] is True
-    assert await _becomes(nc, (0, 2, 1)) == (0, 2, 1)
+    assert await stream_state_becomes(nc, "R", (0, 2, 1)) == (0, 2, 1)
 
 
 async def test_interest_ack_none_consumer_is_done_on_delivery(nc):
     await _stream(nc, "interest")
     await _consumer(nc, "N", ack_policy="none")
     await nc.request("r.a", b"1", timeout=2)
-    assert await _state(nc) == (1, 1, 1)
+    assert await stream_state(nc, "R") == (1, 1, 1)
     delivered = await _next(nc, "N")
     assert delivered.data == b"1"
-    assert await _becomes(nc, (0, 2, 1)) == (0, 2, 1)
+    assert await stream_state_becomes(nc, "R", (0, 2, 1)) == (0, 2, 1)
 
 
 async def test_workqueue_ack_removes_and_unclaimed_messages_stay(nc):
@@ -104,12 +94,12 @@ async def test_workqueue_ack_removes_and_unclaimed_messages_stay(nc):
     await nc.request("r.work", b"3", timeout=2)
     first = await _next(nc, "W")
     await _ack(nc, first)
-    assert await _becomes(nc, (2, 2, 3)) == (2, 2, 3)
+    assert await stream_state_becomes(nc, "R", (2, 2, 3)) == (2, 2, 3)
     await _ack(nc, await _next(nc, "W"), b"+TERM")
-    assert await _becomes(nc, (1, 2, 3)) == (1, 2, 3)
+    assert await stream_state_becomes(nc, "R", (1, 2, 3)) == (1, 2, 3)
     deleted = await api(nc, "$JS.API.CONSUMER.DELETE.R.W")
     assert deleted["success"] is True
-    assert await _state(nc) == (1, 2, 3)
+    assert await stream_state(nc, "R") == (1, 2, 3)
 
 
 async def test_workqueue_nak_keeps_the_message(nc):
@@ -119,7 +109,7 @@ async def test_workqueue_nak_keeps_the_message(nc):
     await _ack(nc, await _next(nc, "W"), b"-NAK")
     redelivered = await _next(nc, "W")
     assert redelivered.data == b"1"
-    assert await _state(nc) == (1, 1, 1)
+    assert await stream_state(nc, "R") == (1, 1, 1)
 
 
 CONSUMER_RULES = [
@@ -180,17 +170,17 @@ async def test_workqueue_acks_hold_across_a_restart(server_kind, server_factory,
     for payload in (b"1", b"2", b"3"):
         await nc.request("r.job", payload, timeout=2)
     await _ack(nc, await _next(nc, "W"))
-    assert await _becomes(nc, (2, 2, 3)) == (2, 2, 3)
+    assert await stream_state_becomes(nc, "R", (2, 2, 3)) == (2, 2, 3)
     await nc.close()
     first.stop()
     second = server_factory(server_kind, extra_args=arguments)
     nc = await nats.connect(second.url)
     try:
-        assert await _state(nc) == (2, 2, 3)
+        assert await stream_state(nc, "R") == (2, 2, 3)
         job = await _next(nc, "W")
         assert job.data == b"2"
         await _ack(nc, job)
-        assert await _becomes(nc, (1, 3, 3)) == (1, 3, 3)
+        assert await stream_state_becomes(nc, "R", (1, 3, 3)) == (1, 3, 3)
     finally:
         await nc.close()
 
@@ -202,8 +192,8 @@ async def test_becoming_an_interest_stream_drops_what_no_consumer_wants(nc):
     updated = await api(nc, "$JS.API.STREAM.UPDATE.R", {"name": "R", "subjects": ["r.>"], "storage": "memory",
                                                         "retention": "interest"})
     assert updated["config"]["retention"] == "interest"
-    assert await _becomes(nc, (0, 3, 2)) == (0, 3, 2)
+    assert await stream_state_becomes(nc, "R", (0, 3, 2)) == (0, 3, 2)
     await _consumer(nc, "A", filter_subject="r.a")
     await nc.request("r.b", b"3", timeout=2)  # no consumer matches: dropped
     await nc.request("r.a", b"4", timeout=2)
-    assert await _becomes(nc, (1, 4, 4)) == (1, 4, 4)
+    assert await stream_state_becomes(nc, "R", (1, 4, 4)) == (1, 4, 4)

@@ -6,7 +6,7 @@ none) or everything up to what it acked (ack all), and keeps what it could not d
 from __future__ import annotations
 
 import pytest
-from js_helpers import api, poll_until
+from js_helpers import api, stream_state, stream_state_becomes
 
 
 async def _stream(nc, retention: str) -> None:
@@ -20,17 +20,6 @@ async def _push(nc, ack_policy: str, deliver_subject: str = "dlv.r", **config) -
         "durable_name": "P", "ack_policy": ack_policy, "deliver_subject": deliver_subject, **config}})
 
 
-async def _state(nc) -> tuple[int, int, int]:
-    state = (await api(nc, "$JS.API.STREAM.INFO.R"))["state"]
-    return state["messages"], state["first_seq"], state["last_seq"]
-
-
-async def _becomes(nc, expected: tuple[int, int, int]) -> tuple[int, int, int]:
-    """A message's removal is announced by no event: re-read the stream state until it matches."""
-    async def reached():
-        return await _state(nc) == expected
-    await poll_until(reached, timeout=2)
-    return await _state(nc)
 
 
 async def _publish(nc, count: int) -> None:
@@ -58,9 +47,9 @@ async def test_workqueue_push_consumer_removes_what_it_acked(nc):
     await _publish(nc, 2)
     first, second = [await subscription.next_msg(timeout=2) for _ in range(2)]
     await nc.request(second.reply, b"+ACK", timeout=2)
-    assert await _becomes(nc, (1, 1, 2)) == (1, 1, 2)
+    assert await stream_state_becomes(nc, "R", (1, 1, 2)) == (1, 1, 2)
     await nc.request(first.reply, b"+ACK", timeout=2)
-    assert await _becomes(nc, (0, 3, 2)) == (0, 3, 2)
+    assert await stream_state_becomes(nc, "R", (0, 3, 2)) == (0, 3, 2)
 
 
 async def test_interest_push_ack_explicit_removes_once_acked(nc):
@@ -69,11 +58,11 @@ async def test_interest_push_ack_explicit_removes_once_acked(nc):
     await _push(nc, "explicit")
     await _publish(nc, 2)
     first, second = [await subscription.next_msg(timeout=2) for _ in range(2)]
-    assert await _state(nc) == (2, 1, 2)  # delivered, not acked: kept
+    assert await stream_state(nc, "R") == (2, 1, 2)  # delivered, not acked: kept
     await nc.request(first.reply, b"+ACK", timeout=2)
-    assert await _becomes(nc, (1, 2, 2)) == (1, 2, 2)
+    assert await stream_state_becomes(nc, "R", (1, 2, 2)) == (1, 2, 2)
     await nc.request(second.reply, b"+ACK", timeout=2)
-    assert await _becomes(nc, (0, 3, 2)) == (0, 3, 2)
+    assert await stream_state_becomes(nc, "R", (0, 3, 2)) == (0, 3, 2)
 
 
 async def test_interest_push_ack_all_removes_up_to_the_acked_one(nc):
@@ -83,14 +72,14 @@ async def test_interest_push_ack_all_removes_up_to_the_acked_one(nc):
     await _publish(nc, 3)
     delivered = [await subscription.next_msg(timeout=2) for _ in range(3)]
     await nc.request(delivered[1].reply, b"+ACK", timeout=2)
-    assert await _becomes(nc, (1, 3, 3)) == (1, 3, 3)
+    assert await stream_state_becomes(nc, "R", (1, 3, 3)) == (1, 3, 3)
 
 
 async def test_interest_push_ack_none_removes_once_delivered(nc):
     await _stream(nc, "interest")
     await _push(nc, "none")
     await _publish(nc, 2)
-    assert await _state(nc) == (2, 1, 2)  # no subscriber on the deliver subject: nothing delivered yet
+    assert await stream_state(nc, "R") == (2, 1, 2)  # no subscriber on the deliver subject: nothing delivered yet
     subscription = await nc.subscribe("dlv.r")
     assert [(await subscription.next_msg(timeout=2)).subject for _ in range(2)] == ["r.0", "r.1"]
-    assert await _becomes(nc, (0, 3, 2)) == (0, 3, 2)
+    assert await stream_state_becomes(nc, "R", (0, 3, 2)) == (0, 3, 2)

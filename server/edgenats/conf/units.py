@@ -66,3 +66,14 @@ def positive_duration(value: int | float | str, what: str) -> float:
     if seconds <= 0:
         raise ValueError(f"{what} must be positive")
     return seconds
+
+
+def positive_size(value: int | str, what: str) -> int:
+    """A size setting that must be above zero; errors name the setting (`what`)."""
+    try:
+        size = parse_size(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{what}: {error}") from None
+    if size <= 0:
+        raise ValueError(f"{what} must be positive")
+    return size

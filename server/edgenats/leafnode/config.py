@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from edgenats.conf.units import parse_size, positive_duration
+from edgenats.conf.units import positive_duration, positive_size
 from edgenats.connection import WriteTimeout
 from edgenats.leafnode.backlog import DEFAULT_MAX_PENDING
 
@@ -126,16 +126,6 @@ def _write_timeout(value: object, where: str) -> WriteTimeout:
     if value in ("close", "retry"):
         return WriteTimeout(value)
     raise ValueError(f"{where}: write_timeout must be 'default', 'close' or 'retry'")
-
-
-def _max_pending(value: object, where: str) -> int:
-    try:
-        size = parse_size(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{where}: {error}") from None
-    if size <= 0:
-        raise ValueError(f"{where} must be positive")
-    return size
 
 
 def parse_url(text: object, where: str) -> RemoteURL:
@@ -314,7 +304,7 @@ def parse_leafnodes(block: object) -> LeafNodeSettings:
         elif key == "write_timeout":
             values["write_timeout"] = _write_timeout(value, where)
         elif key == "max_pending":
-            values["max_pending"] = _max_pending(value, where)
+            values["max_pending"] = positive_size(value, where)
         elif key in ("advertise", "no_advertise", "isolate_leafnode_interest"):
             continue
         else:
