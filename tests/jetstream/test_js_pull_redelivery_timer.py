@@ -1,0 +1,61 @@
+"""Redelivery deadlines of a pull consumer when acks arrive out of order: an acked message's deadline
+does not hold back the others, a NAK delay shorter than ack_wait comes first, what is left unacked
+comes back in stream order with its delivery count, and ConsumerInfo counts only what is pending."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+
+@pytest.fixture
+async def js(nc):
+    js = nc.jetstream()
+    await js.add_stream(name="TIMER", subjects=["timer.>"])
+    for index in range(40):
+        await js.publish(f"timer.{index}", f"m{index}".encode())
+    return js
+
+
+async def _pull(js, durable: str, ack_wait: float, start: int = 1):
+    await js.add_consumer("TIMER", ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
+                                                  ack_wait=ack_wait, deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                                                  opt_start_seq=start))
+    return await js.pull_subscribe_bind(durable, "TIMER")
+
+
+async def test_unacked_messages_come_back_in_stream_order_after_the_first_was_acked(js):
+    sub = await _pull(js, "GAPS", ack_wait=0.4)
+    first = await sub.fetch(40, timeout=2)
+    assert len(first) == 40
+    kept = {5, 17, 33}  # stream seqs left unacked; the lowest (1) is acked, so its deadline is passed over
+    for message in first:
+        if message.metadata.sequence.stream not in kept:
+            await message.ack_sync()
+    info = await js.consumer_info("TIMER", "GAPS")
+    assert (info.num_ack_pending, info.ack_floor.stream_seq) == (3, 4)
+    again = await sub.fetch(3, timeout=2)
+    assert [(m.metadata.sequence.stream, m.metadata.num_delivered, m.data) for m in again] == [
+        (5, 2, b"m4"), (17, 2, b"m16"), (33, 2, b"m32")]
+    for message in again:
+        await message.ack_sync()
+    info = await js.consumer_info("TIMER", "GAPS")
+    assert (info.num_ack_pending, info.ack_floor.stream_seq, info.num_redelivered) == (0, 40, 0)
+
+
+async def test_nak_delay_shorter_than_ack_wait_redelivers_first(js):
+    sub = await _pull(js, "NAKS", ack_wait=10, start=39)  # the last two messages
+    one, two = await sub.fetch(2, timeout=2)
+    started = time.monotonic()
+    await two.nak(delay=0.2)
+    [back] = await sub.fetch(1, timeout=3)
+    assert (back.metadata.sequence.stream, back.metadata.num_delivered) == (40, 2)
+    assert time.monotonic() - started < 5  # long before the 10 s ack_wait of the first message
+    info = await js.consumer_info("TIMER", "NAKS")
+    assert (info.num_ack_pending, info.num_redelivered, info.delivered.consumer_seq) == (2, 1, 3)
+    await one.ack_sync()
+    await back.ack_sync()
+    info = await js.consumer_info("TIMER", "NAKS")
+    assert (info.num_ack_pending, info.ack_floor.stream_seq) == (0, 40)
