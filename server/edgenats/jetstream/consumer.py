@@ -83,6 +83,7 @@ class Consumer:
         self._floor_moved = floor_moved
         self.acked: Callable[[Consumer, int], None] | None = acked
         self._idle: asyncio.TimerHandle | None = None
+        self._active_ns = time.monotonic_ns()  # a pull consumer's last request or ack
         self.name = name
         self.stream_name = stream_name
         self.store = store
@@ -357,11 +358,12 @@ class Consumer:
 
     # inactivity --------------------------------------------------------------------------------
 
-    def _arm_idle(self) -> None:
-        """Start the inactivity clock (ephemerals, or durables with inactive_threshold), unless running."""
+    def _arm_idle(self, after_ns: int = 0) -> None:
+        """Start the inactivity clock (ephemerals, or durables with inactive_threshold), unless running:
+        it checks after `after_ns`, or the threshold."""
         threshold = self.config.get("inactive_threshold", 0)
         if threshold and self._idle is None and not self._stopped:
-            self._idle = asyncio.get_running_loop().call_later(threshold / 1e9, self._check_idle)
+            self._idle = asyncio.get_running_loop().call_later((after_ns or threshold) / 1e9, self._check_idle)
 
     def _disarm_idle(self) -> None:
         if self._idle is not None:
@@ -369,9 +371,10 @@ class Consumer:
             self._idle = None
 
     def _touch(self) -> None:
-        """Pull activity (a request, an ack): the inactivity clock starts over."""
+        """Pull activity (a request, an ack): the inactivity clock starts over (the running timer, when
+        it fires, waits out the rest from the last activity: no timer per ack)."""
         if not self.push:
-            self._disarm_idle()
+            self._active_ns = time.monotonic_ns()
             self._arm_idle()
 
     def _check_idle(self) -> None:
@@ -379,8 +382,13 @@ class Consumer:
         if self.sink.busy():
             if not self.push:
                 self._arm_idle()  # a waiting pull request is activity; push re-arms when interest goes
-        else:
-            self._retire(self)
+            return
+        if not self.push:
+            left = self._active_ns + self.config.get("inactive_threshold", 0) - time.monotonic_ns()
+            if left > 0:
+                self._arm_idle(left)
+                return
+        self._retire(self)
 
     # acks and redelivery -------------------------------------------------------------------------
 
