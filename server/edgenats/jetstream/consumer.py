@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import heapq
+import itertools
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -81,6 +83,7 @@ class Consumer:
         self._floor_moved = floor_moved
         self.acked: Callable[[Consumer, int], None] | None = acked
         self._idle: asyncio.TimerHandle | None = None
+        self._active_ns = time.monotonic_ns()  # a pull consumer's last request or ack
         self.name = name
         self.stream_name = stream_name
         self.store = store
@@ -92,10 +95,15 @@ class Consumer:
         self.floor_cseq = 0
         self.last_delivered_ns = 0  # wall clock, shown as `last_active`
         self.last_ack_ns = 0
+        # Delivered and not acknowledged, in stream seq order (added as delivered): the first is the lowest.
         self.outstanding: dict[int, Outstanding] = {}
+        self._exhausted = 0  # how many of them are EXHAUSTED (not counted as ack pending)
         self._redeliver: deque[int] = deque()
         self._backlog: deque[int] = deque()
-        self._timer: asyncio.TimerHandle | None = None
+        # (deadline, seq) of each deadline set; one whose entry moved on since is skipped when reached.
+        self._deadlines: list[tuple[int, int]] = []
+        self._timer: asyncio.TimerHandle | None = None  # the redelivery timer, for the earliest deadline
+        self._timer_due_ns = 0
         self._pumping = False
         self._stopped = False
         self._replay_until = 0  # replay original: the stream's last seq at creation, replayed with its gaps
@@ -144,7 +152,6 @@ class Consumer:
         if old.get("inactive_threshold") != config.get("inactive_threshold"):
             self._disarm_idle()
             self._arm_idle()
-        self._schedule()
         self.pump()
 
     @property
@@ -207,7 +214,7 @@ class Consumer:
                 found = self.store.get(seq)
                 if found is not None:
                     return found, Source.REDELIVERY
-                del self.outstanding[seq]
+                self._forget(seq)
             self._redeliver.popleft()
         limit = self.config.get("max_ack_pending", 0)
         if self.acks and 0 < limit <= self.num_ack_pending():
@@ -310,12 +317,10 @@ class Consumer:
         self.last_delivered_ns = time.time_ns()
         if entry is not None:  # a redelivery
             entry.deliveries += 1
-            entry.state, entry.deadline_ns = EntryState.AWAITING_ACK, self._deadline(entry.deliveries)
-        if self.acks:
-            if entry is None:
-                self.outstanding[message.seq] = Outstanding(self.delivered_cseq, 1, EntryState.AWAITING_ACK,
-                                                            self._deadline(1))
-            self._schedule()
+            self._await_ack(message.seq, entry, self._deadline(entry.deliveries))
+        elif self.acks:
+            entry = self.outstanding[message.seq] = Outstanding(self.delivered_cseq, 1, EntryState.AWAITING_ACK)
+            self._await_ack(message.seq, entry, self._deadline(1))
         else:
             self.floor_sseq, self.floor_cseq = message.seq, self.delivered_cseq
             if self._floor_moved is not None:
@@ -353,11 +358,12 @@ class Consumer:
 
     # inactivity --------------------------------------------------------------------------------
 
-    def _arm_idle(self) -> None:
-        """Start the inactivity clock (ephemerals, or durables with inactive_threshold), unless running."""
+    def _arm_idle(self, after_ns: int = 0) -> None:
+        """Start the inactivity clock (ephemerals, or durables with inactive_threshold), unless running:
+        it checks after `after_ns`, or the threshold."""
         threshold = self.config.get("inactive_threshold", 0)
         if threshold and self._idle is None and not self._stopped:
-            self._idle = asyncio.get_running_loop().call_later(threshold / 1e9, self._check_idle)
+            self._idle = asyncio.get_running_loop().call_later((after_ns or threshold) / 1e9, self._check_idle)
 
     def _disarm_idle(self) -> None:
         if self._idle is not None:
@@ -365,9 +371,10 @@ class Consumer:
             self._idle = None
 
     def _touch(self) -> None:
-        """Pull activity (a request, an ack): the inactivity clock starts over."""
+        """Pull activity (a request, an ack): the inactivity clock starts over (the running timer, when
+        it fires, waits out the rest from the last activity: no timer per ack)."""
         if not self.push:
-            self._disarm_idle()
+            self._active_ns = time.monotonic_ns()
             self._arm_idle()
 
     def _check_idle(self) -> None:
@@ -375,8 +382,13 @@ class Consumer:
         if self.sink.busy():
             if not self.push:
                 self._arm_idle()  # a waiting pull request is activity; push re-arms when interest goes
-        else:
-            self._retire(self)
+            return
+        if not self.push:
+            left = self._active_ns + self.config.get("inactive_threshold", 0) - time.monotonic_ns()
+            if left > 0:
+                self._arm_idle(left)
+                return
+        self._retire(self)
 
     # acks and redelivery -------------------------------------------------------------------------
 
@@ -390,11 +402,11 @@ class Consumer:
         if verb is not AckKind.PROGRESS:
             self.last_ack_ns = time.time_ns()
         self._touch()
-        lowest = min(self.outstanding, default=0)
+        lowest = next(iter(self.outstanding), 0)
         done: list[int] = []
         if verb in (AckKind.ACK, AckKind.NEXT):
             if self.config["ack_policy"] == "all":
-                done = [s for s in self.outstanding if s <= sseq]
+                done = list(itertools.takewhile(lambda s: s <= sseq, self.outstanding))
             elif sseq in self.outstanding:
                 done = [sseq]
         elif verb is AckKind.TERM:
@@ -404,14 +416,14 @@ class Consumer:
         elif verb is AckKind.NAK:
             delay = nak_delay_ns(rest)
             if delay:
-                entry.deadline_ns = time.monotonic_ns() + delay
+                self._await_ack(sseq, entry, time.monotonic_ns() + delay)
             else:
                 entry.state = EntryState.DUE
                 self._redeliver.append(sseq)
         elif verb is AckKind.PROGRESS:
-            entry.deadline_ns = time.monotonic_ns() + self.config["ack_wait"]
+            self._await_ack(sseq, entry, time.monotonic_ns() + self.config["ack_wait"])
         for seq in done:
-            del self.outstanding[seq]
+            self._forget(seq)
             if self.acked is not None:
                 self.acked(self, seq)
         if lowest and lowest not in self.outstanding:
@@ -420,7 +432,6 @@ class Consumer:
             self.pull(reply, rest)
         elif reply:
             self.account.publish_internal(reply, b"")
-        self._schedule()
         self.pump()
         return 1
 
@@ -431,40 +442,70 @@ class Consumer:
         if not self.outstanding:
             self.floor_sseq, self.floor_cseq = self.delivered_sseq, self.delivered_cseq
         else:
-            self.floor_sseq = min(self.outstanding) - 1
-            self.floor_cseq = self.outstanding[self.floor_sseq + 1].first_cseq - 1
+            lowest, entry = next(iter(self.outstanding.items()))
+            self.floor_sseq, self.floor_cseq = lowest - 1, entry.first_cseq - 1
         if (self.floor_sseq, self.floor_cseq) != before and self._floor_moved is not None:
             self._floor_moved(self)
 
-    def _schedule(self) -> None:
+    def _forget(self, seq: int) -> None:
+        """`seq` is no longer outstanding (acked, terminated, or gone from the stream)."""
+        if self.outstanding.pop(seq).state is EntryState.EXHAUSTED:
+            self._exhausted -= 1
+
+    def _await_ack(self, seq: int, entry: Outstanding, deadline_ns: int) -> None:
+        """`entry` waits for its ack until `deadline_ns`; the timer moves only when that is the earliest."""
+        entry.state, entry.deadline_ns = EntryState.AWAITING_ACK, deadline_ns
+        deadlines = self._deadlines
+        heapq.heappush(deadlines, (deadline_ns, seq))
+        if len(deadlines) > 2 * len(self.outstanding) + 64:  # mostly passed-over deadlines: rebuild
+            deadlines[:] = [(e.deadline_ns, s) for s, e in self.outstanding.items()
+                            if e.state is EntryState.AWAITING_ACK]
+            heapq.heapify(deadlines)
+        if self._timer is None or deadline_ns < self._timer_due_ns:
+            self._arm(deadline_ns)
+
+    def _current(self, deadline_ns: int, seq: int) -> bool:
+        """Whether a kept deadline is still the one its message waits for."""
+        entry = self.outstanding.get(seq)
+        return entry is not None and entry.state is EntryState.AWAITING_ACK and entry.deadline_ns == deadline_ns
+
+    def _arm(self, due_ns: int) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
-        deadlines = [e.deadline_ns for e in self.outstanding.values() if e.state is EntryState.AWAITING_ACK]
-        if deadlines:
-            due_s = max(0.0, (min(deadlines) - time.monotonic_ns()) / 1e9)
-            self._timer = asyncio.get_running_loop().call_later(due_s, self._redeliver_due)
+        self._timer_due_ns = due_ns
+        delay_s = max(0.0, (due_ns - time.monotonic_ns()) / 1e9)
+        self._timer = asyncio.get_running_loop().call_later(delay_s, self._redeliver_due)
 
     def _redeliver_due(self) -> None:
+        """The earliest deadline passed: what waits past its deadline is due again (in stream order), or
+        exhausted at max_deliver; the timer is armed for the next deadline still current."""
         self._timer = None
         now = time.monotonic_ns()
+        deadlines = self._deadlines
+        due: set[int] = set()
+        while deadlines and deadlines[0][0] <= now:
+            deadline_ns, seq = heapq.heappop(deadlines)
+            if self._current(deadline_ns, seq):
+                due.add(seq)
         max_deliver = self.config["max_deliver"]
-        for seq in sorted(self.outstanding):
+        for seq in sorted(due):
             entry = self.outstanding[seq]
-            if entry.state is not EntryState.AWAITING_ACK or entry.deadline_ns > now:
-                continue
             if 0 < max_deliver <= entry.deliveries:
                 entry.state = EntryState.EXHAUSTED
+                self._exhausted += 1
             else:
                 entry.state = EntryState.DUE
                 self._redeliver.append(seq)
-        self._schedule()
+        while deadlines and not self._current(*deadlines[0]):
+            heapq.heappop(deadlines)
+        if deadlines:
+            self._arm(deadlines[0][0])
         self.pump()
 
     # info and lifecycle -----------------------------------------------------------------------
 
     def num_ack_pending(self) -> int:
-        return sum(1 for entry in self.outstanding.values() if entry.state is not EntryState.EXHAUSTED)
+        return len(self.outstanding) - self._exhausted
 
     def num_waiting(self) -> int:
         return len(self.sink.waiting) if isinstance(self.sink, PullSink) else 0

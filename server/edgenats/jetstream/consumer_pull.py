@@ -138,13 +138,14 @@ class PullSink:
         return bool(self.waiting)
 
     def target(self, size: int) -> str | None:
-        """The inbox the next message (of `size` bytes) goes to; a request whose byte budget it
-        exceeds ends with `409 Message Size Exceeds MaxBytes`."""
-        while self.ready():
+        """The inbox the next message (of `size` bytes) goes to, asked right after `ready()`; a request
+        whose byte budget it exceeds ends with `409 Message Size Exceeds MaxBytes`."""
+        while self.waiting:
             request = self.waiting[0]
             if request.max_bytes and size > request.max_bytes:
                 self._finish(request, with_pending(409, "Message Size Exceeds MaxBytes", request.batch,
                                                    request.max_bytes))
+                self.ready()
                 continue
             return request.reply
         return None
