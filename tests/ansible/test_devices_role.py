@@ -8,8 +8,8 @@ import json
 import sys
 
 import nats
+from ansible_play import BIN, ROOT, run
 from firmware.virtual_board import VirtualBoard
-from test_roles import BIN, ROOT, run
 
 DEVICES_PLAY = """
 - name: Devices only

@@ -5,27 +5,10 @@ config in place, and a second run changes nothing."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
-import sys
-from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE = ROOT / "ansible"
-BIN = Path(sys.executable).parent
-
-
-def ansible_env() -> dict:
-    return dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                ANSIBLE_LINT_SKIP_SCHEMA_UPDATE="1", PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-
-
-def run(*command: str, cwd: Path = ANSIBLE, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=cwd, env=ansible_env(), capture_output=True, text=True, timeout=timeout)
+from ansible_play import ANSIBLE, BIN, recap, run
 
 
 def test_site_playbook_passes_syntax_check():
@@ -50,43 +33,6 @@ def test_every_default_is_documented():
                 while above >= 0 and lines[above] and not lines[above].startswith("#"):
                     above -= 1  # a group of related variables under one comment
                 assert above >= 0 and lines[above].startswith("#"), f"{defaults}: {line!r} is undocumented"
-
-
-CONFIG_PLAY = """
-- name: Broker config only
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Config step of the edgenats role
-      ansible.builtin.include_role:
-        name: edgenats
-        tasks_from: config.yml
-"""
-
-
-@pytest.fixture
-def config_play(tmp_path):
-    """Runs the role's config step on this machine, into tmp_path, with extra variables."""
-    play = tmp_path / "config.yml"
-    play.write_text(CONFIG_PLAY)
-    user = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
-    group = subprocess.run(["id", "-gn"], capture_output=True, text=True).stdout.strip()
-    base = {"edgenats_config_dir": str(tmp_path / "etc"), "edgenats_data_dir": str(tmp_path / "data"),
-            "edgenats_venv": str(BIN.parent), "edgenats_user": user, "edgenats_group": group,
-            "edgenats_server_name": "site-1", "ansible_python_interpreter": sys.executable,
-            "edgenats_manage_service": False}
-
-    def play_with(**extra) -> subprocess.CompletedProcess:
-        return run(str(BIN / "ansible-playbook"), "-i", "localhost,", str(play), "-e",
-                   json.dumps(base | extra))
-
-    play_with.config = tmp_path / "etc" / "edgenats.conf"
-    return play_with
-
-
-def recap(done: subprocess.CompletedProcess) -> str:
-    return next(line for line in done.stdout.splitlines() if line.startswith("localhost "))
 
 
 def test_config_is_validated_installed_and_stable(config_play):

@@ -1,0 +1,176 @@
+"""The edgenats role's JetStream settings and its reload-or-restart choice, run for real against
+localhost: the rendered config's `jetstream` block and its store folder (owned by the service user,
+kept by every run), variables refused by the broker's own check, and a broker run by the role's
+handlers (through `fake_systemctl.py`, since no systemd runs here) that keeps its process and its
+clients when only reloadable settings change and is restarted, its streams kept, when others do."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nats
+import psutil
+from ansible_play import BIN, ansible_env, recap, run, service_account
+from servers import _listens, free_port
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_jetstream_block_store_folder_and_bad_variables(config_play, tmp_path):
+    store = tmp_path / "store"
+    settings = {"edgenats_jetstream_store_dir": str(store), "edgenats_jetstream_domain": "site1",
+                "edgenats_jetstream_sync_interval": "always", "edgenats_jetstream_max_file_store": "1GB"}
+    first = config_play(**settings)
+    assert first.returncode == 0, first.stdout + first.stderr
+    text = config_play.config.read_text()
+    block = text[text.index("jetstream {"):]
+    assert f'store_dir: "{store}"' in block and 'domain: "site1"' in block
+    assert 'sync_interval: "always"' in block and "max_file_store: 1GB" in block
+    assert "max_memory_store: 16MB" in block
+    assert store.stat().st_uid == os.getuid() and oct(store.stat().st_mode)[-3:] == "750"
+    (store / "jetstream").mkdir()
+    (store / "jetstream" / "kept").write_text("a stream's data")
+
+    second = config_play(**settings)
+    assert "changed=0" in recap(second), second.stdout
+    assert (store / "jetstream" / "kept").read_text() == "a stream's data"
+
+    bad_domain = config_play(**settings | {"edgenats_jetstream_domain": "site.1"})
+    assert bad_domain.returncode != 0
+    assert "jetstream.domain must be a name without '.'" in bad_domain.stdout, bad_domain.stdout
+    in_venv = config_play(**settings | {"edgenats_jetstream_store_dir": str(BIN.parent / "store")})
+    assert in_venv.returncode != 0
+    assert "must be an absolute path outside" in in_venv.stdout, in_venv.stdout
+    assert not (BIN.parent / "store").exists()
+    assert 'domain: "site1"' in config_play.config.read_text(), "a refused run keeps the working config"
+
+
+SERVICE_PLAY = """
+- name: Broker config and service
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Config step of the edgenats role
+      ansible.builtin.include_role:
+        name: edgenats
+        tasks_from: config.yml
+    - name: Service step of the edgenats role
+      ansible.builtin.include_role:
+        name: edgenats
+        tasks_from: service.yml
+"""
+
+
+class RoleRun:
+    """The role's config and service steps on this machine, with the fake systemctl first on PATH."""
+
+    def __init__(self, tmp_path: Path):
+        self.play = tmp_path / "service.yml"
+        self.play.write_text(SERVICE_PLAY)
+        self.units = tmp_path / "units"
+        self.units.mkdir()
+        tools = tmp_path / "bin"
+        tools.mkdir()
+        (tools / "systemctl").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{HERE / "fake_systemctl.py"}" "$@"\n')
+        (tools / "systemctl").chmod(0o755)
+        self.env = ansible_env() | {"FAKE_SYSTEMD_UNITS": str(self.units),
+                                    "PATH": f"{tools}{os.pathsep}{ansible_env()['PATH']}"}
+        self.port = free_port()
+        self.base = {"edgenats_config_dir": str(tmp_path / "etc"), "edgenats_data_dir": str(tmp_path / "data"),
+                     "edgenats_unit_dir": str(self.units), "edgenats_service_name": "edgenats-test",
+                     "edgenats_venv": str(BIN.parent), **service_account(),
+                     "edgenats_listen_host": "127.0.0.1", "edgenats_port": self.port,
+                     "edgenats_server_name": "site-1", "edgenats_start_timeout": 20,
+                     "ansible_python_interpreter": sys.executable}
+
+    def __call__(self, **extra) -> subprocess.CompletedProcess:
+        done = run(str(BIN / "ansible-playbook"), "-i", "localhost,", str(self.play), "-e",
+                   json.dumps(self.base | extra), env=self.env, timeout=120)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr
+        return done
+
+    def pid(self) -> int:
+        pid = int((self.units / "edgenats-test.pid").read_text())
+        assert _listens(pid, self.port), "the unit's process is the broker on the port"
+        return pid
+
+    def log(self) -> str:
+        return (self.units / "edgenats-test.log").read_text()
+
+    def stop(self) -> None:
+        pid_file = self.units / "edgenats-test.pid"
+        if pid_file.exists():
+            try:
+                broker = psutil.Process(int(pid_file.read_text()))
+                broker.send_signal(signal.SIGTERM)
+                broker.wait(10)
+            except psutil.NoSuchProcess:
+                pass
+
+
+def handler_ran(done: subprocess.CompletedProcess, name: str) -> bool:
+    """Whether the handler acted (not only listed as skipped)."""
+    banner = f"RUNNING HANDLER [edgenats : {name}]"
+    return banner in done.stdout and done.stdout.split(banner)[1].lstrip("* \n").startswith("changed:")
+
+
+async def wait_for_log(role: RoleRun, line: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while line not in role.log():
+        assert time.monotonic() < deadline, f"{line!r} not logged:\n{role.log()[-2000:]}"
+        await asyncio.sleep(0.05)
+
+
+async def test_reloadable_change_reloads_and_other_changes_restart(tmp_path):
+    role = RoleRun(tmp_path)
+    devices = [{"user": "devices", "password": "pw"}]
+    settings = {"edgenats_users": devices, "edgenats_jetstream_domain": "site1",
+                "edgenats_jetstream_store_dir": str(tmp_path / "store")}
+    try:
+        first = role(**settings)
+        assert handler_ran(first, "Restart edgenats") and not handler_ran(first, "Reload edgenats")
+        pid = role.pid()
+        dropped = asyncio.get_running_loop().create_future()
+
+        async def on_disconnect():
+            if not dropped.done():
+                dropped.set_result(True)
+
+        url = f"nats://127.0.0.1:{role.port}"
+        client = await nats.connect(url, user="devices", password="pw", disconnected_cb=on_disconnect,
+                                    reconnect_time_wait=0.1, max_reconnect_attempts=-1)
+        js = client.jetstream()
+        await js.add_stream(name="READINGS", subjects=["readings.>"])
+        await js.publish("readings.t1", b"21.5")
+        assert (await js.account_info()).domain == "site1"
+
+        with_ops = settings | {"edgenats_users": devices + [{"user": "ops", "password": "pw2"}]}
+        reloaded = role(**with_ops)
+        assert handler_ran(reloaded, "Reload edgenats") and "Restart edgenats" not in reloaded.stdout
+        await wait_for_log(role, "Reloaded server configuration")
+        ops = await nats.connect(url, user="ops", password="pw2", allow_reconnect=False)
+        await ops.close()
+        assert role.pid() == pid
+        await client.flush(timeout=2)
+        assert client.is_connected and not dropped.done(), "a reload keeps the client's connection"
+
+        moved = role(**with_ops | {"edgenats_jetstream_domain": "site2"})
+        assert handler_ran(moved, "Restart edgenats") and not handler_ran(moved, "Reload edgenats")
+        await asyncio.wait_for(dropped, 10)
+        assert role.pid() != pid
+        assert "Failed to reload" not in role.log()
+        await client.flush(timeout=10)  # reconnected to the new broker
+        assert (await js.account_info()).domain == "site2"
+        stored = await js.get_msg("READINGS", 1)
+        assert stored.data == b"21.5", "the stream's data survives the restart"
+        await client.close()
+    finally:
+        role.stop()
