@@ -167,7 +167,8 @@ class Stream:
                         self.account.name, self.name, limit)
         if reply:
             document = {"error": errors.too_many_requests().to_json(), "stream": self.name, "seq": 0}
-            self.account.publish_internal(reply, go_json(document, pretty=False), headers=TOO_MANY_REQUESTS)
+            self.account.publish_internal(reply, go_json(document, pretty=False), headers=TOO_MANY_REQUESTS,
+                                          once=True)
 
     def _answered(self, message: Captured) -> None:
         self._buffered -= 1
@@ -523,11 +524,11 @@ class Stream:
             return
         # Byte for byte as nats-server writes it, duplicate flag included.
         tail = b',"duplicate": true}' if duplicate else b"}"
-        self.account.publish_internal(reply, self._ack_prefix + str(seq).encode() + tail)
+        self.account.publish_internal(reply, b"%s%d%s" % (self._ack_prefix, seq, tail), once=True)
 
     def _reply(self, reply: str | None, document: dict) -> None:
         if reply and not self.config.get("no_ack"):
-            self.account.publish_internal(reply, go_json(document, pretty=False))
+            self.account.publish_internal(reply, go_json(document, pretty=False), once=True)
 
     # lifecycle ---------------------------------------------------------------------------------
 
