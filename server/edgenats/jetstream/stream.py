@@ -2,7 +2,9 @@
 subject, on the account's one routing path), runs the reference's header checks in order
 (Nats-Expected-*, Nats-Msg-Id de-duplication, rollups), enforces its limits, appends to its store
 and only then answers the PubAck. One worker per stream takes captured messages in arrival order,
-so every check sees the stream as the previous publish left it. max_age and per-message TTL expiry run
+so every check sees the stream as the previous publish left it; one completer task answers the
+appends in order as their commits finish, while the worker appends the next ones. PubAcks go to
+their one-off reply subjects without caching a delivery plan for each. max_age and per-message TTL expiry run
 on one timer; when they remove a subject's last message, a limit marker is published through the same
 worker (subject_delete_marker_ttl)."""
 
