@@ -62,12 +62,18 @@ class Account(Router):
         return self.sublist.count_exact(subject, queue) > 0
 
     def publish_internal(self, subject: str, payload: bytes = b"", reply: str | None = None,
-                         headers: bytes | None = None) -> int:
-        """Publish as a client would (headers: a whole `NATS/1.0` block); returns how many received it."""
-        header_size = len(headers) if headers is not None else -1
-        data = (headers or b"") + payload + b"\r\n"
+                         headers: bytes | None = None, *, once: bool = False) -> int:
+        """Publish as a client would (headers: a whole `NATS/1.0` block); returns how many received it.
+        `once`: `subject` is published this once (an answer on a request's reply subject), so its
+        delivery plan is not cached."""
+        if headers is None:
+            data = payload + b"\r\n"
+            header_size = -1
+        else:
+            data = headers + payload + b"\r\n"
+            header_size = len(headers)
         return self.publish(subject.encode("latin-1"), reply.encode("latin-1") if reply is not None else None,
-                            header_size, len(data) - 2, memoryview(data))
+                            header_size, len(data) - 2, memoryview(data), once=once)
 
     def publish_internal_as(self, to: str, subject: str, payload: bytes = b"", reply: str | None = None,
                             headers: bytes | None = None) -> int:

@@ -166,17 +166,53 @@ class DeliveryPlan:
                  "linked", "has_links", "groups", "tracks_replies", "direct")
 
     def __init__(self, subject: bytes, match: SubscriptionMatch) -> None:
-        receivers = [_entry(subject, sub) for sub in match.plain if _may_deliver(sub, subject)]
-        self.plain = tuple(entry for entry in receivers if not entry[1].internal)
-        # Internal subscribers get each message through their callback, after the sockets.
-        self.internal = tuple(entry for entry in receivers if entry[1].internal)
-        # Messages arriving on a link take a slower path only when other links want them too.
-        self.has_links = any(entry[1].leaf_link for entry in self.plain)
-        queues = []
+        plain: list[tuple] = []
+        internal: list[tuple] = []
+        limited = has_links = tracks_replies = False
+        for subscription in match.plain:
+            if not _may_deliver(subscription, subject):
+                continue
+            entry = _entry(subject, subscription)
+            target = entry[1]
+            if target.internal:
+                # Internal subscribers get each message through their callback, after the sockets.
+                internal.append(entry)
+                continue
+            plain.append(entry)
+            limited = limited or subscription.max_msgs > 0
+            # Messages arriving on a link take a slower path only when other links want them too.
+            has_links = has_links or target.leaf_link
+            tracks_replies = tracks_replies or target.reply_allowance is not None
+        self.plain = tuple(plain)
+        self.internal = tuple(internal)
+        self.has_links = has_links
         # Per queue name: (members here, leaf-link members), for messages arriving on a link.
         self.groups: dict[bytes, tuple[tuple, tuple]] = {}
         self.linked = False
-        for group in match.queues:
+        self.queues: tuple = ()
+        self.unlimited_queues = True
+        if match.queues:
+            tracks_replies = self._add_queues(subject, match.queues) or tracks_replies
+        self.tracks_replies = tracks_replies
+        # Bulk entries receive every message published to the subject, so the plan counts messages
+        # and bytes once for all of them; entries with a message limit, reply grants or a leaf queue
+        # split are counted one delivery at a time.
+        if self.linked or tracks_replies:
+            self.bulk, self.counted = (), self.plain
+        elif limited:
+            self.bulk = tuple(entry for entry in self.plain if not entry[0].max_msgs)
+            self.counted = tuple(entry for entry in self.plain if entry[0].max_msgs)
+        else:
+            self.bulk, self.counted = self.plain, ()
+        self.messages = 0
+        self.bytes = 0
+        # Only sockets, each receiving every message: a run of identical frames is appended at once.
+        self.direct = not (self.linked or tracks_replies or self.internal)
+
+    def _add_queues(self, subject: bytes, groups: tuple) -> bool:
+        """The queue groups' members; returns whether one of them is granted replies."""
+        queues = []
+        for group in groups:
             entries = tuple(_entry(subject, sub) for sub in group if _may_deliver(sub, subject))
             if not entries:
                 continue
@@ -189,21 +225,7 @@ class DeliveryPlan:
             self.groups[entries[0][0].queue.encode("latin-1")] = (local, remote)
         self.queues = tuple(queues)
         self.unlimited_queues = not any(entry[0].max_msgs for group in self.queues for entry in group)
-        self.tracks_replies = any(
-            entry[1].reply_allowance is not None for entry in self.plain + sum(self.queues, ())
-        )
-        # Bulk entries receive every message published to the subject, so the plan counts messages
-        # and bytes once for all of them; entries with a message limit, reply grants or a leaf queue
-        # split are counted one delivery at a time.
-        if self.linked or self.tracks_replies:
-            self.bulk, self.counted = (), self.plain
-        else:
-            self.bulk = tuple(entry for entry in self.plain if not entry[0].max_msgs)
-            self.counted = tuple(entry for entry in self.plain if entry[0].max_msgs)
-        self.messages = 0
-        self.bytes = 0
-        # Only sockets, each receiving every message: a run of identical frames is appended at once.
-        self.direct = not (self.linked or self.tracks_replies or self.internal)
+        return any(entry[1].reply_allowance is not None for group in self.queues for entry in group)
 
     def settle(self) -> None:
         """Hand the plan-level counts to the bulk entries' subscriptions and targets."""

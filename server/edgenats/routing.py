@@ -57,11 +57,13 @@ class Router:
         return bool(plan.plain or plan.internal or plan.queues)
 
     def publish(self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
-                skip=None, sizes_as_sent: tuple[bytes | None, bytes] | None = None) -> int:
+                skip=None, sizes_as_sent: tuple[bytes | None, bytes] | None = None, once: bool = False) -> int:
         """Deliver one message (header_size -1 without headers; payload_crlf ends in CRLF) to everyone
         but `skip` (a publisher with echo off); returns how many receivers got it. `sizes_as_sent`: the
-        publisher's size texts when not in their shortest form, repeated as sent (as nats-server does)."""
-        plan = self.sublist.match(subject)
+        publisher's size texts when not in their shortest form, repeated as sent (as nats-server does).
+        `once`: the subject is published this once (a request's reply subject), so its plan is not
+        cached (`match_once`) and its counts are settled at once."""
+        plan = self.sublist.match_once(subject) if once else self.sublist.match(subject)
         if sizes_as_sent is not None:
             plain_tail, header_tail = tails_as_sent(reply, header_size, size, sizes_as_sent)
         elif header_size < 0 and reply is None:
@@ -95,6 +97,8 @@ class Router:
         if plan.internal or internal_picks:
             delivered += self._deliver_internal(plan.internal, internal_picks, skip, subject, reply, header_size,
                                                 size, payload_crlf)
+        if once:
+            plan.settle()
         return delivered
 
     def publish_run(self, subject: bytes, size: int, payloads: list[memoryview], skip=None) -> None:

@@ -154,17 +154,32 @@ class SubscriptionTrie:
         if cached is not None:
             self.cache_hits += 1
             return cached
+        result = self._derive(subject, self._walk(subject))
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._sweep_cache()
+        self._cache[subject] = result
+        return result
+
+    def match_once(self, subject: bytes) -> Any:
+        """`match` for a subject published once (the reply subject of one request): the cached answer
+        if there is one, else one derived for this message and not cached, so that a stream of one-off
+        subjects neither churns the cache nor drops the answers of the subjects published all the time.
+        The caller settles what it is given as it would retire a cached answer."""
+        self.matches += 1
+        cached = self._cache.get(subject)
+        if cached is not None:
+            self.cache_hits += 1
+            return cached
+        return self._derive(subject, self._walk(subject))
+
+    def _walk(self, subject: bytes) -> SubscriptionMatch:
         plain: list[Subscription] = []
         queues: dict[str, list[Subscription]] = {}
         tokens = subject.decode("latin-1").split(".")
         # A subject with an empty token is matched by nothing, not even `>` (as in nats-server).
         if "" not in tokens:
             self._collect(self._root, tokens, 0, plain, queues)
-        result = self._derive(subject, SubscriptionMatch(tuple(plain), tuple(map(tuple, queues.values()))))
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._sweep_cache()
-        self._cache[subject] = result
-        return result
+        return SubscriptionMatch(tuple(plain), tuple(map(tuple, queues.values())) if queues else ())
 
     def cache_size(self) -> int:
         return len(self._cache)

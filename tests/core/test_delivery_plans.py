@@ -167,3 +167,20 @@ def test_an_internal_subscriber_that_publishes_back_into_its_own_subject_is_stop
     core.sublist.insert(Subscription(InternalSubscriber(echo), "loop", None, b""))
     core.publish(b"loop", b"x")
     assert 1 < len(calls) <= 16  # bounded nesting, then dropped instead of recursing forever
+
+
+def test_one_off_subjects_are_delivered_and_counted_without_churning_the_cache():
+    core = Core()
+    inbox, subscription = core.receiver("_INBOX.abc.*", b"3")
+    core.receiver("hot", b"4")
+    core.publish(b"hot", b"x")
+    hot_plan = core.sublist.match(b"hot")
+
+    for n in range(2000):
+        core.router.publish(b"_INBOX.abc.%d" % n, None, -1, 2, memoryview(b"ok\r\n"), once=True)
+
+    assert inbox.wire() == b"".join(b"MSG _INBOX.abc.%d 3 2\r\nok\r\n" % n for n in range(2000))
+    # Counted at once (no cached plan holds the counts), and the subject published all the time keeps its plan.
+    assert (subscription.delivered, inbox.out_msgs, inbox.out_bytes) == (2000, 2000, 4000)
+    assert core.sublist.cache_size() == 1
+    assert core.sublist.match(b"hot") is hot_plan

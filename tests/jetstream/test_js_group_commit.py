@@ -67,6 +67,30 @@ async def test_a_msg_id_repeated_inside_a_burst_is_stored_once(js_server, nc):
     assert info["state"]["messages"] == 10
 
 
+async def test_msg_ids_repeated_while_earlier_commits_are_in_flight_are_stored_once(js_server, nc):
+    await nc.jetstream().add_stream(name="WAVES", subjects=["waves"])
+    count = 600
+
+    def headers_for(index: int) -> dict | None:
+        return {"Nats-Msg-Id": f"id-{index % 150}"} if index % 2 == 0 else None
+
+    acks = await burst(nc, "waves", count, headers_for)
+
+    expected, first_seq, seq = [], {}, 0
+    for index in range(count):
+        msg_id = f"id-{index % 150}" if index % 2 == 0 else None
+        if msg_id in first_seq:
+            expected.append({"stream": "WAVES", "seq": first_seq[msg_id], "duplicate": True})
+            continue
+        seq += 1
+        expected.append({"stream": "WAVES", "seq": seq})
+        if msg_id is not None:
+            first_seq[msg_id] = seq
+    assert acks == expected
+    info = await api(nc, "$JS.API.STREAM.INFO.WAVES")
+    assert info["state"]["messages"] == seq
+
+
 async def test_discard_new_limits_are_reached_inside_a_burst_exactly(js_server, nc):
     await nc.jetstream().add_stream(name="ROOM", subjects=["room"], max_msgs=50, discard="new")
 

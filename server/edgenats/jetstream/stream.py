@@ -2,7 +2,9 @@
 subject, on the account's one routing path), runs the reference's header checks in order
 (Nats-Expected-*, Nats-Msg-Id de-duplication, rollups), enforces its limits, appends to its store
 and only then answers the PubAck. One worker per stream takes captured messages in arrival order,
-so every check sees the stream as the previous publish left it. max_age and per-message TTL expiry run
+so every check sees the stream as the previous publish left it; one completer task answers the
+appends in order as their commits finish, while the worker appends the next ones. PubAcks go to
+their one-off reply subjects without caching a delivery plan for each. max_age and per-message TTL expiry run
 on one timer; when they remove a subject's last message, a limit marker is published through the same
 worker (subject_delete_marker_ttl)."""
 
@@ -112,8 +114,9 @@ class Stream:
         # Nats-Msg-Id -> (seq, stored time ns), oldest first, for duplicate_window.
         self._msg_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._last_msg_id = ""
-        # Appended, not yet complete, in order.
-        self._appended: list[Appended] = []
+        # Appended, not yet complete, in order; answered by the completer task as commits finish.
+        self._appended: deque[Appended] = deque()
+        self._completer: asyncio.Task[bool] | None = None
         self._appending_ids: dict[str, None] = {}  # the msg ids among them
         self._expiry: asyncio.TimerHandle | None = None
         self._expiry_due_ns = 0
@@ -167,7 +170,8 @@ class Stream:
                         self.account.name, self.name, limit)
         if reply:
             document = {"error": errors.too_many_requests().to_json(), "stream": self.name, "seq": 0}
-            self.account.publish_internal(reply, go_json(document, pretty=False), headers=TOO_MANY_REQUESTS)
+            self.account.publish_internal(reply, go_json(document, pretty=False), headers=TOO_MANY_REQUESTS,
+                                          once=True)
 
     def _answered(self, message: Captured) -> None:
         self._buffered -= 1
@@ -188,8 +192,9 @@ class Stream:
 
     async def _run(self) -> None:
         """Take captured messages in arrival order. Messages whose checks need no stored state are
-        appended one after another without waiting, then completed (acked) in order once their commit
-        is done: everything captured while one commit is written shares the next one."""
+        appended one after another without waiting; the completer task answers (acks) them in order
+        as their commits are done, while the worker goes on appending: everything captured while one
+        commit is written shares the next one."""
         while True:
             while self._queue:
                 message = self._queue.popleft()
@@ -205,56 +210,98 @@ class Stream:
                     log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
                 if not appended:
                     self._answered(message)
-                if not self._queue and not await self._complete_appended():
-                    return
             if self.state is not StreamState.OPEN:
+                await self._all_completed()
                 return
             self._wake.clear()
             await self._wake.wait()
 
+    async def _all_completed(self) -> bool:
+        """Wait until every append made so far is answered; False once the store closed."""
+        while self._appended:
+            if not await asyncio.shield(self._start_completer()):
+                return False
+        return True
+
+    def _start_completer(self) -> asyncio.Task[bool]:
+        if self._completer is None:
+            self._completer = asyncio.get_running_loop().create_task(self._complete_appended())
+        return self._completer
+
     async def _complete_appended(self) -> bool:
-        """Wait for the appends made so far, in order, and answer each; False once the store closed."""
-        appended, self._appended = self._appended, []
-        for entry in appended:
+        """The completer: answer the appends in order as their commits are done, until none is left
+        (consumers are pumped before each wait for a commit); False once the store closed."""
+        try:
+            return await self._complete_in_order()
+        finally:
+            self._completer = None
+
+    async def _complete_in_order(self) -> bool:
+        appended = self._appended
+        completed = False
+        while appended:
+            entry = appended[0]
+            if completed and not entry.stored.done():
+                self._pump_consumers()
+                completed = False
             message = entry.message
-            self._answered(message)
-            if entry.msg_id:
-                del self._appending_ids[entry.msg_id]
             try:
                 seq = await entry.stored
             except StoreClosedError:
                 return False
             except StoreWriteError as error:
                 # Nothing kept (a full disk, an I/O error): the publisher is told, the stream goes on.
+                self._finish(appended.popleft())
                 log.error("stream %s: storing a message on %s failed: %s", self.name, message.subject, error)
                 self._reply(message.reply, {"error": errors.storage_resources_exceeded().to_json(),
                                             "stream": self.name, "seq": 0})
                 continue
             except Exception:
+                self._finish(appended.popleft())
                 log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
                 continue
             if self.state is StreamState.CLOSED:
                 return False
-            self._track_ttl(seq, entry.ttl, entry.stored_ns)
-            if entry.msg_id:
-                self._remember(entry.msg_id, seq)
             try:
-                if entry.rollup == "sub":
-                    self.store.purge(subject_filter=message.subject, up_to_seq=seq)
-                elif entry.rollup == "all":
-                    self.store.purge(up_to_seq=seq)
-                self.enforce_limits(message.subject)
-                if self.config["retention"] == retention.INTEREST:
-                    retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
-            except Exception:
-                log.exception("stream %s: applying limits after seq %d failed", self.name, seq)
+                self._stored(entry, seq)
+            finally:
+                self._finish(appended.popleft())
+            completed = True
+        if completed:
+            self._pump_consumers()
+        return True
+
+    def _stored(self, entry: Appended, seq: int) -> None:
+        """A message is kept: its TTL, msg id, rollup and limits apply, then its PubAck is sent."""
+        message = entry.message
+        self._track_ttl(seq, entry.ttl, entry.stored_ns)
+        if entry.msg_id:
+            self._remember(entry.msg_id, seq)
+        try:
+            if entry.rollup == "sub":
+                self.store.purge(subject_filter=message.subject, up_to_seq=seq)
+            elif entry.rollup == "all":
+                self.store.purge(up_to_seq=seq)
+            self.enforce_limits(message.subject)
+            if self.config["retention"] == retention.INTEREST:
+                retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
+        except Exception:
+            log.exception("stream %s: applying limits after seq %d failed", self.name, seq)
+        if entry.ttl > 0 or self.config["max_age"]:
             if self._expiry is None or (entry.ttl > 0 and entry.stored_ns + entry.ttl < self._expiry_due_ns):
                 self._schedule_expiry()  # else the armed timer is due first (no store read per publish)
-            self._ack(message.reply, seq)
-        if appended:
-            for consumer in list(self.consumers.values()):
-                consumer.pump()
-        return True
+        self._ack(message.reply, seq)
+
+    def _finish(self, entry: Appended) -> None:
+        """An append is answered (or failed): off the ingest buffer; its msg id, remembered by now,
+        is no longer being appended."""
+        self._answered(entry.message)
+        if entry.msg_id:
+            del self._appending_ids[entry.msg_id]
+
+    def _pump_consumers(self) -> None:
+        for consumer in list(self.consumers.values()):
+            consumer.pump()
 
     def _needs_stored_state(self, headers: Headers | None) -> bool:
         """Whether a message's checks read the stream's state, so that the appends before it must be
@@ -282,7 +329,7 @@ class Stream:
         if config["sealed"]:
             raise errors.sealed_stream()
         barrier = self._needs_stored_state(headers)
-        if barrier and not await self._complete_appended():
+        if barrier and not await self._all_completed():
             raise StoreClosedError("stream closed")
         if headers is not None:
             expected = headers.get(EXPECTED_STREAM)
@@ -305,7 +352,7 @@ class Stream:
                     raise errors.wrong_last_sequence(actual)
             msg_id = headers.get(MSG_ID) or ""
             if msg_id:
-                if msg_id in self._appending_ids and not await self._complete_appended():
+                if msg_id in self._appending_ids and not await self._all_completed():
                     raise StoreClosedError("stream closed")
                 seen = self._seen(msg_id)
                 if seen is not None:
@@ -331,9 +378,10 @@ class Stream:
         stored_ns = time.time_ns()
         stored = self.store.append(message.subject, stored_headers, message.payload, stored_ns)
         self._appended.append(Appended(message, stored, msg_id, rollup, ttl, stored_ns))
+        self._start_completer()
         if msg_id:
             self._appending_ids[msg_id] = None
-        if barrier and not await self._complete_appended():
+        if barrier and not await self._all_completed():
             raise StoreClosedError("stream closed")
         return True
 
@@ -523,11 +571,11 @@ class Stream:
             return
         # Byte for byte as nats-server writes it, duplicate flag included.
         tail = b',"duplicate": true}' if duplicate else b"}"
-        self.account.publish_internal(reply, self._ack_prefix + str(seq).encode() + tail)
+        self.account.publish_internal(reply, b"%s%d%s" % (self._ack_prefix, seq, tail), once=True)
 
     def _reply(self, reply: str | None, document: dict) -> None:
         if reply and not self.config.get("no_ack"):
-            self.account.publish_internal(reply, go_json(document, pretty=False))
+            self.account.publish_internal(reply, go_json(document, pretty=False), once=True)
 
     # lifecycle ---------------------------------------------------------------------------------
 
