@@ -24,13 +24,15 @@ HUB_API = "$JS.hub.API"
 @pytest.fixture
 async def relayed(request, leaf_pair_factory, tmp_path):
     """(pair, cutter): hub (domain `hub`) and edge (domain `site1`, of the kind the test's parameter
-    names) linked through a LinkCutter."""
+    names) linked through a LinkCutter. The hub does not advertise its own leaf URL, or the edge would
+    learn it and dial round the cut."""
     cutter = LinkCutter()
     port = await cutter.start()
     topology = "edgenats-leaf" if request.param == "edgenats" else "reference"
     pair = leaf_pair_factory(
         topology,
         remote=f'url: "nats-leaf://127.0.0.1:{port}"',
+        hub_leaf_block="  no_advertise: true",
         hub_extra=f'jetstream {{ store_dir: "{tmp_path / "hub-js"}", domain: hub }}',
         leaf_extra=f'jetstream {{ store_dir: "{tmp_path / "edge-js"}", domain: site1 }}',
         start=False,
@@ -178,5 +180,78 @@ async def test_a_mirror_refuses_subjects_and_other_sources(relayed):
     answer = await create(edge_nc, {**MIRROR, "sources": [{"name": "OTHER", "external": {"api": HUB_API}}]})
     assert answer["error"] == {"code": 400, "err_code": 10031,
                                "description": "stream mirrors can not also contain other sources"}
+    for nc in (hub_nc, edge_nc):
+        await nc.close()
+
+
+# What a create request for the mirror's consumer holds on both edges, besides name, deliver subject,
+# start and (nats-server only: it asks for the durable sourcing of API level 4) `sourcing`.
+CONSUMER_FIELDS = {"ack_policy": "none", "ack_wait": 79200000000000, "max_deliver": 1, "replay_policy": "instant",
+                   "flow_control": True, "idle_heartbeat": 1000000000, "inactive_threshold": 10000000000,
+                   "num_replicas": 0, "direct": True,
+                   "metadata": {"_nats.mirror.acc": "$G", "_nats.mirror.domain": "site1",
+                                "_nats.mirror.stream": "CMDS_M"}}
+
+
+async def watch_creates(hub_nc) -> asyncio.Queue:
+    """The consumer-create requests reaching the hub, one per deliver subject: a hub client sees them
+    on the hub's domain API or, mapped, on `$JS.API`."""
+    creates: asyncio.Queue = asyncio.Queue()
+    deliver_subjects: set[str] = set()
+
+    async def seen(message):
+        request = json.loads(message.data)
+        if request["config"]["deliver_subject"] not in deliver_subjects:
+            deliver_subjects.add(request["config"]["deliver_subject"])
+            await creates.put(request)
+
+    for subject in (f"{HUB_API}.CONSUMER.CREATE.>", "$JS.API.CONSUMER.CREATE.>"):
+        await hub_nc.subscribe(subject, cb=seen)
+    await hub_nc.flush()
+    return creates
+
+
+async def mirror_two(hub_nc, edge_nc) -> None:
+    await hub_nc.jetstream().add_stream(name="CMDS", subjects=["cmds.>"])
+    await publish(hub_nc, 0, 2)
+    await create(edge_nc, MIRROR)
+    assert await edge_holds(edge_nc, "CMDS_M", 2) == hub_messages(0, 2)
+
+
+@pytest.mark.parametrize("relayed", [EDGENATS_EDGE, REFERENCE_EDGE], indirect=True)
+async def test_the_mirror_consumer_is_a_push_consumer_with_flow_control_and_heartbeats(relayed):
+    pair, _ = relayed
+    hub_nc, edge_nc = await connected(pair)
+    creates = await watch_creates(hub_nc)
+    await mirror_two(hub_nc, edge_nc)
+    first = await asyncio.wait_for(creates.get(), WAIT)
+    assert first["stream_name"] == "CMDS"
+    assert first["config"]["deliver_policy"] == "all"
+    assert first["config"]["deliver_subject"].startswith("$JS.M.")
+    assert {key: first["config"][key] for key in CONSUMER_FIELDS} == CONSUMER_FIELDS
+    for nc in (hub_nc, edge_nc):
+        await nc.close()
+
+
+# edgenats only: nats-server gives up a silent mirror consumer on its own, slower, clock (after a 4 s
+# cut it resumes the consumer it had); what a user sees is the cut-link test above, on both.
+@pytest.mark.parametrize("relayed", [EDGENATS_EDGE], indirect=True)
+async def test_the_mirror_makes_a_new_consumer_when_the_link_stays_down(relayed):
+    pair, cutter = relayed
+    hub_nc, edge_nc = await connected(pair)
+    creates = await watch_creates(hub_nc)
+    await mirror_two(hub_nc, edge_nc)
+    first = await asyncio.wait_for(creates.get(), WAIT)
+    # Down longer than three missed heartbeats: the consumer is given up and, once the link is back,
+    # made again from the last stored sequence + 1 on a new deliver subject.
+    cutter.cut()
+    await publish(hub_nc, 2, 2)
+    await asyncio.sleep(4.0)  # the link stays down (no event to wait for: nothing crosses it)
+    cutter.mend()
+    assert await edge_holds(edge_nc, "CMDS_M", 4) == hub_messages(0, 4)
+    again = await asyncio.wait_for(creates.get(), WAIT)
+    assert (again["config"]["deliver_policy"], again["config"]["opt_start_seq"]) == ("by_start_sequence", 3)
+    assert again["config"]["deliver_subject"].startswith("$JS.M.")
+    assert again["config"]["deliver_subject"] != first["config"]["deliver_subject"]
     for nc in (hub_nc, edge_nc):
         await nc.close()
