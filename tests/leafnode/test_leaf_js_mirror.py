@@ -255,3 +255,29 @@ async def test_the_mirror_makes_a_new_consumer_when_the_link_stays_down(relayed)
     assert again["config"]["deliver_subject"] != first["config"]["deliver_subject"]
     for nc in (hub_nc, edge_nc):
         await nc.close()
+
+
+@pytest.mark.parametrize("relayed", [EDGENATS_EDGE, REFERENCE_EDGE], indirect=True)
+async def test_the_edge_resumes_its_mirror_and_source_after_a_restart(relayed):
+    pair, _ = relayed
+    hub_nc, edge_nc = await connected(pair)
+    await hub_nc.jetstream().add_stream(name="CMDS", subjects=["cmds.>"])
+    await publish(hub_nc, 0, 2)
+    await create(edge_nc, MIRROR)
+    source = {"name": "CMDS", "external": {"api": HUB_API, "deliver": ""}}
+    await create(edge_nc, {"name": "SITE", "sources": [source]})
+    assert await edge_holds(edge_nc, "CMDS_M", 2) == hub_messages(0, 2)
+    assert len(await edge_holds(edge_nc, "SITE", 2)) == 2
+    # The edge stops; the hub stores on; the edge starts again on its store and takes up from there.
+    await edge_nc.close()
+    pair.leaf.stop()
+    await publish(hub_nc, 2, 2)
+    pair.start_leaf()
+    _, edge_nc = await connected(pair)
+    assert await edge_holds(edge_nc, "CMDS_M", 4) == hub_messages(0, 4)
+    stored = await edge_holds(edge_nc, "SITE", 4)
+    assert [(seq, subject, data) for seq, subject, data, _ in stored] == [
+        (seq, subject, data) for seq, subject, data, _ in hub_messages(0, 4)]
+    assert [int(headers["Nats-Stream-Source"].split()[1]) for *_, headers in stored] == [1, 2, 3, 4]
+    for nc in (hub_nc, edge_nc):
+        await nc.close()

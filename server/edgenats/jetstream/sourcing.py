@@ -186,8 +186,10 @@ class Upstream:
         })
         request = {"stream_name": self.spec["name"], "config": config, "action": ""}
         self._after(CREATE_TIMEOUT_S, self._stall)
-        self.account.publish_internal(f"{self.api}.CONSUMER.CREATE.{self.spec['name']}",
-                                      json.dumps(request, separators=(",", ":")).encode(), reply=inbox)
+        received = self.account.publish_internal(f"{self.api}.CONSUMER.CREATE.{self.spec['name']}",
+                                                 json.dumps(request, separators=(",", ":")).encode(), reply=inbox)
+        if not received:  # no route to that API (the link is down): try again soon
+            self._stall()
 
     def _created(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> None:
         if self.state is not UpstreamState.CREATING or not subject.startswith("$JSC.R."):
