@@ -281,3 +281,16 @@ async def test_the_edge_resumes_its_mirror_and_source_after_a_restart(relayed):
     assert [int(headers["Nats-Stream-Source"].split()[1]) for *_, headers in stored] == [1, 2, 3, 4]
     for nc in (hub_nc, edge_nc):
         await nc.close()
+
+
+@pytest.mark.parametrize("relayed", [EDGENATS_EDGE, REFERENCE_EDGE], indirect=True)
+async def test_a_mirror_of_a_hub_stream_made_later_fills_once_it_exists(relayed):
+    pair, _ = relayed
+    hub_nc, edge_nc = await connected(pair)
+    created = await create(edge_nc, MIRROR)
+    assert created["mirror"]["active"] == -1
+    await hub_nc.jetstream().add_stream(name="CMDS", subjects=["cmds.>"])
+    await publish(hub_nc, 0, 2)
+    assert await edge_holds(edge_nc, "CMDS_M", 2) == hub_messages(0, 2)
+    for nc in (hub_nc, edge_nc):
+        await nc.close()

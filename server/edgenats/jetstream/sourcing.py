@@ -96,7 +96,7 @@ class Upstream:
         self.lag = 0
         self.active_ns = 0  # last contact (delivery, heartbeat), monotonic; 0 never
         self.identity = ""
-        self._deliver = ""
+        self._failure = ""  # the last create failure logged
         self._subscriptions: list = []
         self._timer: asyncio.TimerHandle | None = None
 
@@ -164,9 +164,9 @@ class Upstream:
         self.state = UpstreamState.CREATING
         self.last_cseq = 0
         kind = "M" if self.mirror else "S"
-        self._deliver = f"$JS.{kind}.{_random_id()}"
+        deliver = f"$JS.{kind}.{_random_id()}"
         inbox = f"$JSC.R.{_random_id()}"
-        self._subscriptions = [self.account.subscribe_internal(self._deliver, self._delivered),
+        self._subscriptions = [self.account.subscribe_internal(deliver, self._delivered),
                                self.account.subscribe_internal(inbox, self._created)]
         config: dict = {"name": f"JS_{'MIRROR' if self.mirror else 'SRC'}_{_random_id()}"}
         if self.last_sseq:
@@ -178,7 +178,7 @@ class Upstream:
             config["filter_subject"] = self.filter
         label = "mirror" if self.mirror else "src"
         config.update({
-            "replay_policy": "instant", "flow_control": True, "deliver_subject": self._deliver,
+            "replay_policy": "instant", "flow_control": True, "deliver_subject": deliver,
             "idle_heartbeat": HEARTBEAT_NS, "inactive_threshold": INACTIVE_THRESHOLD_NS, "num_replicas": 0,
             "direct": True,
             "metadata": {f"_nats.{label}.acc": self.account.name, f"_nats.{label}.domain": self.stream.domain,
@@ -199,10 +199,14 @@ class Upstream:
         except ValueError:
             document = {}
         if not isinstance(document, dict) or "error" in document or "name" not in document:
-            log.warning("stream %s: creating the consumer on %s in %s failed: %s", self.stream.name,
-                        self.spec["name"], self.api, payload[:200].decode(errors="replace") or "no answer")
+            why = payload[:200].decode(errors="replace")
+            if why != self._failure:  # once per kind of failure, not once per retry
+                self._failure = why
+                log.warning("stream %s: creating the consumer on %s in %s failed: %s", self.stream.name,
+                            self.spec["name"], self.api, why)
             self._stall()
             return
+        self._failure = ""
         if headers:
             try:
                 self.identity = parse_headers(headers).get("Nats-Stream-Identity") or ""
