@@ -22,13 +22,13 @@ import logging
 import secrets
 import string
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from edgenats.protocol.headers import HeaderError, parse_headers
 
 if TYPE_CHECKING:
     from edgenats.account import Account
-    from edgenats.jetstream.stream import Stream
+    from edgenats.jetstream.store import MessageStore
 
 log = logging.getLogger("edgenats.jetstream")
 
@@ -42,6 +42,20 @@ ACK_WAIT_NS = 22 * 3600 * SECOND  # what nats-server's sourcing consumers ask fo
 STREAM_SOURCE = "Nats-Stream-Source"
 _ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _STATUS_FLOW_CONTROL = "FlowControl Request"
+
+
+class SourcedStream(Protocol):
+    """What of a stream (stream.py, which imports this module) its upstreams use."""
+
+    account: Account
+    config: dict
+    store: MessageStore
+    domain: str
+
+    @property
+    def name(self) -> str: ...
+
+    def append_sourced(self, subject: str, headers: bytes | None, payload: bytes, time_ns: int) -> None: ...
 
 
 class UpstreamState(enum.Enum):
@@ -82,9 +96,9 @@ def _ack_tokens(reply: str | None) -> tuple[int, int, int, int] | None:
 class Upstream:
     """One mirror or source of a stream: its consumer in the other domain and what it delivered."""
 
-    def __init__(self, stream: Stream, spec: dict, mirror: bool) -> None:
+    def __init__(self, stream: SourcedStream, spec: dict, mirror: bool) -> None:
         self.stream = stream
-        self.account: Account = stream.account
+        self.account = stream.account
         self.spec = spec
         self.mirror = mirror
         self.api = spec["external"]["api"]
@@ -320,7 +334,7 @@ def _with_header(headers: bytes | None, line: str) -> bytes:
 class Sourcing:
     """A stream's upstreams: its mirror, or its sources."""
 
-    def __init__(self, stream: Stream) -> None:
+    def __init__(self, stream: SourcedStream) -> None:
         config = stream.config
         self.mirror: Upstream | None = Upstream(stream, config["mirror"], True) if config.get("mirror") else None
         self.sources = [Upstream(stream, spec, False) for spec in config.get("sources", [])]
