@@ -294,3 +294,31 @@ async def test_a_mirror_of_a_hub_stream_made_later_fills_once_it_exists(relayed)
     assert await edge_holds(edge_nc, "CMDS_M", 2) == hub_messages(0, 2)
     for nc in (hub_nc, edge_nc):
         await nc.close()
+
+
+@pytest.mark.parametrize("relayed", [EDGENATS_EDGE, REFERENCE_EDGE], indirect=True)
+async def test_the_mirror_answers_flow_control_past_the_first_window(relayed):
+    pair, _ = relayed
+    hub_nc, edge_nc = await connected(pair)
+    creates = await watch_creates(hub_nc)
+    answers: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    async def answered(message):
+        if not answers.done():
+            answers.set_result(message.subject)
+
+    # The edge's answers to the hub's flow-control requests go to their `$JS.FC.<stream>...` reply.
+    await hub_nc.subscribe("$JS.FC.CMDS.>", cb=answered)
+    await mirror_two(hub_nc, edge_nc)
+    # 2.5 MiB: past the first 2 MiB window, so deliveries go on only if the edge answers.
+    js = hub_nc.jetstream()
+    for index in range(25):
+        await js.publish("cmds.bulk", bytes([index]) * 100 * 1024)
+    stored = await edge_holds(edge_nc, "CMDS_M", 27)
+    assert [(seq, subject, len(data)) for seq, subject, data, _ in stored[2:]] == [
+        (seq, "cmds.bulk", 100 * 1024) for seq in range(3, 28)]
+    assert (await asyncio.wait_for(answers, WAIT)).startswith("$JS.FC.CMDS.")
+    await creates.get()
+    assert creates.empty()  # one consumer did it all: it never stalled
+    for nc in (hub_nc, edge_nc):
+        await nc.close()

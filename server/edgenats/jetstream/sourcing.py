@@ -120,18 +120,13 @@ class Upstream:
         """The last upstream sequence stored: a mirror's own last sequence; for a source, the newest
         stored message carrying this source's header."""
         store = self.stream.store
+        state = store.state()
         if self.mirror:
-            return store.state().last_seq
-        found = store.last_for_subject(">")
-        while found is not None:
-            position = self._source_seq(found.headers)
-            if position is not None:
+            return state.last_seq
+        for seq in range(state.last_seq, state.first_seq - 1, -1):
+            found = store.get(seq)
+            if found is not None and (position := self._source_seq(found.headers)) is not None:
                 return position
-            previous = found.seq - 1
-            found = None
-            while previous >= store.state().first_seq and previous > 0 and found is None:
-                found = store.get(previous)
-                previous -= 1
         return 0
 
     def _source_seq(self, headers: bytes | None) -> int | None:
@@ -206,7 +201,7 @@ class Upstream:
             self._stall()
 
     def _created(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> None:
-        if self.state is not UpstreamState.CREATING or not subject.startswith("$JSC.R."):
+        if self.state is not UpstreamState.CREATING:
             return
         try:
             document = json.loads(payload)
@@ -226,7 +221,7 @@ class Upstream:
                 self.identity = parse_headers(headers).get("Nats-Stream-Identity") or ""
             except HeaderError:
                 self.identity = ""
-        self.account.unsubscribe_internal(self._subscriptions.pop())  # the inbox: one answer
+        self.account.unsubscribe_internal(self._subscriptions.pop())  # the inbox (last): one answer
         self.state = UpstreamState.ACTIVE
         self._contact()
 
