@@ -172,12 +172,20 @@ async def test_an_edge_stream_sources_part_of_a_hub_stream_beside_its_own_subjec
 
 
 @pytest.mark.parametrize("relayed", [EDGENATS_EDGE, REFERENCE_EDGE], indirect=True)
-async def test_a_mirror_refuses_subjects_and_other_sources(relayed):
+async def test_a_mirror_refuses_subjects_other_sources_and_changes(relayed):
     pair, _ = relayed
     hub_nc, edge_nc = await connected(pair)
-    answer = await create(edge_nc, {**MIRROR, "subjects": ["cmds.local"]})
+    source = {"name": "CMDS", "external": {"api": HUB_API, "deliver": ""}}
+    answer = await create(edge_nc, {"name": "TWICE", "sources": [source, source]})
+    assert answer["error"] == {"code": 400, "err_code": 10140, "description": "duplicate source configuration detected"}
+    await create(edge_nc, MIRROR)
+    other = {**MIRROR, "mirror": {**MIRROR["mirror"], "name": "OTHER"}}
+    answer = await edge_nc.request("$JS.API.STREAM.UPDATE.CMDS_M", json.dumps(other).encode(), timeout=2)
+    assert json.loads(answer.data)["error"] == {"code": 400, "err_code": 10055,
+                                                "description": "stream mirror configuration can not be updated"}
+    answer = await create(edge_nc, {**MIRROR, "name": "M2", "subjects": ["cmds.local"]})
     assert answer["error"] == {"code": 400, "err_code": 10034, "description": "stream mirrors can not contain subjects"}
-    answer = await create(edge_nc, {**MIRROR, "sources": [{"name": "OTHER", "external": {"api": HUB_API}}]})
+    answer = await create(edge_nc, {**MIRROR, "name": "M2", "sources": [source]})
     assert answer["error"] == {"code": 400, "err_code": 10031,
                                "description": "stream mirrors can not also contain other sources"}
     for nc in (hub_nc, edge_nc):

@@ -199,7 +199,7 @@ def _upstreams(config: dict) -> dict:
         found["sources"] = [_upstream(source, "sources") for source in config["sources"]]
         names = [source["name"] for source in found["sources"]]
         if len(set(names)) != len(names):
-            raise errors.invalid_config("duplicate source configuration detected")
+            raise errors.ApiError(400, 10140, "duplicate source configuration detected")
     return found
 
 
