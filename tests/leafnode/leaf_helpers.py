@@ -1,5 +1,6 @@
 """Leaf-node test helpers: config snippets for a hub and a leaf, polling waits for interest and
-messages to cross the link, and reading a monitoring endpoint until it shows a state."""
+messages to cross the link, reading a monitoring endpoint until it shows a state, and a TCP relay
+that cuts a link on demand (`LinkCutter`)."""
 
 from __future__ import annotations
 
@@ -99,3 +100,51 @@ async def poll_monitor(http_port: int, path: str, predicate, timeout: float = WA
             if predicate(document) or loop.time() > deadline:
                 return document
         await asyncio.sleep(0.05)
+
+
+class LinkCutter:
+    """A TCP relay the edge dials instead of the hub's leaf port; `cut()` drops the relayed link and
+    refuses new ones until `mend()`."""
+
+    def __init__(self) -> None:
+        self.target_port = 0
+        self.open = True
+        self._server: asyncio.base_events.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return self._server.sockets[0].getsockname()[1]
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.open:
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers += [writer, up_writer]
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.transport.abort()
+
+    def cut(self) -> None:
+        self.open = False
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+
+    def mend(self) -> None:
+        self.open = True
+
+    async def stop(self) -> None:
+        self.cut()
+        self._server.close()
+        await self._server.wait_closed()

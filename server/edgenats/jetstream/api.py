@@ -304,7 +304,7 @@ class JetStreamApi:
 
     def _stream_create(self, name: str, payload: bytes) -> dict:
         stream = self.streams.create(self._config_request(name, payload, creating=True))
-        return {**self.stream_document(stream), "ts": rfc3339(), "did_create": True}
+        return {**self.stream_document(stream), **stream.sourcing.info(), "ts": rfc3339(), "did_create": True}
 
     def _stream_update(self, name: str, payload: bytes) -> dict:
         self.streams.get(name)
@@ -320,7 +320,8 @@ class JetStreamApi:
             paging = {"total": len(document["state"].get("subjects") or {}), "offset": 0, "limit": SUBJECTS_PAGE}
         else:
             paging = {"total": 0, "offset": 0, "limit": 0}
-        return {**paging, **document, "cluster": {"leader": self.server_name}, "ts": rfc3339()}
+        return {**paging, **document, "cluster": {"leader": self.server_name}, **stream.sourcing.info(),
+                "ts": rfc3339()}
 
     def _stream_delete(self, name: str, payload: bytes) -> dict:
         self.streams.delete(name)
@@ -347,7 +348,8 @@ class JetStreamApi:
         subject = _str_field(request, "subject")
         matching = [self.streams.streams[name] for name in sorted(self.streams.streams)]
         if subject:
-            matching = [stream for stream in matching if stream_config.collides(stream.config["subjects"], subject)]
+            matching = [stream for stream in matching
+                        if stream_config.collides(stream.config.get("subjects", []), subject)]
         return matching, offset, len(matching)
 
     def _stream_names(self, payload: bytes) -> dict:
@@ -434,7 +436,7 @@ class JetStreamApi:
         name = name or _str_field(config, "name") or consumer_config.generated_name()
         stream = self.streams.get(stream_name)
         normalised = consumer_config.normalise(config, name, durable=bool(durable), generated=generated,
-                                               stream_subjects=stream.config["subjects"])
+                                               stream_subjects=stream.config.get("subjects", []))
         cap = self.streams.limits.max_ack_pending
         if 0 < cap < normalised.get("max_ack_pending", 0) and not config.get("max_ack_pending"):
             normalised["max_ack_pending"] = cap  # the account's cap is the default

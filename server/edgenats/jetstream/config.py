@@ -1,7 +1,8 @@
 """Stream configuration: the request's JSON checked the way nats-server decodes it (unknown keys and
 wrong types are `invalid JSON`), normalised to the fully populated config nats-server echoes
 (zero durations and limits mean "unset"), validated with nats-server's messages, and compared for
-CREATE's "same configuration" rule. Features edgenats does not implement are refused by name."""
+CREATE's "same configuration" rule. Features edgenats does not implement are refused by name.
+A stream may mirror or source streams of another JetStream domain (`external.api`, sourcing.py)."""
 
 from __future__ import annotations
 
@@ -70,8 +71,6 @@ _ENUMS = {
 # Keys whose presence (with a non-empty value) asks for something edgenats does not do: refused.
 _UNSUPPORTED = {
     "placement": "placement",
-    "mirror": "mirrors",
-    "sources": "sources",
     "subject_transform": "subject transforms",
     "republish": "republish",
     "allow_msg_counter": "message counters",
@@ -151,6 +150,59 @@ def _refuse_unsupported(config: dict) -> None:
         raise errors.replicas_not_supported()
 
 
+_FEATURE = {"mirror": "mirror", "sources": "source"}
+
+
+def _upstream(value: Any, key: str) -> dict:
+    """One mirror or source as nats-server echoes it (name, filter_subject, external); only an
+    external stream reached through a JetStream API prefix is supported (sourcing.py)."""
+    if not isinstance(value, dict):
+        raise errors.invalid_json(f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                                  f"StreamConfigRequest.{key} of type StreamSource")
+    unknown = set(value) - {"name", "filter_subject", "external", "opt_start_seq", "opt_start_time",
+                            "subject_transforms", "consumer"}
+    if unknown:
+        raise errors.invalid_json(f'json: unknown field "{sorted(unknown)[0]}"')
+    name = value.get("name")
+    if not isinstance(name, str) or not name:
+        raise errors.invalid_config(f"{_FEATURE[key]} name is required")
+    for feature in ("opt_start_seq", "opt_start_time", "subject_transforms", "consumer"):
+        if value.get(feature):
+            raise errors.invalid_config(f"{_FEATURE[key]} {feature} not supported")
+    external = value.get("external")
+    if not isinstance(external, dict) or not external.get("api"):
+        raise errors.invalid_config(f"local {_FEATURE[key]}s not supported")
+    if external.get("deliver"):
+        raise errors.invalid_config(f"{_FEATURE[key]} external deliver prefix not supported")
+    filter_subject = value.get("filter_subject") or ""
+    if filter_subject and not is_valid_subject(filter_subject):
+        raise errors.invalid_config(f"{_FEATURE[key]} filter subject is not a valid subject")
+    echoed: dict[str, Any] = {"name": name}
+    if filter_subject:
+        echoed["filter_subject"] = filter_subject
+    echoed["external"] = {"api": external["api"], "deliver": ""}
+    return echoed
+
+
+def _upstreams(config: dict) -> dict:
+    """`mirror` or `sources` normalised, with nats-server's rules between them and `subjects`."""
+    found: dict[str, Any] = {}
+    if config.get("mirror"):
+        if config.get("subjects"):
+            raise errors.ApiError(400, 10034, "stream mirrors can not contain subjects")
+        if config.get("sources"):
+            raise errors.ApiError(400, 10031, "stream mirrors can not also contain other sources")
+        found["mirror"] = _upstream(config["mirror"], "mirror")
+    elif config.get("sources"):
+        if not isinstance(config["sources"], list):
+            raise _type_error("sources", config["sources"])
+        found["sources"] = [_upstream(source, "sources") for source in config["sources"]]
+        names = [source["name"] for source in found["sources"]]
+        if len(set(names)) != len(names):
+            raise errors.ApiError(400, 10140, "duplicate source configuration detected")
+    return found
+
+
 def check_name(name: str) -> None:
     if not name or any(ch in NAME_FORBIDDEN for ch in name):
         raise errors.invalid_config("stream name is required and can not contain '.', '*', '>', '\\', '/'")
@@ -207,7 +259,9 @@ def normalise(request: dict) -> dict:
     check_name(config.get("name", ""))
     _refuse_unsupported(config)
     no_ack = config.get("no_ack", False)
-    subjects = _check_subjects(config["name"], config.get("subjects", []), no_ack)
+    upstreams = _upstreams(config)
+    subjects = (_check_subjects(config["name"], config.get("subjects", []), no_ack)
+                if config.get("subjects") or not upstreams else [])
     max_age, window = _durations(config)
     discard = config.get("discard", "old")
     per_subject = _limit(config.get("max_msgs_per_subject", 0))
@@ -224,8 +278,9 @@ def normalise(request: dict) -> dict:
     normalised: dict[str, Any] = {"name": config["name"]}
     if config.get("description"):
         normalised["description"] = config["description"]
+    if subjects:
+        normalised["subjects"] = subjects
     normalised.update({
-        "subjects": subjects,
         "retention": config.get("retention", "limits"),
         "max_consumers": _limit(config.get("max_consumers", 0)),
         "max_msgs": _limit(config.get("max_msgs", 0)),
@@ -236,10 +291,12 @@ def normalise(request: dict) -> dict:
         "discard": discard,
         "storage": config.get("storage", "file"),
         "num_replicas": 1,
+        **upstreams,
     })
     if no_ack:
         normalised["no_ack"] = True
-    normalised["duplicate_window"] = window
+    if subjects:  # a stream that only mirrors or sources has no duplicate window
+        normalised["duplicate_window"] = window
     normalised["compression"] = config.get("compression", "none")
     if config.get("first_seq", 0) > 0:
         normalised["first_seq"] = config["first_seq"]
@@ -277,6 +334,10 @@ def check_update(old: dict, new: dict) -> None:
         raise errors.invalid_config("stream configuration update can not change retention policy to/from workqueue")
     if old["allow_msg_ttl"] and not new["allow_msg_ttl"]:
         raise errors.invalid_config("message TTL status can not be disabled")
+    if old.get("mirror") != new.get("mirror"):
+        raise errors.ApiError(400, 10055, "stream mirror configuration can not be updated")
+    if old.get("sources") != new.get("sources"):
+        raise errors.invalid_config("sources update not supported")
     if old["sealed"] and not new["sealed"]:
         raise errors.invalid_config("stream configuration update can not unseal a sealed stream")
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from edgenats.jetstream import errors, message_ttl, retention
+from edgenats.jetstream.sourcing import Sourcing
 from edgenats.jetstream.store import StoreClosedError, StoreWriteError, file_message_size, memory_message_size
 from edgenats.monitor.formats import go_json
 from edgenats.protocol.headers import HeaderError, Headers, parse_headers
@@ -132,6 +133,8 @@ class Stream:
         self._subscribe()
         self._worker = asyncio.get_running_loop().create_task(self._run(), name=f"stream {self.name}")
         self._schedule_expiry()
+        self.sourcing = Sourcing(self)
+        self.sourcing.start()
 
     @property
     def name(self) -> str:
@@ -141,7 +144,7 @@ class Stream:
 
     def _subscribe(self) -> None:
         self._subscriptions = [self.account.subscribe_internal(subject, self._captured)
-                               for subject in self.config["subjects"]]
+                               for subject in self.config.get("subjects", [])]
 
     def _unsubscribe(self) -> None:
         for subscription in self._subscriptions:
@@ -179,7 +182,7 @@ class Stream:
 
     def update(self, config: dict) -> None:
         """A validated update: new subjects are captured from now on, new limits apply at once."""
-        subjects_changed = config["subjects"] != self.config["subjects"]
+        subjects_changed = config.get("subjects", []) != self.config.get("subjects", [])
         self.config = config
         if subjects_changed:
             self._unsubscribe()
@@ -187,6 +190,27 @@ class Stream:
         self.enforce_limits()
         self._release_unneeded()
         self._schedule_expiry()
+
+    def append_sourced(self, subject: str, headers: bytes | None, payload: bytes, time_ns: int) -> None:
+        """A message of the stream's mirror or of a source (sourcing.py), stored as it comes without
+        the publish checks."""
+        if self.state is not StreamState.OPEN:
+            return
+        asyncio.get_running_loop().create_task(self._sourced(subject, self.store.append(subject, headers, payload,
+                                                                                      time_ns)))
+
+    async def _sourced(self, subject: str, stored: Awaitable[int]) -> None:
+        try:
+            await stored
+        except StoreClosedError:
+            return
+        except Exception:
+            log.exception("stream %s: storing a sourced message on %s failed", self.name, subject)
+            return
+        self.enforce_limits(subject)
+        self._schedule_expiry()
+        for consumer in list(self.consumers.values()):
+            consumer.pump()
 
     # the worker --------------------------------------------------------------------------------
 
@@ -445,7 +469,7 @@ class Stream:
         self._last_msg_id = msg_id
 
     def _forget_old_msg_ids(self) -> None:
-        horizon = time.time_ns() - self.config["duplicate_window"]
+        horizon = time.time_ns() - self.config.get("duplicate_window", 0)
         while self._msg_ids:
             msg_id, (_, stored_ns) = next(iter(self._msg_ids.items()))
             if stored_ns >= horizon:
@@ -455,7 +479,7 @@ class Stream:
     def _recover_msg_ids(self) -> None:
         """After a restart: the msg ids stored within the duplicate window, read newest first."""
         state = self.store.state()
-        horizon = time.time_ns() - self.config["duplicate_window"]
+        horizon = time.time_ns() - self.config.get("duplicate_window", 0)
         found: list[tuple[str, int, int]] = []
         seq = state.last_seq
         while seq >= state.first_seq and seq > 0:
@@ -580,6 +604,7 @@ class Stream:
     # lifecycle ---------------------------------------------------------------------------------
 
     def _stop_consumers(self) -> None:
+        self.sourcing.stop()
         for consumer in self.consumers.values():
             consumer.stop()
         self.consumers.clear()

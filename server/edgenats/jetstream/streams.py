@@ -80,8 +80,8 @@ class AccountStreams:
         for name, stream in self.streams.items():
             if name == itself:
                 continue
-            for subject in config["subjects"]:
-                if stream_config.collides(stream.config["subjects"], subject):
+            for subject in config.get("subjects", []):
+                if stream_config.collides(stream.config.get("subjects", []), subject):
                     raise errors.subjects_overlap()
 
     def create(self, config: dict) -> Stream:
