@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nats
 import pytest
-from leaf_helpers import hub_config, leaf_config, wait_for_interest
+from leaf_helpers import LinkCutter, hub_config, leaf_config, wait_for_interest
 from servers import RunningServer, free_port, start_server, wait_for_port
 
 TOPOLOGIES = {
@@ -144,3 +144,26 @@ async def clients(leaf_pair_factory, topology):
     yield pair, hub_nc, leaf_nc
     for nc in (hub_nc, leaf_nc):
         await nc.close()
+
+
+@pytest.fixture
+async def relayed(request, leaf_pair_factory, tmp_path):
+    """(pair, cutter): a nats-server hub with JetStream in domain `hub` and an edge (domain `site1`) of
+    the kind the test's parameter names ("edgenats" or "nats-server"), linked through a LinkCutter. The
+    hub does not advertise its own leaf URL, or the edge would learn it and dial round the cut."""
+    cutter = LinkCutter()
+    port = await cutter.start()
+    topology = "edgenats-leaf" if request.param == "edgenats" else "reference"
+    pair = leaf_pair_factory(
+        topology,
+        remote=f'url: "nats-leaf://127.0.0.1:{port}"',
+        hub_leaf_block="  no_advertise: true",
+        hub_extra=f'jetstream {{ store_dir: "{tmp_path / "hub-js"}", domain: hub }}',
+        leaf_extra=f'jetstream {{ store_dir: "{tmp_path / "edge-js"}", domain: site1 }}',
+        start=False,
+    )
+    cutter.target_port = pair.leaf_listen_port
+    pair.start_hub()
+    pair.start_leaf()
+    yield pair, cutter
+    await cutter.stop()

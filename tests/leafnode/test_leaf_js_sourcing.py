@@ -11,7 +11,7 @@ import asyncio
 
 import nats
 import pytest
-from leaf_helpers import LinkCutter, request_until_answered, wait_for_interest
+from leaf_helpers import request_until_answered, wait_for_interest
 from nats.js.api import ExternalStream, StreamConfig, StreamSource
 
 WAIT = 10.0
@@ -24,25 +24,6 @@ EDGENATS_EDGE = pytest.param("edgenats", id="edgenats-edge-nats-server-hub")
 REFERENCE_EDGE = pytest.param("nats-server", id="nats-server-edge")
 
 
-@pytest.fixture
-async def relayed(request, leaf_pair_factory, tmp_path):
-    """(pair, cutter): hub (domain `hub`) and edge (domain `site1`, of the kind the test's parameter
-    names) linked through a LinkCutter."""
-    cutter = LinkCutter()
-    port = await cutter.start()
-    topology = "edgenats-leaf" if request.param == "edgenats" else "reference"
-    pair = leaf_pair_factory(
-        topology,
-        remote=f'url: "nats-leaf://127.0.0.1:{port}"',
-        hub_extra=f'jetstream {{ store_dir: "{tmp_path / "hub-js"}", domain: hub }}',
-        leaf_extra=f'jetstream {{ store_dir: "{tmp_path / "edge-js"}", domain: site1 }}',
-        start=False,
-    )
-    cutter.target_port = pair.leaf_listen_port
-    pair.start_hub()
-    pair.start_leaf()
-    yield pair, cutter
-    await cutter.stop()
 
 
 async def connected(pair) -> tuple:

@@ -59,21 +59,19 @@ def parse_duration(value: int | float | str) -> float:
 
 def positive_duration(value: int | float | str, what: str) -> float:
     """A duration setting that must be above zero; errors name the setting (`what`)."""
-    try:
-        seconds = parse_duration(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{what}: {error}") from None
-    if seconds <= 0:
-        raise ValueError(f"{what} must be positive")
-    return seconds
+    return _positive(parse_duration, value, what)
 
 
 def positive_size(value: int | str, what: str) -> int:
     """A size setting that must be above zero; errors name the setting (`what`)."""
+    return _positive(parse_size, value, what)
+
+
+def _positive(parse, value, what: str):
     try:
-        size = parse_size(value)
+        parsed = parse(value)
     except (ValueError, TypeError) as error:
         raise ValueError(f"{what}: {error}") from None
-    if size <= 0:
+    if parsed <= 0:
         raise ValueError(f"{what} must be positive")
-    return size
+    return parsed
