@@ -66,20 +66,21 @@ class Account(Router):
         """Publish as a client would (headers: a whole `NATS/1.0` block); returns how many received it.
         `once`: `subject` is published this once (an answer on a request's reply subject), so its
         delivery plan is not cached."""
-        if headers is None:
-            data = payload + b"\r\n"
-            header_size = -1
-        else:
-            data = headers + payload + b"\r\n"
-            header_size = len(headers)
+        header_size, data = _framed(payload, headers)
         return self.publish(subject.encode("latin-1"), reply.encode("latin-1") if reply is not None else None,
                             header_size, len(data) - 2, memoryview(data), once=once)
 
     def publish_internal_as(self, to: str, subject: str, payload: bytes = b"", reply: str | None = None,
                             headers: bytes | None = None) -> int:
         """Like publish_internal to `to`, but the receivers see the message on `subject`."""
-        header_size = len(headers) if headers is not None else -1
-        data = (headers or b"") + payload + b"\r\n"
+        header_size, data = _framed(payload, headers)
         return self.deliver_as(to.encode("latin-1"), subject.encode("latin-1"),
                                reply.encode("latin-1") if reply is not None else None,
                                header_size, len(data) - 2, memoryview(data))
+
+
+def _framed(payload: bytes, headers: bytes | None) -> tuple[int, bytes]:
+    """(header size, -1 without headers; headers + payload + CRLF) as the routing path takes a message."""
+    if headers is None:
+        return -1, payload + b"\r\n"
+    return len(headers), headers + payload + b"\r\n"

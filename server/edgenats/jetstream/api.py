@@ -14,6 +14,7 @@ from edgenats import NATS_COMPAT_VERSION
 from edgenats.jetstream import config as stream_config
 from edgenats.jetstream import consumer_config, errors, retention
 from edgenats.jetstream.direct_get import DirectGet
+from edgenats.jetstream.json_fields import int_field, str_field
 from edgenats.jetstream.limits import reserved
 from edgenats.jetstream.store import timestamp
 from edgenats.monitor.formats import go_json, rfc3339
@@ -63,22 +64,6 @@ def _body(payload: bytes) -> dict:
     if not isinstance(document, dict):
         raise errors.invalid_json("json: cannot unmarshal into a request object")
     return document
-
-
-def _int_field(body: dict, key: str, default: int = 0) -> int:
-    value = body.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise errors.invalid_json(f"json: cannot unmarshal into Go struct field .{key} of type int")
-    return value
-
-
-def _str_field(body: dict, key: str) -> str:
-    value = body.get(key) or ""
-    if not isinstance(value, str):
-        raise errors.invalid_json(f"json: cannot unmarshal into Go struct field .{key} of type string")
-    return value
 
 
 def _sequence_info(consumer_seq: int, stream_seq: int, active_ns: int) -> dict:
@@ -314,7 +299,7 @@ class JetStreamApi:
     def _stream_info(self, name: str, payload: bytes) -> dict:
         stream = self.streams.get(name)
         request = _body(payload)
-        subjects_filter = _str_field(request, "subjects_filter")
+        subjects_filter = str_field(request, "subjects_filter")
         document = self.stream_document(stream, subjects_filter, with_domain=True)
         if subjects_filter:
             paging = {"total": len(document["state"].get("subjects") or {}), "offset": 0, "limit": SUBJECTS_PAGE}
@@ -330,9 +315,9 @@ class JetStreamApi:
     def _stream_purge(self, name: str, payload: bytes) -> dict:
         stream = self.streams.get(name)
         request = _body(payload)
-        subject_filter = _str_field(request, "filter") or None
-        seq = _int_field(request, "seq")
-        keep = _int_field(request, "keep")
+        subject_filter = str_field(request, "filter") or None
+        seq = int_field(request, "seq")
+        keep = int_field(request, "keep")
         if seq and keep:
             raise errors.bad_request()
         if stream.config["sealed"]:
@@ -344,8 +329,8 @@ class JetStreamApi:
 
     def _page(self, payload: bytes) -> tuple[list[Stream], int, int]:
         request = _body(payload)
-        offset = max(0, _int_field(request, "offset"))
-        subject = _str_field(request, "subject")
+        offset = max(0, int_field(request, "offset"))
+        subject = str_field(request, "subject")
         matching = [self.streams.streams[name] for name in sorted(self.streams.streams)]
         if subject:
             matching = [stream for stream in matching
@@ -366,9 +351,9 @@ class JetStreamApi:
     def _msg_get(self, name: str, payload: bytes) -> dict:
         stream = self.streams.get(name)
         request = _body(payload)
-        seq = _int_field(request, "seq")
-        last_by = _str_field(request, "last_by_subj")
-        next_by = _str_field(request, "next_by_subj")
+        seq = int_field(request, "seq")
+        last_by = str_field(request, "last_by_subj")
+        next_by = str_field(request, "next_by_subj")
         if last_by and (seq or next_by):
             raise errors.bad_request()
         if last_by:
@@ -417,7 +402,7 @@ class JetStreamApi:
         config = request.get("config")
         if not isinstance(config, dict):
             raise errors.invalid_json("json: cannot unmarshal into Go struct field .config")
-        durable = _str_field(config, "durable_name")
+        durable = str_field(config, "durable_name")
         if durable_only and not durable:
             raise errors.durable_name_missing()
         if name:
@@ -430,10 +415,10 @@ class JetStreamApi:
                 raise errors.multiple_filters_in_subject_api()
             if (config.get("filter_subject") or "") != filter_subject:
                 raise errors.filter_mismatch()
-        for given in (durable, _str_field(config, "name")):
+        for given in (durable, str_field(config, "name")):
             consumer_config.check_name(given)
-        generated = not (name or _str_field(config, "name"))
-        name = name or _str_field(config, "name") or consumer_config.generated_name()
+        generated = not (name or str_field(config, "name"))
+        name = name or str_field(config, "name") or consumer_config.generated_name()
         stream = self.streams.get(stream_name)
         normalised = consumer_config.normalise(config, name, durable=bool(durable), generated=generated,
                                                stream_subjects=stream.config.get("subjects", []))
@@ -474,7 +459,7 @@ class JetStreamApi:
 
     def _consumer_page(self, stream_name: str, payload: bytes) -> tuple[list[Consumer], int]:
         stream = self.streams.get(stream_name)
-        offset = max(0, _int_field(_body(payload), "offset"))
+        offset = max(0, int_field(_body(payload), "offset"))
         return sorted(_listed(stream), key=lambda consumer: consumer.name), offset
 
     def _consumer_names(self, stream_name: str, payload: bytes) -> dict:
@@ -500,7 +485,7 @@ class JetStreamApi:
     def _msg_delete(self, name: str, payload: bytes) -> dict:
         stream = self.streams.get(name)
         request = _body(payload)
-        seq = _int_field(request, "seq")
+        seq = int_field(request, "seq")
         if seq <= 0:
             raise errors.bad_request()
         if stream.config["sealed"]:

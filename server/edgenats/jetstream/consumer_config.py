@@ -9,6 +9,7 @@ import secrets
 import string
 
 from edgenats.jetstream import errors
+from edgenats.jetstream.json_fields import int_field, str_field
 from edgenats.subjects import is_valid_literal_subject, subject_matches, subjects_overlap
 
 ACK_WAIT_NS = 30_000_000_000
@@ -48,17 +49,11 @@ def check_name(name: str) -> None:
 
 
 def _int(config: dict, key: str) -> int:
-    value = config.get(key) or 0
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise errors.invalid_json(f"json: cannot unmarshal into Go struct field ConsumerConfig.{key} of type int")
-    return value
+    return int_field(config, key, "ConsumerConfig")
 
 
 def _str(config: dict, key: str) -> str:
-    value = config.get(key) or ""
-    if not isinstance(value, str):
-        raise errors.invalid_json(f"json: cannot unmarshal into Go struct field ConsumerConfig.{key} of type string")
-    return value
+    return str_field(config, key, "ConsumerConfig")
 
 
 def _enum(config: dict, key: str, allowed: tuple[str, ...], default: str) -> str:
