@@ -3,7 +3,9 @@
 `match(subject)` answers which subscriptions want a published subject. Answers are cached per
 subject (bytes, as read from the wire), in the form the trie's owner derives from them (a delivery
 plan); a change to the trie drops only the cached answers it can affect, so a steady publish stream
-never re-walks the trie.
+never re-walks the trie. Subjects published once (the reply subjects of requests, `match_once`)
+differ from each other in their last token: per head (the subject without its last token) the trie
+keeps what the head matches whatever token follows, until the trie changes.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class SubscriptionTrie:
         self._derive = derive
         self._retire = retire
         self._cache: dict[bytes, Any] = {}
+        # Per head of a once-published subject: the nodes its last token is looked up in, and what
+        # matches any last token; emptied by every insert and remove.
+        self._heads: dict[bytes, tuple[list[_Node], SubscriptionMatch]] = {}
         self.count = 0
         self.inserts = 0
         self.removes = 0
@@ -170,7 +175,44 @@ class SubscriptionTrie:
         if cached is not None:
             self.cache_hits += 1
             return cached
-        return self._derive(subject, self._walk(subject))
+        head, dot, last = subject.rpartition(b".")
+        if not dot or not last:
+            return self._derive(subject, self._walk(subject))
+        known = self._heads.get(head)
+        if known is None:
+            known = self._heads[head] = self._walk_head(head)
+        nodes, any_last = known
+        token = last.decode("latin-1")
+        for node in nodes:
+            if token in node.children:
+                return self._derive(subject, self._walk(subject))
+        return self._derive(subject, any_last)
+
+    def _walk_head(self, head: bytes) -> tuple[list[_Node], SubscriptionMatch]:
+        """For subjects `<head>.<token>`: the nodes a literal last token is a child of, and what
+        matches when it is none of their children (`>` and `*` ones)."""
+        plain: list[Subscription] = []
+        queues: dict[str, list[Subscription]] = {}
+        tokens = head.decode("latin-1").split(".")
+        nodes = [self._root] if "" not in tokens else []
+        for token in tokens:
+            deeper = []
+            for node in nodes:
+                if node.rest is not None:
+                    self._add_node(node.rest, plain, queues)
+                if node.star is not None:
+                    deeper.append(node.star)
+                child = node.children.get(token)
+                if child is not None:
+                    deeper.append(child)
+            nodes = deeper
+        for node in nodes:
+            for last in (node.rest, node.star):
+                if last is not None:
+                    self._add_node(last, plain, queues)
+        if len(self._heads) >= _CACHE_LIMIT:
+            self._heads.clear()
+        return nodes, SubscriptionMatch(tuple(plain), tuple(map(tuple, queues.values())) if queues else ())
 
     def _walk(self, subject: bytes) -> SubscriptionMatch:
         plain: list[Subscription] = []
@@ -274,6 +316,7 @@ class SubscriptionTrie:
             queues.setdefault(name, []).extend(members)
 
     def _invalidate(self, subject: str) -> None:
+        self._heads.clear()
         if not _has_wildcard(subject):
             cached = self._cache.pop(subject.encode("latin-1"), None)
             if cached is not None:

@@ -329,3 +329,35 @@ def test_counters_and_subscription_listing():
     trie.remove(subscriptions[0])
     assert (trie.count, trie.inserts, trie.removes) == (3, 4, 1)
     assert set(map(id, trie.subscriptions())) == set(map(id, subscriptions[1:]))
+
+
+def _sorted_match(match: SubscriptionMatch) -> tuple[list[str], list[list[str]]]:
+    return (sorted(f"{s.subject}|{s.sid!r}" for s in match.plain),
+            sorted(sorted(f"{s.subject}|{s.queue}" for s in group) for group in match.queues))
+
+
+def test_once_subjects_match_as_a_fresh_trie_matches_them_through_changes():
+    """match_once answers from what it keeps per subject head; after every insert and removal its
+    answers for many reply-like subjects equal those of a trie built from scratch."""
+    import random
+
+    rng = random.Random(7)
+    tokens = ["_INBOX", "a", "b", "*", ">", "1", "2"]
+    subscriptions = []
+    trie = SubscriptionTrie()
+    subjects = [b"_INBOX.a.1", b"_INBOX.a.2", b"_INBOX.b.1", b"_INBOX.a.99", b"a.b", b"a.1.2", b"_INBOX..1",
+                b"_INBOX.a.", b"b", b"a.b.1.2", b"_INBOX.a.b"]
+    for step in range(300):
+        if subscriptions and rng.random() < 0.4:
+            trie.remove(subscriptions.pop(rng.randrange(len(subscriptions))))
+        else:
+            subject = ".".join(rng.choice(tokens[:-1]) for _ in range(rng.randint(1, 3)))
+            if rng.random() < 0.2:
+                subject += ".>"
+            queue = rng.choice([None, None, "q"])
+            subscription = Subscription("client", subject, queue, str(step).encode())
+            subscriptions.append(subscription)
+            trie.insert(subscription)
+        fresh = _trie_with(*subscriptions)
+        for subject in rng.sample(subjects, 4):
+            assert _sorted_match(trie.match_once(subject)) == _sorted_match(fresh.match(subject)), (step, subject)

@@ -114,7 +114,12 @@ class Accounting:
         return sum(reserved(streams, storage) for streams in self.accounts.values())
 
     def server_used(self, storage: str) -> int:
-        return sum(used(streams, storage) for streams in self.accounts.values())
+        total = 0  # loops, not generators: this runs for every message published to a stream
+        for streams in self.accounts.values():
+            for stream in streams:
+                if stream.config["storage"] == storage:
+                    total += stream.store.used_bytes()
+        return total
 
     @staticmethod
     def check_stream_bytes(limits: JetStreamLimits, config: dict) -> None:
@@ -156,14 +161,18 @@ class Accounting:
     def check_publish(self, account: str, limits: JetStreamLimits, streams: list[Stream], storage: str,
                       subject: str, headers_len: int, data_len: int) -> None:
         """Before a message is stored: the server's maximum, then the account's."""
-        kind = "memory" if storage == "memory" else "storage"
-        server_limit = self.max_memory if storage == "memory" else self.max_storage
+        memory = storage == "memory"
+        server_limit = self.max_memory if memory else self.max_storage
         if server_limit >= 0 and self.server_used(storage) > server_limit:
+            kind = "memory" if memory else "storage"
             self._log_refusal("server", f"JetStream {kind} resource limits exceeded for server")
             raise errors.insufficient_resources()
-        account_limit = limits.max_memory if storage == "memory" else limits.max_storage
-        measure = memory_message_size if storage == "memory" else file_message_size
-        if account_limit >= 0 and used(streams, storage) + measure(subject, headers_len, data_len) > account_limit:
+        account_limit = limits.max_memory if memory else limits.max_storage
+        if account_limit < 0:
+            return
+        measure = memory_message_size if memory else file_message_size
+        if used(streams, storage) + measure(subject, headers_len, data_len) > account_limit:
+            kind = "memory" if memory else "storage"
             self._log_refusal(f"{kind} {account}",
                               f'JetStream {kind} resource limits exceeded for account: "{account}"')
             raise errors.account_resources_exceeded()
@@ -182,4 +191,8 @@ def reserved(streams: list[Stream], storage: str) -> int:
 
 
 def used(streams: list[Stream], storage: str) -> int:
-    return sum(stream.store.used_bytes() for stream in streams if stream.config["storage"] == storage)
+    total = 0
+    for stream in streams:
+        if stream.config["storage"] == storage:
+            total += stream.store.used_bytes()
+    return total
