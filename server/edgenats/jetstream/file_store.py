@@ -175,8 +175,8 @@ class FileStore:
             batch.written = True
             try:
                 self._writer.execute("BEGIN IMMEDIATE")
-                self._writer.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
-                                         [self._sealed(row) for row in batch.rows])
+                rows = batch.rows if self._codec is PLAIN else [self._sealed(row) for row in batch.rows]
+                self._writer.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
                 if batch.discards:
                     self._writer.executemany("DELETE FROM messages WHERE seq = ?",
                                              [(seq,) for seq in batch.discards])

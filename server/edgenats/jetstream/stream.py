@@ -330,10 +330,19 @@ class Stream:
     def _needs_stored_state(self, headers: Headers | None) -> bool:
         """Whether a message's checks read the stream's state, so that the appends before it must be
         complete first: expectations, rollups and discard-new limits."""
-        if headers is not None and any(headers.get(name) is not None for name in _STATEFUL_HEADERS):
+        if self._discards_new:
             return True
-        config = self.config
-        return config["discard"] == "new" and (
+        return headers is not None and any(headers.get(name) is not None for name in _STATEFUL_HEADERS)
+
+    @property
+    def config(self) -> dict:
+        return self._config
+
+    @config.setter
+    def config(self, config: dict) -> None:
+        """A new config, and what the publish checks read of it once rather than per message."""
+        self._config = config
+        self._discards_new = config["discard"] == "new" and (
             config["max_msgs"] > 0 or config["max_bytes"] > 0
             or bool(config.get("discard_new_per_subject") and config["max_msgs_per_subject"] > 0))
 
