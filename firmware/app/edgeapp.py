@@ -260,12 +260,12 @@ class App:
 
         msg = self.queue.pump(QUEUE_BATCH, QUEUE_EXPIRES_S)
         while msg is not None:
-            done = {"id": self.dev, "seq": metadata(msg.reply)[1]}
+            done = {"id": self.dev, "seq": metadata(msg.reply)[1], "command": None}
             try:
                 req = json.loads(msg.data)
                 done["command"] = req.get("id")
-                if req.get("op") not in QUEUED_OPS:
-                    raise ServiceError(400, "op " + str(req.get("op")) + " is not run from the queue")
+                if req.get("op", "ping") not in QUEUED_OPS:
+                    raise ServiceError(400, "op " + str(req["op"]) + " is not run from the queue")
                 done["result"] = self.execute(msg.data)
             except (ValueError, AttributeError) as e:  # not JSON, or not an object
                 done["error"] = "bad request: " + str(e)
