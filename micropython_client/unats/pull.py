@@ -1,15 +1,14 @@
 """unats.pull: a durable JetStream pull consumer for a device, over the blocking client, driven from the
 application's loop.
 
-PullConsumer(nc, stream, durable, filter_subject) makes the durable consumer (explicit acks, at most
-max_ack_pending messages unacked) on every new connection with CONSUMER.CREATE.<stream>.<durable>.<filter>
-(create or look up: the same config again is answered with the consumer as it is), then keeps one pull request
-(CONSUMER.MSG.NEXT.<stream>.<durable>, a batch and an expiry) waiting at the server, into its own inbox.
-pump() never waits; it returns the next message delivered. ack(msg) sends +ACK to the message's reply
-subject; metadata(reply) reads that subject (V1 or V2 form).
-
-Small heap first (about 3 KB): one class, the create request written once with only the fields it sets, its
-reply (about 700 B, which the client's receive buffer must hold) searched for an error, not decoded whole.
+PullConsumer(nc, stream, durable, filter_subject) keeps one pull request (CONSUMER.MSG.NEXT.<stream>.<durable>:
+a batch and an expiry) waiting at the server whenever the client is connected, into its own inbox; pump()
+never waits and returns the next message delivered; ack(msg) sends +ACK to the message's reply subject;
+metadata(reply) reads that subject (V1 or V2 form). The consumer is looked up by pulling: when a pull request
+finds none (503, no responders) it is created with CONSUMER.CREATE.<stream>.<durable>.<filter> (explicit acks,
+at most max_ack_pending messages unacked), sent without a reply subject: the server carries it out all the
+same, and its answer, about 700 bytes, never has to fit the device's heap. An existing consumer is used as it
+is.
 """
 
 # ruff: noqa: UP031 - %-formatting works on bytes in MicroPython and CPython alike
@@ -28,12 +27,13 @@ except ImportError:
         return value
 
 
-# The consumer's states (one pull request at most is in flight):
-_CREATING = const(0)  # no consumer known on this connection: a create request is due or in flight
-_READY = const(1)  # the consumer is there, no pull request waits
-_PULLING = const(2)  # a pull request waits at the server
-_WAIT_MS = const(2000)  # a create unanswered this long is sent again; a refused one after this; a pull request
-# whose status has not come this long after its expiry is taken as over
+# The consumer's states:
+_READY = const(0)  # no pull request waits: the next pump() sends one
+_PULLING = const(1)  # a pull request waits at the server
+_MISSING = const(2)  # a pull request found no consumer: the next pump() creates it
+_CREATED = const(3)  # a create was sent: the next pull request waits until it has been carried out
+_GRACE_MS = const(2000)  # a pull request whose status has not come this long after its expiry is taken as over
+_CREATE_MS = const(250)  # the wait after a create, doubled with each create that did not help, up to 8 s
 
 
 def metadata(reply):
@@ -57,23 +57,26 @@ class PullConsumer:
         self._next = "%s.CONSUMER.MSG.NEXT.%s.%s" % (api, stream, durable)
         self._inbox = "_INBOX.%08x%08x" % (random.getrandbits(32), random.getrandbits(32))
         Client.subscribe(nc, self._inbox, self._on_msg)
-        self.state = _CREATING
-        self._conn = None  # the connection (the client's reconnect count) the consumer was made on
-        self._token = None  # the create request in flight
-        self._due = 0  # _CREATING: when to send (again); _PULLING: when the request is taken as over
+        self.state = _READY
+        self._conn = None  # the connection (the client's reconnect count) the pull request in flight was sent on
+        self._due = 0  # _PULLING: when the request is taken as over; _CREATED: when to pull again
         self._left = 0  # messages the pull request in flight may still bring
         self.msgs = []  # delivered, not yet taken by pump()
-        self.refused = None  # the JetStream error ({"code", "err_code", "description"}) of a refused create
+        self.creates = 0  # creates sent since the consumer was last seen: growing, it cannot be made (no stream?)
 
     def _on_msg(self, msg):
+        if msg.status == 503:  # no responders: no consumer (never made, or deleted with its stream)
+            self.state = _MISSING
+            return
+        if msg.status == 100:  # an idle heartbeat
+            return
+        self.creates = 0  # the consumer answered
         if msg.status is None:  # a message of the stream
             self.msgs.append(msg)
             self._left -= 1
-            if self._left <= 0 and self.state == _PULLING:
-                self.state = _READY
-        elif msg.status == 503:  # no responders: the consumer is gone (deleted, or its stream): make it again
-            self.state, self._due = _CREATING, ticks_ms()
-        elif msg.status != 100 and self.state == _PULLING:  # 404, 408 expired, 409 (deleted, limits): over
+            if self._left > 0:
+                return
+        if self.state == _PULLING:  # filled, or a status: 404 no messages, 408 expired, 409 (deleted, limits)
             self.state = _READY
 
     def pump(self, batch=1, expires=5.0):
@@ -81,42 +84,22 @@ class PullConsumer:
         a pull request for up to batch messages waits at the server, renewed when it has expired (after
         expires seconds) or been filled."""
         nc, now = self.nc, ticks_ms()
-        if nc.is_connected and self._conn != nc.reconnects:  # a new connection: make (or find) the consumer
-            self._conn = nc.reconnects
-            if self._token:  # a create sent on the connection before: its reply cannot come
-                del nc._replies[self._token]
-                self._token = None
-            self.state, self._due = _CREATING, now
-        if self.state == _CREATING:
-            if self._token:
-                reply = nc._replies[self._token]
-                if reply is not None or ticks_diff(self._due, now) <= 0:
-                    del nc._replies[self._token]
-                    self._token = None
-                    self._created(reply, now)
-            if self._token is None and self.state == _CREATING and nc.is_connected and \
-                    ticks_diff(self._due, now) <= 0:
-                self._due = ticks_add(now, _WAIT_MS)
-                self._token = nc._ask(self._create[0], self._create[1], None)
-        elif self.state == _PULLING and ticks_diff(self._due, now) <= 0:
+        if not nc.is_connected:
+            return self.msgs.pop(0) if self.msgs else None
+        if self._conn != nc.reconnects and self.state == _PULLING:  # the request ended with its connection
             self.state = _READY
-        if self.state == _READY and not self.msgs and nc.is_connected:
-            self.state, self._left = _PULLING, batch
-            self._due = ticks_add(now, int(expires * 1000) + _WAIT_MS)
+        if self.state == _MISSING:
+            Client.publish(nc, self._create[0], self._create[1])
+            self.state, self._due = _CREATED, ticks_add(now, _CREATE_MS << min(self.creates, 5))
+            self.creates += 1
+        elif self.state != _READY and ticks_diff(self._due, now) <= 0:
+            self.state = _READY
+        if self.state == _READY and not self.msgs:
+            self.state, self._left, self._conn = _PULLING, batch, nc.reconnects
+            self._due = ticks_add(now, int(expires * 1000) + _GRACE_MS)
             Client.publish(nc, self._next, b'{"batch":%d,"expires":%d}' % (batch, int(expires * 1000) * 1000000),
                            self._inbox)
         return self.msgs.pop(0) if self.msgs else None
-
-    def _created(self, reply, now):
-        """The create's reply (None: none came in time, and it is sent again at once)."""
-        if reply is None:
-            return
-        if reply.status is None and b'"error"' not in reply.data:
-            self.state, self.refused = _READY, None
-            return
-        if reply.data:  # refused (no stream, say); a 503 without data: no JetStream there yet
-            self.refused = json.loads(reply.data)["error"]
-        self._due = ticks_add(now, _WAIT_MS)
 
     def ack(self, msg):
         """Acknowledge a message: the server does not deliver it again. Sent after the reconnect when the

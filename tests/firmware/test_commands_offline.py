@@ -7,6 +7,7 @@ takes commands; once both are back the device runs each exactly once, in order."
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import nats
@@ -47,6 +48,18 @@ def results(feed: DeviceFeed) -> list[tuple]:
     """(stream sequence, command id, result or error) of each command result the device published, in order."""
     return [(body["seq"], body["command"], body.get("result", body.get("error")))
             for kind, body in feed.messages if kind == "result"]
+
+
+async def consumer_once_acked(edge_nc, stream_seq: int) -> dict:
+    """The device's consumer (CONSUMER.INFO) once its ack floor reached stream_seq: the ack leaves the device
+    after the result, and through the access point's relay it may arrive a moment later."""
+    async with asyncio.timeout(10):
+        while True:
+            answer = await edge_nc.request(f"$JS.API.CONSUMER.INFO.CMDS.cmd-{DEVICE}", b"", timeout=2)
+            consumer = json.loads(answer.data)
+            if consumer["ack_floor"]["stream_seq"] >= stream_seq:
+                return consumer
+            await asyncio.sleep(0.05)
 
 
 async def test_commands_queued_at_the_hub_while_offline_run_once_in_order(site, virtual_board, tmp_path):
@@ -95,9 +108,8 @@ async def test_commands_queued_at_the_hub_while_offline_run_once_in_order(site, 
     assert got[2][2]["kind"] == "heap_free" and got[2][2]["id"] == DEVICE
     assert got[3][2] == "op stop is not run from the queue"
     assert got[4][2]["pong"] and got[5][2]["pong"]
-    consumer = json.loads((await edge_nc.request(f"$JS.API.CONSUMER.INFO.CMDS.cmd-{DEVICE}", b"")).data)
-    assert (consumer["ack_floor"]["stream_seq"], consumer["num_ack_pending"], consumer["num_redelivered"]) == (
-        7, 0, 0)
+    consumer = await consumer_once_acked(edge_nc, 7)
+    assert (consumer["num_ack_pending"], consumer["num_redelivered"]) == (0, 0)
     assert consumer["config"]["filter_subject"] == f"commands.{DEVICE}"
     for nc in (hub_nc, edge_nc):
         await nc.close()

@@ -22,8 +22,6 @@ from edgenats.device.boards import Board, DeviceError, check_port
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 STREAM_NAME = re.compile(r"^[^\s.*>/\\]{1,255}$")  # as nats-server takes stream names
-# With "commands_stream" the device's receive buffer must hold its consumer's create reply (about 700 bytes).
-COMMANDS_MIN_BUFSIZE = 1024
 SERVER_URL = re.compile(r"^(nats|tls)://([^@/\s]+@)?[^:@/\s]+(:\d{1,5})?$")
 MPREMOTE_TIMEOUT = 180
 # A process cannot reset itself like a board: forget every loaded module, then run boot.py and main.py
@@ -58,13 +56,8 @@ def validate_config(cfg: dict, board: Board) -> list[str]:
         if not isinstance(subject, str) or not subject or any(c in subject for c in " \t*>"):
             problems.append(f"subjects.{key}: {subject!r} is not a literal subject")
     stream = cfg.get("commands_stream")
-    if stream is not None:
-        if not isinstance(stream, str) or not STREAM_NAME.match(stream):
-            problems.append(f"commands_stream: {stream!r} is not a stream name")
-        bufsize = device_config(cfg, board)["client"].get("bufsize", 2048)
-        if not isinstance(bufsize, int) or bufsize < COMMANDS_MIN_BUFSIZE:
-            problems.append(f"client.bufsize: at least {COMMANDS_MIN_BUFSIZE} with commands_stream, for the "
-                            "reply that creates the device's consumer")
+    if stream is not None and (not isinstance(stream, str) or not STREAM_NAME.match(stream)):
+        problems.append(f"commands_stream: {stream!r} is not a stream name")
     return problems
 
 
