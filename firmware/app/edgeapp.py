@@ -6,6 +6,11 @@ With "acked": true, readings go to the site's stream instead and stay in a unats
 PubAck, each with its own Nats-Msg-Id, so that what a reconnect or a reboot sends again is stored once; the
 outbox lives on flash (unats.flashlog) where the board has a file system, so readings survive a power cut.
 
+With "commands_stream": "<stream>", commands queued for the device in that site stream (a mirror of the hub's,
+so what the hub published while the site or the device was offline is there) are run too: a durable pull
+consumer (unats.pull) takes them in order, and each is acked once it has run and its result is published
+(at least once: one interrupted by a reboot before its ack runs again; the queued ops are idempotent).
+
 Everything it needs comes from config.json, written per device by `edgenats device provision`.
 """
 
@@ -24,6 +29,9 @@ except ImportError:  # CPython, for running the app on a workstation
 VERSION = "0.1.0"
 CONFIG_FILE = "config.json"
 WIFI_CHECK_MS = 5000
+QUEUED_OPS = ("ping", "read", "interval")  # what a queued command may do: no reply awaits it, so no "stop"
+QUEUE_BATCH = 4
+QUEUE_EXPIRES_S = 5  # a pull request waits this long at the broker, then the next one is sent
 
 
 def log(*args):
@@ -36,8 +44,10 @@ def load_config(path=CONFIG_FILE):
         cfg = json.load(f)
     dev = cfg["device_id"]
     subjects = cfg.setdefault("subjects", {})
-    for key in ("telemetry", "command", "status"):
+    for key in ("telemetry", "command", "status", "result"):
         subjects.setdefault(key, "devices." + dev + "." + ("cmd" if key == "command" else key))
+    subjects.setdefault("queued", "commands." + dev)
+    cfg.setdefault("commands_stream", None)
     cfg.setdefault("interval_s", 10)
     cfg.setdefault("service", {})
     cfg.setdefault("client", {})
@@ -143,6 +153,7 @@ class App:
         self.started = ticks_ms()
         self.nc = None
         self.outbox = None  # with "acked": readings until their PubAck
+        self.queue = None  # with "commands_stream": the device's durable pull consumer on that stream
 
     # -- connection --------------------------------------------------------------------------
 
@@ -159,6 +170,10 @@ class App:
         svc.add_endpoint("command", self.on_command, subject=self.subjects["command"])
         if cfg["acked"]:
             self.outbox = self.make_outbox(cfg["outbox"])
+        if cfg["commands_stream"]:
+            from unats.pull import PullConsumer
+
+            self.queue = PullConsumer(self.nc, cfg["commands_stream"], "cmd-" + self.dev, self.subjects["queued"])
         try:
             self.nc.connect()
         except (OSError, unats.NATSError) as e:
@@ -217,24 +232,51 @@ class App:
         Served as an endpoint of the device's NATS service, so discovery ($SRV.PING/INFO/STATS, as
         `nats micro ls` uses it) lists the device and counts its requests and errors.
         """
+        return json.dumps(self.execute(msg.data))
+
+    def execute(self, data):
+        """Runs one command (JSON bytes); returns its result. A bad command raises ServiceError."""
         try:
-            req = json.loads(msg.data) if msg.data else {}
+            req = json.loads(data) if data else {}
             op = req.get("op", "ping")
             if op == "ping":
-                res = {"id": self.dev, "pong": True, "version": VERSION}
-            elif op == "read":
-                res = {"id": self.dev, "kind": self.sensor.kind, "value": self.sensor.read(), "seq": self.seq}
-            elif op == "interval":
+                return {"id": self.dev, "pong": True, "version": VERSION}
+            if op == "read":
+                return {"id": self.dev, "kind": self.sensor.kind, "value": self.sensor.read(), "seq": self.seq}
+            if op == "interval":
                 self.interval_ms = max(100, int(req["seconds"] * 1000))
-                res = {"id": self.dev, "interval_s": self.interval_ms / 1000}
-            elif op == "stop":
+                return {"id": self.dev, "interval_s": self.interval_ms / 1000}
+            if op == "stop":
                 self.running = False
-                res = {"id": self.dev, "stopping": True}
-            else:
-                raise ServiceError(400, "unknown op " + str(op))
-        except (ValueError, KeyError, TypeError) as e:
+                return {"id": self.dev, "stopping": True}
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise ServiceError(400, "bad request: " + str(e)) from None
-        return json.dumps(res)
+        raise ServiceError(400, "unknown op " + str(op))
+
+    def run_queued(self):
+        """Runs the commands queued for the device, oldest first; each is acked once it has run and its result
+        (or why it could not run) is published on the result subject with the command's stream sequence."""
+        from unats.pull import metadata
+
+        msg = self.queue.pump(QUEUE_BATCH, QUEUE_EXPIRES_S)
+        while msg is not None:
+            done = {"id": self.dev, "seq": metadata(msg.reply)[1], "command": None}
+            try:
+                req = json.loads(msg.data)
+                done["command"] = req.get("id")
+                if req.get("op", "ping") not in QUEUED_OPS:
+                    raise ServiceError(400, "op " + str(req["op"]) + " is not run from the queue")
+                done["result"] = self.execute(msg.data)
+            except (ValueError, AttributeError) as e:  # not JSON, or not an object
+                done["error"] = "bad request: " + str(e)
+            except ServiceError as e:  # refused: it cannot succeed later either, so it is acked too
+                done["error"] = e.description
+            self.send(self.subjects["result"], done)
+            try:
+                self.queue.ack(msg)
+            except unats.OutboxFullError:
+                pass  # not acked: delivered and run again later
+            msg = self.queue.pump(QUEUE_BATCH, QUEUE_EXPIRES_S)
 
     # -- main loop ---------------------------------------------------------------------------
 
@@ -244,6 +286,8 @@ class App:
             if not wifi.poll():
                 self.nc.link_lost()  # readings wait in the outbox, not in a socket the radio no longer carries
             self.announce_if_reconnected()
+            if self.queue is not None:
+                self.run_queued()
             wait = ticks_diff(next_reading, ticks_ms())
             if wait <= 0:
                 self.publish_reading()

@@ -47,3 +47,15 @@ def test_unknown_board_and_unreadable_config_are_refused(tmp_path):
     broken = device_cli("provision", "--board", "unix", "--port", "/dev/null", "--config",
                         str(tmp_path / "broken.json"))
     assert broken.returncode == 1 and "cannot read the device config" in broken.stderr
+
+
+def test_commands_stream_must_be_a_stream_name(tmp_path):
+    config = write_config(tmp_path / "d1.json", device_id="d1", servers=["nats://h:4222"], commands_stream="CMDS.x")
+    done = device_cli("provision", "--board", "unix", "--port", "/dev/null", "--config", str(config))
+    assert done.returncode == 1
+    assert "commands_stream: 'CMDS.x' is not a stream name" in done.stderr
+    config = write_config(tmp_path / "d2.json", device_id="d2", servers=["nats://h:4222"], commands_stream="CMDS",
+                          wifi={"ssid": "site"})
+    done = device_cli("provision", "--board", "esp8266", "--port", "/dev/ttyUSB0", "--config", str(config),
+                      "--dry-run")
+    assert done.returncode == 0, done.stderr

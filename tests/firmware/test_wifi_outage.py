@@ -85,14 +85,15 @@ async def off_after_a_reading(ap: AccessPoint, feed: DeviceFeed, board, silent: 
     return len(feed.messages)
 
 
-async def install(board, ap: AccessPoint, device_id: str, tmp_path: Path):
-    """Copies the radio module onto the board, then provisions the app with Wi-Fi settings and the relay."""
+async def install(board, ap: AccessPoint, device_id: str, tmp_path: Path, **settings):
+    """Copies the radio module onto the board, then provisions the app with Wi-Fi settings and the relay (and
+    any further settings of its config.json)."""
     copied = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "mpremote", "connect", board.port, "resume", "fs", "cp", str(RADIO),
                          ":network.py"], capture_output=True, text=True, timeout=180)
     assert copied.returncode == 0, copied.stdout + copied.stderr
     config = write_config(tmp_path / f"{device_id}.json", device_id=device_id, servers=[ap.url], interval_s=1,
-                          wifi={"ssid": SSID, "password": PASSWORD})
+                          wifi={"ssid": SSID, "password": PASSWORD}, **settings)
     done = await asyncio.to_thread(device_cli, "provision", "--board", "unix", "--port", board.port,
                                    "--config", str(config))
     assert done.returncode == 0, done.stderr + board.console_text()

@@ -21,6 +21,7 @@ from pathlib import Path
 from edgenats.device.boards import Board, DeviceError, check_port
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STREAM_NAME = re.compile(r"^[^\s.*>/\\]{1,255}$")  # as nats-server takes stream names
 SERVER_URL = re.compile(r"^(nats|tls)://([^@/\s]+@)?[^:@/\s]+(:\d{1,5})?$")
 MPREMOTE_TIMEOUT = 180
 # A process cannot reset itself like a board: forget every loaded module, then run boot.py and main.py
@@ -54,6 +55,9 @@ def validate_config(cfg: dict, board: Board) -> list[str]:
     for key, subject in (cfg.get("subjects") or {}).items():
         if not isinstance(subject, str) or not subject or any(c in subject for c in " \t*>"):
             problems.append(f"subjects.{key}: {subject!r} is not a literal subject")
+    stream = cfg.get("commands_stream")
+    if stream is not None and (not isinstance(stream, str) or not STREAM_NAME.match(stream)):
+        problems.append(f"commands_stream: {stream!r} is not a stream name")
     return problems
 
 

@@ -186,8 +186,6 @@ class JetStreamApi:
             return self._direct.request(tokens, reply, payload)
         if tokens[:3] == ["CONSUMER", "MSG", "NEXT"]:
             return self._msg_next(tokens[3:], reply, payload)
-        if not reply:
-            return 1
         self.total += 1
         routed = self._consumer_route(tokens) if tokens[0] == "CONSUMER" else self._route(tokens)
         if routed is None:
@@ -202,8 +200,9 @@ class JetStreamApi:
         except errors.ApiError as error:
             self.errors += 1
             body = {"error": error.to_json(), **_ERROR_EXTRAS.get(kind, {})}
-        self.account.publish_internal(reply, go_json({"type": f"{TYPE_PREFIX}{kind}_response", **body},
-                                                     pretty=False))
+        if reply:  # without one it is carried out all the same, answered to nobody, as by nats-server
+            self.account.publish_internal(reply, go_json({"type": f"{TYPE_PREFIX}{kind}_response", **body},
+                                                         pretty=False))
         return 1
 
     @staticmethod
