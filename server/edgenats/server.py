@@ -205,13 +205,14 @@ class Server:
         info = dict(self.base_info)
         info["client_id"] = connection.cid
         info["client_ip"] = connection.host
-        if connection.nonce:
-            info["nonce"] = connection.nonce
         if connect_info:
             info["connect_info"] = True
             info["remote_account"] = connection.account.name
             # The account's limit when smaller than the server's.
             info["max_payload"] = connection.parser.max_payload
+        elif connection.nonce:
+            # The nonce to sign is in the first INFO only.
+            info["nonce"] = connection.nonce
         return info
 
     # output coalescing -------------------------------------------------------------------------

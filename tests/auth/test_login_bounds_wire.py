@@ -4,9 +4,12 @@ sockets beyond the bound while logged-in clients keep working."""
 
 import asyncio
 import resource
+import subprocess
+import sys
 import time
 
 import nats
+import pytest
 from auth_wire import WireClient
 
 AUTH_VIOLATION = b"-ERR 'Authorization Violation'\r\n"
@@ -108,3 +111,17 @@ async def test_a_flood_of_unauthenticated_connections_is_bounded_while_clients_k
             task.cancel()
         await asyncio.gather(requests, *flood, return_exceptions=True)
         await nc.close()
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [("max_pending_connects: 0", "max_pending_connects must be at least 1"),
+     ('auth_failure_delay: "-1s"', "auth_failure_delay must not be negative"),
+     ("auth_failure_delay: soon", "auth_failure_delay: invalid duration")],
+)
+def test_bad_bounds_are_refused_by_the_config_check(tmp_path, setting, message):
+    config = tmp_path / "bad.conf"
+    config.write_text(setting + "\n")
+    checked = subprocess.run([sys.executable, "-m", "edgenats", "-c", str(config), "-t"], capture_output=True,
+                             text=True, timeout=30)
+    assert checked.returncode != 0 and message in checked.stderr

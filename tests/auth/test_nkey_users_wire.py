@@ -2,6 +2,7 @@
 user's permissions, the log line of a refusal, and nats-py's own `nkeys_seed` login."""
 
 import base64
+import json
 import os
 import re
 
@@ -49,8 +50,11 @@ def test_info_carries_a_fresh_nonce_only_with_nkey_users(server_kind, server_fac
 def test_signed_nonce_logs_in_with_the_nkey_users_permissions(server_kind, server_factory):
     server = server_factory(server_kind, CONFIG)
     with WireClient(server.port) as client:
-        client.connect(nkey=PUBLIC, sig=signature(USER, client.info["nonce"]))
+        client.connect(nkey=PUBLIC, sig=signature(USER, client.info["nonce"]), protocol=1)
         assert client.read_line() == b"PONG"
+        # The INFO that answers a protocol-1 CONNECT carries no nonce.
+        after_connect = json.loads(client.read_line()[len(b"INFO "):])
+        assert after_connect["connect_info"] is True and "nonce" not in after_connect
         assert client.exchange(b"SUB ok.a 1\r\nPUB ok.a 1\r\nx\r\nPUB no 1\r\ny\r\n") == (
             b"MSG ok.a 1 1\r\nx\r\n-ERR 'Permissions Violation for Publish to \"no\"'\r\nPONG\r\n"
         )

@@ -9,7 +9,7 @@ SEED = "SUAMV4MF2HOGRJW2EFGGQQVOPQUDICKF7TSWKCDTEIS5HUYUU5GP3GR52U"
 PUBLIC = "UAULX644PYVUVVSJRJCKBJSKICUNTYVLBC6XM4CXWZUP6P2WTPP4SC4S"
 
 
-async def test_leaf_logs_in_to_the_hub_with_its_nkey(server_factory, server_kind):
+async def test_a_nats_server_leaf_logs_in_to_the_hub_with_its_nkey(server_factory, server_kind):
     leaf_port = free_port()
     accounts = f"accounts {{ EDGE: {{ users: [ {{ nkey: {PUBLIC} }}, {{ user: cloud, password: pw }} ] }} }}"
     hub = server_factory(server_kind, config=hub_config("hub", leaf_port, "", accounts))
