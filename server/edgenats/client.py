@@ -1,18 +1,23 @@
 """A client connection's session: INFO/CONNECT, authentication, permissions, PUB/HPUB/SUB/UNSUB,
 echo, queue-group selection, no-responders, and the delivery of messages to client subscribers.
 
+Logging in runs `LoginState`: OPENING -> AWAITING_CONNECT (admitted by `max_connections` and the
+server's LoginGuard; pinged from the start, as nats-server) -> CONNECTED, or -> REFUSING when a
+repeated failure waits out `auth_failure_delay` before its `Authorization Violation`.
+
 The publish path is the broker's hot path: a subject's match is cached with a delivery plan that
 holds each subscriber's prebuilt `MSG <subject> <sid> ` prefix, so a delivery is a list extend.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 from edgenats.account import Account
 from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
-from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
+from edgenats.auth import RESERVED_QUEUE_GROUP, Authenticator, LoginState, ReplyAllowance, new_nonce
 from edgenats.connection import Connection
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.connect_options import ConnectOptions
@@ -47,12 +52,13 @@ class ClientConnection(Connection):
         "name",
         "lang",
         "version",
-        "connected",
+        "login",
+        "nonce",
         "credentials",
         "_checked_publish",
         "_route",
         "_connect_info_pending",
-        "_auth_timer",
+        "_login_timer",
     )
 
     def __init__(self, server) -> None:
@@ -78,42 +84,55 @@ class ClientConnection(Connection):
         self.name = ""
         self.lang = ""
         self.version = ""
-        self.connected = False
+        self.login = LoginState.OPENING
+        # The nonce the INFO carried for an nkey signature ("" without nkey users).
+        self.nonce = ""
         self.credentials: dict | None = None
         self._checked_publish = True
         self._connect_info_pending = False
-        self._auth_timer = None
+        # The auth timeout while awaiting CONNECT, the delayed refusal while refusing.
+        self._login_timer: asyncio.TimerHandle | None = None
 
     # lifecycle ---------------------------------------------------------------------------------
 
     def on_open(self) -> None:
         server = self.server
         authenticator = server.authenticator
+        if authenticator.nonce_required:
+            self.nonce = new_nonce()
         self.send(info_line(server.client_info(self)))
         if not server.admit(self):
             log.error("%s - Maximum connections exceeded", self.describe())
             self.close("Maximum Connections Exceeded", error_text="maximum connections exceeded")
             return
+        if not server.login_guard.admit():
+            log.error("%s - Maximum pending connections exceeded", self.describe())
+            self.close("Maximum Pending Connections Exceeded", error_text="maximum pending connections exceeded")
+            return
+        self.login = LoginState.AWAITING_CONNECT
+        self.start_keepalive(session_up=False)
         if authenticator.auth_required:
             self.parser.connect_required = True
-            self._auth_timer = server.loop.call_later(authenticator.timeout, self._auth_timeout)
+            self._login_timer = server.loop.call_later(authenticator.timeout, self._auth_timeout)
         else:
             self._bind(authenticator.authenticate({}))
         log.debug("%s - Client connection created", self.describe())
 
     def on_close(self) -> None:
-        if self._auth_timer is not None:
-            self._auth_timer.cancel()
+        if self._login_timer is not None:
+            self._login_timer.cancel()
+        if self.login in (LoginState.AWAITING_CONNECT, LoginState.REFUSING):
+            self.server.login_guard.release()
         self._drop_subscriptions()
         self.account.connections.discard(self)
         self.server.forget(self)
-        if self.connected:
+        if self.login is LoginState.CONNECTED:
             self.server.system.client_disconnected(self)
         log.debug("%s - Client connection closed: %s", self.describe(), self.close_reason)
 
     def _auth_timeout(self) -> None:
-        self._auth_timer = None
-        if not self.connected and not self.closed:
+        self._login_timer = None
+        if self.login is LoginState.AWAITING_CONNECT and not self.closed:
             log.error("%s - Authentication Timeout", self.describe())
             self.close("Authentication Timeout", error_text="Authentication Timeout")
 
@@ -144,11 +163,11 @@ class ClientConnection(Connection):
         options = self.server.options
         self.parser.max_payload = options.max_payload
         self.parser.max_control_line = options.max_control_line
-        if not self.connected:
+        if self.login is not LoginState.CONNECTED:
             return
-        user = self.server.authenticator.authenticate(self.credentials or {})
+        user = self.server.authenticator.authenticate(self.credentials or {}, self.nonce)
         if user is None:
-            self._authorization_violation("credentials no longer valid after reload")
+            self._authorization_violation(" - credentials no longer valid after reload")
             return
         if user.account != self.account.name:
             self._drop_subscriptions()
@@ -165,9 +184,10 @@ class ClientConnection(Connection):
     def on_connect(self, options: ConnectOptions) -> None:
         """A CONNECT, its JSON already applied to the options earlier CONNECTs left (as nats-server)."""
         # nats-server's order: credentials (and the refused account fields), protocol, no_responders.
-        user = self.server.authenticator.authenticate(options.credentials())
+        user = self.server.authenticator.authenticate(options.credentials(), self.nonce)
         if user is None:
-            self._authorization_violation("bad credentials")
+            delay = self.server.login_guard.failed(self.host)
+            self._authorization_violation(Authenticator.failure_detail(options.credentials()), delay)
             return
         if not 0 <= options.protocol <= 1:
             self.close("Protocol Violation", error_text="invalid client protocol")
@@ -179,12 +199,12 @@ class ClientConnection(Connection):
             log.error("%s - maximum account active connections exceeded", self.describe())
             self.close("Maximum Account Connections Exceeded", error_text="maximum account active connections exceeded")
             return
-        if self.connected:
+        if self.login is LoginState.CONNECTED:
             # A second CONNECT re-authenticates and starts over without subscriptions.
             self._drop_subscriptions()
-        if self._auth_timer is not None:
-            self._auth_timer.cancel()
-            self._auth_timer = None
+        if self._login_timer is not None:
+            self._login_timer.cancel()
+            self._login_timer = None
         self.verbose = options.verbose
         self.pedantic = options.pedantic
         self.echo_skip = self if not options.echo else None
@@ -200,16 +220,31 @@ class ClientConnection(Connection):
         self.parser.headers_allowed = options.headers
         self.parser.pedantic = options.pedantic
         self._bind(user)
-        if not self.connected:
-            self.connected = True
+        if self.login is not LoginState.CONNECTED:
+            self.login = LoginState.CONNECTED
+            self.server.login_guard.release()
             self._connect_info_pending = options.protocol >= 1
             self.start_keepalive()
             self.server.system.client_connected(self)
         if self.verbose:
             self.send(OK)
 
-    def _authorization_violation(self, detail: str) -> None:
-        log.error("%s - authentication error: %s", self.describe(), detail)
+    def _authorization_violation(self, detail: str, delay: float = 0.0) -> None:
+        """Log as nats-server (`detail` names what was offered) and refuse, after `delay` (the guard's
+        answer to a repeated failed login) when not logged in yet."""
+        log.error("%s - authentication error%s", self.describe(), detail)
+        if delay <= 0 or self.login is not LoginState.AWAITING_CONNECT:
+            self._refuse()
+            return
+        self.login = LoginState.REFUSING
+        if self._login_timer is not None:
+            self._login_timer.cancel()
+        self.parser.stop()
+        self.stop_keepalive()
+        self._login_timer = self.server.loop.call_later(delay, self._refuse)
+
+    def _refuse(self) -> None:
+        self._login_timer = None
         self.close("Authentication Failure", error_text="Authorization Violation")
 
     def on_ping(self) -> None:

@@ -248,16 +248,23 @@ class Connection(asyncio.Protocol):
 
     # keepalive ---------------------------------------------------------------------------------
 
-    def start_keepalive(self) -> None:
-        """Join the server's keepalive sweep (one timer for all connections, not one each)."""
+    def start_keepalive(self, session_up: bool = True) -> None:
+        """Join the server's keepalive sweep (one timer for all connections, not one each). Before the
+        session is up (a client before its CONNECT) the first PING is due after `ping_interval`; once it
+        is, after at most 2 s plus a random 0-20 %, as nats-server."""
         interval = self.server.options.ping_interval
-        first = min(interval, _FIRST_PING_CAP) * (1.0 + random.random() * 0.2)
+        first = min(interval, _FIRST_PING_CAP) * (1.0 + random.random() * 0.2) if session_up else interval
         self.next_ping_at = self.server.loop.time() + first
         self.server.keepalive.add(self)
 
+    def stop_keepalive(self) -> None:
+        self.server.keepalive.discard(self)
+
     def ping_due(self, now: float) -> None:
         options = self.server.options
-        if self._received_since_ping and self.pings_outstanding == 0:
+        # Traffic stands in for a PONG once a round trip was measured (nats-server's rule): until then a
+        # peer that sends bytes but never answers (half a CONNECT line) is pinged and goes stale.
+        if self._received_since_ping and self.pings_outstanding == 0 and self.rtt:
             self._received_since_ping = False
         elif self.pings_outstanding + 1 > options.ping_max:
             self.server.stale_connections += 1
@@ -307,7 +314,7 @@ class Connection(asyncio.Protocol):
         self.close_reason = reason
         if self.parser is not None:
             self.parser.stop()
-        self.server.keepalive.discard(self)
+        self.stop_keepalive()
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
         self.on_close()

@@ -14,7 +14,7 @@ from typing import Any
 
 from edgenats.account_config import AccountSettings, parse_accounts
 from edgenats.conf import ConfigError, ConfigMap, load_config
-from edgenats.conf.units import parse_size, positive_duration
+from edgenats.conf.units import parse_duration, parse_size, positive_duration
 from edgenats.jetstream.settings import JetStreamSettings, parse_jetstream
 from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
 from edgenats.websocket.config import WebSocketSettings, parse_websocket
@@ -40,6 +40,10 @@ class Options:
     max_subscriptions: int = 0
     ping_interval: float = 120.0
     ping_max: int = 2
+    # edgenats extensions (auth/login_guard.py): connections waiting for their CONNECT at once, and the
+    # delay before answering a repeated failed login from one address.
+    max_pending_connects: int = 256
+    auth_failure_delay: float = 1.0
     write_deadline: float = 10.0
     authorization: dict | None = None
     accounts: dict | None = None
@@ -130,6 +134,17 @@ def _as_size(value: Any, what: str) -> int:
     return size
 
 
+def _as_delay(value: Any, what: str) -> float:
+    """A duration that may be zero (off)."""
+    try:
+        seconds = parse_duration(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{what}: {error}") from None
+    if seconds < 0:
+        raise ValueError(f"{what} must not be negative")
+    return seconds
+
+
 def _as_bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{what} must be true or false, got {value!r}")
@@ -196,6 +211,10 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.ping_max = _as_int(value, key)
     elif key == "write_deadline":
         options.write_deadline = positive_duration(value, key)
+    elif key == "max_pending_connects":
+        options.max_pending_connects = _as_int(value, key)
+    elif key == "auth_failure_delay":
+        options.auth_failure_delay = _as_delay(value, key)
     elif key == "authorization":
         options.authorization = _as_map(value, key)
     elif key == "accounts":
@@ -250,6 +269,8 @@ def validate(options: Options, origin: str) -> None:
         raise OptionsError(f"{origin}: max_control_line must be positive")
     if options.ping_max < 1:
         raise OptionsError(f"{origin}: ping_max must be at least 1")
+    if options.max_pending_connects < 1:
+        raise OptionsError(f"{origin}: max_pending_connects must be at least 1")
     if options.system_account != DEFAULT_SYSTEM_ACCOUNT and options.system_account not in (options.accounts or {}):
         raise OptionsError(f"{origin}: system_account {options.system_account!r} is not defined in accounts")
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
-from edgenats.auth import AuthConfigError, Authenticator
+from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
 from edgenats.client import ClientConnection
 from edgenats.connection import Connection
 from edgenats.imports import Imports
@@ -86,6 +86,7 @@ class Server:
         self.start_time = time.time()
         self.config_load_time = self.start_time
         self.authenticator = build_authenticator(options)
+        self.login_guard = LoginGuard(options.max_pending_connects, options.auth_failure_delay)
         self.accounts: dict[str, Account] = {}
         self.global_account = self.account(GLOBAL_ACCOUNT)
         self.system_account = self.account(options.system_account)
@@ -209,6 +210,9 @@ class Server:
             info["remote_account"] = connection.account.name
             # The account's limit when smaller than the server's.
             info["max_payload"] = connection.parser.max_payload
+        elif connection.nonce:
+            # The nonce to sign is in the first INFO only.
+            info["nonce"] = connection.nonce
         return info
 
     # output coalescing -------------------------------------------------------------------------
@@ -332,6 +336,7 @@ class Server:
         self.options = new
         self.tracing = new.trace
         self.authenticator = authenticator
+        self.login_guard.configure(new.max_pending_connects, new.auth_failure_delay)
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()

@@ -1,11 +1,18 @@
 """Authenticator: config blocks in, CONNECT credentials checked, the right user and account out."""
 
+import base64
+
 import bcrypt
 import pytest
 from edgenats.auth import AuthConfigError, AuthenticatedUser, Authenticator, Permissions
 from edgenats.conf import parse_config_text
 
 SPEC_HASH = "$2b$11$KFcDaz9BGPS8K6tKcTh7ru.VjW6I44l9/vVoI9Y2RYyMJsQfVRKRG"
+# A throw-away user key and the signature of nonce "abcdefghijklmno" it makes (the reference vector).
+SEED = "SUAMV4MF2HOGRJW2EFGGQQVOPQUDICKF7TSWKCDTEIS5HUYUU5GP3GR52U"
+PUBLIC = "UAULX644PYVUVVSJRJCKBJSKICUNTYVLBC6XM4CXWZUP6P2WTPP4SC4S"
+NONCE = "abcdefghijklmno"
+SIG = "EUNSPwrHsIHEt37-AZA1wQVJiw6Oens5gxXZLnXUF4CHtNjvHcP8qGa-u7xhWC6mJmUanMczOgoH9dxjj1DuAQ"
 
 
 def authenticator_from_text(text: str, **cli) -> Authenticator:
@@ -217,6 +224,62 @@ class TestNoAuthUser:
         assert authenticator.authenticate({}) == AuthenticatedUser("g", "A", None)
 
 
+class TestNkeyUsers:
+    CONFIG = f"""authorization {{ users: [
+      {{ user: a, password: b }}
+      {{ nkey: {PUBLIC}, permissions: {{ publish: "ok.>" }} }}
+    ] }}"""
+
+    def test_signature_of_the_nonce_logs_in_with_the_users_permissions(self):
+        user = authenticator_from_text(self.CONFIG).authenticate({"nkey": PUBLIC, "sig": SIG}, NONCE)
+        assert user.name == PUBLIC and user.account == "$G"
+        assert user.permissions.can_publish("ok.1") and not user.permissions.can_publish("no")
+
+    def test_standard_base64_signature_is_accepted_too(self):
+        padded = base64.b64encode(base64.urlsafe_b64decode(SIG + "==")).decode()
+        assert authenticator_from_text(self.CONFIG).authenticate({"nkey": PUBLIC, "sig": padded}, NONCE)
+
+    @pytest.mark.parametrize(
+        "connect, nonce",
+        [
+            ({"nkey": PUBLIC, "sig": SIG}, "another-nonce!!"),
+            ({"nkey": PUBLIC, "sig": SIG}, ""),
+            ({"nkey": PUBLIC}, NONCE),
+            ({"nkey": PUBLIC, "sig": "!!"}, NONCE),
+            ({"nkey": "U" + PUBLIC[1:-1] + "A", "sig": SIG}, NONCE),
+            ({"nkey": PUBLIC, "sig": SIG[:-4]}, NONCE),
+            # The nkey decides: a right password beside a bad signature does not help.
+            ({"nkey": PUBLIC, "user": "a", "pass": "b"}, NONCE),
+        ],
+        ids=["other-nonce", "no-nonce", "no-sig", "not-base64", "unknown-key", "short-sig", "password-too"],
+    )
+    def test_anything_else_is_refused(self, connect, nonce):
+        assert authenticator_from_text(self.CONFIG).authenticate(connect, nonce) is None
+
+    def test_password_users_beside_nkey_users_still_log_in(self):
+        assert authenticator_from_text(self.CONFIG).authenticate({"user": "a", "pass": "b"}, NONCE).name == "a"
+
+    def test_only_nkey_users_need_a_nonce(self):
+        assert authenticator_from_text(self.CONFIG).nonce_required
+        assert not authenticator_from_text("authorization { users: [{user: a, password: b}] }").nonce_required
+
+    def test_an_nkey_user_can_be_the_no_auth_user(self):
+        authenticator = authenticator_from_text(self.CONFIG + f"\nno_auth_user: {PUBLIC}")
+        assert authenticator.authenticate({}, NONCE).name == PUBLIC
+
+    @pytest.mark.parametrize(
+        "connect, detail",
+        [
+            ({"nkey": PUBLIC, "user": "a"}, f' - Nkey "{PUBLIC}"'),
+            ({"user": "a", "auth_token": "t"}, ' - User "a"'),
+            ({"auth_token": "t"}, ' - Token "[REDACTED]"'),
+            ({}, ""),
+        ],
+    )
+    def test_failure_detail_names_what_was_offered_as_nats_server_logs_it(self, connect, detail):
+        assert Authenticator.failure_detail(connect) == detail
+
+
 class TestTimeout:
     @pytest.mark.parametrize(
         "value, seconds", [(1, 1.0), (2.5, 2.5), ("500ms", 0.5), ("1m30s", 90.0), (0, 2.0)]
@@ -244,7 +307,11 @@ class TestTimeout:
         ({"users": [{"password": "p"}]}, None, None, "user entry requires a user"),
         ({"users": [{"user": "u", "group": "g"}]}, None, None, "unknown field 'group'"),
         ({"users": [{"user": 5}]}, None, None, "authorization.users[0].user: expected a string"),
-        ({"users": [{"nkey": "UAB"}]}, None, None, "nkey users are not supported"),
+        ({"users": [{"nkey": "UAB"}]}, None, None, "users[0]: Not a valid public nkey for a user"),
+        ({"users": [{"nkey": SEED}]}, None, None, "Not a valid public nkey for a user"),
+        ({"users": [{"nkey": PUBLIC, "password": "p"}]}, None, None, "Nkey users do not take usernames"),
+        ({"users": [{"nkey": PUBLIC}]}, {"A": {"users": [{"nkey": PUBLIC}]}}, None, f"duplicate nkey {PUBLIC!r}"),
+        ({"token": "t"}, {"A": {"users": [{"nkey": PUBLIC}]}}, None, "token and users cannot be combined"),
         ({"users": [{"user": "u"}, {"user": "u"}]}, None, None, "duplicate user 'u'"),
         ({"users": [{"user": "u"}]}, {"A": {"users": [{"user": "u"}]}}, None, "duplicate user 'u'"),
         (

@@ -1,14 +1,19 @@
-"""Deciding who a CONNECT is: user/password, then token, as nats-server checks them.
+"""Deciding who a CONNECT is: nkey (its signature of the connection's nonce), then user/password, then
+token, as nats-server checks them.
 
 `Authenticator.authenticate` returns the AuthenticatedUser (name, account, permissions) or None,
-which the connection answers with `-ERR 'Authorization Violation'` and a close.
+which the connection answers with `-ERR 'Authorization Violation'` and a close; `failure_detail`
+names what the refused CONNECT offered, for nats-server's log line.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import GLOBAL_ACCOUNT, AuthSettings, parse_auth_settings
+from edgenats.protocol.framing import go_quote
+
+from .config import GLOBAL_ACCOUNT, AuthSettings, UserEntry, parse_auth_settings
+from .nkey_keys import signature_valid
 from .passwords import verify_password
 from .permissions import Permissions
 
@@ -39,8 +44,12 @@ class Authenticator:
     def __init__(self, settings: AuthSettings) -> None:
         self._settings = settings
         self.timeout: float = settings.timeout
-        self._credentials_configured = bool(settings.users or settings.single_user or settings.token)
+        self._credentials_configured = bool(
+            settings.users or settings.nkey_users or settings.single_user or settings.token
+        )
         self.auth_required: bool = self._credentials_configured and not settings.no_auth_user
+        # With nkey users every INFO carries a nonce for the client to sign.
+        self.nonce_required: bool = bool(settings.nkey_users)
 
     @classmethod
     def from_config(
@@ -61,8 +70,9 @@ class Authenticator:
         """Every account the auth config mentions, always including the global account `$G`."""
         return set(self._settings.account_names)
 
-    def authenticate(self, connect: dict) -> AuthenticatedUser | None:
-        """The user a CONNECT (as a JSON dict) authenticates as, or None for an Authorization Violation."""
+    def authenticate(self, connect: dict, nonce: str = "") -> AuthenticatedUser | None:
+        """The user a CONNECT (as a JSON dict) authenticates as, or None for an Authorization Violation.
+        `nonce` is the one the connection's INFO carried ("" when it carried none)."""
         # The legacy account fields are refused even when no auth is configured.
         if connect.get("account") or connect.get("new_account"):
             return None
@@ -71,18 +81,25 @@ class Authenticator:
         user_name = _credential(connect, "user")
         password = _credential(connect, "pass")
         token = _credential(connect, "auth_token")
-        if user_name is None or password is None or token is None:
+        nkey = _credential(connect, "nkey")
+        sig = _credential(connect, "sig")
+        if user_name is None or password is None or token is None or nkey is None or sig is None:
             return None
         settings = self._settings
+        if settings.no_auth_user and not (user_name or password or token or nkey):
+            user = settings.users.get(settings.no_auth_user) or settings.nkey_users[settings.no_auth_user]
+            return _authenticated(user)
+        if settings.nkey_users and nkey:
+            user = settings.nkey_users.get(nkey)
+            if user is None or not nonce or not signature_valid(nkey, nonce, sig):
+                return None
+            return _authenticated(user)
         if settings.users:
-            if settings.no_auth_user and not (user_name or password or token):
-                user = settings.users[settings.no_auth_user]
-                return AuthenticatedUser(user.name, user.account, user.permissions)
             if user_name:
                 user = settings.users.get(user_name)
                 if user is None or not verify_password(user.password, password):
                     return None
-                return AuthenticatedUser(user.name, user.account, user.permissions)
+                return _authenticated(user)
         if settings.token:
             return ANONYMOUS if verify_password(settings.token, token) else None
         if settings.single_user:
@@ -90,3 +107,18 @@ class Authenticator:
                 return None
             return AuthenticatedUser(settings.single_user, GLOBAL_ACCOUNT, None)
         return None
+
+    @staticmethod
+    def failure_detail(connect: dict) -> str:
+        """What a refused CONNECT offered, as nats-server logs it after `authentication error`:
+        ` - Nkey "<key>"`, ` - User "<name>"`, ` - Token "[REDACTED]"`, or nothing."""
+        for field, label in (("nkey", "Nkey"), ("user", "User")):
+            value = connect.get(field)
+            if isinstance(value, str) and value:
+                return f" - {label} {go_quote(value)}"
+        token = connect.get("auth_token")
+        return ' - Token "[REDACTED]"' if isinstance(token, str) and token else ""
+
+
+def _authenticated(user: UserEntry) -> AuthenticatedUser:
+    return AuthenticatedUser(user.name, user.account, user.permissions)

@@ -1,8 +1,9 @@
 """Reading the `authorization { }` and `accounts { }` blocks into plain auth settings.
 
-Checks what nats-server checks at start-up: shapes, field names, duplicate users, and the
-combinations it refuses (token with users or a single user, a single user with a users list,
-a `no_auth_user` that names nobody). Raises AuthConfigError with a message naming the block.
+Checks what nats-server checks at start-up: shapes, field names, duplicate users and nkeys, public
+nkeys that are not user keys, nkey users with a name or password, and the combinations it refuses
+(token with users or a single user, a single user with a users list, a `no_auth_user` that names
+nobody). Raises AuthConfigError with a message naming the block.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .durations import seconds_from_config
 from .errors import AuthConfigError
+from .nkey_keys import user_key_bytes
 from .permissions import Permissions
 
 GLOBAL_ACCOUNT = "$G"
@@ -19,12 +21,13 @@ DEFAULT_AUTH_TIMEOUT = 2.0
 
 @dataclass(frozen=True)
 class UserEntry:
-    """One configured user of a users list."""
+    """One configured user of a users list; an nkey user has its public key as name and `nkey` set."""
 
     name: str
     password: str
     account: str
     permissions: Permissions | None
+    nkey: bool = False
 
 
 @dataclass
@@ -36,6 +39,8 @@ class AuthSettings:
     token: str = ""
     timeout: float = DEFAULT_AUTH_TIMEOUT
     users: dict[str, UserEntry] = field(default_factory=dict)
+    # Nkey users by public key.
+    nkey_users: dict[str, UserEntry] = field(default_factory=dict)
     no_auth_user: str = ""
     account_names: set[str] = field(default_factory=lambda: {GLOBAL_ACCOUNT})
 
@@ -71,6 +76,7 @@ def _parse_user(entry: object, where: str, account: str, account_field_allowed: 
     fields = lower_keys(entry, where)
     name = ""
     password = ""
+    nkey = ""
     permissions: Permissions | None = None
     for key, value in fields.items():
         if key in ("user", "username"):
@@ -84,9 +90,15 @@ def _parse_user(entry: object, where: str, account: str, account_field_allowed: 
             if not account:
                 raise AuthConfigError(f"{where}: account must not be empty")
         elif key == "nkey":
-            raise AuthConfigError(f"{where}: nkey users are not supported by edgenats")
+            nkey = _string(value, f"{where}.nkey")
         else:
             raise AuthConfigError(f"{where}: unknown field {key!r}")
+    if nkey:
+        if name or password:
+            raise AuthConfigError(f"{where}: Nkey users do not take usernames or passwords")
+        if user_key_bytes(nkey) is None:
+            raise AuthConfigError(f"{where}: Not a valid public nkey for a user")
+        return UserEntry(nkey, "", account, permissions, nkey=True)
     if not name:
         raise AuthConfigError(f"{where}: user entry requires a user")
     return UserEntry(name, password, account, permissions)
@@ -101,16 +113,17 @@ def _parse_users(
     for index, entry in enumerate(value):
         user = _parse_user(entry, f"{where}[{index}]", account, account_field_allowed)
         if user.permissions is None and defaults is not None:
-            user = UserEntry(user.name, user.password, user.account, defaults)
+            user = UserEntry(user.name, user.password, user.account, defaults, user.nkey)
         users.append(user)
     return users
 
 
 def _add_users(settings: AuthSettings, users: list[UserEntry], where: str) -> None:
     for user in users:
-        if user.name in settings.users:
-            raise AuthConfigError(f"{where}: duplicate user {user.name!r}")
-        settings.users[user.name] = user
+        registry, kind = (settings.nkey_users, "nkey") if user.nkey else (settings.users, "user")
+        if user.name in registry:
+            raise AuthConfigError(f"{where}: duplicate {kind} {user.name!r}")
+        registry[user.name] = user
         settings.account_names.add(user.account)
 
 
@@ -171,20 +184,21 @@ def account_name(name: object) -> str:
 
 
 def _check_combinations(settings: AuthSettings) -> None:
+    has_users = bool(settings.users or settings.nkey_users)
     if settings.single_password and not settings.single_user:
         raise AuthConfigError("authorization: password given without user")
     if settings.token and settings.single_user:
         raise AuthConfigError("authorization: user/password and token cannot be combined")
-    if settings.users and settings.token:
+    if has_users and settings.token:
         raise AuthConfigError("authorization: token and users cannot be combined")
-    if settings.users and settings.single_user:
+    if has_users and settings.single_user:
         raise AuthConfigError("authorization: a single user and a users list cannot be combined")
     if settings.no_auth_user:
-        if not settings.users:
+        if not has_users:
             raise AuthConfigError(
                 f"no_auth_user: {settings.no_auth_user!r} present, but users are not defined"
             )
-        if settings.no_auth_user not in settings.users:
+        if settings.no_auth_user not in settings.users and settings.no_auth_user not in settings.nkey_users:
             raise AuthConfigError(
                 f"no_auth_user: {settings.no_auth_user!r} not present as user in authorization block "
                 "or account configuration"

@@ -65,8 +65,9 @@ class HubHandshake:
             **({"tls_required": True} if self.tls_context is not None else {}),
         }
 
-    def authenticate(self, connect: dict) -> AuthenticatedUser | None:
-        user = self.authenticator.authenticate(connect)
+    def authenticate(self, connect: dict, nonce: str) -> AuthenticatedUser | None:
+        """The leaf's user; `nonce` is the one its INFO carried (an nkey user signs it)."""
+        user = self.authenticator.authenticate(connect, nonce)
         if user is not None and self._account and user.account == "$G":
             user = AuthenticatedUser(user.name, self._account, user.permissions)
         return user

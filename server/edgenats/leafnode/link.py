@@ -23,14 +23,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import ssl
-import string
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from edgenats import NATS_COMPAT_VERSION
-from edgenats.auth import Permissions
+from edgenats.auth import Permissions, new_nonce
 from edgenats.connection import Connection, WriteState, WriteTimeout
 from edgenats.leafnode.backlog import Backlog, BacklogState
 from edgenats.leafnode.credentials import CredentialsError, connect_credentials
@@ -62,7 +60,6 @@ _ERROR_DELAYS = (
 # Interest exempt from permission checks: loop detection and gateway reply mapping.
 _PERMISSION_EXEMPT = ("$LDS.", "_GR_.", "$GNR.")
 _EXEMPT_REPLIES = (b"_R_.", b"$JS.ACK.")
-_NONCE_ALPHABET = string.ascii_letters + string.digits + "-_"
 
 
 class LinkState(Enum):
@@ -127,10 +124,6 @@ class LinkFilter:
         if self._allowed is not None and not self._allowed.can_publish(subject):
             return False
         return self._denied is None or self._denied.can_publish(subject)
-
-
-def _nonce() -> str:
-    return "".join(_NONCE_ALPHABET[byte % len(_NONCE_ALPHABET)] for byte in os.urandom(15))
 
 
 def _permission_lists(value) -> tuple[list[str] | None, list[str]]:
@@ -208,7 +201,7 @@ class LeafLink(Connection):
         hub = self.hub
         info = hub.info(self.cid)
         if hub.auth_required:
-            self.nonce = _nonce()
+            self.nonce = new_nonce()
             info["auth_required"] = True
             info["nonce"] = self.nonce
         self.send(info_line(info))
@@ -442,7 +435,7 @@ class LeafLink(Connection):
             log.error("%s - %s", self.describe(), rejection)
             self.close("Protocol Violation", error_text=rejection)
             return
-        user = self.hub.authenticate(options)
+        user = self.hub.authenticate(options, self.nonce)
         if user is None:
             log.error("%s - authentication error", self.describe())
             self.close("Authentication Failure", error_text="Authorization Violation")

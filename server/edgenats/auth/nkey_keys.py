@@ -1,0 +1,63 @@
+"""Nkey users' keys and signatures: which strings are public user keys, the nonce a client signs, and
+the check of a CONNECT `sig` (Ed25519 over the nonce's ASCII bytes) against the client's `nkey`.
+
+Public keys are read as nats-server reads them: base32, a prefix byte (`U` for users), 32 key bytes
+and a CRC-16 trailer. A signature is unpadded base64url, or standard base64 as nats-server's fallback.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+
+import nacl.exceptions
+import nacl.signing
+import nkeys
+
+# 11 random bytes give nats-server's 15-character nonce.
+_NONCE_BYTES = 11
+_URL_SAFE = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def new_nonce() -> str:
+    """A fresh nonce for one connection's INFO: base64url of 11 random bytes, unpadded."""
+    return base64.urlsafe_b64encode(os.urandom(_NONCE_BYTES)).rstrip(b"=").decode()
+
+
+def user_key_bytes(public_key: str) -> bytes | None:
+    """The 32 Ed25519 key bytes of a public user nkey (`U...`), or None when it is not one."""
+    if not isinstance(public_key, str) or not public_key.startswith("U"):
+        return None
+    try:
+        raw = base64.b32decode(public_key + "=" * (-len(public_key) % 8))
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 35 or raw[0] != nkeys.PREFIX_BYTE_USER:
+        return None
+    if nkeys.crc16(bytearray(raw[:-2])) != int.from_bytes(raw[-2:], "little"):
+        return None
+    return raw[1:33]
+
+
+def _signature_bytes(sig: str) -> bytes | None:
+    try:
+        if _URL_SAFE.fullmatch(sig):
+            return base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+        return base64.b64decode(sig, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def signature_valid(public_key: str, nonce: str, sig: str) -> bool:
+    """Whether `sig` is the signature of `nonce` by the holder of user key `public_key`."""
+    key = user_key_bytes(public_key)
+    signature = _signature_bytes(sig) if sig else None
+    if key is None or signature is None:
+        return False
+    try:
+        nacl.signing.VerifyKey(key).verify(nonce.encode(), signature)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError, TypeError):
+        return False
+    return True
