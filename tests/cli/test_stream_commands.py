@@ -73,6 +73,8 @@ def test_apply_shows_the_servers_refusal_and_stops(js_server, tmp_path):
     ("{", "FILE: not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
     ('[{"subjects": ["a"]}]', "FILE: every stream config needs a name"),
     ('["A"]', "FILE: expected a stream config (a JSON object) or a list of them"),
+    ('{"name": "a b"}', "FILE: stream name 'a b' can not contain '.', '*', '>' or white space"),
+    ('{"name": "site.T"}', "FILE: stream name 'site.T' can not contain '.', '*', '>' or white space"),
     ('{"name": "A", "max_age": "1 day"}',
      "stream A: max_age: invalid duration '1 day': expected something like \"10s\", \"2m\" or \"1m30s\""),
     ('{"name": "A", "max_bytes": "lots"}',

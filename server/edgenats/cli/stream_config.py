@@ -19,6 +19,7 @@ from edgenats.conf.units import parse_duration, parse_size
 DURATION_FIELDS = ("max_age", "duplicate_window", "subject_delete_marker_ttl")
 SIZE_FIELDS = ("max_bytes", "max_msg_size")
 SERVER_METADATA = "_nats."
+NOT_IN_NAMES = frozenset(".*>")
 
 
 def load_configs(text: str, source: str) -> list[dict[str, Any]]:
@@ -37,6 +38,9 @@ def _request(config: dict[str, Any], source: str) -> dict[str, Any]:
     name = config.get("name")
     if not isinstance(name, str) or not name:
         raise CommandError(f"{source}: every stream config needs a name")
+    if any(char in NOT_IN_NAMES or char.isspace() for char in name):
+        # The name is a token of the API subjects the request goes to.
+        raise CommandError(f"{source}: stream name {name!r} can not contain '.', '*', '>' or white space")
     request = dict(config)
     for fields, parse, scale in ((DURATION_FIELDS, parse_duration, 1_000_000_000), (SIZE_FIELDS, parse_size, 1)):
         for field in fields:
