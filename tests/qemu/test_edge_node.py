@@ -292,6 +292,7 @@ async def test_readings_stored_in_the_vm_reach_the_hub_stream_once_in_order(vm, 
         at_the_hub = await readings_in(at_hub.jetstream(), "AGG", "sfdev", len(kept), timeout=180)
         timed("store-and-forward: the hub caught up after its restart", started)
         assert at_the_hub == kept, "the hub holds every reading once, in order"
+        print(f"[store-and-forward] {len(kept)} readings, {len(kept) - at_cut} stored in the VM after the cut")
     finally:
         if board is not None:
             board.stop()
