@@ -11,9 +11,12 @@ OPERATOR_CLI = [sys.executable, "-m", "edgenats.cli.operator_main"]
 COMMAND_TIMEOUT_S = 30.0
 
 
-def run_cli(*args: str, timeout: float = COMMAND_TIMEOUT_S) -> subprocess.CompletedProcess:
-    """Run one `edgenats` command to completion, capturing stdout and stderr as text."""
-    return subprocess.run([*OPERATOR_CLI, *args], capture_output=True, text=True, timeout=timeout)
+def run_cli(*args: str, timeout: float = COMMAND_TIMEOUT_S, stdin: str | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run one `edgenats` command to completion (given `stdin` and environment, if any), capturing stdout
+    and stderr as text."""
+    return subprocess.run([*OPERATOR_CLI, *args], capture_output=True, text=True, timeout=timeout, input=stdin,
+                          env=env)
 
 
 class BackgroundCommand:

@@ -1,8 +1,10 @@
 """The whole path under emulation: site.yml provisions a fresh arm64 Debian VM (a Pi Zero 2 W's CPU,
-cores and memory) over SSH; the broker runs as a systemd service and links as a leaf to a real
-nats-server hub on the host; a nats-py client at the hub and the device app on a virtual board, which
-connects to the VM's broker, exchange messages through the VM; a second run changes nothing; a reboot
-brings the service back.
+cores and memory) over SSH; the broker runs as a systemd service with JetStream in domain site1 and the
+TELEMETRY stream the inventory declares, and links as a leaf to a real nats-server hub (JetStream,
+domain hub) on the host; a nats-py client at the hub and the device app on a virtual board, which
+connects to the VM's broker, exchange messages through the VM; a second run changes nothing; readings
+the device publishes acked are stored in the VM while the hub is killed and reach the hub's stream
+sourcing TELEMETRY once and in order when it is back; a reboot brings the service back.
 
 Run alone with `pytest -m qemu tests/qemu` (as root: the image build uses debootstrap)."""
 
@@ -13,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -22,7 +25,8 @@ import nats
 import nats.errors
 import pytest
 from firmware.virtual_board import VirtualBoard
-from servers import free_port, start_server
+from nats.js.api import ExternalStream, StreamConfig, StreamSource
+from servers import RunningServer, free_port, start_server
 from vm import ROOT, EdgeVM, build_image
 
 pytestmark = pytest.mark.qemu
@@ -33,6 +37,8 @@ DEVICE_PASSWORD = "device-secret"
 # Pure-Python and manylinux aarch64 wheels: the guest has no network, so everything it installs is copied in.
 GUEST_PLATFORMS = ["manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64"]
 TIMINGS: dict[str, float] = {}
+# The stream the inventory declares on the VM (edgenats_streams): what the device's acked readings go to.
+TELEMETRY_STREAM = {"name": "TELEMETRY", "subjects": ["devices.*.telemetry"], "storage": "file", "max_age": "24h"}
 
 
 def timed(name: str, started: float):
@@ -69,16 +75,40 @@ def wheels(tmp_path_factory) -> Path:
     return out
 
 
+class Hub:
+    """A real nats-server as the cloud hub: JetStream in domain `hub`, accepting leaf nodes with a
+    password; it can be killed (kill -9) and started again on the same ports and store."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.leaf_port = free_port()
+        self.config = (f'jetstream {{ store_dir: "{folder / "store"}", domain: hub }}\n'
+                       f'leafnodes {{ listen: "127.0.0.1:{self.leaf_port}"\n'
+                       f'  authorization {{ user: site1, password: "{HUB_PASSWORD}" }} }}\n')
+        self.server: RunningServer = start_server("nats-server", folder, self.config)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def log_text(self) -> str:
+        return self.server.log_text()
+
+    def kill(self) -> None:
+        self.server.stop(signal.SIGKILL)
+
+    def start_again(self) -> None:
+        self.server = start_server("nats-server", self.folder, self.config, port=self.server.port)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    """A real nats-server as the cloud hub, accepting leaf nodes with a password."""
-    leaf_port = free_port()
-    config = (f'leafnodes {{ listen: "127.0.0.1:{leaf_port}"\n'
-              f'  authorization {{ user: site1, password: "{HUB_PASSWORD}" }} }}\n')
-    server = start_server("nats-server", tmp_path_factory.mktemp("hub"), config)
-    server.leaf_port = leaf_port
-    yield server
-    server.stop()
+    hub = Hub(tmp_path_factory.mktemp("hub"))
+    yield hub
+    hub.stop()
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +140,8 @@ def site(tmp_path_factory, vm, wheels):
     vm.inventory(folder / "hosts.yml", edgenats_wheel_dir=str(wheels),
                  edgenats_hub_url="nats-leaf://10.0.2.100:7422", edgenats_hub_user="site1",
                  edgenats_users=json.dumps([{"user": "devices", "password": DEVICE_PASSWORD}]),
-                 edgenats_http_port=8222)
+                 edgenats_http_port=8222, edgenats_jetstream_domain="site1",
+                 edgenats_streams=json.dumps([TELEMETRY_STREAM]))
     return folder
 
 
@@ -186,17 +217,87 @@ async def test_hub_client_and_device_app_talk_through_the_vm(vm, hub, first_run,
         await peer.close()
 
 
-def provision_virtual_board(folder: Path, device_id: str, server: str) -> VirtualBoard:
+def provision_virtual_board(folder: Path, device_id: str, server: str, **settings) -> VirtualBoard:
     """A virtual board on the host running the device app against the VM's forwarded broker port."""
     board = VirtualBoard(folder / "board")
     config = folder / f"{device_id}.json"
-    config.write_text(json.dumps({"device_id": device_id, "servers": [server], "interval_s": 0.5}))
+    config.write_text(json.dumps({"device_id": device_id, "servers": [server], "interval_s": 0.5} | settings))
     done = subprocess.run([sys.executable, "-m", "edgenats.device", "provision", "--board", "unix", "--port",
                            board.port, "--config", str(config)], capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
         board.stop()
         raise AssertionError(done.stderr)
     return board
+
+
+async def answered(call, timeout: float = 60.0):
+    """`call()`'s result once the VM's JetStream answers through the leaf link (it may not be up yet)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await call()
+        except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+            assert time.monotonic() < deadline, "the VM's JetStream did not answer through the hub"
+            await asyncio.sleep(1)
+
+
+async def readings_in(js, stream: str, device_id: str, count: int, timeout: float) -> list[int]:
+    """The reading numbers (of their Nats-Msg-Id) of `device_id` in `stream`, once it holds `count` of them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = (await js.stream_info(stream)).state
+        stored = [await js.get_msg(stream, seq) for seq in range(state.first_seq, state.last_seq + 1)
+                  ] if state.messages else []
+        numbers = [int(message.headers["Nats-Msg-Id"].rsplit("-", 1)[1]) for message in stored
+                   if message.subject == f"devices.{device_id}.telemetry"]
+        if len(numbers) >= count:
+            return numbers
+        assert time.monotonic() < deadline, f"{stream} holds {len(numbers)} of {count} readings of {device_id}"
+        await asyncio.sleep(1)
+
+
+async def test_readings_stored_in_the_vm_reach_the_hub_stream_once_in_order(vm, hub, first_run, tmp_path):
+    await wait_for_leaf(hub)
+    at_hub = await nats.connect(hub.url)
+    at_vm = await nats.connect(f"nats://devices:{DEVICE_PASSWORD}@127.0.0.1:{vm.nats_port}", connect_timeout=30)
+    board = None
+    try:
+        # The hub manages the VM's stream through its domain: the one the inventory declared.
+        site = at_hub.jetstream(domain="site1")
+        info = await answered(lambda: site.stream_info("TELEMETRY"))
+        assert (info.config.subjects, info.config.max_age) == (["devices.*.telemetry"], 24 * 3600)
+        source = StreamSource(name="TELEMETRY", external=ExternalStream(api="$JS.site1.API"))
+        await at_hub.jetstream().add_stream(StreamConfig(name="AGG", sources=[source]))
+        board = await asyncio.to_thread(provision_virtual_board, tmp_path, "sfdev",
+                                        f"nats://devices:{DEVICE_PASSWORD}@127.0.0.1:{vm.nats_port}",
+                                        interval_s=0.3, acked=True, client={"reconnect_wait_max": 1})
+        started = time.monotonic()
+        await readings_in(at_hub.jetstream(), "AGG", "sfdev", 3, timeout=120)
+        timed("store-and-forward: first readings at the hub", started)
+
+        # The uplink goes: the hub is killed; the device's readings go on being stored in the VM.
+        await at_hub.close()
+        hub.kill()
+        in_vm = at_vm.jetstream()
+        at_cut = len(await readings_in(in_vm, "TELEMETRY", "sfdev", 0, timeout=0))
+        await readings_in(in_vm, "TELEMETRY", "sfdev", at_cut + 10, timeout=60)
+        hub.start_again()
+        started = time.monotonic()
+        await readings_in(in_vm, "TELEMETRY", "sfdev", at_cut + 13, timeout=60)
+        board.stop()
+        board = None
+        kept = await readings_in(in_vm, "TELEMETRY", "sfdev", 0, timeout=0)
+        assert kept == list(range(1, len(kept) + 1)), "the VM's stream holds each acked reading once"
+        at_hub = await nats.connect(hub.url)
+        at_the_hub = await readings_in(at_hub.jetstream(), "AGG", "sfdev", len(kept), timeout=180)
+        timed("store-and-forward: the hub caught up after its restart", started)
+        assert at_the_hub == kept, "the hub holds every reading once, in order"
+        print(f"[store-and-forward] {len(kept)} readings, {len(kept) - at_cut} stored in the VM after the cut")
+    finally:
+        if board is not None:
+            board.stop()
+        await at_vm.close()
+        await at_hub.close()
 
 
 def test_reboot_brings_the_service_and_the_leaf_link_back(vm, hub):

@@ -1,7 +1,9 @@
 """The connection flags every client-side command shares: -s/--server, --user, --password, --token.
 
-The top-level parser owns the defaults (the NATS_URL environment variable, else the local server); each
-subcommand accepts the same flags again so they may be written before or after the command name.
+The top-level parser owns the defaults: the NATS_URL, NATS_USER, NATS_PASSWORD and NATS_TOKEN environment
+variables (unset when empty; without NATS_URL the local server), so a tool can pass credentials outside
+the command line. Each subcommand accepts the same flags again so they may be written before or after
+the command name.
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, with_defaults: 
         "-s", "--server", metavar="URL", default=default(os.environ.get("NATS_URL", DEFAULT_SERVER_URL)),
         help=f"server URL(s), comma separated (env NATS_URL, default {DEFAULT_SERVER_URL})",
     )
-    group.add_argument("--user", default=default(None), help="user name")
-    group.add_argument("--password", default=default(None), help="password")
-    group.add_argument("--token", default=default(None), help="authentication token")
+    group.add_argument("--user", default=default(os.environ.get("NATS_USER") or None),
+                       help="user name (env NATS_USER)")
+    group.add_argument("--password", default=default(os.environ.get("NATS_PASSWORD") or None),
+                       help="password (env NATS_PASSWORD)")
+    group.add_argument("--token", default=default(os.environ.get("NATS_TOKEN") or None),
+                       help="authentication token (env NATS_TOKEN)")
 
 
 def connection_arguments_parent() -> argparse.ArgumentParser:
