@@ -3,6 +3,8 @@ the check of a CONNECT `sig` (Ed25519 over the nonce's ASCII bytes) against the 
 
 Public keys are read as nats-server reads them: base32, a prefix byte (`U` for users), 32 key bytes
 and a CRC-16 trailer. A signature is unpadded base64url, or standard base64 as nats-server's fallback.
+`nkeys` and PyNaCl (libsodium) are imported on first use: a broker without nkey users never loads them
+(about 2 MB of memory on a Pi).
 """
 
 from __future__ import annotations
@@ -11,10 +13,6 @@ import base64
 import binascii
 import os
 import re
-
-import nacl.exceptions
-import nacl.signing
-import nkeys
 
 # 11 random bytes give nats-server's 15-character nonce.
 _NONCE_BYTES = 11
@@ -30,6 +28,7 @@ def user_key_bytes(public_key: str) -> bytes | None:
     """The 32 Ed25519 key bytes of a public user nkey (`U...`), or None when it is not one."""
     if not isinstance(public_key, str) or not public_key.startswith("U"):
         return None
+    import nkeys
     try:
         raw = base64.b32decode(public_key + "=" * (-len(public_key) % 8))
     except (binascii.Error, ValueError):
@@ -56,6 +55,9 @@ def signature_valid(public_key: str, nonce: str, sig: str) -> bool:
     signature = _signature_bytes(sig) if sig else None
     if key is None or signature is None:
         return False
+    import nacl.exceptions
+    import nacl.signing
+
     try:
         nacl.signing.VerifyKey(key).verify(nonce.encode(), signature)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError, TypeError):
