@@ -119,10 +119,13 @@ class PushSink:
 
     def sent(self, size: int) -> None:
         self._last_sent = time.monotonic()
-        for bucket in self._buckets():
-            bucket.take(size)
-        if self._pacer is not None:
-            self._pacer.meter.record(size)
+        if self._rate_limit is not None:
+            self._rate_limit.take(size)
+        pacer = self._pacer
+        if pacer is not None:
+            if pacer.bucket is not None:
+                pacer.bucket.take(size)
+            pacer.meter.record(size)
         if not self._window:
             return
         self._outstanding += size
