@@ -46,7 +46,7 @@ POLL_S = 0.05
 
 def hub_config(leaf_port: int) -> str:
     return (f'server_name: catchup-hub-{leaf_port}\nleafnodes {{ listen: "{LOOPBACK}:{leaf_port}" }}\n'
-            'jetstream { store_dir: "js-hub", domain: hub }\n')
+            f'jetstream {{ store_dir: "js-hub-{leaf_port}", domain: hub }}\n')
 
 
 def leaf_config(kind: str, hub_leaf_port: int) -> str:
@@ -83,7 +83,9 @@ def _catch_up(launch: ServerLauncher, kind: str, count: int, size: int, settings
             progress(f"{leaf_label(kind)}: the hub sources the backlog")
             leaf_probe, hub_probe = ProcessProbe(leaf.pid), ProcessProbe(hub.pid)
             start, hub_start = CpuSnapshot.take(leaf_probe, hub_probe), hub_probe.cpu_seconds()
-            api.checked(f"$JS.API.STREAM.CREATE.{HUB_STREAM['name']}", HUB_STREAM)
+            created = api.checked(f"$JS.API.STREAM.CREATE.{HUB_STREAM['name']}", HUB_STREAM)
+            if created["state"]["messages"]:
+                raise BenchError(f"the hub stream held {created['state']['messages']} messages at its creation")
             result.counted = _wait_for_all(api, count, settings.stall_timeout_s)
             end = CpuSnapshot.take(leaf_probe, hub_probe)
             result.elapsed_s = end.wall - start.wall
