@@ -7,8 +7,10 @@ FlowControl Request` once more than half the window is outstanding, no more deli
 whole window is, and on the reply to the latest request the bytes it covered are released and the
 window doubles (2 MiB up to 32 MiB); pacing (`pacing.py`): the consumer's own `rate_limit_bps` and,
 when the deliver subject's interest is across a leaf link whose remote has a `drain_rate`, that link's
-bucket; a paced sink stops and resumes on a timer. While its deliveries go through a link, the sink is
-one of that link's drain feeds (its backlog counts in the link's drain progress)."""
+bucket; a paced sink stops and resumes on a timer. A pump that has sent TURN_BUDGET bytes yields the
+same way with no delay, so a large backlog goes out in slices that are flushed as they are made while
+everything else the loop has to do goes on between them. While its deliveries go through a link, the
+sink is one of that link's drain feeds (its backlog counts in the link's drain progress)."""
 
 from __future__ import annotations
 
@@ -34,13 +36,15 @@ _ALPHABET = string.ascii_letters + string.digits
 # rate_limit_bps's credit: nats-server's burst is the stream's max_msg_size, else the account's or the
 # server's max_payload; edgenats uses the default max_payload (1 MiB).
 RATE_LIMIT_BURST = 1024 * 1024
+# Bytes one pump sends before it yields to the loop (the output is flushed, other work runs).
+TURN_BUDGET = 64 * 1024
 
 
 class PushState(enum.Enum):
     UNBOUND = "unbound"  # nobody subscribes the deliver subject: nothing is sent
     BOUND = "bound"  # deliveries flow
     STALLED = "stalled"  # bound, but the flow-control window is full until the client answers
-    PACED = "paced"  # bound, waiting for a rate limit's bucket (a timer resumes it)
+    PACED = "paced"  # bound, waiting for a rate limit's bucket or the next loop turn (a timer resumes it)
 
 
 class PushSink:
@@ -71,7 +75,8 @@ class PushSink:
         self.backlog = backlog
         self._pacer: Pacer | None = None
         self._follow(account.pacer_for(self.subject, self._group))
-        self._resume: asyncio.TimerHandle | None = None
+        self._resume: asyncio.Handle | None = None
+        self._turn_bytes = 0  # sent by the running pump
         if config.get("idle_heartbeat"):
             self._schedule_beat(config["idle_heartbeat"] / 1e9)
 
@@ -108,6 +113,9 @@ class PushSink:
     def ready(self) -> bool:
         if self.state is not PushState.BOUND:
             return False
+        if self._turn_bytes >= TURN_BUDGET:
+            self._resume = asyncio.get_running_loop().call_soon(self._resumed)
+            return False
         wait = self._pace_wait()
         if wait > 0:
             self._resume = asyncio.get_running_loop().call_later(wait, self._resumed)
@@ -119,6 +127,7 @@ class PushSink:
 
     def sent(self, size: int) -> None:
         self._last_sent = time.monotonic()
+        self._turn_bytes += size
         if self._rate_limit is not None:
             self._rate_limit.take(size)
         pacer = self._pacer
@@ -135,7 +144,9 @@ class PushSink:
             self.account.publish_internal(self.subject, b"", self._fc_reply, FLOW_CONTROL_REQUEST)
 
     def drained(self) -> None:
-        """Nothing more to deliver now (push has nothing to end)."""
+        """The pump ended (nothing more to deliver now, or the sink stopped it): the next one starts a
+        new turn budget."""
+        self._turn_bytes = 0
 
     def busy(self) -> bool:
         """Keeps an idle consumer alive: a subscriber on the deliver subject."""
