@@ -1,7 +1,8 @@
 """An account: the isolated subject space its connections share (its subscription trie), the one
 routing path every publisher in it uses, and the internal publish/subscribe that services inside
 the server (JetStream, `$SYS`, imports) use exactly as a client would, with interest watches (a
-service told when a subject gains or loses receivers: JetStream push consumers)."""
+service told when a subject gains or loses receivers: JetStream push consumers), and which receivers
+pace the JetStream deliveries they take (leaf links, by their remote's `pacing.Pacer`)."""
 
 from __future__ import annotations
 

@@ -82,6 +82,8 @@ class Pacer:
 
     def set_rate(self, rate: int) -> None:
         """A new limit (config reload); 0 removes it. The burst is a tenth of a second's worth."""
+        if rate == self.limit and (self.bucket is not None) == bool(rate):
+            return
         self.limit = rate
         self.bucket = TokenBucket(rate, rate / 10) if rate else None
 
