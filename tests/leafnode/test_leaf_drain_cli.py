@@ -1,7 +1,8 @@
 """`edgenats server leafs` as an operator runs it on an edge whose link to the hub is cut: one line per
 leaf remote with its state and JetStream drain (the backlog the hub's sourcing consumer still has to
 take, its lag, the rate, the limit), asked through the edge's system account; once the link is back
-and the backlog drained, the same line shows 0. The hub is a real nats-server sourcing the edge."""
+and the backlog drained, the same line shows 0. The hub is a real nats-server sourcing the edge. A
+server without leaf remotes (either kind) says so."""
 
 from __future__ import annotations
 
@@ -95,3 +96,13 @@ async def test_server_leafs_shows_the_backlog_behind_a_link_cut_from_a_nats_serv
     assert row[1:4] == ["connected", "0", "0 B"]
     for nc in (hub_nc, edge_nc):
         await nc.close()
+
+
+def test_server_leafs_on_a_server_without_remotes(server_kind, server_factory):
+    server = server_factory(server_kind, "accounts { SYS { users: [{user: ops, password: ops-secret}] } }\n"
+                                         "system_account: SYS\n")
+    result = subprocess.run([sys.executable, "-m", "edgenats.cli.operator_main", "-s", server.url, *SYSTEM_USER,
+                             "server", "leafs"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    title, blank, body = result.stdout.splitlines()
+    assert title.startswith("Leaf remotes of N") and body == "no leaf remotes"
