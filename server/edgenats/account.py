@@ -1,7 +1,8 @@
 """An account: the isolated subject space its connections share (its subscription trie), the one
 routing path every publisher in it uses, and the internal publish/subscribe that services inside
 the server (JetStream, `$SYS`, imports) use exactly as a client would, with interest watches (a
-service told when a subject gains or loses receivers: JetStream push consumers)."""
+service told when a subject gains or loses receivers: JetStream push consumers), and which receivers
+pace the JetStream deliveries they take (leaf links, by their remote's `pacing.Pacer`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 
 from edgenats.delivery import DeliveryPlan
 from edgenats.internal import InternalCallback, InternalSubscriber
+from edgenats.pacing import Pacer
 from edgenats.routing import Router
 from edgenats.sublist import Subscription, SubscriptionTrie
 
@@ -18,7 +20,7 @@ GLOBAL_ACCOUNT = "$G"
 class Account(Router):
     """Publishers call the routing path it inherits: publish, publish_run, publish_from_link."""
 
-    __slots__ = ("name", "connections")
+    __slots__ = ("name", "connections", "pacers")
 
     def __init__(self, name: str, mark_dirty) -> None:
         """`mark_dirty(connection)` schedules a connection's flush for the end of the loop turn."""
@@ -26,6 +28,8 @@ class Account(Router):
         super().__init__(SubscriptionTrie(DeliveryPlan, DeliveryPlan.settle), mark_dirty)
         self.name = name
         self.connections: set = set()
+        # Receivers (leaf links) whose deliveries are paced and measured: the link's remote's pacer.
+        self.pacers: dict[object, Pacer] = {}
 
     def settle_counters(self) -> None:
         """Bring every delivery counter up to date (cached plans count bulk deliveries themselves)."""
@@ -60,6 +64,17 @@ class Account(Router):
     def has_exact_interest(self, subject: str, queue: str | None = None) -> bool:
         """Whether a subscription is on exactly `subject` (plain, or a member of queue group `queue`)."""
         return self.sublist.count_exact(subject, queue) > 0
+
+    def pacer_for(self, subject: str, queue: str | None = None) -> Pacer | None:
+        """The pacer of a receiver subscribed on exactly `subject` (a JetStream deliver subject whose
+        interest is across a leaf link), if any."""
+        if not self.pacers:
+            return None
+        for subscription in self.sublist.exact(subject, queue):
+            pacer = self.pacers.get(subscription.target)
+            if pacer is not None:
+                return pacer
+        return None
 
     def publish_internal(self, subject: str, payload: bytes = b"", reply: str | None = None,
                          headers: bytes | None = None, *, once: bool = False) -> int:

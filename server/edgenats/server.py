@@ -21,6 +21,7 @@ from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
 from edgenats.client import ClientConnection
 from edgenats.connection import Connection
 from edgenats.imports import Imports
+from edgenats.leafnode.config import LeafNodeSettings
 from edgenats.logs import configure_logging
 from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
 from edgenats.surface import ClosedConnection
@@ -38,6 +39,11 @@ _SHUTDOWN_GRACE = 2.0
 # Keepalive deadlines are checked this often at most (a quarter of ping_interval when shorter).
 _KEEPALIVE_SWEEP_MAX = 0.5
 _CLOSED_CONNECTIONS_KEPT = 1000
+
+
+def _fixed(setting: object) -> object:
+    """A setting as reload compares it: the leafnodes block less the remotes' drain rates."""
+    return setting.fixed() if isinstance(setting, LeafNodeSettings) else setting
 
 
 def new_server_id() -> str:
@@ -323,7 +329,8 @@ class Server:
         log.info("Reloading server configuration")
         try:
             new = load_options(old.config_file, old.flag_overrides)
-            changed_fixed = [name for name in NOT_RELOADABLE if getattr(new, name) != getattr(old, name)]
+            changed_fixed = [name for name in NOT_RELOADABLE
+                             if _fixed(getattr(new, name)) != _fixed(getattr(old, name))]
             if changed_fixed:
                 raise OptionsError(f"config reload not supported for {', '.join(changed_fixed)}")
             if self.jetstream is not None and not self.jetstream.reloadable(new.account_settings,
@@ -341,6 +348,8 @@ class Server:
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()
         self.imports.apply(new.account_settings)
+        if self.leafnodes is not None:
+            self.leafnodes.apply_reload(new.leafnodes)
         if self.jetstream is not None:
             self.jetstream.apply_limits(new.account_settings, new.system_account)
         for account in self.accounts.values():

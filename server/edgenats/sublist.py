@@ -10,7 +10,7 @@ keeps what the head matches whatever token follows, until the trie changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -143,14 +143,18 @@ class SubscriptionTrie:
             callback()
 
     def count_exact(self, subject: str, queue: str | None) -> int:
+        """How many subscriptions `exact(subject, queue)` gives."""
+        return len(self.exact(subject, queue))
+
+    def exact(self, subject: str, queue: str | None) -> Collection[Subscription]:
         """Subscriptions on exactly `subject` (no wildcard match): plain ones when `queue` is None,
         else the members of that queue group."""
         node: _Node | None = self._root
         for token in subject.split("."):
             node = node.children.get(token) if token not in ("*", ">") else None
             if node is None:
-                return 0
-        return len(node.plain) if queue is None else len(node.queues.get(queue, ()))
+                return ()
+        return node.plain.keys() if queue is None else node.queues.get(queue, ())
 
     def match(self, subject: bytes) -> Any:
         """Who wants `subject` (a literal subject as received, latin-1 bytes), as derived."""

@@ -30,6 +30,9 @@ FORBIDDEN = {
     "account.py": ("edgenats.server", "edgenats.client", "edgenats.connection", "edgenats.leafnode"),
     "connection.py": ("edgenats.server", "edgenats.client", "edgenats.account", "edgenats.leafnode",
                       "edgenats.routing"),
+    # Pacing is shared by JetStream sinks and leaf remotes, and knows neither.
+    "pacing.py": ("edgenats.server", "edgenats.client", "edgenats.connection", "edgenats.account",
+                  "edgenats.leafnode", "edgenats.jetstream"),
     "leafnode": ("edgenats.server", "edgenats.monitor", "edgenats.system"),
     "monitor": ("edgenats.server", "edgenats.leafnode", "edgenats.system"),
     "system": ("edgenats.server", "edgenats.leafnode"),

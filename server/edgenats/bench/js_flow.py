@@ -41,7 +41,7 @@ def kv_key(index: int) -> str:
     return f"$KV.{KV_BUCKET}.k{index % KV_KEYS}"
 
 
-class _Window:
+class RequestWindow:
     """Requests with their own reply inboxes on one connection, at most `in_flight` unanswered."""
 
     def __init__(self, endpoint: Endpoint, name: str, settings: BenchSettings) -> None:
@@ -132,7 +132,7 @@ def run_js_scenario(server_label: str, scenario: str, size: int, settings: Bench
     return result
 
 
-def _published(window: _Window, frame_for: Callable[[int, str], bytes], result: ScenarioResult,
+def _published(window: RequestWindow, frame_for: Callable[[int, str], bytes], result: ScenarioResult,
                settings: BenchSettings, endpoint: Endpoint, server: ProcessProbe | None,
                loadgen: ProcessProbe) -> int:
     """Warm up, then the measured publishes; returns how many were published in all."""
@@ -149,7 +149,7 @@ def _published(window: _Window, frame_for: Callable[[int, str], bytes], result: 
 def _publish(result: ScenarioResult, api: ApiClient, size: int, settings: BenchSettings, endpoint: Endpoint,
              server: ProcessProbe | None, loadgen: ProcessProbe) -> None:
     api.create_stream(STREAM_CONFIG)
-    window = _Window(endpoint, "bench-js-pub", settings)
+    window = RequestWindow(endpoint, "bench-js-pub", settings)
     try:
         total = _published(window, _publisher(lambda _: STREAM_SUBJECT, size), result, settings, endpoint,
                            server, loadgen)
@@ -163,7 +163,7 @@ def _publish(result: ScenarioResult, api: ApiClient, size: int, settings: BenchS
 def _kv_put(result: ScenarioResult, api: ApiClient, size: int, settings: BenchSettings, endpoint: Endpoint,
             server: ProcessProbe | None, loadgen: ProcessProbe) -> None:
     api.create_stream(KV_CONFIG)
-    window = _Window(endpoint, "bench-kv-put", settings)
+    window = RequestWindow(endpoint, "bench-kv-put", settings)
     try:
         total = _published(window, _publisher(kv_key, size), result, settings, endpoint, server, loadgen)
     finally:
@@ -176,7 +176,7 @@ def _kv_put(result: ScenarioResult, api: ApiClient, size: int, settings: BenchSe
 def _kv_get(result: ScenarioResult, api: ApiClient, size: int, settings: BenchSettings, endpoint: Endpoint,
             server: ProcessProbe | None, loadgen: ProcessProbe) -> None:
     api.create_stream(KV_CONFIG)
-    window = _Window(endpoint, "bench-kv-get", settings)
+    window = RequestWindow(endpoint, "bench-kv-get", settings)
     try:
         window.run(_publisher(kv_key, size), KV_KEYS, None)
         gets = {index: json.dumps({"last_by_subj": kv_key(index)}).encode() for index in range(KV_KEYS)}
@@ -196,7 +196,7 @@ def _pull(result: ScenarioResult, api: ApiClient, size: int, settings: BenchSett
     """Fill the stream (msgs, or what publishing for the duration stored), then consume it all through
     a durable pull consumer that acks every message."""
     api.create_stream(STREAM_CONFIG)
-    window = _Window(endpoint, "bench-js-fill", settings)
+    window = RequestWindow(endpoint, "bench-js-fill", settings)
     try:
         until = None if settings.msgs is not None else time.perf_counter() + settings.duration_s
         stored = window.run(_publisher(lambda _: STREAM_SUBJECT, size), settings.msgs, until)

@@ -29,6 +29,7 @@ class ScenarioResult:
     latency_p99_us: float | None = None
     ping_max_ms: float | None = None  # JetStream runs: the worst PING round trip of an idle connection
     durability: str | None = None  # JetStream runs of --compare: "default" or "always" (sync_interval)
+    hub_cpu_s: float | None = None  # catch-up runs: the hub's CPU-seconds (the server is the leaf)
     error: str | None = None
 
     @property
@@ -60,6 +61,12 @@ class ScenarioResult:
         return self.server_cpu_s / (self.counted / 1e6)
 
     @property
+    def hub_cpu_s_per_million(self) -> float | None:
+        if self.hub_cpu_s is None or not self.counted:
+            return None
+        return self.hub_cpu_s / (self.counted / 1e6)
+
+    @property
     def server_cpu_share(self) -> float | None:
         """The server's CPU use as a fraction of one core during the run."""
         if self.server_cpu_s is None or self.elapsed_s <= 0:
@@ -83,4 +90,5 @@ class ScenarioResult:
             "server_cpu_share": self.server_cpu_share, "loadgen_cpu_share": self.loadgen_cpu_share,
             "latency_p50_us": self.latency_p50_us, "latency_p99_us": self.latency_p99_us,
             "ping_max_ms": self.ping_max_ms, "durability": self.durability, "error": self.error,
+            "hub_cpu_s": self.hub_cpu_s, "hub_cpu_s_per_million": self.hub_cpu_s_per_million,
         }

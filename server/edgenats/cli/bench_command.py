@@ -1,11 +1,13 @@
 """`edgenats bench`: measure a running server (or the path to subscribers on a second one), or start and
-compare nats-server and edgenats side by side (`--compare`) or as the leaf of a link (`--compare-leaf`)."""
+compare nats-server and edgenats side by side (`--compare`), as the leaf of a link (`--compare-leaf`) or
+as the leaf whose stored backlog a hub stream sources after an outage (`--compare-catchup`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from edgenats.bench.catchup import DEFAULT_CATCHUP_MSGS, DEFAULT_CATCHUP_SIZE, catchup_table, run_catchup_comparison
 from edgenats.bench.errors import BenchError
 from edgenats.bench.leaf_comparison import DEFAULT_LEAF_SCENARIOS, run_leaf_comparison
 from edgenats.bench.report import comparison_table, json_document, results_table, write_json
@@ -69,6 +71,10 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
                        help="start a nats-server hub with an edgenats leaf, then one with a nats-server leaf, "
                             "and measure leaf publisher -> hub subscribers through each link "
                             f"(default scenarios: {', '.join(DEFAULT_LEAF_SCENARIOS)})")
+    modes.add_argument("--compare-catchup", action="store_true",
+                       help="store-and-forward catch-up: a leaf (nats-server, then edgenats) with JetStream "
+                            "stores --msgs messages (default 100000, --size default 128 B) before its "
+                            "nats-server hub starts; measure the hub stream sourcing them all")
     bench.add_argument("--durability", type=_durability_list, default=DURABILITIES, metavar="SETTINGS",
                        help="with --compare: the JetStream sync settings to run the JetStream scenarios at, "
                             "comma-separated (default: default,always)")
@@ -88,7 +94,16 @@ def run_bench(args: argparse.Namespace) -> int:
     names = _chosen_scenarios(args)
     sizes = list(dict.fromkeys(size for group in (args.size or [list(DEFAULT_SIZES)]) for size in group))
     try:
-        if args.compare_leaf:
+        if args.compare_catchup:
+            count = args.msgs or DEFAULT_CATCHUP_MSGS
+            size = sizes[0] if args.size else DEFAULT_CATCHUP_SIZE
+            results, pinned = run_catchup_comparison(count, size, settings, pin=not args.no_pin)
+            pinning = "leaf on CPU 0, hub and load generator on CPU 1" if pinned else "not pinned"
+            print(f"catch-up: a nats-server hub stream sources the backlog a leaf stored with no hub ({pinning}); "
+                  "s/M = CPU-seconds per million messages; ratio = edgenats leaf / nats-server leaf")
+            print(catchup_table(results))
+            document = json_document(results, settings, mode="compare-catchup", pinned=pinned)
+        elif args.compare_leaf:
             comparison = run_leaf_comparison(names, sizes, settings, pin=not args.no_pin)
             results = comparison.results
             pinning = ("leaf on CPU 0, hub and load generator on CPU 1" if comparison.pinned else "not pinned")

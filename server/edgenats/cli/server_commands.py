@@ -1,6 +1,8 @@
-"""`edgenats server ping` and `edgenats server info`: ask servers about themselves through the
-system account (`$SYS.REQ.SERVER...`), as `nats server list` and `nats server info` do. The user
-given with --user/--password must belong to the server's system account.
+"""`edgenats server ping`, `edgenats server info` and `edgenats server leafs`: ask servers about
+themselves through the system account (`$SYS.REQ.SERVER...`), as `nats server list` and `nats server
+info` do; `leafs` shows each leaf remote's link and its JetStream drain (backlog, lag, rate, limit)
+from the server's LEAFZ answer. The user given with --user/--password must belong to the server's
+system account.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ NOT_SYSTEM_USER = "connect as a user of the server's system account (--user/--pa
 
 
 def add_server_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register `server ping` and `server info`."""
+    """Register `server ping`, `server info` and `server leafs`."""
     connection = connection_arguments_parent()
     server = subparsers.add_parser("server", help="ask servers about themselves (system account)")
     actions = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
@@ -43,6 +45,13 @@ def add_server_commands(subparsers: argparse._SubParsersAction) -> None:
                       help="the server's name or id (default: the one connected to)")
     info.add_argument("--timeout", type=parse_duration, default=2.0, help="wait this long for the answer (2s)")
     info.set_defaults(func=lambda args: _run(show_server_info(args)))
+
+    leafs = actions.add_parser("leafs", parents=[connection],
+                               help="show one server's leaf remotes: link state and JetStream drain")
+    leafs.add_argument("target", nargs="?", default="", metavar="NAME|ID",
+                       help="the server's name or id (default: the one connected to)")
+    leafs.add_argument("--timeout", type=parse_duration, default=2.0, help="wait this long for the answer (2s)")
+    leafs.set_defaults(func=lambda args: _run(show_leafs(args)))
 
 
 async def gather(client: Client, subject: str, options: dict | None, timeout: float,
@@ -92,12 +101,15 @@ async def ping_servers(args: argparse.Namespace) -> int:
     return 0
 
 
-async def show_server_info(args: argparse.Namespace) -> int:
+async def ask_one(args: argparse.Namespace, endpoint: str) -> dict:
+    """One server's answer to `$SYS.REQ.SERVER.<id>.<endpoint>` (by id), or the PING form (by name, or
+    the server connected to): the answer's data."""
     wanted = args.target
     if SERVER_ID.fullmatch(wanted):
-        subject, options = f"$SYS.REQ.SERVER.{wanted}.VARZ", None
+        subject, options = f"$SYS.REQ.SERVER.{wanted}.{endpoint}", None
     else:
-        subject, options = f"{PING_SUBJECT}.VARZ", {"server_name": wanted, "exact_match": True} if wanted else None
+        subject = f"{PING_SUBJECT}.{endpoint}"
+        options = {"server_name": wanted, "exact_match": True} if wanted else None
     async with connected_client(args) as client:
         answers = await gather(client, subject, options, args.timeout, expect=1)
     if not answers:
@@ -106,8 +118,42 @@ async def show_server_info(args: argparse.Namespace) -> int:
     answer = answers[0][0]
     if "error" in answer:
         raise CommandError(answer["error"]["description"])
-    print(info_table(answer["data"]))
+    return answer["data"]
+
+
+async def show_server_info(args: argparse.Namespace) -> int:
+    print(info_table(await ask_one(args, "VARZ")))
     return 0
+
+
+async def show_leafs(args: argparse.Namespace) -> int:
+    print(leafs_table(await ask_one(args, "LEAFZ")))
+    return 0
+
+
+def leafs_table(leafz: dict) -> str:
+    """One row per leaf remote (edgenats: its drain) or, from a server without remotes in its LEAFZ
+    answer (nats-server), per link with no drain columns."""
+    header = ["HUB", "STATE", "BACKLOG", "BYTES", "LAG", "RATE", "LIMIT"]
+    rows = []
+    for remote in leafz.get("remotes", []):
+        drain = remote["drain"]
+        rows.append([remote["urls"][0], remote["state"], str(drain["backlog_msgs"]),
+                     format_size(drain["backlog_bytes"]), f'{drain["lag_seconds"]:.1f}s',
+                     f'{drain["rate_msgs"]:g} msg/s {format_size(drain["rate_bytes"])}/s',
+                     f'{format_size(drain["limit_bytes"])}/s' if drain["limit_bytes"] else "unpaced"])
+    if "remotes" not in leafz:
+        rows = [[f'{leaf["ip"]}:{leaf["port"]}', "connected", "-", "-", "-", "-", "-"] for leaf in leafz["leafs"]]
+    title = f"Leaf remotes of {leafz['server_id']}"
+    return title + "\n\n" + (render_table(header, rows) if rows else "no leaf remotes")
+
+
+def format_size(size: float) -> str:
+    """Bytes with nats-server's binary units: 512 B, 100.0 KiB, 1.5 MiB."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size:.0f} B"
 
 
 def info_table(varz: dict) -> str:

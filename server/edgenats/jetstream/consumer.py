@@ -121,7 +121,8 @@ class Consumer:
 
     def _make_sink(self) -> Sink:
         if consumer_config.is_push(self.config):
-            return PushSink(self.account, self.stream_name, self.name, self.config, self._last, self._sink_changed)
+            return PushSink(self.account, self.stream_name, self.name, self.config, self._last, self._sink_changed,
+                            self.backlog)
         return PullSink(self.account, self.config, self._last, self._deliverable)
 
     def restore(self, delivered: tuple[int, int], ack_floor: tuple[int, int]) -> None:
@@ -204,6 +205,18 @@ class Consumer:
 
     def _deliverable(self) -> int:
         return self.num_pending() + len(self._redeliver)
+
+    def backlog(self) -> tuple[int, int, int]:
+        """What is left to deliver, for drain progress: (messages, bytes estimated from the stream's
+        mean stored size, stored time in ns of the first of them or 0)."""
+        messages = self._deliverable()
+        if not messages:
+            return 0, 0, 0
+        state = self.store.state()
+        first = self._redeliver[0] if self._redeliver else None
+        found = self.store.get(first) if first is not None else self._next_new(self.delivered_sseq)
+        mean = state.bytes // state.messages if state.messages else 0
+        return messages, messages * mean, found.time_ns if found is not None else 0
 
     def _peek(self) -> tuple[StoredMessage, Source] | None:
         """The next message to send, due redeliveries first, without taking it."""

@@ -6,7 +6,7 @@ the link code only ever sees settings that can be used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -76,6 +76,8 @@ class RemoteSettings:
     first_info_timeout: float = 1.0
     ws_compression: bool = False
     proxy: ProxySettings | None = None
+    # edgenats: bytes a second for the JetStream deliveries that leave through this link (0: unpaced).
+    drain_rate: int = 0
 
     def describe(self) -> str:
         return ", ".join(str(url) for url in self.urls)
@@ -97,6 +99,10 @@ class LeafNodeSettings:
     write_timeout: WriteTimeout = WriteTimeout.RETRY
     # The most output a link keeps waiting for a peer that does not read; messages beyond are dropped.
     max_pending: int = DEFAULT_MAX_PENDING
+
+    def fixed(self) -> LeafNodeSettings:
+        """These settings less what a reload applies (the remotes' drain rates)."""
+        return replace(self, remotes=tuple(replace(remote, drain_rate=0) for remote in self.remotes))
 
 
 def _lower(block: object, where: str) -> dict:
@@ -246,6 +252,8 @@ def parse_remote(block: object, where: str) -> RemoteSettings:
             values["ws_compression"] = value is True
         elif key == "proxy":
             values["proxy"] = parse_proxy(value, f"{where}.proxy")
+        elif key == "drain_rate":
+            values["drain_rate"] = positive_size(value, f"{where}.drain_rate")
         elif key in ("ws_no_masking", "websocket_no_masking"):
             raise ValueError(f"{where}.{key}: edgenats always masks the frames it sends to a hub")
         else:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from edgenats.account import Account
     from edgenats.leafnode.config import RemoteSettings, RemoteURL
     from edgenats.leafnode.hub import HubHandshake
+    from edgenats.pacing import Pacer
     from edgenats.surface import ServerSurface
 
 log = logging.getLogger("edgenats")
@@ -87,6 +88,7 @@ class LinkDialer(Protocol):
     """What a solicited link asks of the dialler that made it."""
 
     remote: RemoteSettings
+    pacer: Pacer  # the remote's JetStream deliveries: their pace and drain progress
 
     def tls_context(self) -> ssl.SSLContext: ...
 
@@ -722,6 +724,7 @@ class LeafLink(Connection):
             "pending_bytes": self.transport.get_write_buffer_size() if self.transport is not None else 0,
             "dropped_msgs": self.backlog.dropped_msgs,
             "dropped_bytes": self.backlog.dropped_bytes,
+            **({"drain": self.dialer.pacer.progress()} if self.dialer is not None else {}),
         }
 
 

@@ -73,6 +73,13 @@ class LeafNodes:
             link.close("Server Shutdown")
         return links
 
+    def apply_reload(self, settings: LeafNodeSettings) -> None:
+        """A reload that changed only what `LeafNodeSettings.fixed` leaves out: the drain rates."""
+        self.settings = settings
+        for dialer, remote in zip(self.dialers, settings.remotes, strict=True):
+            dialer.remote = remote
+            dialer.pacer.set_rate(remote.drain_rate)
+
     # the registry a link reports to ------------------------------------------------------------
 
     def opened(self, link: LeafLink) -> bool:
@@ -84,10 +91,14 @@ class LeafNodes:
         """A link finished its handshake: it replaces a stale duplicate, and hears its account's interest."""
         if not link.solicited:
             self._replace_duplicate(link)
+        else:
+            # Before the hub's interest arrives: push consumers delivering through the link find its pacer.
+            link.account.pacers[link] = link.dialer.pacer
         self.interest(link.account).attach(link)
 
     def closed(self, link: LeafLink) -> None:
         self.links.discard(link)
+        link.account.pacers.pop(link, None)
         interest = self._interests.get(link.account.name)
         if interest is not None:
             interest.detach(link)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from edgenats.leafnode.config import RemoteSettings, RemoteURL
 from edgenats.leafnode.link import LeafLink, LinkRegistry
+from edgenats.pacing import Pacer
 
 if TYPE_CHECKING:
     from edgenats.surface import ServerSurface
@@ -44,6 +45,7 @@ class RemoteDialer:
         self.server = server
         self.registry = registry
         self.remote = remote
+        self.pacer = Pacer(remote.drain_rate)
         self.reconnect_interval = reconnect_interval
         self.state = DialerState.BACKING_OFF
         self.link: LeafLink | None = None
@@ -168,4 +170,5 @@ class RemoteDialer:
             "attempts": self.attempts,
             "last_error": self.last_error,
             "link": self.link.cid if self.link is not None and self.state is DialerState.CONNECTED else None,
+            "drain": self.pacer.progress(),
         }
