@@ -3,11 +3,13 @@ role's handlers drive it through `fake_systemctl.py` (first on PATH, since no sy
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -89,3 +91,11 @@ def handler_ran(done: subprocess.CompletedProcess, name: str) -> bool:
     """Whether the handler acted (not only listed as skipped)."""
     banner = f"RUNNING HANDLER [edgenats : {name}]"
     return banner in done.stdout and done.stdout.split(banner)[1].lstrip("* \n").startswith("changed:")
+
+
+async def wait_for_log(role: RoleRun, line: str, timeout: float = 10) -> None:
+    """Poll the broker's log until `line` is in it (a reload or restart the handlers caused)."""
+    deadline = time.monotonic() + timeout
+    while line not in role.log():
+        assert time.monotonic() < deadline, f"{line!r} not logged:\n{role.log()[-2000:]}"
+        await asyncio.sleep(0.05)

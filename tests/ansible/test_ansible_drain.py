@@ -9,8 +9,8 @@ import asyncio
 import json
 import urllib.request
 
+from role_service import RoleRun, handler_ran, wait_for_log
 from servers import free_port
-from test_ansible_jetstream import RoleRun, handler_ran, wait_for_log
 
 # Nobody listens here: the remote keeps redialling, which is all these tests need of a hub.
 HUB = {"edgenats_hub_url": f"nats-leaf://127.0.0.1:{free_port()}"}

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 
 import nats
 from ansible_play import BIN, recap
-from role_service import RoleRun, handler_ran
+from role_service import RoleRun, handler_ran, wait_for_log
 
 
 def test_jetstream_block_store_folder_and_bad_variables(config_play, tmp_path):
@@ -42,13 +41,6 @@ def test_jetstream_block_store_folder_and_bad_variables(config_play, tmp_path):
     assert "must be an absolute path outside" in in_venv.stdout, in_venv.stdout
     assert not (BIN.parent / "store").exists()
     assert 'domain: "site1"' in config_play.config.read_text(), "a refused run keeps the working config"
-
-
-async def wait_for_log(role: RoleRun, line: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while line not in role.log():
-        assert time.monotonic() < deadline, f"{line!r} not logged:\n{role.log()[-2000:]}"
-        await asyncio.sleep(0.05)
 
 
 async def test_reloadable_change_reloads_and_other_changes_restart(tmp_path):
