@@ -1,5 +1,6 @@
-"""A client connection's session: INFO/CONNECT, authentication, permissions, PUB/HPUB/SUB/UNSUB,
-echo, queue-group selection, no-responders, and the delivery of messages to client subscribers.
+"""A client connection's session: INFO/CONNECT (with the TLS upgrade step between them when the client
+port takes TLS), authentication, permissions, PUB/HPUB/SUB/UNSUB, echo, queue-group selection,
+no-responders, and the delivery of messages to client subscribers.
 
 The publish path is the broker's hot path: a subject's match is cached with a delivery plan that
 holds each subscriber's prebuilt `MSG <subject> <sid> ` prefix, so a delivery is a list extend.
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from edgenats.account import Account
 from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
+from edgenats.client_tls import ClientTLS, TLSRefused, is_quiet_failure
 from edgenats.connection import Connection
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.connect_options import ConnectOptions
@@ -23,6 +25,7 @@ from edgenats.sublist import Subscription
 
 if TYPE_CHECKING:
     from edgenats.auth import AuthenticatedUser
+    from edgenats.auth.certificates import ClientCertificate
 
 log = logging.getLogger("edgenats")
 
@@ -53,6 +56,8 @@ class ClientConnection(Connection):
         "_route",
         "_connect_info_pending",
         "_auth_timer",
+        "certificate",
+        "_tls_task",
     )
 
     def __init__(self, server) -> None:
@@ -83,20 +88,73 @@ class ClientConnection(Connection):
         self._checked_publish = True
         self._connect_info_pending = False
         self._auth_timer = None
+        # The client certificate, kept when the port maps certificates to users (verify_and_map).
+        self.certificate: ClientCertificate | None = None
+        self._tls_task = None
 
     # lifecycle ---------------------------------------------------------------------------------
 
     def on_open(self) -> None:
-        server = self.server
-        authenticator = server.authenticator
-        self.send(info_line(server.client_info(self)))
-        if not server.admit(self):
-            log.error("%s - Maximum connections exceeded", self.describe())
-            self.close("Maximum Connections Exceeded", error_text="maximum connections exceeded")
+        """INFO, the connection limit, then the session; with TLS, the handshake comes first (TLS first)
+        or right after the limit, and nothing is read in plain text."""
+        tls = self.server.client_tls
+        if tls is None:
+            self._greet()
+            if self._admitted():
+                self._start_session()
             return
+        self.transport.pause_reading()
+        if not tls.settings.handshake_first:
+            self._greet()
+        if self._admitted():
+            self._tls_task = self.server.loop.create_task(self._upgrade_to_tls(tls))
+
+    def _greet(self) -> None:
+        self.send(info_line(self.server.client_info(self)))
+
+    def _admitted(self) -> bool:
+        if self.server.admit(self):
+            return True
+        log.error("%s - Maximum connections exceeded", self.describe())
+        self.close("Maximum Connections Exceeded", error_text="maximum connections exceeded")
+        return False
+
+    async def _upgrade_to_tls(self, tls: ClientTLS) -> None:
+        """The TLS step: the server side of the handshake, then the session on the TLS transport."""
+        # The INFO leaves in plain text, before the handshake.
+        self.flush()
+        try:
+            accepted = await tls.accept(self.server.loop, self.transport)
+        except TLSRefused as error:
+            level = logging.DEBUG if is_quiet_failure(str(error)) else logging.ERROR
+            log.log(level, "%s - TLS handshake error: %s", self.describe(), error)
+            self.abort("TLS Handshake Failure")
+            return
+        finally:
+            self._tls_task = None
+        if self.closed:
+            accepted.transport.abort()
+            return
+        self.transport = accepted.transport
+        accepted.transport.set_protocol(self)
+        if tls.settings.verify_and_map and accepted.certificate_der is not None:
+            # Imported on first use: only ports that map certificates to users need the X.509 code.
+            from edgenats.auth.certificates import ClientCertificate
+
+            self.certificate = ClientCertificate.from_der(accepted.certificate_der)
+        if tls.settings.handshake_first:
+            self._greet()
+        self._start_session()
+        if accepted.early_input:
+            self.data_received(accepted.early_input)
+        if accepted.lost:
+            self.connection_lost(None)
+
+    def _start_session(self) -> None:
+        authenticator = self.server.authenticator
         if authenticator.auth_required:
             self.parser.connect_required = True
-            self._auth_timer = server.loop.call_later(authenticator.timeout, self._auth_timeout)
+            self._auth_timer = self.server.loop.call_later(authenticator.timeout, self._auth_timeout)
         else:
             self._bind(authenticator.authenticate({}))
         log.debug("%s - Client connection created", self.describe())
@@ -146,7 +204,7 @@ class ClientConnection(Connection):
         self.parser.max_control_line = options.max_control_line
         if not self.connected:
             return
-        user = self.server.authenticator.authenticate(self.credentials or {})
+        user = self.server.authenticator.authenticate(self.credentials or {}, self.certificate)
         if user is None:
             self._authorization_violation("credentials no longer valid after reload")
             return
@@ -165,7 +223,7 @@ class ClientConnection(Connection):
     def on_connect(self, options: ConnectOptions) -> None:
         """A CONNECT, its JSON already applied to the options earlier CONNECTs left (as nats-server)."""
         # nats-server's order: credentials (and the refused account fields), protocol, no_responders.
-        user = self.server.authenticator.authenticate(options.credentials())
+        user = self.server.authenticator.authenticate(options.credentials(), self.certificate)
         if user is None:
             self._authorization_violation("bad credentials")
             return

@@ -19,6 +19,7 @@ from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.auth import AuthConfigError, Authenticator
 from edgenats.client import ClientConnection
+from edgenats.client_tls import ClientTLS
 from edgenats.connection import Connection
 from edgenats.imports import Imports
 from edgenats.logs import configure_logging
@@ -55,6 +56,16 @@ def build_authenticator(options: Options) -> Authenticator:
         raise OptionsError(f"{options.config_file or 'flags'}: {error}") from None
 
 
+def build_client_tls(options: Options) -> ClientTLS | None:
+    """The client port's TLS, its certificate files read now (at start and on every reload)."""
+    if options.tls is None:
+        return None
+    try:
+        return ClientTLS(options.tls)
+    except (OSError, ValueError) as error:
+        raise OptionsError(f"{options.config_file or 'flags'}: tls: {error}") from None
+
+
 def build_leafnodes(server: Server) -> LeafNodes:
     # Imported only when leaf nodes are configured: a broker without them stays smaller.
     from edgenats.leafnode.manager import LeafNodes
@@ -86,6 +97,7 @@ class Server:
         self.start_time = time.time()
         self.config_load_time = self.start_time
         self.authenticator = build_authenticator(options)
+        self.client_tls = build_client_tls(options)
         self.accounts: dict[str, Account] = {}
         self.global_account = self.account(GLOBAL_ACCOUNT)
         self.system_account = self.account(options.system_account)
@@ -198,6 +210,8 @@ class Server:
                 info["domain"] = options.jetstream.domain
         if self.authenticator.auth_required:
             info["auth_required"] = True
+        if self.client_tls is not None:
+            info.update(self.client_tls.info_fields())
         self.base_info = info
 
     def client_info(self, connection: ClientConnection, connect_info: bool = False) -> dict:
@@ -279,6 +293,8 @@ class Server:
         self.loop.add_signal_handler(signal.SIGHUP, self.reload)
         await self._listener.start_serving()
         log.info("Listening for client connections on %s:%d", options.host, options.port)
+        if self.client_tls is not None:
+            log.info("TLS required for client connections")
         log.info("Server is ready")
 
     def request_stop(self) -> None:
@@ -313,8 +329,8 @@ class Server:
         log.info("Server Exiting..")
 
     def reload(self) -> None:
-        """SIGHUP: re-read the config; apply auth, imports, limits (JetStream's too) and log level; refuse
-        fixed settings."""
+        """SIGHUP: re-read the config; apply auth, client TLS (certificate files read again), imports, limits
+        (JetStream's too) and log level; refuse fixed settings."""
         old = self.options
         log.info("Reloading server configuration")
         try:
@@ -326,12 +342,15 @@ class Server:
                                                                             new.system_account):
                 raise OptionsError("config reload not supported for turning JetStream on or off in an account")
             authenticator = build_authenticator(new)
+            client_tls = build_client_tls(new)
         except OptionsError as error:
             log.error("Failed to reload server configuration: %s", error)
             return
         self.options = new
         self.tracing = new.trace
         self.authenticator = authenticator
+        # New connections get the new TLS settings and certificate; open ones keep their session.
+        self.client_tls = client_tls
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()

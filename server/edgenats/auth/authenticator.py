@@ -1,4 +1,5 @@
-"""Deciding who a CONNECT is: user/password, then token, as nats-server checks them.
+"""Deciding who a CONNECT is: the user a client certificate maps to (TLS `verify_and_map`), or
+user/password, then token, as nats-server checks them.
 
 `Authenticator.authenticate` returns the AuthenticatedUser (name, account, permissions) or None,
 which the connection answers with `-ERR 'Authorization Violation'` and a close.
@@ -7,10 +8,15 @@ which the connection answers with `-ERR 'Authorization Violation'` and a close.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .config import GLOBAL_ACCOUNT, AuthSettings, parse_auth_settings
 from .passwords import verify_password
 from .permissions import Permissions
+
+if TYPE_CHECKING:
+    # Only TLS clients with verify_and_map have one; the X.509 code is loaded for them alone.
+    from .certificates import ClientCertificate
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,9 @@ class Authenticator:
         """Every account the auth config mentions, always including the global account `$G`."""
         return set(self._settings.account_names)
 
-    def authenticate(self, connect: dict) -> AuthenticatedUser | None:
-        """The user a CONNECT (as a JSON dict) authenticates as, or None for an Authorization Violation."""
+    def authenticate(self, connect: dict, certificate: ClientCertificate | None = None) -> AuthenticatedUser | None:
+        """The user a CONNECT (as a JSON dict) authenticates as, or None for an Authorization Violation.
+        `certificate`: the client's, when the client port maps certificates to users (`verify_and_map`)."""
         # The legacy account fields are refused even when no auth is configured.
         if connect.get("account") or connect.get("new_account"):
             return None
@@ -74,6 +81,12 @@ class Authenticator:
         if user_name is None or password is None or token is None:
             return None
         settings = self._settings
+        if settings.users and certificate is not None:
+            # The certificate names the user; a user in CONNECT is ignored, a configured password still checked.
+            user = certificate.find_user(settings.users)
+            if user is None or not verify_password(user.password, password):
+                return None
+            return AuthenticatedUser(user.name, user.account, user.permissions)
         if settings.users:
             if settings.no_auth_user and not (user_name or password or token):
                 user = settings.users[settings.no_auth_user]

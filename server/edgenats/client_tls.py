@@ -1,0 +1,224 @@
+"""TLS on the client port: the top-level `tls { ... }` block and the `--tls*` flags (nats-server's
+syntax and checks), the server context built from them (again on every reload, so a SIGHUP picks up
+renewed certificate files), and the handshake a client connection goes through before its session:
+the TLS upgrade itself, its timeout, and the `pinned_certs` check of the client certificate.
+
+What a client certificate maps to under `verify_and_map` is auth's job (`auth.certificates`); this
+module only hands the certificate over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgenats.conf.units import parse_duration
+from edgenats.tls import server_tls_context
+
+# nats-server's TLS_TIMEOUT: how long a client has to complete the handshake.
+DEFAULT_TIMEOUT = 2.0
+_MIN_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+# Keys nats-server knows in this block that edgenats does not implement: refused by name.
+_NOT_SUPPORTED = {
+    "cipher_suites": "choosing cipher suites",
+    "curve_preferences": "choosing curves",
+    "insecure": "insecure (a client-side setting)",
+    "cert_store": "OS certificate stores",
+    "cert_match_by": "OS certificate stores",
+    "cert_match": "OS certificate stores",
+    "cert_match_skip_invalid": "OS certificate stores",
+    "ca_certs_match": "OS certificate stores",
+    "certs": "several certificates",
+    "ocsp_peer": "OCSP peer checks",
+    "connection_rate_limit": "a TLS connection rate limit",
+}
+
+
+@dataclass(frozen=True)
+class ClientTLSSettings:
+    cert_file: str = ""
+    key_file: str = ""
+    ca_file: str = ""
+    # Require and verify a client certificate (verify_and_map implies it).
+    verify: bool = False
+    # Authenticate a client as the configured user its certificate names.
+    verify_and_map: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+    min_version: str = ""
+    # TLS before INFO: the client starts the handshake at once.
+    handshake_first: bool = False
+    # SHA-256 (lower-case hex) of accepted client certificates' SubjectPublicKeyInfo; empty: any.
+    pinned_certs: frozenset[str] = field(default_factory=frozenset)
+
+
+def _flag(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} must be true or false, got {value!r}")
+    return value
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string, got {value!r}")
+    return value
+
+
+def _pinned(value: Any) -> frozenset[str]:
+    keys = value if isinstance(value, list | tuple) else [value]
+    for key in keys:
+        if not isinstance(key, str) or not _SHA256_HEX.fullmatch(key):
+            raise ValueError(f"error parsing tls config, 'pinned_certs' key {key} does not look like hex-encoded "
+                             "sha256 of DER encoded SubjectPublicKeyInfo")
+    return frozenset(key.lower() for key in keys)
+
+
+def parse_client_tls(block: Any) -> ClientTLSSettings:
+    """The top-level `tls` block, checked as nats-server checks it."""
+    if not isinstance(block, dict):
+        raise ValueError("tls must be a block { ... }")
+    values: dict[str, Any] = {}
+    for raw_key, value in block.items():
+        key = str(raw_key).lower()
+        where = f"tls.{key}"
+        if key in ("cert_file", "key_file", "ca_file"):
+            values[key] = _text(value, where)
+        elif key in ("verify", "verify_and_map"):
+            values[key] = _flag(value, where)
+        elif key == "timeout":
+            timeout = parse_duration(value)
+            if timeout <= 0:
+                raise ValueError(f"{where} must be positive")
+            values["timeout"] = timeout
+        elif key == "min_version":
+            version = _text(value, where)
+            if version not in _MIN_VERSIONS:
+                raise ValueError(f"error parsing tls config: unsupported TLS version: TLS {version}")
+            values["min_version"] = version
+        elif key == "handshake_first":
+            if not isinstance(value, bool):
+                raise ValueError(f"{where}: a fallback delay ({value!r}) is not supported by edgenats; "
+                                 "use true or false")
+            values["handshake_first"] = value
+        elif key == "pinned_certs":
+            values["pinned_certs"] = _pinned(value)
+        elif key in _NOT_SUPPORTED:
+            raise ValueError(f"{where}: {_NOT_SUPPORTED[key]} is not supported by edgenats")
+        else:
+            raise ValueError(f'error parsing tls config, unknown field "{raw_key}"')
+    if not values.get("cert_file"):
+        raise ValueError("missing 'cert_file' in TLS configuration")
+    if not values.get("key_file"):
+        raise ValueError("missing 'key_file' in TLS configuration")
+    if values.get("verify_and_map"):
+        values["verify"] = True
+    return ClientTLSSettings(**values)
+
+
+def tls_from_flags(flags: dict[str, Any], configured: ClientTLSSettings | None) -> ClientTLSSettings | None:
+    """nats-server's `--tls*` flags: any of them (but `--tls=false`) replaces the file's block with one made
+    of the flags alone; `--tls=false` turns TLS off."""
+    if flags.get("tls") is False:
+        return None
+    if not any(name in flags for name in ("tls", "tls_cert", "tls_key", "tls_ca_cert", "tls_verify")):
+        return configured
+    if not flags.get("tls_cert"):
+        raise ValueError("TLS Server certificate must be present and valid")
+    if not flags.get("tls_key"):
+        raise ValueError("TLS Server private key must be present and valid")
+    return ClientTLSSettings(cert_file=flags["tls_cert"], key_file=flags["tls_key"],
+                             ca_file=flags.get("tls_ca_cert", ""), verify=bool(flags.get("tls_verify")))
+
+
+class TLSRefused(Exception):
+    """A client's TLS handshake failed or its certificate was refused; the text says why."""
+
+
+def public_key_pin(certificate_der: bytes) -> str:
+    """The `pinned_certs` entry of a certificate: SHA-256 of its DER SubjectPublicKeyInfo, hex."""
+    # Imported on first use: only a port with pinned certificates needs the X.509 code.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    key = x509.load_der_x509_certificate(certificate_der).public_key()
+    info = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(info).hexdigest()
+
+
+class _HeldInput(asyncio.Protocol):
+    """The application side while a handshake completes: keeps what the client sends right after it (its
+    CONNECT may come in the same read as the handshake's end) until the session takes the transport."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.lost = False
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+
+
+@dataclass
+class AcceptedTLS:
+    """A completed handshake: the TLS transport, what the client already sent inside it, its certificate."""
+
+    transport: asyncio.Transport
+    early_input: bytes
+    lost: bool
+    certificate_der: bytes | None
+
+
+class ClientTLS:
+    """The client port's TLS: settings and the context they make; built at start and on every reload."""
+
+    def __init__(self, settings: ClientTLSSettings) -> None:
+        self.settings = settings
+        context = server_tls_context(settings)
+        if settings.min_version:
+            context.minimum_version = _MIN_VERSIONS[settings.min_version]
+        self.context = context
+
+    def info_fields(self) -> dict:
+        """What the INFO says of TLS (nats-server's fields)."""
+        return {"tls_required": True, **({"tls_verify": True} if self.settings.verify else {})}
+
+    async def accept(self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport) -> AcceptedTLS:
+        """The server side of the handshake on `transport` (its reading paused by the caller); raises
+        TLSRefused. The caller sets itself as the returned transport's protocol."""
+        held = _HeldInput()
+        try:
+            upgraded = await loop.start_tls(transport, held, self.context, server_side=True,
+                                            ssl_handshake_timeout=self.settings.timeout)
+        except (OSError, ssl.SSLError, TimeoutError) as error:
+            raise TLSRefused(_reason(error)) from None
+        ssl_object = upgraded.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        pinned = self.settings.pinned_certs
+        if pinned and (der is None or public_key_pin(der) not in pinned):
+            upgraded.abort()
+            raise TLSRefused("certificate not pinned")
+        return AcceptedTLS(upgraded, b"".join(held.chunks), held.lost, der)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"failed to verify certificate: {error.verify_message}"
+    if isinstance(error, ssl.SSLError) and error.reason:
+        return error.reason.replace("_", " ").lower()
+    return str(error) or type(error).__name__
+
+
+# What a client that never started a handshake (plain text, an HTTP request, silence, a closed socket) ends
+# with: logged at debug, as nats-server does; refused certificates and failed negotiations are errors.
+_QUIET_FAILURES = ("wrong version number", "http request", "https proxy request", "ssl handshake is taking longer",
+                   "connection lost", "unexpected eof")
+
+
+def is_quiet_failure(reason: str) -> bool:
+    return reason.lower().startswith(_QUIET_FAILURES)
