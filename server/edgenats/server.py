@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.auth import AuthConfigError, Authenticator
+from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
 from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS
 from edgenats.connection import Connection
@@ -47,10 +48,13 @@ def new_server_id() -> str:
 
 
 def build_authenticator(options: Options) -> Authenticator:
+    # As nats-server: with TLS on the client port, the auth timeout (unless set) is the TLS timeout plus 1 s.
+    default_timeout = options.tls.timeout + 1.0 if options.tls is not None else DEFAULT_AUTH_TIMEOUT
     try:
         return Authenticator.from_config(
             options.authorization, options.accounts, options.no_auth_user,
             cli_user=options.user, cli_password=options.password, cli_token=options.token,
+            default_timeout=default_timeout,
         )
     except AuthConfigError as error:
         raise OptionsError(f"{options.config_file or 'flags'}: {error}") from None

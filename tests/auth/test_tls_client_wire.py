@@ -6,6 +6,7 @@ min_version) and the users verify_and_map finds by a certificate's SANs or subje
 from __future__ import annotations
 
 import ssl
+import time
 
 import pytest
 from tls_client_certs import TLSWire, make_certificates, plain_info_then_close, wait_for_log
@@ -122,3 +123,11 @@ def test_verify_and_map_refuses_a_certificate_that_names_no_user(server_kind, se
     with TLSWire(server.port, certs.client_context("dev7")) as wire:
         wire.sock.sendall(b'CONNECT {"verbose":false}\r\nPING\r\n')
         assert wire.read_to_close() == b"-ERR 'Authorization Violation'\r\n"
+
+
+def test_the_auth_timeout_with_tls_is_the_tls_timeout_and_one_second(server_kind, server_factory, certs):
+    server = server_factory(server_kind, certs.tls_block(timeout="0.2") + "authorization { token: t0k3n }")
+    with TLSWire(server.port, certs.client_context()) as wire:
+        started = time.monotonic()
+        assert wire.read_to_close() == b"-ERR 'Authentication Timeout'\r\n"
+        assert 1.0 < time.monotonic() - started < 1.7

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .config import GLOBAL_ACCOUNT, AuthSettings, parse_auth_settings
+from .config import DEFAULT_AUTH_TIMEOUT, GLOBAL_ACCOUNT, AuthSettings, parse_auth_settings
 from .passwords import verify_password
 from .permissions import Permissions
 
@@ -57,10 +57,12 @@ class Authenticator:
         cli_user: str | None = None,
         cli_password: str | None = None,
         cli_token: str | None = None,
+        default_timeout: float = DEFAULT_AUTH_TIMEOUT,
     ) -> Authenticator:
         """Build from the parsed `authorization` and `accounts` blocks; raises AuthConfigError."""
         return cls(
-            parse_auth_settings(authorization, accounts, no_auth_user, cli_user, cli_password, cli_token)
+            parse_auth_settings(authorization, accounts, no_auth_user, cli_user, cli_password, cli_token,
+                                default_timeout)
         )
 
     def account_names(self) -> set[str]:
