@@ -183,6 +183,7 @@ class ClientTLS:
         if settings.min_version:
             context.minimum_version = _MIN_VERSIONS[settings.min_version]
         self.context = context
+        self.certificate_not_after = _not_after(settings.cert_file)
 
     def info_fields(self) -> dict:
         """What the INFO says of TLS (nats-server's fields)."""
@@ -204,6 +205,36 @@ class ClientTLS:
             upgraded.abort()
             raise TLSRefused("certificate not pinned")
         return AcceptedTLS(upgraded, b"".join(held.chunks), held.lost, der)
+
+
+def _not_after(cert_file: str) -> float:
+    """When the server certificate expires (a Unix time), for /varz's `tls_cert_not_after`."""
+    # Imported on first use, as for pins: a server without client TLS does not load the X.509 code.
+    from cryptography import x509
+
+    with open(cert_file, "rb") as pem:
+        return x509.load_pem_x509_certificate(pem.read()).not_valid_after_utc.timestamp()
+
+
+# Go's names of the TLS 1.2 suites it offers, by OpenSSL's names (TLS 1.3 names are the same in both).
+_GO_CIPHER_NAMES = {
+    "ECDHE-ECDSA-AES128-GCM-SHA256": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384": "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384": "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305": "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "ECDHE-RSA-CHACHA20-POLY1305": "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+}
+
+
+def session_fields(transport: asyncio.BaseTransport | None) -> dict:
+    """/connz's `tls_version` and `tls_cipher_suite` of a connection's transport (nothing for plain TCP)."""
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    if ssl_object is None or ssl_object.version() is None:
+        return {}
+    cipher = ssl_object.cipher()[0]
+    return {"tls_version": ssl_object.version().removeprefix("TLSv"),
+            "tls_cipher_suite": _GO_CIPHER_NAMES.get(cipher, cipher)}
 
 
 def _reason(error: BaseException) -> str:
