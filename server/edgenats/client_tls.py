@@ -198,13 +198,24 @@ class ClientTLS:
                                             ssl_handshake_timeout=self.settings.timeout)
         except (OSError, ssl.SSLError, TimeoutError) as error:
             raise TLSRefused(_reason(error)) from None
-        ssl_object = upgraded.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        pinned = self.settings.pinned_certs
-        if pinned and (der is None or public_key_pin(der) not in pinned):
+        if not self.pinned(upgraded):
             upgraded.abort()
             raise TLSRefused("certificate not pinned")
-        return AcceptedTLS(upgraded, b"".join(held.chunks), held.lost, der)
+        return AcceptedTLS(upgraded, b"".join(held.chunks), held.lost, _peer_certificate(upgraded))
+
+    def pinned(self, transport: asyncio.BaseTransport) -> bool:
+        """Whether `pinned_certs` (if any) lists the certificate of the client on `transport`; a client with
+        none (or not on TLS) is not listed."""
+        pins = self.settings.pinned_certs
+        if not pins:
+            return True
+        der = _peer_certificate(transport)
+        return der is not None and public_key_pin(der) in pins
+
+
+def _peer_certificate(transport: asyncio.BaseTransport) -> bytes | None:
+    ssl_object = transport.get_extra_info("ssl_object")
+    return ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
 
 
 def _not_after(cert_file: str) -> float:

@@ -366,4 +366,16 @@ class Server:
         for connection in list(self.connections.values()):
             if isinstance(connection, ClientConnection):
                 connection.apply_reload()
+        if client_tls is not None and (old.tls is None or client_tls.settings.pinned_certs != old.tls.pinned_certs):
+            self._recheck_pinned_certs(client_tls)
         log.info("Reloaded server configuration")
+
+    def _recheck_pinned_certs(self, client_tls: ClientTLS) -> None:
+        """New `pinned_certs`: clients of the client port whose certificate is no longer listed are closed."""
+        refused = [connection for connection in self.connections.values()
+                   if isinstance(connection, ClientConnection) and connection.server is self
+                   and connection.transport is not None and not client_tls.pinned(connection.transport)]
+        if refused:
+            log.info("Disconnect %d clients due to pinned certs reload", len(refused))
+        for connection in refused:
+            connection.close("TLS Handshake Failure")

@@ -5,6 +5,7 @@ min_version) and the users verify_and_map finds by a certificate's SANs or subje
 
 from __future__ import annotations
 
+import signal
 import ssl
 import time
 
@@ -131,3 +132,17 @@ def test_the_auth_timeout_with_tls_is_the_tls_timeout_and_one_second(server_kind
         started = time.monotonic()
         assert wire.read_to_close() == b"-ERR 'Authentication Timeout'\r\n"
         assert 1.0 < time.monotonic() - started < 1.7
+
+
+def test_a_reload_that_unpins_a_certificate_closes_its_clients(server_kind, server_factory, certs):
+    pinned = certs.tls_block(verify="true", pinned_certs=f'["{certs.pin("alice")}", "{certs.pin("bob")}"]')
+    server = server_factory(server_kind, pinned)
+    with TLSWire(server.port, certs.client_context("alice")) as alice, \
+            TLSWire(server.port, certs.client_context("bob")) as bob:
+        for client in (alice, bob):
+            assert client.exchange(b'CONNECT {"verbose":false}\r\n') == b"PONG\r\n"
+        server.config_path.write_text(certs.tls_block(verify="true", pinned_certs=f'["{certs.pin("alice")}"]'))
+        server.process.send_signal(signal.SIGHUP)
+        assert bob.read_to_close() == b""
+        wait_for_log(server, "Disconnect 1 clients due to pinned certs reload")
+        assert alice.exchange(b"") == b"PONG\r\n"
