@@ -121,9 +121,17 @@ class ClientConnection(Connection):
 
     async def _upgrade_to_tls(self, tls: ClientTLS) -> None:
         """The TLS step: the server side of the handshake, then the session on the TLS transport."""
-        # The INFO leaves in plain text, before the handshake.
-        self.flush()
+        tls_first = tls.settings.handshake_first
         try:
+            if tls_first and tls.settings.fallback_delay:
+                # A client silent past the delay is not doing TLS first: it gets the INFO, then the handshake.
+                tls_first = await tls.client_speaks_first(self.server.loop, self.transport)
+                if not tls_first:
+                    self._greet()
+            if self.closed:
+                return
+            # The INFO leaves in plain text, before the handshake.
+            self.flush()
             accepted = await tls.accept(self.server.loop, self.transport)
         except TLSRefused as error:
             level = logging.DEBUG if is_quiet_failure(str(error)) else logging.ERROR
@@ -142,7 +150,7 @@ class ClientConnection(Connection):
             from edgenats.auth.certificates import ClientCertificate
 
             self.certificate = ClientCertificate.from_der(accepted.certificate_der)
-        if tls.settings.handshake_first:
+        if tls_first:
             self._greet()
         self._start_session()
         if accepted.early_input:

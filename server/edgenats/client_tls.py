@@ -21,6 +21,8 @@ from edgenats.tls import server_tls_context
 
 # nats-server's TLS_TIMEOUT: how long a client has to complete the handshake.
 DEFAULT_TIMEOUT = 2.0
+# `handshake_first: auto`: how long to wait for a TLS-first client before sending the INFO in plain text.
+AUTO_FALLBACK_DELAY = 0.05
 _MIN_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 # Keys nats-server knows in this block that edgenats does not implement: refused by name.
@@ -52,6 +54,9 @@ class ClientTLSSettings:
     min_version: str = ""
     # TLS before INFO: the client starts the handshake at once.
     handshake_first: bool = False
+    # With handshake_first: a client silent this long (seconds) gets the INFO in plain text and the
+    # handshake after it, as without handshake_first; 0: no fallback.
+    fallback_delay: float = 0.0
     # SHA-256 (lower-case hex) of accepted client certificates' SubjectPublicKeyInfo; empty: any.
     pinned_certs: frozenset[str] = field(default_factory=frozenset)
 
@@ -77,6 +82,24 @@ def _pinned(value: Any) -> frozenset[str]:
     return frozenset(key.lower() for key in keys)
 
 
+def _handshake_first(value: Any) -> tuple[bool, float]:
+    """true/false, "auto" (a 50 ms fallback) or a fallback delay such as "300ms"."""
+    if isinstance(value, bool):
+        return value, 0.0
+    text = str(value).lower()
+    if text in ("true", "false"):
+        return text == "true", 0.0
+    if text in ("auto", "auto_fallback"):
+        return True, AUTO_FALLBACK_DELAY
+    try:
+        delay = parse_duration(text)
+    except ValueError:
+        delay = 0.0
+    if delay <= 0:
+        raise ValueError(f'field "handshake_first"\'s value "{value}" is invalid')
+    return True, delay
+
+
 def parse_client_tls(block: Any) -> ClientTLSSettings:
     """The top-level `tls` block, checked as nats-server checks it."""
     if not isinstance(block, dict):
@@ -100,10 +123,7 @@ def parse_client_tls(block: Any) -> ClientTLSSettings:
                 raise ValueError(f"error parsing tls config: unsupported TLS version: TLS {version}")
             values["min_version"] = version
         elif key == "handshake_first":
-            if not isinstance(value, bool):
-                raise ValueError(f"{where}: a fallback delay ({value!r}) is not supported by edgenats; "
-                                 "use true or false")
-            values["handshake_first"] = value
+            values["handshake_first"], values["fallback_delay"] = _handshake_first(value)
         elif key == "pinned_certs":
             values["pinned_certs"] = _pinned(value)
         elif key in _NOT_SUPPORTED:
@@ -188,6 +208,20 @@ class ClientTLS:
     def info_fields(self) -> dict:
         """What the INFO says of TLS (nats-server's fields)."""
         return {"tls_required": True, **({"tls_verify": True} if self.settings.verify else {})}
+
+    async def client_speaks_first(self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport) -> bool:
+        """With a fallback delay: whether the client sends anything (its TLS handshake) before the delay ends.
+        Reading stays paused and nothing is consumed: a duplicate of the socket is watched for input."""
+        watched = transport.get_extra_info("socket").dup()
+        ready = loop.create_future()
+        loop.add_reader(watched.fileno(), lambda: ready.done() or ready.set_result(True))
+        try:
+            return await asyncio.wait_for(ready, self.settings.fallback_delay)
+        except TimeoutError:
+            return False
+        finally:
+            loop.remove_reader(watched.fileno())
+            watched.close()
 
     async def accept(self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport) -> AcceptedTLS:
         """The server side of the handshake on `transport` (its reading paused by the caller); raises

@@ -28,11 +28,13 @@ async def echo_round_trip(nc) -> bytes:
     return (await nc.request("svc.echo", b"hi", timeout=2)).data
 
 
-@pytest.mark.parametrize("handshake_first", [False, True], ids=["upgrade-after-info", "tls-first"])
-async def test_nats_py_talks_over_tls(server_kind, server_factory, certs, handshake_first):
-    block = certs.tls_block(handshake_first="true") if handshake_first else certs.tls_block()
+@pytest.mark.parametrize("handshake_first, client_first", [
+    (None, False), ("true", True), ('"auto"', True), ('"auto"', False),
+], ids=["upgrade-after-info", "tls-first", "auto-tls-first-client", "auto-classic-client"])
+async def test_nats_py_talks_over_tls(server_kind, server_factory, certs, handshake_first, client_first):
+    block = certs.tls_block(handshake_first=handshake_first) if handshake_first else certs.tls_block()
     server = server_factory(server_kind, block)
-    nc = await nats.connect(server.url, tls=certs.client_context(), tls_handshake_first=handshake_first,
+    nc = await nats.connect(server.url, tls=certs.client_context(), tls_handshake_first=client_first,
                             allow_reconnect=False)
     assert await echo_round_trip(nc) == b"echo:hi"
     await nc.close()

@@ -95,6 +95,18 @@ def test_handshake_first_sends_the_info_inside_tls(server_kind, server_factory, 
     assert 0.4 < elapsed < 1.5
 
 
+def test_handshake_first_with_a_fallback_delay_takes_both_kinds_of_client(server_kind, server_factory, certs):
+    server = server_factory(server_kind, certs.tls_block(handshake_first='"300ms"'))
+    with TLSWire(server.port, certs.client_context(), tls_first=True) as wire:
+        assert wire.exchange(b'CONNECT {"verbose":false}\r\n') == b"PONG\r\n"
+    started = time.monotonic()
+    with TLSWire(server.port, certs.client_context()) as wire:
+        # The INFO came in plain text once the client had said nothing for 300 ms.
+        assert 0.25 < time.monotonic() - started < 1.0
+        assert wire.info["tls_required"] is True
+        assert wire.exchange(b'CONNECT {"verbose":false}\r\n') == b"PONG\r\n"
+
+
 MAPPED_USERS = {
     "email": '{ user: "alice@example.com", permissions: { publish: "site.alice.>" } }',
     "dns": '{ user: "dev1.example.com", permissions: { publish: "site.alice.>" } }',
