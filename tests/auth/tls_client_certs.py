@@ -2,7 +2,8 @@
 
 One CA signs the server's certificate (127.0.0.1) and the clients': alice (e-mail and DNS SANs, subject
 CN=alice,OU=Edge,O=Acme), bob (e-mail SAN only), dev7 (DNS SAN dev7.example.com, subject
-CN=dev7,OU=Edge,O=Acme). A second CA signs a stranger the server does not trust.
+CN=dev7,OU=Edge,O=Acme), carol (e-mail SAN only). A second CA signs a stranger the server does not
+trust.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ CLIENTS = {
     "alice": (("alice@example.com", "dev1.example.com"), "alice"),
     "bob": (("bob@example.com",), "bob"),
     "dev7": (("dev7.example.com",), "dev7"),
+    "carol": (("carol@example.com",), "carol"),
 }
 
 
@@ -156,10 +158,10 @@ def _receive(sock: socket.socket) -> bytes:
         return b""
 
 
-def wait_for_log(server, text: str, timeout: float = 5.0) -> str:
-    """The server's log once it holds `text` (the server writes it after the client saw the close)."""
+def wait_for_log(server, text: str, times: int = 1, timeout: float = 5.0) -> str:
+    """The server's log once it holds `text` `times` times (the server writes it after the client saw the close)."""
     deadline = time.monotonic() + timeout
-    while text not in (log := server.log_text()):
+    while (log := server.log_text()).count(text) < times:
         if time.monotonic() > deadline:
             raise AssertionError(f"{text!r} not logged:\n{log}")
         time.sleep(0.02)
