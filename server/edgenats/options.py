@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edgenats.account_config import AccountSettings, parse_accounts
-from edgenats.client_tls import ClientTLSSettings, parse_client_tls, tls_from_flags
+from edgenats.client_tls_settings import ClientTLSSettings, parse_client_tls, tls_from_flags
 from edgenats.conf import ConfigError, ConfigMap, load_config
 from edgenats.conf.units import parse_size, positive_duration
 from edgenats.jetstream.settings import JetStreamSettings, parse_jetstream

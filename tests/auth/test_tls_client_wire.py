@@ -134,7 +134,8 @@ def test_the_auth_timeout_with_tls_is_the_tls_timeout_and_one_second(server_kind
     with TLSWire(server.port, certs.client_context()) as wire:
         started = time.monotonic()
         assert wire.read_to_close() == b"-ERR 'Authentication Timeout'\r\n"
-        assert 1.0 < time.monotonic() - started < 1.7
+        # Without TLS it would be the 2 s default.
+        assert 1.0 < time.monotonic() - started < 1.9
 
 
 def test_a_reload_that_unpins_a_certificate_closes_its_clients(server_kind, server_factory, certs):

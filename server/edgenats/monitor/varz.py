@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
-from edgenats.client_tls import DEFAULT_TIMEOUT as DEFAULT_TLS_TIMEOUT
+from edgenats.client_tls_settings import DEFAULT_TIMEOUT as DEFAULT_TLS_TIMEOUT
 from edgenats.jetstream.jsz import build_varz_jetstream
 from edgenats.monitor.formats import go_float, go_uptime, rfc3339
 
