@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from edgenats.account import Account
 from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
-from edgenats.client_tls import ClientTLS, TLSRefused, is_quiet_failure
+from edgenats.client_tls import ClientTLS, TLSRefused, is_quiet_failure, peer_certificate
 from edgenats.connection import Connection
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.connect_options import ConnectOptions
@@ -56,7 +56,6 @@ class ClientConnection(Connection):
         "_route",
         "_connect_info_pending",
         "_auth_timer",
-        "certificate",
         "_tls_task",
     )
 
@@ -88,8 +87,6 @@ class ClientConnection(Connection):
         self._checked_publish = True
         self._connect_info_pending = False
         self._auth_timer = None
-        # The client certificate, kept when the port maps certificates to users (verify_and_map).
-        self.certificate: ClientCertificate | None = None
         self._tls_task = None
 
     # lifecycle ---------------------------------------------------------------------------------
@@ -145,11 +142,6 @@ class ClientConnection(Connection):
             return
         self.transport = accepted.transport
         accepted.transport.set_protocol(self)
-        if tls.settings.verify_and_map and accepted.certificate_der is not None:
-            # Imported on first use: only ports that map certificates to users need the X.509 code.
-            from edgenats.auth.certificates import ClientCertificate
-
-            self.certificate = ClientCertificate.from_der(accepted.certificate_der)
         if tls_first:
             self._greet()
         self._start_session()
@@ -157,6 +149,20 @@ class ClientConnection(Connection):
             self.data_received(accepted.early_input)
         if accepted.lost:
             self.connection_lost(None)
+
+    def _mapped_certificate(self) -> ClientCertificate | None:
+        """The client's certificate when the client port maps certificates to users (`verify_and_map`, as
+        configured now: a reload may turn it on or off); read from the TLS session at each login."""
+        tls = self.server.client_tls
+        if tls is None or not tls.settings.verify_and_map:
+            return None
+        der = peer_certificate(self.transport)
+        if der is None:
+            return None
+        # Imported on first use: only ports that map certificates to users need the X.509 code.
+        from edgenats.auth.certificates import ClientCertificate
+
+        return ClientCertificate.from_der(der)
 
     def _start_session(self) -> None:
         authenticator = self.server.authenticator
@@ -212,7 +218,7 @@ class ClientConnection(Connection):
         self.parser.max_control_line = options.max_control_line
         if not self.connected:
             return
-        user = self.server.authenticator.authenticate(self.credentials or {}, self.certificate)
+        user = self.server.authenticator.authenticate(self.credentials or {}, self._mapped_certificate())
         if user is None:
             self._authorization_violation("credentials no longer valid after reload")
             return
@@ -231,7 +237,7 @@ class ClientConnection(Connection):
     def on_connect(self, options: ConnectOptions) -> None:
         """A CONNECT, its JSON already applied to the options earlier CONNECTs left (as nats-server)."""
         # nats-server's order: credentials (and the refused account fields), protocol, no_responders.
-        user = self.server.authenticator.authenticate(options.credentials(), self.certificate)
+        user = self.server.authenticator.authenticate(options.credentials(), self._mapped_certificate())
         if user is None:
             self._authorization_violation("bad credentials")
             return

@@ -50,12 +50,11 @@ class _HeldInput(asyncio.Protocol):
 
 @dataclass
 class AcceptedTLS:
-    """A completed handshake: the TLS transport, what the client already sent inside it, its certificate."""
+    """A completed handshake: the TLS transport, what the client already sent inside it, whether it left."""
 
     transport: asyncio.Transport
     early_input: bytes
     lost: bool
-    certificate_der: bytes | None
 
 
 class ClientTLS:
@@ -99,7 +98,7 @@ class ClientTLS:
         if not self.pinned(upgraded):
             upgraded.abort()
             raise TLSRefused("certificate not pinned")
-        return AcceptedTLS(upgraded, b"".join(held.chunks), held.lost, _peer_certificate(upgraded))
+        return AcceptedTLS(upgraded, b"".join(held.chunks), held.lost)
 
     def pinned(self, transport: asyncio.BaseTransport) -> bool:
         """Whether `pinned_certs` (if any) lists the certificate of the client on `transport`; a client with
@@ -107,11 +106,12 @@ class ClientTLS:
         pins = self.settings.pinned_certs
         if not pins:
             return True
-        der = _peer_certificate(transport)
+        der = peer_certificate(transport)
         return der is not None and public_key_pin(der) in pins
 
 
-def _peer_certificate(transport: asyncio.BaseTransport) -> bytes | None:
+def peer_certificate(transport: asyncio.BaseTransport) -> bytes | None:
+    """The client certificate (DER) of a TLS transport; None without TLS or without a certificate."""
     ssl_object = transport.get_extra_info("ssl_object")
     return ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
 
