@@ -1,5 +1,5 @@
-"""A client connection's session: INFO/CONNECT (with the TLS upgrade step between them when the client
-port takes TLS), authentication, permissions, PUB/HPUB/SUB/UNSUB, echo, queue-group selection,
+"""A client connection's session: INFO/CONNECT (on a TLS port, opened by client_tls's acceptor once the
+handshake is done), authentication, permissions, PUB/HPUB/SUB/UNSUB, echo, queue-group selection,
 no-responders, and the delivery of messages to client subscribers.
 
 The publish path is the broker's hot path: a subject's match is cached with a delivery plan that
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from edgenats.account import Account
 from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
 from edgenats.auth import RESERVED_QUEUE_GROUP, ReplyAllowance
-from edgenats.client_tls import ClientTLS, TLSRefused, is_quiet_failure, peer_certificate
+from edgenats.client_tls import Opening, peer_certificate
 from edgenats.connection import Connection
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.connect_options import ConnectOptions
@@ -56,7 +56,7 @@ class ClientConnection(Connection):
         "_route",
         "_connect_info_pending",
         "_auth_timer",
-        "_tls_task",
+        "opening",
     )
 
     def __init__(self, server) -> None:
@@ -87,88 +87,26 @@ class ClientConnection(Connection):
         self._checked_publish = True
         self._connect_info_pending = False
         self._auth_timer = None
-        self._tls_task = None
+        # Set by a TLS port's acceptor before the handshake (see client_tls).
+        self.opening = Opening.PLAIN
 
     # lifecycle ---------------------------------------------------------------------------------
 
     def on_open(self) -> None:
-        """INFO, the connection limit, then the session; with TLS, the handshake comes first (TLS first)
-        or right after the limit, and nothing is read in plain text."""
-        tls = self.server.client_tls
-        if tls is None:
-            self._greet()
-            if self._admitted():
-                self._start_session()
+        """INFO, the connection limit, then the session. On a TLS port the acceptor (client_tls) has checked
+        the limit and sent the INFO before the handshake, unless the client does TLS first: then the INFO
+        goes now, inside TLS."""
+        server = self.server
+        authenticator = server.authenticator
+        if self.opening is not Opening.INFO_SENT:
+            self.send(info_line(server.client_info(self)))
+        if self.opening is Opening.PLAIN and not server.admit(self):
+            log.error("%s - Maximum connections exceeded", self.describe())
+            self.close("Maximum Connections Exceeded", error_text="maximum connections exceeded")
             return
-        self.transport.pause_reading()
-        if not tls.settings.handshake_first:
-            self._greet()
-        if self._admitted():
-            self._tls_task = self.server.loop.create_task(self._upgrade_to_tls(tls))
-
-    def _greet(self) -> None:
-        self.send(info_line(self.server.client_info(self)))
-
-    def _admitted(self) -> bool:
-        if self.server.admit(self):
-            return True
-        log.error("%s - Maximum connections exceeded", self.describe())
-        self.close("Maximum Connections Exceeded", error_text="maximum connections exceeded")
-        return False
-
-    async def _upgrade_to_tls(self, tls: ClientTLS) -> None:
-        """The TLS step: the server side of the handshake, then the session on the TLS transport."""
-        tls_first = tls.settings.handshake_first
-        try:
-            if tls_first and tls.settings.fallback_delay:
-                # A client silent past the delay is not doing TLS first: it gets the INFO, then the handshake.
-                tls_first = await tls.client_speaks_first(self.server.loop, self.transport)
-                if not tls_first:
-                    self._greet()
-            if self.closed:
-                return
-            # The INFO leaves in plain text, before the handshake.
-            self.flush()
-            accepted = await tls.accept(self.server.loop, self.transport)
-        except TLSRefused as error:
-            level = logging.DEBUG if is_quiet_failure(str(error)) else logging.ERROR
-            log.log(level, "%s - TLS handshake error: %s", self.describe(), error)
-            self.abort("TLS Handshake Failure")
-            return
-        finally:
-            self._tls_task = None
-        if self.closed:
-            accepted.transport.abort()
-            return
-        self.transport = accepted.transport
-        accepted.transport.set_protocol(self)
-        if tls_first:
-            self._greet()
-        self._start_session()
-        if accepted.early_input:
-            self.data_received(accepted.early_input)
-        if accepted.lost:
-            self.connection_lost(None)
-
-    def _mapped_certificate(self) -> ClientCertificate | None:
-        """The client's certificate when the client port maps certificates to users (`verify_and_map`, as
-        configured now: a reload may turn it on or off); read from the TLS session at each login."""
-        tls = self.server.client_tls
-        if tls is None or not tls.settings.verify_and_map:
-            return None
-        der = peer_certificate(self.transport)
-        if der is None:
-            return None
-        # Imported on first use: only ports that map certificates to users need the X.509 code.
-        from edgenats.auth.certificates import ClientCertificate
-
-        return ClientCertificate.from_der(der)
-
-    def _start_session(self) -> None:
-        authenticator = self.server.authenticator
         if authenticator.auth_required:
             self.parser.connect_required = True
-            self._auth_timer = self.server.loop.call_later(authenticator.timeout, self._auth_timeout)
+            self._auth_timer = server.loop.call_later(authenticator.timeout, self._auth_timeout)
         else:
             self._bind(authenticator.authenticate({}))
         log.debug("%s - Client connection created", self.describe())
@@ -188,6 +126,20 @@ class ClientConnection(Connection):
         if not self.connected and not self.closed:
             log.error("%s - Authentication Timeout", self.describe())
             self.close("Authentication Timeout", error_text="Authentication Timeout")
+
+    def _mapped_certificate(self) -> ClientCertificate | None:
+        """The client's certificate when the client port maps certificates to users (`verify_and_map`, as
+        configured now: a reload may turn it on or off); read from the TLS session at each login."""
+        tls = self.server.client_tls
+        if tls is None or not tls.settings.verify_and_map:
+            return None
+        der = peer_certificate(self.transport)
+        if der is None:
+            return None
+        # Imported on first use: only ports that map certificates to users need the X.509 code.
+        from edgenats.auth.certificates import ClientCertificate
+
+        return ClientCertificate.from_der(der)
 
     def _bind(self, user: AuthenticatedUser) -> None:
         self.user = user

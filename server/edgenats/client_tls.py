@@ -1,25 +1,31 @@
 """TLS on the client port at run time: the server context built from the settings (again on every reload,
-so a SIGHUP picks up renewed certificate files), the handshake a client connection goes through before
-its session (the TLS upgrade itself, TLS first with its fallback delay, the timeout, the `pinned_certs`
-check of the client certificate), and the TLS facts the monitor reports.
+so a SIGHUP picks up renewed certificate files), the accept path of a TLS port (`TLSAcceptor`: the INFO in
+plain text or TLS first with its fallback delay, the connection limit, the handshake and its timeout, the
+`pinned_certs` check, then the session on the TLS transport), and the TLS facts the monitor reports.
 
-What a client certificate maps to under `verify_and_map` is auth's job (`auth.certificates`); this
-module only hands the certificate over.
+The acceptor takes the socket away from the plain transport the listener made before that transport
+reads a byte (uvloop starts reading right after `connection_made`, whatever the protocol asked), so
+nothing the client sends is ever read outside TLS; asyncio then wraps the socket in TLS from its first
+byte (`connect_accepted_socket`). What a client certificate maps to under `verify_and_map` is auth's job
+(`auth.certificates`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import os
+import socket
 import ssl
-from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
 
 from edgenats.client_tls_settings import MIN_VERSIONS, ClientTLSSettings
+from edgenats.protocol.framing import error_line, info_line
 from edgenats.tls import server_tls_context
 
-
-class TLSRefused(Exception):
-    """A client's TLS handshake failed or its certificate was refused; the text says why."""
+log = logging.getLogger("edgenats")
 
 
 def public_key_pin(certificate_der: bytes) -> str:
@@ -33,28 +39,41 @@ def public_key_pin(certificate_der: bytes) -> str:
     return hashlib.sha256(info).hexdigest()
 
 
-class _HeldInput(asyncio.Protocol):
-    """The application side while a handshake completes: keeps what the client sends right after it (its
-    CONNECT may come in the same read as the handshake's end) until the session takes the transport."""
+class Opening(Enum):
+    """How a client connection reaches its session."""
 
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-        self.lost = False
-
-    def data_received(self, data: bytes) -> None:
-        self.chunks.append(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
+    # INFO, the connection limit, the session: a plain port (and WebSocket clients).
+    PLAIN = "plain"
+    # Admitted and given the INFO in plain text before the TLS handshake: the session starts at once.
+    INFO_SENT = "info_sent"
+    # Admitted, TLS first: the INFO goes inside TLS, then the session.
+    TLS_FIRST = "tls_first"
 
 
-@dataclass
-class AcceptedTLS:
-    """A completed handshake: the TLS transport, what the client already sent inside it, whether it left."""
+class TLSSession(Protocol):
+    """What the acceptor needs of the client session it opens (a ClientConnection)."""
 
-    transport: asyncio.Transport
-    early_input: bytes
-    lost: bool
+    cid: int
+    host: str
+    port: int
+    opening: Opening
+    closed: bool
+
+    def describe(self) -> str: ...
+
+    def close(self, reason: str) -> None: ...
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+
+
+class AcceptingHost(Protocol):
+    """What the acceptor needs of the server."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def admit(self, connection: TLSSession) -> bool: ...
+
+    def client_info(self, connection: TLSSession) -> dict: ...
 
 
 class ClientTLS:
@@ -72,34 +91,6 @@ class ClientTLS:
         """What the INFO says of TLS (nats-server's fields)."""
         return {"tls_required": True, **({"tls_verify": True} if self.settings.verify else {})}
 
-    async def client_speaks_first(self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport) -> bool:
-        """With a fallback delay: whether the client sends anything (its TLS handshake) before the delay ends.
-        Reading stays paused and nothing is consumed: a duplicate of the socket is watched for input."""
-        watched = transport.get_extra_info("socket").dup()
-        ready = loop.create_future()
-        loop.add_reader(watched.fileno(), lambda: ready.done() or ready.set_result(True))
-        try:
-            return await asyncio.wait_for(ready, self.settings.fallback_delay)
-        except TimeoutError:
-            return False
-        finally:
-            loop.remove_reader(watched.fileno())
-            watched.close()
-
-    async def accept(self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport) -> AcceptedTLS:
-        """The server side of the handshake on `transport` (its reading paused by the caller); raises
-        TLSRefused. The caller sets itself as the returned transport's protocol."""
-        held = _HeldInput()
-        try:
-            upgraded = await loop.start_tls(transport, held, self.context, server_side=True,
-                                            ssl_handshake_timeout=self.settings.timeout)
-        except OSError as error:  # SSL errors, the handshake timeout and resets alike
-            raise TLSRefused(_reason(error)) from None
-        if not self.pinned(upgraded):
-            upgraded.abort()
-            raise TLSRefused("certificate not pinned")
-        return AcceptedTLS(upgraded, b"".join(held.chunks), held.lost)
-
     def pinned(self, transport: asyncio.BaseTransport) -> bool:
         """Whether `pinned_certs` (if any) lists the certificate of the client on `transport`; a client with
         none (or not on TLS) is not listed."""
@@ -114,6 +105,108 @@ def peer_certificate(transport: asyncio.BaseTransport) -> bytes | None:
     """The client certificate (DER) of a TLS transport; None without TLS or without a certificate."""
     ssl_object = transport.get_extra_info("ssl_object")
     return ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+
+
+class TLSAcceptor(asyncio.Protocol):
+    """The protocol of a connection just accepted on a TLS client port: takes its socket from the plain
+    transport at once, then runs the steps before the session (see the module's docstring)."""
+
+    def __init__(self, host: AcceptingHost, tls: ClientTLS, session: TLSSession) -> None:
+        self.host = host
+        self.tls = tls
+        self.session = session
+        self.task: asyncio.Task | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        sock = socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
+        sock.setblocking(False)
+        # The plain transport closes its descriptor and never reads; the duplicate keeps the connection.
+        transport.abort()
+        self.task = self.host.loop.create_task(self._open(sock))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The abandoned plain transport's end: nothing to do."""
+
+    async def _open(self, sock: socket.socket) -> None:
+        try:
+            await self._steps(sock)
+        finally:
+            self.task = None
+
+    async def _steps(self, sock: socket.socket) -> None:
+        host, session, settings = self.host, self.session, self.tls.settings
+        session.host, session.port = sock.getpeername()[:2]
+        out = b"" if settings.handshake_first else info_line(host.client_info(session))
+        if not host.admit(session):
+            log.error("%s - Maximum connections exceeded", session.describe())
+            _send_and_close(sock, out + error_line("maximum connections exceeded"))
+            session.close("Maximum Connections Exceeded")
+            return
+        tls_first = settings.handshake_first
+        if tls_first and settings.fallback_delay and not await self._client_speaks_first(sock):
+            # Silent past the delay: not a TLS-first client; it gets the INFO, then the handshake.
+            tls_first = False
+            out = info_line(host.client_info(session))
+        if out and not _send(sock, out):
+            sock.close()
+            session.close("Client Closed")
+            return
+        session.opening = Opening.TLS_FIRST if tls_first else Opening.INFO_SENT
+        try:
+            await host.loop.connect_accepted_socket(lambda: _Handover(self), sock, ssl=self.tls.context,
+                                                    ssl_handshake_timeout=settings.timeout)
+        except OSError as error:  # SSL errors, the handshake timeout and resets alike
+            self.refuse(_reason(error))
+
+    async def _client_speaks_first(self, sock: socket.socket) -> bool:
+        """Whether the client sends anything (its TLS handshake) before the fallback delay ends; nothing is
+        read."""
+        loop = self.host.loop
+        ready = loop.create_future()
+        loop.add_reader(sock.fileno(), lambda: ready.done() or ready.set_result(True))
+        try:
+            return await asyncio.wait_for(ready, self.tls.settings.fallback_delay)
+        except TimeoutError:
+            return False
+        finally:
+            loop.remove_reader(sock.fileno())
+
+    def refuse(self, reason: str) -> None:
+        level = logging.DEBUG if reason.lower().startswith(_QUIET_FAILURES) else logging.ERROR
+        log.log(level, "%s - TLS handshake error: %s", self.session.describe(), reason)
+        self.session.close("TLS Handshake Failure")
+
+
+class _Handover(asyncio.Protocol):
+    """The TLS transport's first protocol: checks `pinned_certs`, then hands the transport to the session
+    (before any data is delivered)."""
+
+    def __init__(self, acceptor: TLSAcceptor) -> None:
+        self.acceptor = acceptor
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        acceptor = self.acceptor
+        if acceptor.session.closed:
+            transport.abort()
+        elif not acceptor.tls.pinned(transport):
+            transport.abort()
+            acceptor.refuse("certificate not pinned")
+        else:
+            transport.set_protocol(acceptor.session)
+            acceptor.session.connection_made(transport)
+
+
+def _send(sock: socket.socket, data: bytes) -> bool:
+    """Write the first bytes of a new connection (its send buffer is empty: they fit at once)."""
+    try:
+        return sock.send(data) == len(data)
+    except OSError:
+        return False
+
+
+def _send_and_close(sock: socket.socket, data: bytes) -> None:
+    _send(sock, data)
+    sock.close()
 
 
 def _not_after(cert_file: str) -> float:
@@ -159,6 +252,3 @@ def _reason(error: BaseException) -> str:
 _QUIET_FAILURES = ("wrong version number", "http request", "https proxy request", "ssl handshake is taking longer",
                    "connection lost", "unexpected eof")
 
-
-def is_quiet_failure(reason: str) -> bool:
-    return reason.lower().startswith(_QUIET_FAILURES)

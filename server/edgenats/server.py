@@ -20,7 +20,7 @@ from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.auth import AuthConfigError, Authenticator
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
 from edgenats.client import ClientConnection
-from edgenats.client_tls import ClientTLS
+from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
 from edgenats.imports import Imports
 from edgenats.logs import configure_logging
@@ -260,8 +260,7 @@ class Server:
         host = None if options.host in ("", "0.0.0.0") else options.host
         # Bound now, accepting last: once the client port answers, the other ports are open too.
         self._listener = await self.loop.create_server(
-            lambda: ClientConnection(self), host, options.port, reuse_address=True, backlog=1024,
-            start_serving=False,
+            self._accept_client, host, options.port, reuse_address=True, backlog=1024, start_serving=False,
         )
         from edgenats.system import SystemAccount
 
@@ -300,6 +299,13 @@ class Server:
         if self.client_tls is not None:
             log.info("TLS required for client connections")
         log.info("Server is ready")
+
+    def _accept_client(self) -> ClientConnection | TLSAcceptor:
+        """The protocol of a connection accepted on the client port: the session, or with TLS (as configured
+        now: a reload may turn it on or off) the acceptor that opens the session once TLS is up."""
+        if self.client_tls is None:
+            return ClientConnection(self)
+        return TLSAcceptor(self, self.client_tls, ClientConnection(self))
 
     def request_stop(self) -> None:
         self._stopped.set()
