@@ -135,7 +135,11 @@ class TLSAcceptor(asyncio.Protocol):
 
     async def _steps(self, sock: socket.socket) -> None:
         host, session, settings = self.host, self.session, self.tls.settings
-        session.host, session.port = sock.getpeername()[:2]
+        try:
+            session.host, session.port = sock.getpeername()[:2]
+        except OSError:  # gone already
+            sock.close()
+            return
         out = b"" if settings.handshake_first else info_line(host.client_info(session))
         if not host.admit(session):
             log.error("%s - Maximum connections exceeded", session.describe())

@@ -150,3 +150,12 @@ def test_a_reload_that_unpins_a_certificate_closes_its_clients(server_kind, serv
         assert bob.read_to_close() == b""
         wait_for_log(server, "Disconnect 1 clients due to pinned certs reload")
         assert alice.exchange(b"") == b"PONG\r\n"
+
+
+def test_over_the_connection_limit_the_refusal_comes_in_plain_text(server_kind, server_factory, certs):
+    server = server_factory(server_kind, certs.tls_block() + "max_connections: 1")
+    with TLSWire(server.port, certs.client_context()) as wire:
+        assert wire.exchange(b'CONNECT {"verbose":false}\r\n') == b"PONG\r\n"
+        first, rest, _ = plain_info_then_close(server.port)
+        assert first.startswith(b"INFO ") and b'"tls_required":true' in first
+        assert rest == b"-ERR 'maximum connections exceeded'\r\n"
