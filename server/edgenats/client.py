@@ -1,5 +1,6 @@
-"""A client connection's session: INFO/CONNECT, authentication, permissions, PUB/HPUB/SUB/UNSUB,
-echo, queue-group selection, no-responders, and the delivery of messages to client subscribers.
+"""A client connection's session: INFO/CONNECT (on a TLS port, opened by client_tls's acceptor once the
+handshake is done), authentication, permissions, PUB/HPUB/SUB/UNSUB, echo, queue-group selection,
+no-responders, and the delivery of messages to client subscribers.
 
 Logging in runs `LoginState`: OPENING -> AWAITING_CONNECT (admitted by `max_connections` and the
 server's LoginGuard; pinged from the start, as nats-server) -> CONNECTED, or -> REFUSING when a
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from edgenats.account import Account
 from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
 from edgenats.auth import RESERVED_QUEUE_GROUP, Authenticator, LoginState, ReplyAllowance, new_nonce
+from edgenats.client_tls import Opening, peer_certificate
 from edgenats.connection import Connection
 from edgenats.protocol.client_parser import ClientProtocolParser
 from edgenats.protocol.connect_options import ConnectOptions
@@ -28,6 +30,7 @@ from edgenats.sublist import Subscription
 
 if TYPE_CHECKING:
     from edgenats.auth import AuthenticatedUser
+    from edgenats.auth.certificates import ClientCertificate
 
 log = logging.getLogger("edgenats")
 
@@ -59,6 +62,7 @@ class ClientConnection(Connection):
         "_route",
         "_connect_info_pending",
         "_login_timer",
+        "opening",
     )
 
     def __init__(self, server) -> None:
@@ -85,23 +89,28 @@ class ClientConnection(Connection):
         self.lang = ""
         self.version = ""
         self.login = LoginState.OPENING
-        # The nonce the INFO carried for an nkey signature ("" without nkey users).
-        self.nonce = ""
+        # The nonce the INFO carries for an nkey signature ("" without nkey users); made here, as the
+        # INFO may go out from a TLS port's acceptor before the session opens.
+        self.nonce = new_nonce() if server.authenticator.nonce_required else ""
         self.credentials: dict | None = None
         self._checked_publish = True
         self._connect_info_pending = False
         # The auth timeout while awaiting CONNECT, the delayed refusal while refusing.
         self._login_timer: asyncio.TimerHandle | None = None
+        # Set by a TLS port's acceptor before the handshake (see client_tls).
+        self.opening = Opening.PLAIN
 
     # lifecycle ---------------------------------------------------------------------------------
 
     def on_open(self) -> None:
+        """INFO, the connection limit, then the session. On a TLS port the acceptor (client_tls) has checked
+        the limit and sent the INFO before the handshake, unless the client does TLS first: then the INFO
+        goes now, inside TLS."""
         server = self.server
         authenticator = server.authenticator
-        if authenticator.nonce_required:
-            self.nonce = new_nonce()
-        self.send(info_line(server.client_info(self)))
-        if not server.admit(self):
+        if self.opening is not Opening.INFO_SENT:
+            self.send(info_line(server.client_info(self)))
+        if self.opening is Opening.PLAIN and not server.admit(self):
             log.error("%s - Maximum connections exceeded", self.describe())
             self.close("Maximum Connections Exceeded", error_text="maximum connections exceeded")
             return
@@ -136,6 +145,20 @@ class ClientConnection(Connection):
             log.error("%s - Authentication Timeout", self.describe())
             self.close("Authentication Timeout", error_text="Authentication Timeout")
 
+    def _mapped_certificate(self) -> ClientCertificate | None:
+        """The client's certificate when the client port maps certificates to users (`verify_and_map`, as
+        configured now: a reload may turn it on or off); read from the TLS session at each login."""
+        tls = self.server.client_tls
+        if tls is None or not tls.settings.verify_and_map:
+            return None
+        der = peer_certificate(self.transport)
+        if der is None:
+            return None
+        # Imported on first use: only ports that map certificates to users need the X.509 code.
+        from edgenats.auth.certificates import ClientCertificate
+
+        return ClientCertificate.from_der(der)
+
     def _bind(self, user: AuthenticatedUser) -> None:
         self.user = user
         self.account.connections.discard(self)
@@ -165,7 +188,7 @@ class ClientConnection(Connection):
         self.parser.max_control_line = options.max_control_line
         if self.login is not LoginState.CONNECTED:
             return
-        user = self.server.authenticator.authenticate(self.credentials or {}, self.nonce)
+        user = self.server.authenticator.authenticate(self.credentials or {}, self.nonce, self._mapped_certificate())
         if user is None:
             self._authorization_violation(" - credentials no longer valid after reload")
             return
@@ -184,7 +207,7 @@ class ClientConnection(Connection):
     def on_connect(self, options: ConnectOptions) -> None:
         """A CONNECT, its JSON already applied to the options earlier CONNECTs left (as nats-server)."""
         # nats-server's order: credentials (and the refused account fields), protocol, no_responders.
-        user = self.server.authenticator.authenticate(options.credentials(), self.nonce)
+        user = self.server.authenticator.authenticate(options.credentials(), self.nonce, self._mapped_certificate())
         if user is None:
             delay = self.server.login_guard.failed(self.host)
             self._authorization_violation(Authenticator.failure_detail(options.credentials()), delay)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edgenats.account_config import AccountSettings, parse_accounts
+from edgenats.client_tls_settings import ClientTLSSettings, parse_client_tls, tls_from_flags
 from edgenats.conf import ConfigError, ConfigMap, load_config
 from edgenats.conf.units import parse_duration, parse_size, positive_duration
 from edgenats.jetstream.settings import JetStreamSettings, parse_jetstream
@@ -51,6 +52,8 @@ class Options:
     account_settings: dict[str, AccountSettings] = field(default_factory=dict)
     leafnodes: LeafNodeSettings | None = None
     websocket: WebSocketSettings | None = None
+    # TLS on the client port (the top-level `tls` block or the --tls* flags).
+    tls: ClientTLSSettings | None = None
     jetstream: JetStreamSettings = field(default_factory=JetStreamSettings)
     no_auth_user: str | None = None
     # The account the server answers requests and publishes events in ($SYS exists even when unnamed).
@@ -64,15 +67,17 @@ class Options:
     log_file: str | None = None
     config_file: str | None = None
     # Settings given as flags; they win over the file at start and on every reload (-js and -sd
-    # are kept here as "jetstream_enabled" and "store_dir" and applied to `jetstream`).
+    # are kept here as "jetstream_enabled" and "store_dir" and applied to `jetstream`, the --tls*
+    # flags as "tls", "tls_cert", "tls_key", "tls_ca_cert", "tls_verify" and applied to `tls`).
     flag_overrides: dict[str, Any] = field(default_factory=dict)
 
     def with_flags(self) -> Options:
         return dataclasses.replace(self, **{key: value for key, value in self.flag_overrides.items()
-                                            if key not in _JETSTREAM_FLAGS})
+                                            if key not in _JETSTREAM_FLAGS + _TLS_FLAGS})
 
 
 _JETSTREAM_FLAGS = ("jetstream_enabled", "store_dir")
+_TLS_FLAGS = ("tls", "tls_cert", "tls_key", "tls_ca_cert", "tls_verify")
 
 
 def jetstream_flags(settings: JetStreamSettings, flags: dict[str, Any]) -> JetStreamSettings:
@@ -99,7 +104,7 @@ _NOT_IMPLEMENTED = {
     "gateway": "gateways",
     "gateways": "gateways",
     "mqtt": "MQTT",
-    "tls": "TLS",
+    "allow_non_tls": "plain-text clients on a TLS client port",
     "operator": "operator/JWT mode",
     "operators": "operator/JWT mode",
     "resolver": "operator/JWT mode",
@@ -228,6 +233,8 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.websocket = parse_websocket(value)
     elif key == "jetstream":
         options.jetstream = parse_jetstream(value)
+    elif key == "tls":
+        options.tls = parse_client_tls(value)
     elif key == "no_auth_user":
         options.no_auth_user = _as_str(value, key)
     elif key == "debug":
@@ -288,6 +295,10 @@ def load_options(config_file: str | None, flag_overrides: dict[str, Any]) -> Opt
     options.flag_overrides = dict(flag_overrides)
     options = options.with_flags()
     options.jetstream = jetstream_flags(options.jetstream, flag_overrides)
+    try:
+        options.tls = tls_from_flags(flag_overrides, options.tls)
+    except ValueError as error:
+        raise OptionsError(str(error)) from None
     if options.http_host is None:
         options.http_host = options.host
     validate(options, config_file or "flags")

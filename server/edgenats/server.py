@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
+from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
 from edgenats.client import ClientConnection
+from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
 from edgenats.imports import Imports
 from edgenats.leafnode.config import LeafNodeSettings
@@ -52,13 +54,26 @@ def new_server_id() -> str:
 
 
 def build_authenticator(options: Options) -> Authenticator:
+    # As nats-server: with TLS on the client port, the auth timeout (unless set) is the TLS timeout plus 1 s.
+    default_timeout = options.tls.timeout + 1.0 if options.tls is not None else DEFAULT_AUTH_TIMEOUT
     try:
         return Authenticator.from_config(
             options.authorization, options.accounts, options.no_auth_user,
             cli_user=options.user, cli_password=options.password, cli_token=options.token,
+            default_timeout=default_timeout,
         )
     except AuthConfigError as error:
         raise OptionsError(f"{options.config_file or 'flags'}: {error}") from None
+
+
+def build_client_tls(options: Options) -> ClientTLS | None:
+    """The client port's TLS, its certificate files read now (at start and on every reload)."""
+    if options.tls is None:
+        return None
+    try:
+        return ClientTLS(options.tls)
+    except (OSError, ValueError) as error:
+        raise OptionsError(f"{options.config_file or 'flags'}: tls: {error}") from None
 
 
 def build_leafnodes(server: Server) -> LeafNodes:
@@ -93,6 +108,7 @@ class Server:
         self.config_load_time = self.start_time
         self.authenticator = build_authenticator(options)
         self.login_guard = LoginGuard(options.max_pending_connects, options.auth_failure_delay)
+        self.client_tls = build_client_tls(options)
         self.accounts: dict[str, Account] = {}
         self.global_account = self.account(GLOBAL_ACCOUNT)
         self.system_account = self.account(options.system_account)
@@ -205,6 +221,8 @@ class Server:
                 info["domain"] = options.jetstream.domain
         if self.authenticator.auth_required:
             info["auth_required"] = True
+        if self.client_tls is not None:
+            info.update(self.client_tls.info_fields())
         self.base_info = info
 
     def client_info(self, connection: ClientConnection, connect_info: bool = False) -> dict:
@@ -252,8 +270,7 @@ class Server:
         host = None if options.host in ("", "0.0.0.0") else options.host
         # Bound now, accepting last: once the client port answers, the other ports are open too.
         self._listener = await self.loop.create_server(
-            lambda: ClientConnection(self), host, options.port, reuse_address=True, backlog=1024,
-            start_serving=False,
+            self._accept_client, host, options.port, reuse_address=True, backlog=1024, start_serving=False,
         )
         from edgenats.system import SystemAccount
 
@@ -289,7 +306,16 @@ class Server:
         self.loop.add_signal_handler(signal.SIGHUP, self.reload)
         await self._listener.start_serving()
         log.info("Listening for client connections on %s:%d", options.host, options.port)
+        if self.client_tls is not None:
+            log.info("TLS required for client connections")
         log.info("Server is ready")
+
+    def _accept_client(self) -> ClientConnection | TLSAcceptor:
+        """The protocol of a connection accepted on the client port: the session, or with TLS (as configured
+        now: a reload may turn it on or off) the acceptor that opens the session once TLS is up."""
+        if self.client_tls is None:
+            return ClientConnection(self)
+        return TLSAcceptor(self, self.client_tls, ClientConnection(self))
 
     def request_stop(self) -> None:
         self._stopped.set()
@@ -323,8 +349,8 @@ class Server:
         log.info("Server Exiting..")
 
     def reload(self) -> None:
-        """SIGHUP: re-read the config; apply auth, imports, limits (JetStream's too) and log level; refuse
-        fixed settings."""
+        """SIGHUP: re-read the config; apply auth, client TLS (certificate files read again), imports, limits
+        (JetStream's too) and log level; refuse fixed settings."""
         old = self.options
         log.info("Reloading server configuration")
         try:
@@ -337,6 +363,7 @@ class Server:
                                                                             new.system_account):
                 raise OptionsError("config reload not supported for turning JetStream on or off in an account")
             authenticator = build_authenticator(new)
+            client_tls = build_client_tls(new)
         except OptionsError as error:
             log.error("Failed to reload server configuration: %s", error)
             return
@@ -344,6 +371,8 @@ class Server:
         self.tracing = new.trace
         self.authenticator = authenticator
         self.login_guard.configure(new.max_pending_connects, new.auth_failure_delay)
+        # New connections get the new TLS settings and certificate; open ones keep their session.
+        self.client_tls = client_tls
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()
@@ -357,4 +386,16 @@ class Server:
         for connection in list(self.connections.values()):
             if isinstance(connection, ClientConnection):
                 connection.apply_reload()
+        if client_tls is not None and (old.tls is None or client_tls.settings.pinned_certs != old.tls.pinned_certs):
+            self._recheck_pinned_certs(client_tls)
         log.info("Reloaded server configuration")
+
+    def _recheck_pinned_certs(self, client_tls: ClientTLS) -> None:
+        """New `pinned_certs`: clients of the client port whose certificate is no longer listed are closed."""
+        refused = [connection for connection in self.connections.values()
+                   if isinstance(connection, ClientConnection) and connection.server is self
+                   and connection.transport is not None and not client_tls.pinned(connection.transport)]
+        if refused:
+            log.info("Disconnect %d clients due to pinned certs reload", len(refused))
+        for connection in refused:
+            connection.close("TLS Handshake Failure")

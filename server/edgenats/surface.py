@@ -47,6 +47,8 @@ class ServerSurface(Protocol):
     config_load_time: float
     # Read at use: a reload replaces it.
     authenticator: Authenticator
+    # The client port's TLS (None without); a reload replaces it.
+    client_tls: Any
     # The INFO fields every client gets.
     base_info: dict
     accounts: dict[str, Account]

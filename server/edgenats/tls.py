@@ -17,7 +17,11 @@ class ServerTLSSettings(Protocol):
 def server_tls_context(tls: ServerTLSSettings) -> ssl.SSLContext:
     """Our certificate; the CA (if given) to check clients with; client certificates required with verify."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tls.cert_file, tls.key_file)
+    try:
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+    except OSError as error:
+        # nats-server's words, so an operator finds the same message whichever broker runs.
+        raise OSError(f"error parsing X509 certificate/key pair: {error}") from None
     if tls.ca_file:
         context.load_verify_locations(tls.ca_file)
     if tls.verify:

@@ -1,4 +1,5 @@
-"""TLS: the client verifies nats-server's certificate (a throwaway CA made with the openssl CLI)."""
+"""TLS: the client verifies the broker's certificate (a throwaway CA made with the openssl CLI), against
+edgenats and nats-server alike."""
 
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ def make_certificates(directory):
     openssl("x509", "-in", "ca.pem", "-outform", "der", "-out", "ca.der")
 
 
-async def test_tls_connection_verified_against_ca(server_factory, start_device, tmp_path):
+async def test_tls_connection_verified_against_ca(server_kind, server_factory, start_device, tmp_path):
     make_certificates(tmp_path)
-    srv = server_factory("nats-server", config=(
+    srv = server_factory(server_kind, config=(
         f'tls {{\n  cert_file: "{tmp_path / "server.pem"}"\n  key_file: "{tmp_path / "server.key"}"\n}}\n'))
     url = f"tls://127.0.0.1:{srv.port}"
     device = await start_device("tls_device.py", url, tmp_path / "ca.pem", tmp_path / "ca.der", heap=EXTRAS_HEAP)

@@ -1,5 +1,5 @@
-"""Deciding who a CONNECT is: nkey (its signature of the connection's nonce), then user/password, then
-token, as nats-server checks them.
+"""Deciding who a CONNECT is: nkey (its signature of the connection's nonce), then the user a client
+certificate maps to (TLS `verify_and_map`), then user/password, then token, as nats-server checks them.
 
 `Authenticator.authenticate` returns the AuthenticatedUser (name, account, permissions) or None,
 which the connection answers with `-ERR 'Authorization Violation'` and a close; `failure_detail`
@@ -9,13 +9,18 @@ names what the refused CONNECT offered, for nats-server's log line.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from edgenats.protocol.framing import go_quote
 
-from .config import GLOBAL_ACCOUNT, AuthSettings, UserEntry, parse_auth_settings
+from .config import DEFAULT_AUTH_TIMEOUT, GLOBAL_ACCOUNT, AuthSettings, UserEntry, parse_auth_settings
 from .nkey_keys import signature_valid
 from .passwords import verify_password
 from .permissions import Permissions
+
+if TYPE_CHECKING:
+    # Only TLS clients with verify_and_map have one; the X.509 code is loaded for them alone.
+    from .certificates import ClientCertificate
 
 
 @dataclass(frozen=True)
@@ -60,19 +65,23 @@ class Authenticator:
         cli_user: str | None = None,
         cli_password: str | None = None,
         cli_token: str | None = None,
+        default_timeout: float = DEFAULT_AUTH_TIMEOUT,
     ) -> Authenticator:
         """Build from the parsed `authorization` and `accounts` blocks; raises AuthConfigError."""
         return cls(
-            parse_auth_settings(authorization, accounts, no_auth_user, cli_user, cli_password, cli_token)
+            parse_auth_settings(authorization, accounts, no_auth_user, cli_user, cli_password, cli_token,
+                                default_timeout)
         )
 
     def account_names(self) -> set[str]:
         """Every account the auth config mentions, always including the global account `$G`."""
         return set(self._settings.account_names)
 
-    def authenticate(self, connect: dict, nonce: str = "") -> AuthenticatedUser | None:
+    def authenticate(self, connect: dict, nonce: str = "",
+                     certificate: ClientCertificate | None = None) -> AuthenticatedUser | None:
         """The user a CONNECT (as a JSON dict) authenticates as, or None for an Authorization Violation.
-        `nonce` is the one the connection's INFO carried ("" when it carried none)."""
+        `nonce` is the one the connection's INFO carried ("" when it carried none); `certificate`: the
+        client's, when the client port maps certificates to users (`verify_and_map`)."""
         # The legacy account fields are refused even when no auth is configured.
         if connect.get("account") or connect.get("new_account"):
             return None
@@ -86,13 +95,19 @@ class Authenticator:
         if user_name is None or password is None or token is None or nkey is None or sig is None:
             return None
         settings = self._settings
-        if settings.no_auth_user and not (user_name or password or token or nkey):
-            user = settings.users.get(settings.no_auth_user) or settings.nkey_users[settings.no_auth_user]
-            return _authenticated(user)
         if settings.nkey_users and nkey:
             user = settings.nkey_users.get(nkey)
             if user is None or not nonce or not signature_valid(nkey, nonce, sig):
                 return None
+            return _authenticated(user)
+        if settings.users and certificate is not None:
+            # The certificate names the user; a user in CONNECT is ignored, a configured password still checked.
+            user = certificate.find_user(settings.users)
+            if user is None or not verify_password(user.password, password):
+                return None
+            return _authenticated(user)
+        if settings.no_auth_user and not (user_name or password or token or nkey):
+            user = settings.users.get(settings.no_auth_user) or settings.nkey_users[settings.no_auth_user]
             return _authenticated(user)
         if settings.users:
             if user_name:

@@ -127,7 +127,7 @@ def _add_users(settings: AuthSettings, users: list[UserEntry], where: str) -> No
         settings.account_names.add(user.account)
 
 
-def _parse_authorization(block: object, settings: AuthSettings) -> None:
+def _parse_authorization(block: object, settings: AuthSettings, default_timeout: float) -> None:
     where = "authorization"
     fields = lower_keys(block, where)
     defaults: Permissions | None = None
@@ -145,7 +145,7 @@ def _parse_authorization(block: object, settings: AuthSettings) -> None:
             timeout = seconds_from_config(value, f"{where}.timeout")
             if timeout < 0:
                 raise AuthConfigError(f"{where}.timeout: must not be negative, got {value!r}")
-            settings.timeout = timeout or DEFAULT_AUTH_TIMEOUT
+            settings.timeout = timeout or default_timeout
         elif key == "users":
             users = _parse_users(value, f"{where}.users", GLOBAL_ACCOUNT, defaults, True)
             _add_users(settings, users, f"{where}.users")
@@ -212,11 +212,13 @@ def parse_auth_settings(
     cli_user: str | None = None,
     cli_password: str | None = None,
     cli_token: str | None = None,
+    default_timeout: float = DEFAULT_AUTH_TIMEOUT,
 ) -> AuthSettings:
-    """Validated settings from the config blocks; command-line credentials replace the file's."""
-    settings = AuthSettings()
+    """Validated settings from the config blocks; command-line credentials replace the file's.
+    `default_timeout`: the auth timeout unless the block sets one (nats-server's is longer with TLS)."""
+    settings = AuthSettings(timeout=default_timeout)
     if authorization is not None:
-        _parse_authorization(authorization, settings)
+        _parse_authorization(authorization, settings, default_timeout)
     if accounts is not None:
         _parse_accounts(accounts, settings)
     if cli_user:

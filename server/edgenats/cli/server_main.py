@@ -21,7 +21,6 @@ PROGRAM = "edgenats-server"
 _UNSUPPORTED_FLAGS = {
     "--cluster": "clustering", "--cluster_name": "clustering", "--routes": "clustering",
     "--cluster_advertise": "clustering", "--no_advertise": "clustering",
-    "--tls": "TLS", "--tlscert": "TLS", "--tlskey": "TLS", "--tlsverify": "TLS", "--tlscacert": "TLS",
     "-ms": "HTTPS monitoring", "--https_port": "HTTPS monitoring",
     "-sl": "signals to another process", "--signal": "signals to another process",
     "-P": "pid files", "--pid": "pid files", "--ports_file_dir": "ports files",
@@ -61,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     auth.add_argument("--user", metavar="USER", help="user required for connections")
     auth.add_argument("--pass", dest="password", metavar="PASSWORD", help="password required for connections")
     auth.add_argument("--auth", dest="token", metavar="TOKEN", help="authorization token required for connections")
+    tls = parser.add_argument_group("TLS Options")
+    tls.add_argument("--tls", nargs="?", const="true", choices=("true", "false"), metavar="BOOL",
+                     help="enable TLS, do not verify clients (--tls=false: TLS off, whatever the config says)")
+    tls.add_argument("--tlscert", dest="tls_cert", metavar="FILE", help="server certificate file")
+    tls.add_argument("--tlskey", dest="tls_key", metavar="FILE", help="private key for server certificate")
+    tls.add_argument("--tlsverify", dest="tls_verify", action="store_true",
+                     help="enable TLS, verify client certificates")
+    tls.add_argument("--tlscacert", dest="tls_ca_cert", metavar="FILE", help="client certificate CA for verification")
     parser.add_argument("-v", "--version", action="version",
                         version=f"{PROGRAM}: v{__version__} (nats-server {NATS_COMPAT_VERSION} compatible)")
     return parser
@@ -74,10 +81,15 @@ def refuse_unsupported(argv: list[str]) -> None:
 
 
 def flag_overrides(arguments: argparse.Namespace) -> dict:
-    names = ("host", "port", "server_name", "http_port", "log_file", "user", "password", "token", "store_dir")
+    names = ("host", "port", "server_name", "http_port", "log_file", "user", "password", "token", "store_dir",
+             "tls_cert", "tls_key", "tls_ca_cert")
     overrides = {name: getattr(arguments, name) for name in names if getattr(arguments, name) is not None}
     if arguments.jetstream_enabled:
         overrides["jetstream_enabled"] = True
+    if arguments.tls is not None:
+        overrides["tls"] = arguments.tls == "true"
+    if arguments.tls_verify:
+        overrides["tls_verify"] = True
     if arguments.debug:
         overrides["debug"] = True
     if arguments.trace:
@@ -110,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         options = load_options(arguments.config_file, flag_overrides(arguments))
         if arguments.test_config:
-            from edgenats.server import build_authenticator
+            from edgenats.server import build_authenticator, build_client_tls
 
             build_authenticator(options)
+            build_client_tls(options)
     except OptionsError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from edgenats.account import GLOBAL_ACCOUNT
+from edgenats.client_tls import session_fields
 from edgenats.monitor.formats import go_duration, go_uptime, rfc3339
 from edgenats.monitor.query import Query, QueryError
 from edgenats.surface import ClosedConnection
@@ -131,6 +132,8 @@ def _connection_info(connection: Listed, now: float, subs: str, auth: bool) -> d
         value = getattr(connection, field, "")
         if value:
             info[field] = value
+    if not closed:
+        info.update(session_fields(connection.transport))
     if auth:
         user = _user_name(connection)
         if user:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
+from edgenats.client_tls_settings import DEFAULT_TIMEOUT as DEFAULT_TLS_TIMEOUT
 from edgenats.jetstream.jsz import build_varz_jetstream
 from edgenats.monitor.formats import go_float, go_uptime, rfc3339
 
@@ -60,6 +61,9 @@ def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[
     }
     if server.authenticator.auth_required:
         varz["auth_required"] = True
+    client_tls = server.client_tls
+    if client_tls is not None:
+        varz.update(client_tls.info_fields())
     varz["max_connections"] = options.max_connections
     if options.max_subscriptions:
         varz["max_subscriptions"] = options.max_subscriptions
@@ -81,7 +85,9 @@ def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[
         "mqtt": {},
         "websocket": options.websocket.varz() if options.websocket is not None else {},
         "jetstream": build_varz_jetstream(server.jetstream) if server.jetstream is not None else {},
-        "tls_timeout": 0,
+        # nats-server reports its default when the client port has no TLS.
+        "tls_timeout": go_float(client_tls.settings.timeout if client_tls is not None else DEFAULT_TLS_TIMEOUT),
+        **({"tls_cert_not_after": rfc3339(client_tls.certificate_not_after)} if client_tls is not None else {}),
         "write_deadline": round(options.write_deadline * _NS_PER_S),
         "start": rfc3339(server.start_time),
         "now": rfc3339(now),

@@ -60,6 +60,9 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
 class WebSocketClientHost:
     """The server as its WebSocket clients see it: the host a ClientConnection is created with."""
 
+    # A WebSocket client's TLS is the listener's (wss), never the client port's upgrade.
+    client_tls = None
+
     def __init__(self, server: ServerSurface, listener: WebSocketListener) -> None:
         self._server = server
         self._listener = listener
@@ -119,7 +122,8 @@ class WebSocketClientHost:
         info = self._server.client_info(connection, connect_info)
         info["host"] = self._settings.host
         info["port"] = self._listener.port
-        info.pop("auth_required", None)
+        for key in ("auth_required", "tls_required", "tls_verify"):
+            info.pop(key, None)
         if self.authenticator.auth_required:
             info["auth_required"] = True
         if self._listener.tls_context is not None:
