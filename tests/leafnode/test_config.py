@@ -41,6 +41,9 @@ REFUSED = {
     "unknown-remote-key": ('leafnodes { remotes = [ { url: "nats-leaf://h", colour: blue } ] }', "colour"),
     "tls-handshake-first": ('leafnodes { remotes = [ { url: "tls://h", tls: { handshake_first: true } } ] }',
                             "handshake_first"),
+    "tls-verify-and-map": ('leafnodes { port: 7422, tls: { cert_file: c, key_file: k, verify_and_map: true } }',
+                           "verify_and_map"),
+    "tls-timeout-zero": ('leafnodes { remotes = [ { url: "tls://h", tls: { timeout: 0 } } ] }', "timeout"),
     "missing-creds": ('leafnodes { remotes = [ { url: "nats-leaf://h", credentials: "/nonexistent.creds" } ] }',
                       "not found"),
 }

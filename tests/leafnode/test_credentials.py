@@ -8,6 +8,7 @@ the last tests turn it around: an edgenats hub with a TLS leaf port and a real n
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -189,3 +190,20 @@ async def test_tls_accepting_hub(server_factory, certificates, hub_kind, leaf_ce
     remote = f'url: "tls://127.0.0.1:{leaf_port}", tls {{ ca_file: "{certificates}/ca.pem"{client_cert} }}'
     leaf = server_factory("nats-server", config=leaf_config("leaf", remote))
     await (link_works if works else link_refused)(hub.url, leaf.url)
+
+
+@pytest.mark.parametrize("hub_kind", ["edgenats", "nats-server"])
+async def test_tls_timeout_closes_a_leaf_that_never_starts_the_handshake(server_factory, certificates, hub_kind):
+    """The leaf port's `tls { timeout }`: a peer that reads the INFO and never begins TLS is closed once
+    it has passed (0.3 s here; the 2 s default would still hold the socket when the read gives up)."""
+    leaf_port = free_port()
+    hub_tls = f'tls {{ cert_file: "{certificates}/hub.pem", key_file: "{certificates}/hub-key.pem", timeout: 0.3 }}'
+    server_factory(hub_kind, config=hub_config("hub", leaf_port, hub_tls))
+    reader, writer = await asyncio.open_connection("127.0.0.1", leaf_port)
+    try:
+        info = await asyncio.wait_for(reader.readline(), 5)
+        assert info.startswith(b"INFO ") and b'"tls_required":true' in info
+        rest = await asyncio.wait_for(reader.read(), 1.5)
+        assert rest == b"", rest
+    finally:
+        writer.close()

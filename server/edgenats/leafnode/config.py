@@ -59,6 +59,8 @@ class TLSSettings:
     # Accepting side: require and verify client certificates against ca_file.
     verify: bool = False
     server_name: str = ""
+    # Seconds the TLS handshake may take (nats-server's default).
+    timeout: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,12 @@ def parse_tls(block: object, where: str) -> TLSSettings:
                 raise ValueError(f"{where}.handshake_first: TLS before INFO is not supported by edgenats")
         elif key == "verify":
             values["verify"] = value is True
-        elif key in ("timeout", "verify_and_map"):
-            continue
+        elif key == "timeout":
+            values["timeout"] = positive_duration(value, f"{where}.timeout")
+        elif key == "verify_and_map":
+            if value not in (False, "false"):
+                raise ValueError(f"{where}.verify_and_map: mapping certificates to users is supported by edgenats "
+                                 "on the client port only")
         else:
             raise ValueError(f"{where}: unsupported TLS setting {key!r}")
     if bool(values.get("cert_file")) != bool(values.get("key_file")):

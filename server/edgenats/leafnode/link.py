@@ -345,15 +345,17 @@ class LeafLink(Connection):
             if self.solicited:
                 context = self.dialer.tls_context()
                 server_hostname = (self.remote.tls.server_name if self.remote.tls else "") or self.url.host
+                timeout = self.remote.tls.timeout if self.remote.tls else TLS_HANDSHAKE_TIMEOUT
             else:
                 context = self.hub.tls_context
                 server_hostname = None
+                timeout = self.hub.settings.tls.timeout
             # Output queued before the switch (the accepting side's INFO) must leave in plain text.
             self.flush()
             transport = await asyncio.wait_for(
                 self.server.loop.start_tls(self.transport, self, context, server_side=not self.solicited,
                                            server_hostname=server_hostname),
-                timeout=TLS_HANDSHAKE_TIMEOUT,
+                timeout=timeout,
             )
         except (TimeoutError, OSError, ssl.SSLError, ValueError) as error:
             self._tls_upgrading = False

@@ -287,7 +287,7 @@ class WebSocketListener:
         host = None if settings.host in ("", "0.0.0.0") else settings.host
         self._listener = await self.server.loop.create_server(
             lambda: UpgradeProtocol(self), host, max(settings.port, 0), reuse_address=True, backlog=1024,
-            ssl=self.tls_context,
+            ssl=self.tls_context, ssl_handshake_timeout=settings.tls.timeout if settings.tls is not None else None,
         )
         scheme = "wss" if self.tls_context is not None else "ws"
         log.info("Listening for websocket clients on %s://%s:%d", scheme, settings.host, self.port)
