@@ -35,18 +35,22 @@ OUTBOX_RECORD = re.compile(rb"^([PA]) (\d+)[ \n]", re.MULTILINE)
 
 
 class Uplink(LinkCutter):
-    """The edge's way to the hub. Besides `cut()` (both ends see the connection drop), `blackhole()` keeps
-    the relayed connections open and carries nothing, in either direction, with no FIN or RST; dials made
-    meanwhile are held unanswered. `mend()` ends a blackhole as a long one ends: the connections it swallowed
-    are reset (each end gave up on them) and new ones are carried again."""
+    """The edge's way to the hub. Besides `cut()` (both ends see the connection drop), two blackholes, with no
+    FIN or RST at their start: `blackhole()` swallows what either end sends (dials made meanwhile are held
+    unanswered), and `mend()` ends it as a long one ends: the connections it swallowed are reset (each end
+    gave up on them) and new ones are carried again; `stall()` reads nothing, so each end's TCP buffers fill
+    as when packets are dropped and retransmitted, and `mend()` ends it as a short one ends: the same
+    connections carry on with everything that was sent."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.silent = False
+        self.swallowing = False
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._held: list[asyncio.StreamWriter] = []
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.silent:
+        if self.swallowing:
             self._held.append(writer)
             return
         try:
@@ -56,8 +60,12 @@ class Uplink(LinkCutter):
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            while data := await reader.read(65536):
-                if not self.silent:
+            while True:
+                await self._flowing.wait()
+                data = await reader.read(65536)
+                if not data:
+                    break
+                if not self.swallowing:
                     writer.write(data)
                     await writer.drain()
         except (ConnectionError, OSError):
@@ -66,15 +74,19 @@ class Uplink(LinkCutter):
             writer.transport.abort()
 
     def blackhole(self) -> None:
-        self.silent = True
+        self.swallowing = True
+
+    def stall(self) -> None:
+        self._flowing.clear()
 
     def mend(self) -> None:
-        if self.silent:
+        if self.swallowing:
             self.cut()
             for writer in self._held:
                 writer.transport.abort()
             self._held.clear()
-            self.silent = False
+            self.swallowing = False
+        self._flowing.set()
         super().mend()
 
 

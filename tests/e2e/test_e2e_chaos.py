@@ -1,10 +1,11 @@
 """Store-and-forward end to end, through chaos: two devices (the device app on virtual boards, readings kept on
 flash until the edge stream's PubAck) publish a numbered reading every 100 ms into the edge's TELEMETRY stream,
 which a real nats-server hub sources into AGG across the leaf link. Meanwhile, on a seeded random schedule
-printed in the output: the uplink fails 20 times (the hub killed with kill -9 and restarted, or the link
-blackholed without FIN), the edge broker is killed with kill -9 and restarted 5 times, and each device loses
-its Wi-Fi 5 times and reboots (power cut) twice. At the end the hub holds every reading the devices made,
-exactly once, in order per device. The edge is edgenats, or a real nats-server to show both behave alike.
+printed in the output: the uplink fails 20 times (the hub killed with kill -9 and restarted 10 times; the
+link blackholed without FIN 10 times, half of them ending in a reset, half carrying on), the edge broker is
+killed with kill -9 and restarted 5 times, and each device loses its Wi-Fi 5 times and reboots (power cut)
+twice. At the end the hub holds every reading the devices made, exactly once, in order per device. The edge
+is edgenats, or a real nats-server to show both behave alike.
 
 Run with -m chaos (about two minutes per edge kind); E2E_CHAOS_SEED=<n> replays a schedule.
 """
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.chaos
 # about 20 readings/s drain here, and 10/s leaves as much again to drain a backlog. (With TCP_NODELAY on the
 # board's socket the app drained about 120 readings/s, and a reading every 5 ms would do.)
 INTERVAL_S = 0.1
-HUB_KILLS, BLACKHOLES, EDGE_KILLS = 10, 10, 5
+HUB_KILLS, BLACKHOLES, STALLS, EDGE_KILLS = 10, 5, 5, 5
 WIFI_DROPS, REBOOTS = 5, 2
 DEVICES = ("d1", "d2")
 CONVERGE_WAIT = 120.0  # nats-server's hub re-creates a silent source after 10 s, checking every 10 s
@@ -38,7 +39,7 @@ CONVERGE_WAIT = 120.0  # nats-server's hub re-creates a silent source after 10 s
 
 @dataclass
 class Event:
-    kind: str  # hub-kill, blackhole, edge-kill, wifi-off, wifi-off-silent, reboot
+    kind: str  # hub-kill, blackhole, stall, edge-kill, wifi-off, wifi-off-silent, reboot
     target: str  # "uplink" or a device id
     outage: float  # seconds down
     gap: float  # seconds of normal running before the event
@@ -46,7 +47,7 @@ class Event:
 
 def schedule(rng: random.Random) -> dict[str, list[Event]]:
     """One track for the uplink and the edge, one per device; the tracks run side by side."""
-    kinds = ["hub-kill"] * HUB_KILLS + ["blackhole"] * BLACKHOLES + ["edge-kill"] * EDGE_KILLS
+    kinds = ["hub-kill"] * HUB_KILLS + ["blackhole"] * BLACKHOLES + ["stall"] * STALLS + ["edge-kill"] * EDGE_KILLS
     rng.shuffle(kinds)
     tracks = {"uplink": [Event(kind, "uplink", round(rng.uniform(0.5, 2.0), 2), round(rng.uniform(0.5, 2.0), 2))
                          for kind in kinds]}
@@ -85,6 +86,11 @@ class Chaos:
 
     async def blackhole(self, event: Event) -> None:
         self.site.uplink.blackhole()
+        await asyncio.sleep(event.outage)
+        self.site.uplink.mend()
+
+    async def stall(self, event: Event) -> None:
+        self.site.uplink.stall()
         await asyncio.sleep(event.outage)
         self.site.uplink.mend()
 
@@ -207,7 +213,8 @@ async def test_every_reading_reaches_the_hub_once_in_order_through_chaos(site, d
     print(f"summary ({site.edge_kind} edge): readings {made} ({total}), events {dict(chaos.done)}, "
           f"chaos {chaos_s:.1f}s, outboxes drained {drain_s:.1f}s and hub converged {converge_s:.1f}s later; "
           f"edge stream {len(edge)}, hub stream {len(hub)}; app runs per device {boots}")
-    assert chaos.done == Counter({"hub-kill": HUB_KILLS, "blackhole": BLACKHOLES, "edge-kill": EDGE_KILLS,
+    assert chaos.done == Counter({"hub-kill": HUB_KILLS, "blackhole": BLACKHOLES, "stall": STALLS,
+                                  "edge-kill": EDGE_KILLS,
                                   "wifi-off": len(DEVICES) * (WIFI_DROPS - WIFI_DROPS // 2),
                                   "wifi-off-silent": len(DEVICES) * (WIFI_DROPS // 2),
                                   "reboot": len(DEVICES) * REBOOTS})
