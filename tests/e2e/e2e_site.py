@@ -189,11 +189,16 @@ class Device:
 
     def outbox(self) -> tuple[int, int]:
         """(the newest reading kept on flash, the newest one with its PubAck), read from the outbox's segments.
-        An acked segment goes only once a newer one exists, and that one holds the newest ack record."""
+        An acked segment goes only once a newer one exists, and that one holds the newest ack record (so one
+        deleted while this reads is skipped)."""
         kept = acked = 0
         folder = self.board.root / "outbox"
         for segment in folder.glob("*") if folder.is_dir() else ():
-            for kind, number in OUTBOX_RECORD.findall(segment.read_bytes()):
+            try:
+                records = OUTBOX_RECORD.findall(segment.read_bytes())
+            except FileNotFoundError:
+                continue
+            for kind, number in records:
                 if kind == b"P":
                     kept = max(kept, int(number))
                 else:
