@@ -38,8 +38,10 @@ class Outbox:
         return self.msg_id(self.log.append(subject, data))
 
     def pump(self):
-        """Advance without waiting; returns the PubAck that arrived, as its JSON object (None if none did)."""
-        nc, now = self.nc, ticks_ms()
+        """Advance without waiting; returns the PubAck that arrived, as its JSON object (None if none did). The
+        next entry leaves in the same call as the ack of the one before, so a loop waiting for input between
+        pumps is woken by each ack and never waits idle while entries are pending."""
+        nc, now, ack = self.nc, ticks_ms(), None
         if self._token is not None:
             msg = nc._replies.get(self._token)
             if msg is None and ticks_diff(self._due, now) > 0:
@@ -47,10 +49,9 @@ class Outbox:
             del nc._replies[self._token]
             self._token = None
             ack = self._verdict(msg)
-            if ack is not None:
-                return ack
+            now = ticks_ms()  # the verdict set when the next entry may go
         if not nc.is_connected or ticks_diff(self._due, now) > 0:
-            return None
+            return ack
         head = self.log.head()
         if head is not None:
             self._seq, subject, data = head
@@ -59,7 +60,7 @@ class Outbox:
                 self._token = nc._ask(subject, data, {"Nats-Msg-Id": self.msg_id(self._seq)})
             except NATSError as e:  # the write failed and the client's outbox is full: try again later
                 self.last_error = e
-        return None
+        return ack
 
     def _verdict(self, msg):
         """What the reply (None: none came in time) says about the entry in flight; its PubAck once stored."""

@@ -32,15 +32,14 @@ if not nc.is_connected:
     sys.stdin.readline()  # the broker is down: wait here for the power cut
 acks = 0
 while len(outbox):
-    if acks == cut and outbox._token is None and nc.is_connected:
-        outbox.pump()  # sends the next entry
-        nc.flush()  # the stream has stored it; its ack is in the socket, unread
-        print("INFLIGHT", outbox.msg_id(outbox._seq))
-        sys.stdin.readline()
-    ack = outbox.pump()
+    ack = outbox.pump()  # reads an ack and sends the next entry
     if ack is not None:
         acks += 1
         print("ACK", ack["seq"], ack.get("duplicate", False))
+    if acks == cut and outbox._token is not None:
+        nc.flush()  # the stream has stored the entry just sent; its ack is read but not yet pumped
+        print("INFLIGHT", outbox.msg_id(outbox._seq))
+        sys.stdin.readline()
     nc.wait_msg(0.01)
 print("DONE", outbox.acked, outbox.duplicates, outbox.refused, len(outbox))
 print("HEAP_END", *heap())
