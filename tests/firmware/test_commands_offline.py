@@ -85,6 +85,8 @@ async def test_commands_queued_at_the_hub_while_offline_run_once_in_order(site, 
     await hub_js.publish("commands.other", b'{"op": "ping", "id": "not-mine"}')
     await until(lambda: results(feed), "the first command's result", virtual_board, 15)
     assert results(feed) == [(1, "c1", {"id": DEVICE, "pong": True, "version": "0.1.0"})]
+    # Its ack follows the result; a drop before the ack lands would run c1 again (at least once, by design).
+    await consumer_once_acked(edge_nc, 1)
 
     # The device's Wi-Fi and the site's uplink both go down; the hub takes commands meanwhile.
     ap.off()
