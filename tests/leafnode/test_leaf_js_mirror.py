@@ -11,6 +11,7 @@ import asyncio
 import json
 
 import nats
+import nats.js.errors
 import pytest
 from leaf_helpers import request_until_answered, wait_for_interest
 
@@ -307,5 +308,45 @@ async def test_the_mirror_answers_flow_control_past_the_first_window(relayed):
     assert (await asyncio.wait_for(answers, WAIT)).startswith("$JS.FC.CMDS.")
     await creates.get()
     assert creates.empty()  # one consumer did it all: it never stalled
+    for nc in (hub_nc, edge_nc):
+        await nc.close()
+
+
+async def mirror_state_at(edge_nc, stream: str, last_seq: int) -> tuple[dict, dict]:
+    """(the mirror's state once its last sequence is `last_seq`, its messages by sequence)."""
+    js = edge_nc.jetstream()
+    async with asyncio.timeout(WAIT):
+        while (state := (await stream_info(edge_nc, stream))["state"])["last_seq"] < last_seq:
+            await asyncio.sleep(0.05)
+    held = {}
+    for seq in range(state["first_seq"], state["last_seq"] + 1):
+        try:
+            message = await js.get_msg(stream, seq)
+        except nats.js.errors.NotFoundError:
+            continue
+        held[seq] = (message.subject, message.data)
+    return state, held
+
+
+@pytest.mark.parametrize("relayed", [EDGENATS_EDGE, REFERENCE_EDGE], indirect=True)
+async def test_a_mirror_keeps_the_hub_sequences_past_messages_the_hub_dropped_meanwhile(relayed):
+    """While the link is down the hub's limit drops messages the mirror never saw: the mirror skips
+    their sequences, so what comes after is stored at the hub's sequences, now and later."""
+    pair, cutter = relayed
+    hub_nc, edge_nc = await connected(pair)
+    await hub_nc.jetstream().add_stream(name="CMDS", subjects=["cmds.>"], max_msgs=3)
+    await publish(hub_nc, 0, 2)
+    await create(edge_nc, MIRROR)
+    assert await edge_holds(edge_nc, "CMDS_M", 2) == hub_messages(0, 2)
+    cutter.cut()
+    await publish(hub_nc, 2, 4)  # the hub keeps seqs 4-6: seq 3 is gone before the mirror sees it
+    cutter.mend()
+    state, held = await mirror_state_at(edge_nc, "CMDS_M", 6)
+    expected = {seq: (subject, data) for seq, subject, data, _ in hub_messages(0, 6) if seq != 3}
+    assert held == expected
+    assert (state["first_seq"], state["last_seq"], state["messages"]) == (1, 6, 5)
+    await publish(hub_nc, 6, 1)
+    state, held = await mirror_state_at(edge_nc, "CMDS_M", 7)
+    assert held[7] == ("cmds.d0", b"c6") and state["last_seq"] == 7
     for nc in (hub_nc, edge_nc):
         await nc.close()

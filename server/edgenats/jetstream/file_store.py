@@ -341,6 +341,9 @@ class FileStore:
     def set_first_seq(self, seq: int) -> None:
         self.purge(up_to_seq=seq)
 
+    def skip_to(self, seq: int) -> None:
+        self._next_seq = max(self._next_seq, seq)
+
     # Lifetime.
 
     def _write_and_sync(self, batches: list[_Batch]) -> None:

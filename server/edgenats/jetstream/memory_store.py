@@ -78,6 +78,10 @@ class MemoryStore:
     def set_first_seq(self, seq: int) -> None:
         self.purge(up_to_seq=seq)
 
+    def skip_to(self, seq: int) -> None:
+        if seq > self._index.last_seq + 1:
+            self._index.restore_bounds(seq - 1, self._index.last_time_ns)
+
     async def close(self) -> None:
         self._closed = True
 

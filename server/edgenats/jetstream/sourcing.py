@@ -280,13 +280,15 @@ class Upstream:
 
     def _skip_to(self, sseq: int) -> None:
         """A mirror's upstream starts later or lost messages: an empty mirror with nothing being
-        stored starts at `sseq`; a gap after stored messages is kept as is (logged)."""
+        stored starts at `sseq`; after stored messages the missing sequences are skipped, so the
+        mirror stays at the upstream's sequences (as nats-server's mirrors do)."""
         state = self.stream.store.state()
         if state.messages == 0 and state.last_seq == self.last_sseq:
             self.stream.store.set_first_seq(sseq)
         else:
             log.warning("stream %s: mirror sequences %d-%d are missing upstream", self.stream.name,
                         self.last_sseq + 1, sseq - 1)
+            self.stream.store.skip_to(sseq)
 
     def _status(self, reply: str | None, headers: bytes) -> None:
         """Idle heartbeat or flow-control request; a heartbeat naming a later consumer sequence than

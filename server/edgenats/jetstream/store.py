@@ -138,6 +138,10 @@ class MessageStore(Protocol):
     def set_first_seq(self, seq: int) -> None:
         """Drop everything below `seq`; an empty stream's next append gets `seq` (nats-server's Compact)."""
 
+    def skip_to(self, seq: int) -> None:
+        """The next append gets `seq` when that is beyond the next sequence: the ones between hold
+        nothing (nats-server's SkipMsgs, which keeps a mirror at its upstream's sequences)."""
+
     async def close(self) -> None: ...
 
     def destroy(self) -> None:
