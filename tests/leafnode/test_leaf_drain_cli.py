@@ -10,10 +10,9 @@ import asyncio
 import subprocess
 import sys
 
-import nats
 import pytest
-from leaf_helpers import LinkCutter, request_until_answered, wait_for_interest
-from nats.js.api import ExternalStream, StreamConfig, StreamSource
+from drain_helpers import backlog_behind_a_cut, hub_reaches
+from leaf_helpers import LinkCutter
 
 WAIT = 15.0
 BACKLOG = 50
@@ -59,30 +58,9 @@ async def edge(leaf_pair_factory, tmp_path):
     await cutter.stop()
 
 
-async def hub_holds(hub_nc, count: int) -> None:
-    js = hub_nc.jetstream()
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while (await js.stream_info("AGG")).state.messages < count:
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.05)
-
-
 async def test_server_leafs_shows_the_backlog_behind_a_link_cut_from_a_nats_server_hub(edge):
     pair, cutter, port = edge
-    hub_nc = await nats.connect(pair.hub.url)
-    edge_nc = await nats.connect(pair.leaf.url, max_reconnect_attempts=-1)
-    await wait_for_interest(hub_nc, edge_nc, timeout=WAIT)
-    await request_until_answered(hub_nc, "$JS.site1.API.INFO", timeout=WAIT)
-    edge_js = edge_nc.jetstream()
-    await edge_js.add_stream(name="TELEMETRY", subjects=["telemetry.>"])
-    await edge_js.publish("telemetry.first", b"first")
-    source = StreamSource(name="TELEMETRY", external=ExternalStream(api="$JS.site1.API"))
-    await hub_nc.jetstream().add_stream(StreamConfig(name="AGG", sources=[source]))
-    await hub_holds(hub_nc, 1)
-
-    cutter.cut()
-    for index in range(BACKLOG):
-        await edge_js.publish(f"telemetry.s{index}", b"y" * 1000)
+    hub_nc, edge_nc = await backlog_behind_a_cut(pair, cutter, BACKLOG, b"y" * 1000, mend=False)
     # The hub's consumer at the edge outlives the cut (its inactive threshold): its backlog is the link's.
     [row] = await asyncio.to_thread(leafs, edge_nc.connected_url.geturl())
     hub, state, backlog, size, lag, rate, limit = row
@@ -91,7 +69,7 @@ async def test_server_leafs_shows_the_backlog_behind_a_link_cut_from_a_nats_serv
     assert rate.endswith("/s") and limit == "1.0 MiB/s"
 
     cutter.mend()
-    await hub_holds(hub_nc, 1 + BACKLOG)
+    await hub_reaches(hub_nc, 1 + BACKLOG)
     [row] = await asyncio.to_thread(leafs, edge_nc.connected_url.geturl())
     assert row[1:4] == ["connected", "0", "0 B"]
     for nc in (hub_nc, edge_nc):

@@ -7,13 +7,11 @@ unpaced, as before."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
-import nats
 import pytest
-from leaf_helpers import LinkCutter, poll_monitor, request_until_answered, wait_for_interest
-from nats.js.api import ExternalStream, StreamConfig, StreamSource
+from drain_helpers import backlog_behind_a_cut, hub_reaches, hub_stream
+from leaf_helpers import LinkCutter, poll_monitor, request_until_answered
 from servers import free_port
 
 WAIT = 15.0
@@ -46,42 +44,6 @@ async def edge(request, leaf_pair_factory, tmp_path):
     await cutter.stop()
 
 
-async def hub_stream(hub_nc) -> tuple[int, int]:
-    state = (await hub_nc.jetstream().stream_info("AGG")).state
-    return state.messages, state.bytes
-
-
-async def hub_reaches(hub_nc, count: int, timeout: float = WAIT) -> tuple[float, int]:
-    """(monotonic time, stored bytes) when the hub stream first holds at least `count` messages."""
-    deadline = time.monotonic() + timeout
-    while True:
-        messages, stored = await hub_stream(hub_nc)
-        if messages >= count:
-            return time.monotonic(), stored
-        assert time.monotonic() < deadline, f"the hub stream holds {messages} of {count}"
-        await asyncio.sleep(0.02)
-
-
-async def backlog_behind_a_cut(pair, cutter) -> tuple:
-    """Sourcing set up with one message across, then BACKLOG messages stored at the edge while the
-    link was cut; returns (hub client, edge client) just after the link is mended."""
-    hub_nc = await nats.connect(pair.hub.url)
-    edge_nc = await nats.connect(pair.leaf.url, max_reconnect_attempts=-1)
-    await wait_for_interest(hub_nc, edge_nc, timeout=WAIT)
-    await request_until_answered(hub_nc, "$JS.site1.API.INFO", timeout=WAIT)
-    edge_js = edge_nc.jetstream()
-    await edge_js.add_stream(name="TELEMETRY", subjects=["telemetry.>"])
-    await edge_js.publish("telemetry.first", b"first")
-    source = StreamSource(name="TELEMETRY", external=ExternalStream(api="$JS.site1.API"))
-    await hub_nc.jetstream().add_stream(StreamConfig(name="AGG", sources=[source]))
-    await hub_reaches(hub_nc, 1)
-    cutter.cut()
-    for index in range(BACKLOG):
-        await edge_js.publish(f"telemetry.s{index % 4}", PAYLOAD)
-    cutter.mend()
-    return hub_nc, edge_nc
-
-
 def drain_of(leafz: dict) -> dict:
     return leafz["remotes"][0]["drain"]
 
@@ -89,7 +51,7 @@ def drain_of(leafz: dict) -> dict:
 @pytest.mark.parametrize("edge", [pytest.param("100KB", id="edgenats-edge-nats-server-hub")], indirect=True)
 async def test_a_paced_drain_goes_up_at_the_rate_while_live_traffic_flows(edge):
     pair, cutter, http_port = edge
-    hub_nc, edge_nc = await backlog_behind_a_cut(pair, cutter)
+    hub_nc, edge_nc = await backlog_behind_a_cut(pair, cutter, BACKLOG, PAYLOAD)
 
     async def echo(message):
         await edge_nc.publish(message.reply, b"pong:" + message.data)
@@ -125,7 +87,7 @@ async def test_a_paced_drain_goes_up_at_the_rate_while_live_traffic_flows(edge):
 @pytest.mark.parametrize("edge", [pytest.param(None, id="edgenats-edge-nats-server-hub")], indirect=True)
 async def test_without_drain_rate_the_backlog_goes_up_unpaced(edge):
     pair, cutter, http_port = edge
-    hub_nc, edge_nc = await backlog_behind_a_cut(pair, cutter)
+    hub_nc, edge_nc = await backlog_behind_a_cut(pair, cutter, BACKLOG, PAYLOAD)
     started, _ = await hub_reaches(hub_nc, 2)
     finished, _ = await hub_reaches(hub_nc, 1 + BACKLOG)
     # 200 KiB would take 2 s at the paced test's rate.
