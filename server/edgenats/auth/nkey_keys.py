@@ -2,9 +2,9 @@
 the check of a CONNECT `sig` (Ed25519 over the nonce's ASCII bytes) against the client's `nkey`.
 
 Public keys are read as nats-server reads them: base32, a prefix byte (`U` for users), 32 key bytes
-and a CRC-16 trailer. A signature is unpadded base64url, or standard base64 as nats-server's fallback.
-`nkeys` and PyNaCl (libsodium) are imported on first use: a broker without nkey users never loads them
-(about 2 MB of memory on a Pi).
+and a CRC-16 trailer (XMODEM, the standard library's `binascii.crc_hqx`). A signature is unpadded
+base64url, or standard base64 as nats-server's fallback. PyNaCl (libsodium) checks signatures and is
+imported on first use: a broker without nkey users never loads it (about 2 MB of memory on a Pi).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import binascii
 import os
 import re
 
+# The first byte of a user's public key: 'U' (20) in the top five bits.
+_PREFIX_BYTE_USER = 20 << 3
 # 11 random bytes give nats-server's 15-character nonce.
 _NONCE_BYTES = 11
 _URL_SAFE = re.compile(r"[A-Za-z0-9_-]*")
@@ -28,14 +30,13 @@ def user_key_bytes(public_key: str) -> bytes | None:
     """The 32 Ed25519 key bytes of a public user nkey (`U...`), or None when it is not one."""
     if not isinstance(public_key, str) or not public_key.startswith("U"):
         return None
-    import nkeys
     try:
         raw = base64.b32decode(public_key + "=" * (-len(public_key) % 8))
     except (binascii.Error, ValueError):
         return None
-    if len(raw) != 35 or raw[0] != nkeys.PREFIX_BYTE_USER:
+    if len(raw) != 35 or raw[0] != _PREFIX_BYTE_USER:
         return None
-    if nkeys.crc16(bytearray(raw[:-2])) != int.from_bytes(raw[-2:], "little"):
+    if binascii.crc_hqx(raw[:-2], 0) != int.from_bytes(raw[-2:], "little"):
         return None
     return raw[1:33]
 
