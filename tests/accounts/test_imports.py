@@ -152,19 +152,19 @@ async def test_a_stream_import_answers_for_no_one_until_the_importer_subscribes(
     subscription = await b.subscribe("from_a.>")
     await b.flush()
     inbox = a.new_inbox()
-    await a.publish("a.question", b"?", reply=inbox)
-    message = await subscription.next_msg(timeout=5)
+    message = await first_crossing(a, b, subscription, "a.question", b"?", reply=inbox)
     # The reply subject travels unchanged with the message.
     assert (message.subject, message.reply) == ("from_a.a.question", inbox)
 
 
-async def first_crossing(a, b, subscription, subject: str, data: bytes, headers: dict | None = None):
+async def first_crossing(a, b, subscription, subject: str, data: bytes, headers: dict | None = None,
+                         reply: str = ""):
     """The first message published in A on `subject` that reaches `subscription` in B: published again until
     one does (nats-server on a loaded machine has let the first publish after B's flush go before its import
     carried it)."""
     async with asyncio.timeout(10):
         while not subscription.pending_msgs:
-            await a.publish(subject, data, headers=headers)
+            await a.publish(subject, data, reply=reply, headers=headers)
             await settled(a, b)
     return await subscription.next_msg(timeout=1)
 
