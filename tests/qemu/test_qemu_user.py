@@ -28,8 +28,9 @@ SUITES = ["tests/protocol", "tests/conf", "tests/auth"]
 # net_connections(), new in psutil 6, while the broker allows psutil>=5.9 and Debian bookworm ships 5.9.4.
 DESELECT = ["--deselect", "tests/protocol/test_fuzz.py::test_server_survives_random_and_mutated_input[edgenats]"]
 # Tests that need packages the chroot does not have (nkeys is not packaged by Debian; trustme, cryptography
-# and PyNaCl are not installed there): client-port TLS and nkey logins are covered by the host's run.
-NOT_IN_CHROOT = ["--ignore-glob", "tests/auth/test_tls_client_*.py", "--ignore", "tests/auth/test_nkey_users_wire.py"]
+# and PyNaCl are not installed there): client-port TLS, nkey and JWT logins are covered by the host's run.
+NOT_IN_CHROOT = ["--ignore-glob", "tests/auth/test_tls_client_*.py", "--ignore-glob", "tests/auth/test_jwt_*.py",
+                 "--ignore", "tests/auth/test_nkey_users_wire.py"]
 SELECTED = "not nats-server and not nats_server and not TestNkeyUsers"
 RUN_TIMEOUT = 45 * 60
 

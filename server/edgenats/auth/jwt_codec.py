@@ -1,0 +1,121 @@
+"""NATS JWTs (version 2) as text: decoding with the issuer's signature checked, encoding signed by a
+seed, and `.creds` files (a user JWT and its seed between nats-server's armour lines).
+
+A JWT is `header.claims.signature`, each part unpadded base64url; the header is
+`{"typ":"JWT","alg":"ed25519-nkey"}`, the signature is Ed25519 by the `iss` public key over the first
+two parts as written. What the claims mean (expiry, permissions, limits) is checked elsewhere: this
+module only says whether a token is well formed, of the expected kind, and signed by its issuer.
+Signing uses the NATS project's `nkeys` library, imported when a token is made.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import time
+
+from .nkey_keys import PREFIX_ACCOUNT, PREFIX_OPERATOR, public_key_bytes, signed_by
+
+ALGORITHM = "ed25519-nkey"
+CLAIMS_VERSION = 2
+_HEADER = {"typ": "JWT", "alg": ALGORITHM}
+# The kinds of key that may issue each kind of JWT (an account's own key or one of its signing keys
+# for users; the operator's key or a signing key for accounts; operators sign themselves).
+ISSUER_KINDS = {"operator": PREFIX_OPERATOR, "account": PREFIX_OPERATOR, "user": PREFIX_ACCOUNT}
+_CREDS_BLOCK = re.compile(r"-{3,}[^\n]*BEGIN[^\n]*-{3,}\s*\n\s*(\S+)\s*\n\s*-{3,}[^\n]*END[^\n]*-{3,}")
+
+
+class JwtError(ValueError):
+    """A token that is not a well-formed, correctly signed NATS JWT of the expected kind."""
+
+
+def _b64decode(part: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (binascii.Error, ValueError):
+        raise JwtError("invalid base64 in token") from None
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _json_part(part: str, what: str) -> dict:
+    try:
+        value = json.loads(_b64decode(part))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise JwtError(f"invalid {what} in token") from None
+    if not isinstance(value, dict):
+        raise JwtError(f"invalid {what} in token")
+    return value
+
+
+def decode_jwt(token: str, expected_type: str) -> dict:
+    """The claims of `token`, a JWT of `expected_type` ("operator", "account" or "user") whose signature
+    is by its `iss` key; raises JwtError otherwise. Expiry and other claims are not checked here."""
+    if not isinstance(token, str):
+        raise JwtError("token is not a string")
+    parts = token.strip().split(".")
+    if len(parts) != 3:
+        raise JwtError("expected 3 chunks in token")
+    header = _json_part(parts[0], "header")
+    if str(header.get("typ", "")).upper() != "JWT" or header.get("alg") != ALGORITHM:
+        raise JwtError(f"unexpected token header {header!r}")
+    claims = _json_part(parts[1], "claims")
+    nats = claims.get("nats")
+    if not isinstance(nats, dict) or nats.get("type") != expected_type:
+        raise JwtError(f"not a {expected_type} JWT")
+    if nats.get("version", 1) != CLAIMS_VERSION:
+        raise JwtError(f"unsupported JWT version {nats.get('version')!r}")
+    key = public_key_bytes(claims.get("iss"), ISSUER_KINDS[expected_type])
+    if key is None:
+        raise JwtError(f"{expected_type} JWT issued by an invalid key")
+    if not signed_by(key, f"{parts[0]}.{parts[1]}".encode(), _b64decode(parts[2])):
+        raise JwtError("JWT signature verification failed")
+    return claims
+
+
+def _claims_id(claims: dict) -> str:
+    """A repeatable id for `claims`: base32 of SHA-512/256 of the common fields, as the jwt library makes `jti`."""
+    common = {key: claims[key] for key in ("aud", "exp", "iat", "iss", "name", "sub", "nbf") if key in claims}
+    digest = hashlib.new("sha512_256", json.dumps(common, sort_keys=True).encode()).digest()
+    return base64.b32encode(digest).rstrip(b"=").decode()
+
+
+def encode_jwt(claims: dict, signer_seed: bytes | str) -> str:
+    """`claims` (with `sub`, `nats.type` and the kind's fields) signed by the seed's key: sets `iss`,
+    `iat` (unless given), `jti` and `nats.version`."""
+    import nkeys
+
+    seed = signer_seed.encode() if isinstance(signer_seed, str) else signer_seed
+    signer = nkeys.from_seed(bytearray(seed))
+    body = dict(claims)
+    body["iss"] = signer.public_key.decode()
+    body.setdefault("iat", int(time.time()))
+    body["nats"] = {**body.get("nats", {}), "version": CLAIMS_VERSION}
+    body["jti"] = _claims_id(body)
+    signing_input = f"{_b64encode(json.dumps(_HEADER).encode())}.{_b64encode(json.dumps(body).encode())}"
+    return f"{signing_input}.{_b64encode(signer.sign(signing_input.encode()))}"
+
+
+def parse_creds(text: str) -> tuple[str, str]:
+    """The user JWT and nkey seed of a `.creds` file's text; raises JwtError when either is missing."""
+    blocks = _CREDS_BLOCK.findall(text)
+    if len(blocks) < 2:
+        raise JwtError("a creds file needs a JWT block and a seed block")
+    return blocks[0], blocks[1]
+
+
+def format_creds(user_jwt: str, seed: str) -> str:
+    """A `.creds` file's text for a user JWT and its seed, in the layout `nsc` writes."""
+    return (
+        f"-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n"
+        "************************* IMPORTANT *************************\n"
+        "NKEY Seed printed below can be used to sign and prove identity.\n"
+        "NKEYs are sensitive and should be treated as secrets.\n\n"
+        f"-----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n\n"
+        "*************************************************************\n"
+    )
