@@ -30,7 +30,8 @@ CLIENT_NAME = "edgenats-cli"
 CONNECT_TIMEOUT_S = 2.0
 DEFAULT_REPLY_QUEUE = "NATS-RPLY-22"
 _COUNT_TEMPLATE = re.compile(r"\{\{\s*\.?Count\s*\}\}")
-_PERMISSION_REFUSAL = re.compile(r"permissions violation for (?P<verb>publish|subscription)(?P<reply> with reply)?", re.I)
+_PERMISSION_REFUSAL = re.compile(
+    r"permissions violation for (?P<verb>publish|subscription)(?P<reply> with reply)?", re.IGNORECASE)
 
 
 def add_client_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -263,7 +264,8 @@ async def connected_client(args: argparse.Namespace) -> AsyncIterator[CommandCli
     except nats.errors.BadSubjectError:
         raise CommandError(f"invalid subject {getattr(args, 'subject', '')!r}") from None
     except nats.errors.MaxPayloadError:
-        raise CommandError(f"the message is larger than the server's max_payload ({client.max_payload} bytes)") from None
+        raise CommandError(
+            f"the message is larger than the server's max_payload ({client.max_payload} bytes)") from None
     finally:
         if not client.is_closed:
             await client.close()
