@@ -21,6 +21,8 @@ from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
 from edgenats.websocket.config import WebSocketSettings, parse_websocket
 
 DEFAULT_PORT = 4222
+# nats-server's port -1: the system picks a free port (reported in INFO, /varz and the banner).
+RANDOM_PORT = -1
 DEFAULT_SYSTEM_ACCOUNT = "$SYS"
 MB = 1024 * 1024
 MAX_PAYLOAD_LIMIT = 999_999_999
@@ -180,8 +182,8 @@ def split_host_port(value: Any, what: str) -> tuple[str | None, int]:
 
 
 def _valid_port(port: int, what: str) -> int:
-    if not 0 <= port <= 65535:
-        raise ValueError(f"{what}: port {port} is out of range 0-65535")
+    if not (port == RANDOM_PORT or 0 <= port <= 65535):
+        raise ValueError(f"{what}: port {port} is out of range 0-65535 (or -1 for one the system picks)")
     return port
 
 
@@ -301,5 +303,11 @@ def load_options(config_file: str | None, flag_overrides: dict[str, Any]) -> Opt
         raise OptionsError(str(error)) from None
     if options.http_host is None:
         options.http_host = options.host
+    if options.port == 0:
+        options.port = DEFAULT_PORT  # as nats-server: 0 is the default port, -1 one the system picks
+    try:
+        _valid_port(options.port, "port")
+    except ValueError as error:
+        raise OptionsError(str(error)) from None
     validate(options, config_file or "flags")
     return options
