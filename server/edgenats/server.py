@@ -26,7 +26,7 @@ from edgenats.imports import Imports
 from edgenats.leafnode.config import LeafNodeSettings
 from edgenats.listen_errors import describe_address, opening
 from edgenats.logs import configure_logging
-from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
+from edgenats.options import NOT_RELOADABLE, Options, OptionsError, block_error, load_options
 from edgenats.surface import ClosedConnection
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def build_authenticator(options: Options) -> Authenticator:
             default_timeout=default_timeout,
         )
     except AuthConfigError as error:
-        raise OptionsError(f"{options.config_file or 'flags'}: {error}") from None
+        raise OptionsError(block_error(options, error)) from None
 
 
 def build_client_tls(options: Options) -> ClientTLS | None:
