@@ -14,6 +14,8 @@ from edgenats.monitor.formats import go_json
 from edgenats.monitor.http_transport import HTTPServer, Request, Response
 from edgenats.monitor.index import build_index
 from edgenats.monitor.jsz import jsz, query_options
+from edgenats.monitor.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from edgenats.monitor.metrics import build_metrics
 from edgenats.monitor.query import Query, QueryError
 from edgenats.monitor.standalone import build_gatewayz, build_healthz, build_leafz, build_routez
 from edgenats.monitor.subsz import build_subsz
@@ -65,6 +67,9 @@ class MonitorServer:
         if path == "/":
             self._count(path)
             return Response(200, build_index(self._server.server_name), "text/html; charset=utf-8")
+        if path == "/metrics":
+            self._count(path)
+            return Response(200, self._metrics(), METRICS_CONTENT_TYPE)
         endpoint = self._endpoints.get(path)
         if endpoint is None:
             return Response(404, b"404 page not found\n", _TEXT)
@@ -76,6 +81,14 @@ class MonitorServer:
             return Response(400, str(error).encode("utf-8"), _TEXT)
         # nats-server writes /healthz compactly and everything else indented.
         return Response(200, go_json(document, pretty=path != "/healthz"), "application/json", _JSON_HEADERS)
+
+    def _metrics(self) -> bytes:
+        """What prometheus-nats-exporter would make of this server's documents (monitor/metrics.py)."""
+        self._server.settle_counters()
+        endpoints = self._endpoints
+        return build_metrics(self._server.server_id, endpoints["/varz"](Query("")),
+                             endpoints["/connz"](Query("auth=true")), endpoints["/leafz"](Query("")),
+                             endpoints["/jsz"](Query("consumers=true&config=true")))
 
     def _count(self, path: str) -> None:
         self.http_req_stats[path] = self.http_req_stats.get(path, 0) + 1
