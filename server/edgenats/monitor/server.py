@@ -17,6 +17,7 @@ from edgenats.monitor.jsz import jsz, query_options
 from edgenats.monitor.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from edgenats.monitor.metrics import build_metrics
 from edgenats.monitor.query import Query, QueryError
+from edgenats.monitor.servicez import build_servicez
 from edgenats.monitor.standalone import build_gatewayz, build_healthz, build_leafz, build_routez
 from edgenats.monitor.subsz import build_subsz
 from edgenats.monitor.varz import ProcessUsage, build_varz
@@ -58,7 +59,7 @@ class MonitorServer:
     async def stop(self) -> None:
         await self._http.stop()
 
-    def handle(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         if request.method not in _ALLOWED_METHODS:
             return Response(405, b"Method Not Allowed\n", _TEXT, [("Allow", ", ".join(_ALLOWED_METHODS))])
         target = urlsplit(request.target)
@@ -67,6 +68,10 @@ class MonitorServer:
         if path == "/":
             self._count(path)
             return Response(200, build_index(self._server.server_name), "text/html; charset=utf-8")
+        if path == "/servicez":
+            # Gathered from the services over a short window: the one endpoint that waits.
+            self._count(path)
+            return Response(200, go_json(await build_servicez(self._server)), "application/json", _JSON_HEADERS)
         if path == "/metrics":
             self._count(path)
             return Response(200, self._metrics(), METRICS_CONTENT_TYPE)
