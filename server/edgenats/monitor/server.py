@@ -1,5 +1,6 @@
 """MonitorServer: the broker's HTTP monitoring port. Routes GET requests to the endpoint builders,
-counts requests per endpoint (`http_req_stats` in /varz) and writes JSON as nats-server does.
+counts requests per endpoint (`http_req_stats` in /varz) and writes JSON as nats-server does; serves
+the site dashboard at /dashboard/, /servicez and /metrics (edgenats' own additions).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from edgenats.monitor.connz import build_connz
+from edgenats.monitor.dashboard_files import HEADERS as DASHBOARD_HEADERS
+from edgenats.monitor.dashboard_files import DashboardFiles
 from edgenats.monitor.formats import go_json
 from edgenats.monitor.http_transport import HTTPServer, Request, Response
 from edgenats.monitor.index import build_index
@@ -40,6 +43,7 @@ class MonitorServer:
         self._server = server
         self._usage = ProcessUsage()
         self._http = HTTPServer(self.handle)
+        self._dashboard = DashboardFiles()
         self.http_req_stats: dict[str, int] = {}
         self._endpoints: dict[str, Endpoint] = {
             "/varz": lambda query: build_varz(server, self._usage, self.http_req_stats),
@@ -63,6 +67,8 @@ class MonitorServer:
         if request.method not in _ALLOWED_METHODS:
             return Response(405, b"Method Not Allowed\n", _TEXT, [("Allow", ", ".join(_ALLOWED_METHODS))])
         target = urlsplit(request.target)
+        if target.path == "/dashboard" or target.path.startswith("/dashboard/"):
+            return self._dashboard_file(target.path, target.query)
         path = target.path.rstrip("/") or "/"
         path = self._aliases.get(path, path)
         if path == "/":
@@ -86,6 +92,16 @@ class MonitorServer:
             return Response(400, str(error).encode("utf-8"), _TEXT)
         # nats-server writes /healthz compactly and everything else indented.
         return Response(200, go_json(document, pretty=path != "/healthz"), "application/json", _JSON_HEADERS)
+
+    def _dashboard_file(self, path: str, query: str) -> Response:
+        if path == "/dashboard":
+            # The page's relative links (its files, ../varz) need the folder form of its address.
+            return Response(301, b"", _TEXT, [("Location", "dashboard/" + (f"?{query}" if query else ""))])
+        found = self._dashboard.get(path.removeprefix("/dashboard/"))
+        if found is None:
+            return Response(404, b"404 page not found\n", _TEXT)
+        self._count("/dashboard")
+        return Response(200, found[0], found[1], DASHBOARD_HEADERS)
 
     def _metrics(self) -> bytes:
         """What prometheus-nats-exporter would make of this server's documents (monitor/metrics.py)."""
