@@ -48,6 +48,9 @@ class Exposition:
     def __init__(self) -> None:
         self._families: dict[str, Family] = {}
 
+    def __contains__(self, name: str) -> bool:
+        return name in self._families
+
     def add(self, name: str, help_text: str, value: float, labels: dict[str, str], kind: str = "gauge") -> None:
         family = self._families.get(name)
         if family is None:
@@ -82,7 +85,8 @@ def _varz(exposition: Exposition, server_id: str, document: dict, prefix: tuple[
         path = (*prefix, key)
         fqn = re.sub("_+", "_", "_".join(path).replace("/", "_")).strip("_")
         name = f"gnatsd_varz_{fqn}"
-        if fqn in _VARZ_SKIPPED or not _METRIC_NAME.fullmatch(name):
+        # The exporter keeps the first field of each name (keys that differ only in "/" or "_" meet).
+        if fqn in _VARZ_SKIPPED or not _METRIC_NAME.fullmatch(name) or name in exposition:
             continue
         if isinstance(value, dict):
             _varz(exposition, server_id, value, path)
@@ -180,6 +184,12 @@ _JSZ_CONSUMER = (
      ("ack_floor", "consumer_seq")),
 )
 
+# Seconds from a consumer's last delivery or ack to the time of the report, once there was one.
+_JSZ_CONSUMER_AGES = (
+    ("jetstream_consumer_last_delivery_seconds", "Seconds since last message delivery to consumer", "delivered"),
+    ("jetstream_consumer_last_ack_seconds", "Seconds since last ack from consumer", "ack_floor"),
+)
+
 
 def _jsz(exposition: Exposition, server_id: str, server_name: str, jsz: dict) -> None:
     config = jsz.get("config", {})
@@ -216,6 +226,11 @@ def _stream(exposition: Exposition, server_name: str, account_labels: dict[str, 
                            "is_consumer_leader": "true" if "cluster" not in consumer
                            or consumer_leader == server_name else "false",
                            "consumer_desc": consumer.get("config", {}).get("description", "")}
+        now_ns = _epoch_ns(consumer.get("ts", ""))
+        for name, help_text, key in _JSZ_CONSUMER_AGES:
+            last_ns = _epoch_ns(consumer.get(key, {}).get("last_active", ""))
+            if now_ns is not None and last_ns is not None:
+                exposition.add(name, help_text, (now_ns - last_ns) / 1e9, consumer_labels)
         for name, help_text, path in _JSZ_CONSUMER:
             value: object = consumer
             for key in path:
@@ -223,14 +238,20 @@ def _stream(exposition: Exposition, server_name: str, account_labels: dict[str, 
             exposition.add(name, help_text, value, consumer_labels)
 
 
-def _epoch_ms(text: str) -> int | None:
-    """An RFC 3339 time (nanoseconds allowed) as epoch milliseconds; None when the text is not one."""
+def _epoch_ns(text: str) -> int | None:
+    """An RFC 3339 time (nanoseconds allowed) as epoch nanoseconds; None when the text is not one."""
     match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text)
     if match is None:
         return None
     whole, fraction, zone = match.groups()
     moment = datetime.fromisoformat(whole + ("+00:00" if zone == "Z" else zone))
-    return int(moment.timestamp()) * 1000 + int((fraction or "0")[:3].ljust(3, "0"))
+    return int(moment.timestamp()) * 1_000_000_000 + int((fraction or "0")[:9].ljust(9, "0"))
+
+
+def _epoch_ms(text: str) -> int | None:
+    """As the exporter reads a time: epoch milliseconds."""
+    ns = _epoch_ns(text)
+    return None if ns is None else ns // 1_000_000
 
 
 def _seconds(text: str) -> float:
