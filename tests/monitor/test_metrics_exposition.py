@@ -3,7 +3,7 @@ parser. Names, help strings and label sets are those prometheus-nats-exporter pr
 fields (the lists below are the exporter's, from its collectors for -connz_detailed, -leafz and
 -jsz=all, and the /varz numbers a Grafana NATS dashboard reads), and every value matches the JSON
 endpoint it comes from. nats-server has no /metrics (it answers 404): this is edgenats' own, as is
-/jsz's `store_disk`, checked here against the file system.
+/varz's `jetstream.store_disk`, checked here against the file system.
 """
 
 from __future__ import annotations
@@ -123,11 +123,12 @@ async def test_metrics_match_the_exporter_and_the_json_endpoints(server_factory,
         assert value(families, "jetstream_server_total_messages") == jsz["messages"] == READINGS
         assert value(families, "jetstream_server_jetstream_disabled") == 0
 
-        # edgenats' own /jsz field: the store folder's disk, which the dashboard shows.
-        disk = jsz["store_disk"]
+        # edgenats' own /varz field: the store folder's disk, which the dashboard shows.
+        disk = varz["jetstream"]["store_disk"]
         assert disk["path"] == str(tmp_path / "store" / "jetstream")
         assert disk["total"] == shutil.disk_usage(disk["path"]).total
         assert disk["used"] + disk["free"] <= disk["total"]
+        assert value(families, "gnatsd_varz_jetstream_store_disk_total") == disk["total"]
 
 
 def test_metrics_without_jetstream_or_leafs_say_so(server_factory):

@@ -1,13 +1,9 @@
 """/jsz: JetStream's usage and accounts (edgenats.jetstream.jsz builds it) with nats-server's query
 options (acc, accounts, streams, consumers, config, offset, limit), or nats-server's exact answer when
-JetStream is not enabled; and one account's JSZ detail, or why there is none (nats-server's texts).
-
-edgenats adds `store_disk` (not in nats-server): the size, use and free space of the file system the
-store folder is on, so an operator sees how full the SD card is."""
+JetStream is not enabled; and one account's JSZ detail, or why there is none (nats-server's texts)."""
 
 from __future__ import annotations
 
-import shutil
 from typing import TYPE_CHECKING
 
 from edgenats.jetstream.jsz import JszOptions, account_detail, build_jsz
@@ -27,11 +23,7 @@ def query_options(query: Query) -> JszOptions:
 def jsz(server: ServerSurface, options: JszOptions) -> dict:
     if server.jetstream is None:
         return disabled_jsz(server)
-    document = build_jsz(server.jetstream, server.server_id, options)
-    disk = shutil.disk_usage(server.jetstream.root)
-    document["store_disk"] = {"path": str(server.jetstream.root), "total": disk.total, "used": disk.used,
-                              "free": disk.free}
-    return document
+    return build_jsz(server.jetstream, server.server_id, options)
 
 
 def account_jsz(server: ServerSurface, name: str, options: JszOptions) -> dict:

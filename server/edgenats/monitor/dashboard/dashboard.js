@@ -1,6 +1,7 @@
-// The edgenats site dashboard: reads the monitoring port's JSON endpoints (/varz, /connz, /leafz,
-// /jsz, /servicez) every few seconds and renders them; the rate charts are SVG drawn here from the
-// /varz counters sampled on each refresh. No dependencies. `?refresh=SECONDS` sets the interval.
+// The edgenats site dashboard: reads the monitoring port's JSON endpoints (/varz with edgenats'
+// jetstream.store_disk, /connz, /leafz, /jsz, /servicez) every few seconds and renders them; the rate
+// charts are SVG drawn here from the /varz counters sampled on each refresh. No dependencies.
+// `?refresh=SECONDS` sets the interval.
 "use strict";
 
 const params = new URLSearchParams(location.search);
@@ -141,14 +142,13 @@ function leafRow(url, state, link, drain) {
   };
 }
 
-function renderJetStream(jsz) {
+function renderJetStream(jsz, disk) {
   if (jsz.disabled) {
     setPanel("jetstream", note("JetStream: not configured.", "not-configured"));
     setMetric("disk-free", "–");
     return;
   }
   const parts = [];
-  const disk = jsz.store_disk;
   if (disk) {
     setMetric("disk-free", bytes(disk.free));
     const used = disk.total ? disk.used / disk.total : 0;
@@ -304,7 +304,7 @@ async function refresh() {
     renderServer(varz);
     renderConnections(connz);
     renderLeafs(leafz);
-    renderJetStream(jsz);
+    renderJetStream(jsz, (varz.jetstream || {}).store_disk);
     renderServices(servicez);
     renderRates();
     problem.hidden = true;
