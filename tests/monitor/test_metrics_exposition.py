@@ -2,8 +2,12 @@
 parser. Names, help strings and label sets are those prometheus-nats-exporter produces for the same
 fields (the lists below are the exporter's, from its collectors for -connz_detailed, -leafz and
 -jsz=all, and the /varz numbers a Grafana NATS dashboard reads), and every value matches the JSON
-endpoint it comes from. nats-server has no /metrics (it answers 404): this is edgenats' own, as is
-/varz's `jetstream.store_disk`, checked here against the file system.
+endpoint it comes from.
+
+nats-server has no /metrics (it answers 404): there the same checks run on what the exporter's rules
+(edgenats' converter, monitor/metrics.py) make of nats-server's own JSON documents, so the converter
+is held to real nats-server output and edgenats' documents to nats-server's fields. /varz's
+`jetstream.store_disk` (edgenats' own) is checked against the file system.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 
+from edgenats.monitor.metrics import build_metrics
 from prometheus_client.parser import text_string_to_metric_families
 from site_scene import ACKED, DEVICES, FETCHED, READINGS, running_site
 
@@ -48,7 +53,21 @@ def families_of(monitor) -> dict:
     reply = monitor.request("/metrics")
     assert reply.status == 200
     assert reply.headers["content-type"].startswith("text/plain; version=0.0.4")
-    return {family.name: family for family in text_string_to_metric_families(reply.body.decode())}
+    return parse(reply.body)
+
+
+def parse(exposition: bytes) -> dict:
+    return {family.name: family for family in text_string_to_metric_families(exposition.decode())}
+
+
+def exported(monitor, kind: str) -> dict:
+    """edgenats' /metrics; for nats-server, the exporter's view of its documents."""
+    if kind == "edgenats":
+        return families_of(monitor)
+    assert monitor.request("/metrics").status == 404
+    varz = monitor.get("/varz")
+    return parse(build_metrics(varz["server_id"], varz, monitor.get("/connz?auth=true"), monitor.get("/leafz"),
+                               monitor.get("/jsz?consumers=true&config=true")))
 
 
 def samples(families: dict, family: str, **labels) -> list:
@@ -61,11 +80,11 @@ def value(families: dict, family: str, **labels) -> float:
     return sample.value
 
 
-async def test_metrics_match_the_exporter_and_the_json_endpoints(server_factory, tmp_path):
-    async with running_site(server_factory, tmp_path) as site:
+async def test_metrics_match_the_exporter_and_the_json_endpoints(server_kind, server_factory, tmp_path):
+    async with running_site(server_factory, tmp_path, server_kind) as site:
         monitor = site.broker.monitor
         families, varz, connz, leafz, jsz = await asyncio.to_thread(lambda: (
-            families_of(monitor), monitor.get("/varz"), monitor.get("/connz"), monitor.get("/leafz"),
+            exported(monitor, server_kind), monitor.get("/varz"), monitor.get("/connz"), monitor.get("/leafz"),
             monitor.get("/jsz?consumers=true&config=true")))
         names = set(families)
         server_id = varz["server_id"]
@@ -123,6 +142,8 @@ async def test_metrics_match_the_exporter_and_the_json_endpoints(server_factory,
         assert value(families, "jetstream_server_total_messages") == jsz["messages"] == READINGS
         assert value(families, "jetstream_server_jetstream_disabled") == 0
 
+        if server_kind != "edgenats":
+            return
         # edgenats' own /varz field: the store folder's disk, which the dashboard shows.
         disk = varz["jetstream"]["store_disk"]
         assert disk["path"] == str(tmp_path / "store" / "jetstream")
