@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from datetime import datetime
 
 from edgenats.monitor.metrics import build_metrics
 from prometheus_client.parser import text_string_to_metric_families
@@ -113,6 +114,9 @@ async def test_metrics_match_the_exporter_and_the_json_endpoints(server_kind, se
             assert labels["lang"] == "python3" and labels["port"] == str(connection["port"])
             for key in ("in_msgs", "out_msgs", "in_bytes", "out_bytes", "subscriptions"):
                 assert value(families, f"gnatsd_connz_{key}", cid=str(connection["cid"])) == connection[key]
+            # Times as epoch milliseconds, as the exporter converts them.
+            started = datetime.fromisoformat(connection["start"][:19] + "+00:00").timestamp()
+            assert value(families, "gnatsd_connz_start", cid=str(connection["cid"])) // 1000 == started
         assert sorted(connection["name"] for connection in devices) == sorted(DEVICES)
         assert value(families, "gnatsd_connz_num_connections", server_id=server_id) == 2 + leafz["leafnodes"]
         total = [s for s in families["gnatsd_connz_in_msgs"].samples if set(s.labels) == {"server_id"}]

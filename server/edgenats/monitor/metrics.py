@@ -111,9 +111,9 @@ def _connz(exposition: Exposition, server_id: str, connz: dict) -> None:
             exposition.add(f"gnatsd_connz_{key}", key, connection[key], labels,
                            "counter" if key in _COUNTERS else "gauge")
         exposition.add("gnatsd_connz_start", "epoch time at which the connection was started",
-                       _epoch_ms(connection["start"]) or -1, labels, "untyped")
+                       _date_ms(connection["start"]), labels, "untyped")
         exposition.add("gnatsd_connz_last_activity", "epoch time at which the last activity was registred",
-                       _epoch_ms(connection["last_activity"]) or -1, labels, "untyped")
+                       _date_ms(connection["last_activity"]), labels, "untyped")
         exposition.add("gnatsd_connz_rtt", "response time latency in microseconds",
                        math.floor(_seconds(connection["rtt"]) * 1e6) if "rtt" in connection else 0, labels)
         exposition.add("gnatsd_connz_uptime", "uptime duration in milliseconds",
@@ -252,6 +252,12 @@ def _epoch_ms(text: str) -> int | None:
     """As the exporter reads a time: epoch milliseconds."""
     ns = _epoch_ns(text)
     return None if ns is None else ns // 1_000_000
+
+
+def _date_ms(text: str) -> int:
+    """A connection's time as the exporter reads it: epoch milliseconds, -1 when it is not a time."""
+    epoch_ms = _epoch_ms(text)
+    return -1 if epoch_ms is None else epoch_ms
 
 
 def _seconds(text: str) -> float:
