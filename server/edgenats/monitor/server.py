@@ -71,9 +71,6 @@ class MonitorServer:
             return self._dashboard_file(target.path, target.query)
         path = target.path.rstrip("/") or "/"
         path = self._aliases.get(path, path)
-        if path == "/":
-            self._count(path)
-            return Response(200, build_index(self._server.server_name), "text/html; charset=utf-8")
         if path == "/servicez":
             # Gathered from the services over a short window: the one endpoint that waits.
             self._count(path)
@@ -81,6 +78,9 @@ class MonitorServer:
         if path == "/metrics":
             self._count(path)
             return Response(200, self._metrics(), METRICS_CONTENT_TYPE)
+        if path == "/":
+            self._count(path)
+            return Response(200, build_index(self._server.server_name), "text/html; charset=utf-8")
         endpoint = self._endpoints.get(path)
         if endpoint is None:
             return Response(404, b"404 page not found\n", _TEXT)
