@@ -1,10 +1,12 @@
-"""Service discovery: a device answers $SRV.PING/INFO/STATS so that nats-py's micro types parse it."""
+"""Service discovery: a device answers $SRV.PING/INFO/STATS so that nats-py's micro types parse it, and
+the operator's `edgenats micro` shows it."""
 
 from __future__ import annotations
 
 import json
 
 import nats
+from edgenats.cli.micro_commands import discover, show_info, show_stats
 from nats.micro.service import ServiceInfo, ServicePing, ServiceStats
 from unats_helpers import EXTRAS_HEAP
 
@@ -32,6 +34,17 @@ async def test_device_service_is_discoverable_and_counts_requests(server, start_
     assert (by_name["temp"].num_requests, by_name["temp"].num_errors) == (1, 0)
     assert (by_name["fail"].num_requests, by_name["fail"].num_errors) == (1, 1)
     assert by_name["fail"].last_error == "400:bad input"
+
+    # What `edgenats micro stats sensor` and `edgenats micro info sensor` print for it.
+    instances = await discover(peer, "sensor", "", 0.3)
+    stats_table = show_stats(instances, "sensor").splitlines()
+    info_text = show_info(instances, "sensor").splitlines()
+    assert stats_table[0] == "sensor Service Statistics"
+    assert stats_table[4].split()[:5] == ["sensor", service_id, "temp", "1", "0"]
+    assert stats_table[5].split()[:3] == ["fail", "1", "1"]
+    assert stats_table[6].split()[:3] == ["total", "2", "1"]
+    assert f"  Service:      sensor ({service_id})" in info_text
+    assert "    Last error:       400:bad input" in info_text
 
     await peer.publish("dev.stop", b"")
     await peer.flush()

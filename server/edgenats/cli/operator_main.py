@@ -17,6 +17,7 @@ from edgenats.cli.bench_command import add_bench_commands
 from edgenats.cli.client_commands import add_client_commands
 from edgenats.cli.connection_options import add_connection_arguments
 from edgenats.cli.errors import CommandError
+from edgenats.cli.micro_commands import add_micro_commands
 from edgenats.cli.server_commands import add_server_commands
 from edgenats.cli.stream_commands import add_stream_commands
 from edgenats.device.commands import add_device_commands
@@ -27,6 +28,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_client_commands,
     add_server_commands,
     add_stream_commands,
+    add_micro_commands,
     add_bench_commands,
     add_device_commands,
 )

@@ -1,5 +1,5 @@
 """The monitor's HTTP/1.1 transport: asyncio streams with h11 doing all HTTP framing (keep-alive,
-HTTP/1.0 clients, HEAD). It knows nothing about endpoints: each request goes to a handler function.
+HTTP/1.0 clients, HEAD). It knows nothing about endpoints: each request goes to a handler coroutine.
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
@@ -37,11 +37,12 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
-Handler = Callable[[Request], Response]
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class HTTPServer:
-    """Serves `handler` on a TCP port; the handler runs on the event loop and must stay cheap."""
+    """Serves `handler` on a TCP port; the handler runs on the event loop: it must stay cheap, or wait
+    without blocking (one that gathers answers awaits them)."""
 
     def __init__(self, handler: Handler) -> None:
         self._handler = handler
@@ -88,7 +89,7 @@ class HTTPServer:
             if request is None:
                 return
             try:
-                response = self._handler(request)
+                response = await self._handler(request)
             except Exception:
                 # A bug in one endpoint must not take the monitor (or the broker's loop) down.
                 log.exception("monitor: %s %s failed", request.method, request.target)

@@ -1,4 +1,4 @@
-"""`/`: a small HTML page linking every monitoring endpoint, for a person with a browser."""
+"""`/`: a small HTML page linking every monitoring endpoint (as nats-server's), and the dashboard."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ _LINKS = (
     ("Leaf Nodes", "leafz"),
     ("JetStream", "jsz"),
     ("Health Probe", "healthz"),
+    ("Services", "servicez"),
+    ("Prometheus metrics", "metrics"),
 )
 
 
@@ -29,7 +31,7 @@ def build_index(server_name: str) -> bytes:
   </head>
   <body>
     <h1>edgenats {escape(__version__)}</h1>
-    <p>Server <code>{escape(server_name)}</code></p>
+    <p>Server <code>{escape(server_name)}</code> · <a href="./dashboard/">Site dashboard</a></p>
     <ul>
 {links}
     </ul>

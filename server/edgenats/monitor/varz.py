@@ -3,11 +3,15 @@
 Fields for features edgenats does not have or that are not configured (clustering, gateways, MQTT,
 WebSocket, JetStream) are present with the values an unconfigured nats-server reports, because tools
 read them unconditionally.
+
+edgenats adds `jetstream.store_disk` (not in nats-server): the size, use and free space of the file
+system the store folder is on, so an operator sees how full the SD card is.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from typing import TYPE_CHECKING
 
@@ -43,6 +47,16 @@ def _count_kind(server: ServerSurface, kind: str) -> int:
 
 def _per_kind(clients: int, leafs: int = 0) -> dict[str, int]:
     return {"clients": clients, "routes": 0, "gateways": 0, "leafs": leafs}
+
+
+def _jetstream(server: ServerSurface) -> dict:
+    if server.jetstream is None:
+        return {}
+    document = build_varz_jetstream(server.jetstream)
+    disk = shutil.disk_usage(server.jetstream.root)
+    document["store_disk"] = {"path": str(server.jetstream.root), "total": disk.total, "used": disk.used,
+                              "free": disk.free}
+    return document
 
 
 def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[str, int]) -> dict:
@@ -84,7 +98,7 @@ def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[
         "leaf": {},
         "mqtt": {},
         "websocket": options.websocket.varz() if options.websocket is not None else {},
-        "jetstream": build_varz_jetstream(server.jetstream) if server.jetstream is not None else {},
+        "jetstream": _jetstream(server),
         # nats-server reports its default when the client port has no TLS.
         "tls_timeout": go_float(client_tls.settings.timeout if client_tls is not None else DEFAULT_TLS_TIMEOUT),
         **({"tls_cert_not_after": rfc3339(client_tls.certificate_not_after)} if client_tls is not None else {}),
