@@ -6,6 +6,7 @@ Every server listens on 127.0.0.1 on a port the OS picked, and is stopped by its
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -71,6 +72,16 @@ class RunningServer:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, pattern: str, timeout: float = 10.0) -> re.Match:
+        """The first match of regex `pattern` in the log, once it is written there (a server may log
+        an event after the client already saw its effect)."""
+        deadline = time.monotonic() + timeout
+        while (found := re.search(pattern, self.log_text())) is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} not logged within {timeout}s:\n{self.log_text()}")
+            time.sleep(0.02)
+        return found
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         if self.process.poll() is None:
