@@ -95,6 +95,10 @@ NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leaf
                   "websocket", "jetstream")
 
 
+class UnknownKeyError(ValueError):
+    """A top-level key that is no setting."""
+
+
 class OptionsError(Exception):
     """A setting that cannot be used; the message names where it came from."""
 
@@ -248,7 +252,7 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
     elif key in _NOT_IMPLEMENTED:
         raise ValueError(f"'{key}': {_NOT_IMPLEMENTED[key]} is not supported by edgenats")
     else:
-        raise ValueError(f"unknown configuration key '{key}'")
+        raise UnknownKeyError(f"unknown configuration key '{key}'")
 
 
 def options_from_config(config: ConfigMap, filename: str) -> Options:
@@ -256,6 +260,9 @@ def options_from_config(config: ConfigMap, filename: str) -> Options:
     for key, value in config.items():
         try:
             _apply_key(options, key.lower(), value)
+        except UnknownKeyError as error:
+            if key not in config.used_as_variables:  # a variable the config refers to is no setting to check
+                raise OptionsError(f"{_position(config, key, filename)}: {error}") from None
         except ValueError as error:
             raise OptionsError(f"{_position(config, key, filename)}: {error}") from None
     validate(options, filename)
