@@ -243,6 +243,23 @@ def session_fields(transport: asyncio.BaseTransport | None) -> dict:
             "tls_cipher_suite": _GO_CIPHER_NAMES.get(cipher, cipher)}
 
 
+def peer_certificates(transport: asyncio.BaseTransport | None) -> list[dict]:
+    """/connz's `tls_peer_certs` (asked for with auth): each certificate the client presented, its own first,
+    with its subject (RFC 4514, as Go writes a name), SHA-256 of its SubjectPublicKeyInfo and of the whole
+    certificate, hex; empty without TLS or without a client certificate."""
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    if ssl_object is None or ssl_object.getpeercert(binary_form=True) is None:
+        return []
+    from cryptography import x509
+
+    # What the client sent, its own certificate first: Python 3.13's SSLObject.get_unverified_chain(), which
+    # 3.10 to 3.12 already have on the object underneath (returning certificate objects there).
+    sent = ssl_object._sslobj.get_unverified_chain()
+    chain = [certificate.public_bytes(ssl._ssl.ENCODING_DER) for certificate in sent]
+    return [{"subject": x509.load_der_x509_certificate(der).subject.rfc4514_string(),
+             "spki_sha256": public_key_pin(der), "cert_sha256": hashlib.sha256(der).hexdigest()} for der in chain]
+
+
 def _reason(error: BaseException) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"failed to verify certificate: {error.verify_message}"
