@@ -36,7 +36,8 @@ def refusal(kind: str, tmp_path, config: str | None, *flags: str) -> str:
     ({"foo": "1"}, 'unknown field "foo"'),
     ({"key_file": '"{dir}/ca.pem"'}, "error parsing X509 certificate/key pair"),
     ({"handshake_first": '"bogus"'}, 'field "handshake_first"\'s value "bogus" is invalid'),
-], ids=["no-cert", "tls-1.1", "bad-pin", "unknown-field", "not-a-key", "bad-tls-first"])
+    ({"allow_non_tls": "true"}, 'unknown field "allow_non_tls"'),  # a top-level setting in nats-server 2.15
+], ids=["no-cert", "tls-1.1", "bad-pin", "unknown-field", "not-a-key", "bad-tls-first", "allow-non-tls-inside"])
 def test_a_bad_tls_block_is_refused(server_kind, certs, tmp_path, settings, said):
     block = certs.tls_block(**{key: value.replace("{dir}", str(certs.directory))
                                for key, value in settings.items() if value is not None})
