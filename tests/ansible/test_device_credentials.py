@@ -2,7 +2,8 @@
 run for real (fake systemctl, two virtual boards on the MicroPython Unix port) with a password per device.
 Each board's app connects as its own user (/connz), its readings arrive, and a publish outside its
 subjects made with its credential gets nats-server's permissions violation and goes nowhere; a second
-run of the broker's config step changes nothing (the stored hashes stay, no reload)."""
+run of the broker's config step changes nothing (the stored hashes stay, no reload), and one with a new
+password for a board reloads the broker, which then takes the new password."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import nats
 import pytest
 from ansible_play import BIN, ROOT, recap
 from firmware.virtual_board import MICROPYTHON, VirtualBoard
-from role_service import HERE, RoleRun
+from role_service import HERE, RoleRun, handler_ran, wait_for_log
 from servers import free_port
 
 PLAY = """
@@ -104,6 +105,16 @@ async def test_each_board_logs_in_as_itself_and_only_reaches_its_subjects(tmp_pa
         second = role(**extra)
         assert "changed=0" in recap(second), second.stdout[-4000:]
         assert "RUNNING HANDLER" not in second.stdout, "an unchanged password leaves the broker alone"
+
+        pid = role.pid()
+        third = role(**(extra | {"devices_passwords": {"dev-a": "a-vaulted-pw", "dev-b": "b-new-pw"}}))
+        assert handler_ran(third, "Reload edgenats") and not handler_ran(third, "Restart edgenats")
+        await wait_for_log(role, "Reloaded server configuration")
+        assert role.pid() == pid
+        renewed = await nats.connect(f"nats://127.0.0.1:{role.port}", user="dev-b", password="b-new-pw")
+        await renewed.publish("devices.dev-b.status", b"renewed")
+        await renewed.flush()
+        await renewed.close()
     finally:
         for board in boards.values():
             board.stop()
