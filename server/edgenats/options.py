@@ -54,6 +54,8 @@ class Options:
     websocket: WebSocketSettings | None = None
     # TLS on the client port (the top-level `tls` block or the --tls* flags).
     tls: ClientTLSSettings | None = None
+    # With `tls`: plain-text clients are served too (top level, as nats-server 2.15 reads it).
+    allow_non_tls: bool = False
     jetstream: JetStreamSettings = field(default_factory=JetStreamSettings)
     no_auth_user: str | None = None
     # The account the server answers requests and publishes events in ($SYS exists even when unnamed).
@@ -108,7 +110,6 @@ _NOT_IMPLEMENTED = {
     "gateway": "gateways",
     "gateways": "gateways",
     "mqtt": "MQTT",
-    "allow_non_tls": "plain-text clients on a TLS client port",
     "operator": "operator/JWT mode",
     "operators": "operator/JWT mode",
     "resolver": "operator/JWT mode",
@@ -239,6 +240,8 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.jetstream = parse_jetstream(value)
     elif key == "tls":
         options.tls = parse_client_tls(value)
+    elif key == "allow_non_tls":
+        options.allow_non_tls = _as_bool(value, key)
     elif key == "no_auth_user":
         options.no_auth_user = _as_str(value, key)
     elif key == "debug":
