@@ -58,6 +58,8 @@ class Options:
     websocket: WebSocketSettings | None = None
     # TLS on the client port (the top-level `tls` block or the --tls* flags).
     tls: ClientTLSSettings | None = None
+    # With `tls`: plain-text clients are served too (top level, as nats-server 2.15 reads it).
+    allow_non_tls: bool = False
     jetstream: JetStreamSettings = field(default_factory=JetStreamSettings)
     no_auth_user: str | None = None
     # The account the server answers requests and publishes events in ($SYS exists even when unnamed).
@@ -99,6 +101,10 @@ NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leaf
                   "websocket", "jetstream")
 
 
+class UnknownKeyError(ValueError):
+    """A top-level key that is no setting."""
+
+
 class OptionsError(Exception):
     """A setting that cannot be used; the message names where it came from."""
 
@@ -108,7 +114,6 @@ _NOT_IMPLEMENTED = {
     "gateway": "gateways",
     "gateways": "gateways",
     "mqtt": "MQTT",
-    "allow_non_tls": "plain-text clients on a TLS client port",
     "operator": "operator/JWT mode",
     "operators": "operator/JWT mode",
     "resolver": "operator/JWT mode",
@@ -232,6 +237,8 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.jetstream = parse_jetstream(value)
     elif key == "tls":
         options.tls = parse_client_tls(value)
+    elif key == "allow_non_tls":
+        options.allow_non_tls = _as_bool(value, key)
     elif key == "no_auth_user":
         options.no_auth_user = _as_str(value, key)
     elif key == "debug":
@@ -245,7 +252,7 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
     elif key in _NOT_IMPLEMENTED:
         raise ValueError(f"'{key}': {_NOT_IMPLEMENTED[key]} is not supported by edgenats")
     else:
-        raise ValueError(f"unknown configuration key '{key}'")
+        raise UnknownKeyError(f"unknown configuration key '{key}'")
 
 
 def options_from_config(config: ConfigMap, filename: str) -> Options:
@@ -256,6 +263,9 @@ def options_from_config(config: ConfigMap, filename: str) -> Options:
     for key, value in config.items():
         try:
             _apply_key(options, key.lower(), value)
+        except UnknownKeyError as error:
+            if key not in config.used_as_variables:  # a variable the config refers to is no setting to check
+                raise OptionsError(f"{_position(config, key, filename)}: {error}") from None
         except ValueError as error:
             position = locate_message(value, str(error), strip=key) or config.position_of(key)
             errors.append(f"{_where(position, filename)}: {error}")

@@ -72,7 +72,7 @@ def build_client_tls(options: Options) -> ClientTLS | None:
     if options.tls is None:
         return None
     try:
-        return ClientTLS(options.tls)
+        return ClientTLS(options.tls, allow_non_tls=options.allow_non_tls)
     except (OSError, ValueError) as error:
         raise OptionsError(f"{options.config_file or 'flags'}: tls: {error}") from None
 
@@ -318,7 +318,7 @@ class Server:
         await self._listener.start_serving()
         log.info("Listening for client connections on %s", describe_address(options.host, self.client_port))
         if self.client_tls is not None:
-            log.info("TLS required for client connections")
+            log.info("TLS %s for client connections", "available" if self.client_tls.allow_non_tls else "required")
         log.info("Server is ready")
 
     def _accept_client(self) -> ClientConnection | TLSAcceptor:

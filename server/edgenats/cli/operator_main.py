@@ -16,6 +16,7 @@ from edgenats import __version__
 from edgenats.cli.bench_command import add_bench_commands
 from edgenats.cli.client_commands import add_client_commands
 from edgenats.cli.connection_options import add_connection_arguments
+from edgenats.cli.creds_commands import add_creds_commands
 from edgenats.cli.errors import CommandError
 from edgenats.cli.micro_commands import add_micro_commands
 from edgenats.cli.server_commands import add_server_commands
@@ -31,6 +32,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_micro_commands,
     add_bench_commands,
     add_device_commands,
+    add_creds_commands,
 )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from edgenats.account import GLOBAL_ACCOUNT
-from edgenats.client_tls import session_fields
+from edgenats.client_tls import peer_certificates, session_fields
 from edgenats.monitor.formats import go_duration, go_uptime, rfc3339
 from edgenats.monitor.query import Query, QueryError
 from edgenats.surface import ClosedConnection
@@ -134,6 +134,10 @@ def _connection_info(connection: Listed, now: float, subs: str, auth: bool) -> d
             info[field] = value
     if not closed:
         info.update(session_fields(connection.transport))
+    if auth and not closed:
+        certificates = peer_certificates(connection.transport)
+        if certificates:
+            info["tls_peer_certs"] = certificates
     if auth:
         user = _user_name(connection)
         if user:
