@@ -265,7 +265,7 @@ def options_from_config(config: ConfigMap, filename: str) -> Options:
             _apply_key(options, key.lower(), value)
         except UnknownKeyError as error:
             if key not in config.used_as_variables:  # a variable the config refers to is no setting to check
-                raise OptionsError(f"{_position(config, key, filename)}: {error}") from None
+                errors.append(f"{_where(config.position_of(key), filename)}: {error}")
         except ValueError as error:
             position = locate_message(value, str(error), strip=key) or config.position_of(key)
             errors.append(f"{_where(position, filename)}: {error}")
