@@ -220,9 +220,12 @@ class CommandClient(Client):
 
 
 async def _flush(client: CommandClient) -> None:
-    """A PING round trip: everything sent before it was processed, and any refusal of it has arrived."""
+    """PING round trips until everything sent before was processed and any refusal of it has arrived.
+    Two: nats-py writes a PING at once but queues other commands for its flusher task, so the first
+    PING can overtake a SUB; by the time its PONG is back the queue went out, and the second follows it."""
     try:
-        await client.flush(timeout=CONNECT_TIMEOUT_S)
+        for _ in range(2):
+            await client.flush(timeout=CONNECT_TIMEOUT_S)
     except nats.errors.TimeoutError:
         raise CommandError("the server did not answer PING within 2s") from None
     client.raise_refusal()
