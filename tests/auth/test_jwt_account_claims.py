@@ -1,0 +1,109 @@
+"""Account JWT claims enforced as nats-server enforces them, against both brokers in operator mode: the
+account's connection and subscription limits (and a pushed update lowering them, which closes the
+newest connections over the limit), exports and imports between two accounts (and a pushed update
+withdrawing an export), and the account's JetStream limits (none: JetStream is not enabled for it)."""
+
+from __future__ import annotations
+
+import json
+
+import nats
+import pytest
+from jwt_account_setup import Operator, connect, system_request, wire_login, write_creds
+
+CONNECTIONS_EXCEEDED = "maximum account active connections exceeded"
+
+
+@pytest.fixture
+def operator() -> Operator:
+    return Operator()
+
+
+def _start(server_factory, server_kind, operator: Operator, folder, accounts: dict[str, str], extra: str = ""):
+    preload = {operator.sys: operator.account_jwt(operator.sys, "SYS"), **accounts}
+    return server_factory(server_kind, operator.config(operator.full_resolver(folder), preload) + extra)
+
+
+async def test_connection_and_subscription_limits_and_a_pushed_update(server_factory, server_kind, operator,
+                                                                      tmp_path):
+    limited = operator.account_jwt(operator.a, "A", limits={"conn": 2, "subs": 1})
+    server = _start(server_factory, server_kind, operator, tmp_path / "jwt", {operator.a: limited})
+    creds = write_creds(tmp_path / "a.creds", operator.a_seed)
+    wire = wire_login(server, creds)
+    second = wire_login(server, creds)
+    system = await connect(server, write_creds(tmp_path / "sys.creds", operator.sys_seed))
+    try:
+        with pytest.raises(nats.errors.Error, match=CONNECTIONS_EXCEEDED):
+            await connect(server, creds)
+        wire.exchange(b"SUB one 1\r\n")
+        assert wire.exchange(b"SUB two 2\r\n") == b"-ERR 'maximum subscriptions exceeded'\r\nPONG\r\n"
+
+        # Pushed: one connection at most. The newest one goes, the oldest (the raw one) stays.
+        lowered = operator.account_jwt(operator.a, "A", limits={"conn": 1, "subs": 5})
+        answer = await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", lowered)
+        assert answer["data"]["message"] == "jwt updated"
+        assert f"-ERR '{CONNECTIONS_EXCEEDED}'".encode() in second.read_to_close()
+        assert wire.exchange(b"") == b"PONG\r\n"
+    finally:
+        wire.close()
+        second.close()
+        await system.close()
+
+
+async def test_exports_and_imports_between_accounts(server_factory, server_kind, operator, tmp_path):
+    exports = [{"type": "stream", "subject": "feed.>"}, {"type": "service", "subject": "svc.time"}]
+    exporter = operator.account_jwt(operator.a, "A", exports=exports)
+    importer = operator.account_jwt(operator.b, "B", imports=[
+        {"type": "stream", "account": operator.a, "subject": "feed.>", "local_subject": "from_a.>"},
+        {"type": "service", "account": operator.a, "subject": "svc.time", "local_subject": "time"},
+    ])
+    server = _start(server_factory, server_kind, operator, tmp_path / "jwt", {operator.a: exporter,
+                                                                              operator.b: importer})
+    a = await connect(server, write_creds(tmp_path / "a.creds", operator.a_seed))
+    b = await connect(server, write_creds(tmp_path / "b.creds", operator.b_seed))
+    system = await connect(server, write_creds(tmp_path / "sys.creds", operator.sys_seed))
+    try:
+        async def answer_time(message):
+            await message.respond(b"noon")
+
+        await a.subscribe("svc.time", cb=answer_time)
+        await a.flush()
+        assert (await b.request("time", b"", timeout=2)).data == b"noon"
+        feed = await b.subscribe("from_a.>")
+        await b.flush()
+        await a.publish("feed.temp", b"21")
+        message = await feed.next_msg(timeout=2)
+        assert (message.subject, message.data) == ("from_a.temp", b"21")
+
+        # The exporter withdraws the service: the import no longer reaches it.
+        withdrawn = operator.account_jwt(operator.a, "A", exports=exports[:1])
+        assert (await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", withdrawn))["data"]["code"] == 200
+        with pytest.raises(nats.errors.NoRespondersError):
+            await b.request("time", b"", timeout=2)
+    finally:
+        for client in (a, b, system):
+            await client.close()
+
+
+async def test_jetstream_limits_of_an_account(server_factory, server_kind, operator, tmp_path):
+    with_js = operator.account_jwt(operator.a, "A", limits={"mem_storage": 1 << 20, "disk_storage": 1 << 20,
+                                                            "streams": 1, "consumer": 4})
+    without_js = operator.account_jwt(operator.b, "B")
+    store = tmp_path / "js"
+    server = _start(server_factory, server_kind, operator, tmp_path / "jwt",
+                    {operator.a: with_js, operator.b: without_js}, f'jetstream {{ store_dir: "{store}" }}\n')
+    a = await connect(server, write_creds(tmp_path / "a.creds", operator.a_seed))
+    b = await connect(server, write_creds(tmp_path / "b.creds", operator.b_seed))
+    try:
+        async def create(client, name: str) -> dict:
+            config = json.dumps({"name": name, "subjects": [f"{name}.>"], "storage": "memory"}).encode()
+            return json.loads((await client.request(f"$JS.API.STREAM.CREATE.{name}", config, timeout=2)).data)
+
+        assert (await create(a, "ONE"))["config"]["name"] == "ONE"
+        assert (await create(a, "TWO"))["error"] == {"code": 400, "err_code": 10027,
+                                                     "description": "maximum number of streams reached"}
+        assert (await create(b, "ONE"))["error"] == {"code": 503, "err_code": 10039,
+                                                     "description": "JetStream not enabled for account"}
+    finally:
+        await a.close()
+        await b.close()
