@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from edgenats.account import Account
@@ -62,6 +63,7 @@ class ClientConnection(Connection):
         "_route",
         "_connect_info_pending",
         "_login_timer",
+        "_expiry_timer",
         "opening",
     )
 
@@ -97,6 +99,8 @@ class ClientConnection(Connection):
         self._connect_info_pending = False
         # The auth timeout while awaiting CONNECT, the delayed refusal while refusing.
         self._login_timer: asyncio.TimerHandle | None = None
+        # The end of a user JWT's validity (its expiry or time window) while logged in with one.
+        self._expiry_timer: asyncio.TimerHandle | None = None
         # Set by a TLS port's acceptor before the handshake (see client_tls).
         self.opening = Opening.PLAIN
 
@@ -130,6 +134,8 @@ class ClientConnection(Connection):
     def on_close(self) -> None:
         if self._login_timer is not None:
             self._login_timer.cancel()
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
         if self.login in (LoginState.AWAITING_CONNECT, LoginState.REFUSING):
             self.server.login_guard.release()
         self._drop_subscriptions()
@@ -159,6 +165,11 @@ class ClientConnection(Connection):
 
         return ClientCertificate.from_der(der)
 
+    def _authenticate(self, credentials: dict) -> AuthenticatedUser | None:
+        server = self.server
+        return server.authenticator.authenticate(credentials, self.nonce, self._mapped_certificate(), self.host,
+                                                 server.connection_type)
+
     def _bind(self, user: AuthenticatedUser) -> None:
         self.user = user
         self.account.connections.discard(self)
@@ -166,15 +177,36 @@ class ClientConnection(Connection):
         self.account.connections.add(self)
         self._route = self.account.publish
         self._update_publish_checks()
-        # nats-server applies the smaller of the server's and the account's limit.
+        # nats-server applies the smallest of the server's, the account's and a user JWT's limit.
         options = self.server.options
-        limits = account_limits(options.account_settings, user.account)
-        self.parser.max_payload = smaller_limit(options.max_payload, limits.max_payload)
-        self.max_subscriptions = smaller_limit(options.max_subscriptions or NO_LIMIT, limits.max_subscriptions)
+        limits = account_limits(self.server.account_settings, user.account)
+        max_payload = smaller_limit(options.max_payload, limits.max_payload)
+        max_subscriptions = smaller_limit(options.max_subscriptions or NO_LIMIT, limits.max_subscriptions)
+        if user.jwt is not None:
+            max_payload = smaller_limit(max_payload, user.jwt.max_payload)
+            max_subscriptions = smaller_limit(max_subscriptions, user.jwt.max_subscriptions)
+        self.parser.max_payload = max_payload
+        self.max_subscriptions = max_subscriptions
+        self._arm_expiry(user)
+
+    def _arm_expiry(self, user: AuthenticatedUser) -> None:
+        """A user JWT that expires (or whose time window ends) ends the session then, as nats-server."""
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+            self._expiry_timer = None
+        expires_at = user.jwt.expires_at if user.jwt is not None else None
+        if expires_at is not None:
+            self._expiry_timer = self.server.loop.call_later(max(0.0, expires_at - time.time()), self._auth_expired)
+
+    def _auth_expired(self) -> None:
+        self._expiry_timer = None
+        if not self.closed:
+            log.error("%s - User Authentication Expired", self.describe())
+            self.close("Authentication Expired", error_text="User Authentication Expired")
 
     def _account_full(self, name: str) -> bool:
         """Whether account `name` already has as many connections as its limit allows (not counting this one)."""
-        limit = account_limits(self.server.options.account_settings, name).max_connections
+        limit = account_limits(self.server.account_settings, name).max_connections
         if limit < 0:
             return False
         account = self.server.accounts.get(name)
@@ -188,7 +220,7 @@ class ClientConnection(Connection):
         self.parser.max_control_line = options.max_control_line
         if self.login is not LoginState.CONNECTED:
             return
-        user = self.server.authenticator.authenticate(self.credentials or {}, self.nonce, self._mapped_certificate())
+        user = self._authenticate(self.credentials or {})
         if user is None:
             self._authorization_violation(" - credentials no longer valid after reload")
             return
@@ -207,11 +239,13 @@ class ClientConnection(Connection):
     def on_connect(self, options: ConnectOptions) -> None:
         """A CONNECT, its JSON already applied to the options earlier CONNECTs left (as nats-server)."""
         # nats-server's order: credentials (and the refused account fields), protocol, no_responders.
-        user = self.server.authenticator.authenticate(options.credentials(), self.nonce, self._mapped_certificate())
+        user = self._authenticate(options.credentials())
         if user is None:
             delay = self.server.login_guard.failed(self.host)
             self._authorization_violation(Authenticator.failure_detail(options.credentials()), delay)
             return
+        if user.jwt is not None:
+            self.server.load_jwt_account(user.jwt.account_claims)
         if not 0 <= options.protocol <= 1:
             self.close("Protocol Violation", error_text="invalid client protocol")
             return

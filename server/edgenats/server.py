@@ -17,8 +17,12 @@ from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
+from edgenats.account_claims import account_from_claims
+from edgenats.account_config import AccountSettings
 from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
+from edgenats.auth.account_resolver import AccountResolver, build_resolver
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
+from edgenats.auth.jwt_login import STANDARD, JwtLogin
 from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
@@ -53,14 +57,16 @@ def new_server_id() -> str:
     return "N" + base64.b32encode(os.urandom(35)).decode()[:55]
 
 
-def build_authenticator(options: Options) -> Authenticator:
+def build_authenticator(options: Options, resolver: AccountResolver | None = None) -> Authenticator:
+    """The logins `options` allow; in operator mode user JWTs whose accounts `resolver` serves."""
     # As nats-server: with TLS on the client port, the auth timeout (unless set) is the TLS timeout plus 1 s.
     default_timeout = options.tls.timeout + 1.0 if options.tls is not None else DEFAULT_AUTH_TIMEOUT
+    jwt_login = JwtLogin(options.operators, resolver) if options.operators is not None and resolver else None
     try:
         return Authenticator.from_config(
             options.authorization, options.accounts, options.no_auth_user,
             cli_user=options.user, cli_password=options.password, cli_token=options.token,
-            default_timeout=default_timeout,
+            default_timeout=default_timeout, jwt_login=jwt_login,
         )
     except AuthConfigError as error:
         raise OptionsError(f"{options.config_file or 'flags'}: {error}") from None
@@ -99,6 +105,9 @@ def build_websocket(server: Server) -> WebSocketListener:
 
 
 class Server:
+    # What a user JWT's `allowed_connection_types` must name for this port's clients (WebSocket's host: WEBSOCKET).
+    connection_type = STANDARD
+
     def __init__(self, options: Options) -> None:
         self.options = options
         self.server_id = new_server_id()
@@ -106,16 +115,23 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self.start_time = time.time()
         self.config_load_time = self.start_time
-        self.authenticator = build_authenticator(options)
+        # Operator mode: where account JWTs come from (kept across reloads, like the operators).
+        self.account_resolver: AccountResolver | None = (
+            build_resolver(options.resolver) if options.operators is not None and options.resolver else None)
+        self.authenticator = build_authenticator(options, self.account_resolver)
         self.login_guard = LoginGuard(options.max_pending_connects, options.auth_failure_delay)
         self.client_tls = build_client_tls(options)
         self.accounts: dict[str, Account] = {}
+        # Each account's exports, imports and limits: the `accounts` block's, or in operator mode those
+        # of the account JWTs logins brought (load_jwt_account).
+        self.account_settings: dict[str, AccountSettings] = (
+            dict(options.account_settings) if options.operators is None else {})
         self.global_account = self.account(GLOBAL_ACCOUNT)
         self.system_account = self.account(options.system_account)
         self.system: SystemAccount | None = None
         self.jetstream: JetStream | None = None
         self.imports = Imports(self.account, self.loop)
-        self.imports.apply(options.account_settings)
+        self.imports.apply(self.account_settings)
         self.connections: dict[int, Connection] = {}
         self.keepalive: set[Connection] = set()
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
@@ -148,6 +164,13 @@ class Server:
         if account is None:
             account = self.accounts[name] = Account(name, self.mark_dirty)
         return account
+
+    def load_jwt_account(self, claims: dict) -> Account:
+        """Operator mode: the account an account JWT's (checked) claims describe, its settings made or
+        refreshed from them (`account_from_claims`)."""
+        settings = account_from_claims(claims)
+        self.account_settings[settings.name] = settings
+        return self.account(settings.name)
 
     def next_connection_id(self) -> int:
         self._last_cid += 1
@@ -293,7 +316,7 @@ class Server:
             from edgenats.jetstream.service import JetStream
 
             self.jetstream = JetStream(options.jetstream, self.server_name)
-            self.jetstream.start(self.account, options.account_settings, options.system_account)
+            self.jetstream.start(self.account, self.account_settings, options.system_account)
         self._keepalive_sweep()
         if self.leafnodes is not None:
             await self.leafnodes.start()
@@ -362,12 +385,14 @@ class Server:
             if self.jetstream is not None and not self.jetstream.reloadable(new.account_settings,
                                                                             new.system_account):
                 raise OptionsError("config reload not supported for turning JetStream on or off in an account")
-            authenticator = build_authenticator(new)
+            authenticator = build_authenticator(new, self.account_resolver)
             client_tls = build_client_tls(new)
         except OptionsError as error:
             log.error("Failed to reload server configuration: %s", error)
             return
         self.options = new
+        if new.operators is None:
+            self.account_settings = dict(new.account_settings)
         self.tracing = new.trace
         self.authenticator = authenticator
         self.login_guard.configure(new.max_pending_connects, new.auth_failure_delay)
@@ -376,7 +401,7 @@ class Server:
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()
-        self.imports.apply(new.account_settings)
+        self.imports.apply(self.account_settings)
         if self.leafnodes is not None:
             self.leafnodes.apply_reload(new.leafnodes)
         if self.jetstream is not None:

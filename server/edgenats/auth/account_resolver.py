@@ -1,0 +1,75 @@
+"""Where operator mode finds account JWTs: the resolver interface and its MEMORY implementation.
+
+A resolver answers `fetch(account_key)` with the account's JWT text, or None when it has none. It does
+not judge the token: whether it is a well-formed account JWT of that key, signed by a trusted operator
+and not expired is checked at each use (`jwt_login`), as nats-server does. `resolver: MEMORY` (or `MEM`)
+serves the `resolver_preload` map, each entry checked at start to decode as an account JWT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .errors import AuthConfigError
+from .jwt_codec import JwtError, decode_jwt
+from .nkey_keys import PREFIX_ACCOUNT, public_key_bytes
+
+MEMORY = "MEMORY"
+_MEMORY_NAMES = ("MEM", "MEMORY")
+
+
+class AccountResolver(Protocol):
+    """What operator mode asks of every resolver kind."""
+
+    def fetch(self, account_key: str) -> str | None:
+        """The JWT of the account with public key `account_key`, or None when unknown."""
+
+
+@dataclass(frozen=True)
+class ResolverSettings:
+    """The `resolver` setting and `resolver_preload`, validated."""
+
+    kind: str = MEMORY
+    preload: dict[str, str] = field(default_factory=dict)
+
+
+class MemoryResolver:
+    """`resolver: MEMORY`: the preloaded account JWTs, fixed for the server's life."""
+
+    def __init__(self, preload: dict[str, str]) -> None:
+        self._jwts = dict(preload)
+
+    def fetch(self, account_key: str) -> str | None:
+        return self._jwts.get(account_key)
+
+
+def parse_resolver(value: object) -> str:
+    """The `resolver` setting's kind: MEMORY (an URL or a directory resolver is refused by name)."""
+    if isinstance(value, str) and value.upper() in _MEMORY_NAMES:
+        return MEMORY
+    if isinstance(value, dict) or (isinstance(value, str) and value.upper().startswith("URL(")):
+        raise AuthConfigError(f"resolver: {value!r}: only the MEMORY resolver is supported by edgenats")
+    raise AuthConfigError('error parsing account resolver, should be MEM or  URL("url") or a map containing '
+                          "dir and type state=[FULL|CACHE])")
+
+
+def parse_preload(value: object) -> dict[str, str]:
+    """`resolver_preload { <account public key>: <account JWT> }`."""
+    if not isinstance(value, dict):
+        raise AuthConfigError(f"resolver_preload: expected a map of account keys to JWTs, got {value!r}")
+    preload: dict[str, str] = {}
+    for key, token in value.items():
+        if public_key_bytes(key, PREFIX_ACCOUNT) is None:
+            raise AuthConfigError(f"resolver_preload: {key!r} is not a public account key")
+        try:
+            decode_jwt(token, "account")
+        except JwtError:
+            raise AuthConfigError("invalid account JWT") from None
+        preload[str(key)] = token.strip()
+    return preload
+
+
+def build_resolver(settings: ResolverSettings) -> AccountResolver:
+    """The resolver the settings describe."""
+    return MemoryResolver(settings.preload)

@@ -1,0 +1,224 @@
+"""Operator mode's logins: a CONNECT with a user JWT (`jwt`) and the nonce signed by the user's key
+(`sig`), checked as nats-server checks it, into the user it logs in as.
+
+The user JWT must be issued by its account's key or one of the account JWT's signing keys (then
+`issuer_account` names the account); the account JWT, fetched from the resolver, by a trusted
+operator; neither expired nor, for the user, revoked by the account (`revocations`: issued at or
+before the time given for its key or `*`), outside its `nbf`, its `times` windows (in its
+`times_location`), its `src` networks or its `allowed_connection_types`. A `bearer_token` user needs
+no signature. The user's `pub`/`sub`/`resp` become its Permissions, `subs`/`payload` its limits, and
+the earliest of its expiry and the end of its time window the moment its session ends.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .account_resolver import AccountResolver
+from .jwt_codec import JwtError, decode_jwt
+from .nkey_keys import signature_valid
+from .operator import TrustedOperators
+from .permissions import DEFAULT_RESPONSE_EXPIRES, DEFAULT_RESPONSE_MAX_MSGS, Permissions, ResponsePermission
+
+# nats-server's connection types, as user JWTs name them in `allowed_connection_types`.
+STANDARD = "STANDARD"
+WEBSOCKET = "WEBSOCKET"
+NO_LIMIT = -1
+_NANOSECONDS = 1e9
+
+
+@dataclass(frozen=True)
+class JwtIdentity:
+    """What a JWT login adds to the user: its tokens and claims as the session and monitoring need them."""
+
+    token: str
+    # The key that signed the user JWT (the account's or a signing key), as /connz's `issuer_key`.
+    issuer: str
+    # The account JWT's name, as /connz's `name_tag`.
+    name_tag: str
+    account_claims: dict
+    # Wall-clock time the session ends (expiry or the end of its time window); None: never.
+    expires_at: float | None
+    max_subscriptions: int
+    max_payload: int
+
+
+@dataclass(frozen=True)
+class JwtUser:
+    """A JWT login's outcome: the user's public key, account key, permissions and the rest."""
+
+    key: str
+    account: str
+    permissions: Permissions | None
+    identity: JwtIdentity
+
+
+def _strings(value: object) -> list[str]:
+    """A JWT string list (a comma-separated string in older tokens)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [entry for entry in value if isinstance(entry, str)]
+    return []
+
+
+def _allow_deny(value: object) -> tuple[list[str] | None, list[str]]:
+    if not isinstance(value, dict):
+        return None, []
+    return _strings(value.get("allow")) or None, _strings(value.get("deny"))
+
+
+def user_permissions(nats: dict) -> Permissions | None:
+    """The user claims' `pub`, `sub` and `resp` as Permissions (None: everything allowed)."""
+    publish_allow, publish_deny = _allow_deny(nats.get("pub"))
+    subscribe_allow, subscribe_deny = _allow_deny(nats.get("sub"))
+    resp = nats.get("resp")
+    responses = None
+    if isinstance(resp, dict):
+        max_msgs = resp.get("max") if isinstance(resp.get("max"), int) else 0
+        ttl = resp.get("ttl") if isinstance(resp.get("ttl"), int) else 0
+        responses = ResponsePermission(max_msgs or DEFAULT_RESPONSE_MAX_MSGS,
+                                       ttl / _NANOSECONDS if ttl else DEFAULT_RESPONSE_EXPIRES)
+        if publish_allow is None:
+            # Answering requests is all such a user may publish unless its list says more.
+            publish_allow = []
+    if publish_allow is None and not publish_deny and subscribe_allow is None and not subscribe_deny \
+            and responses is None:
+        return None
+    return Permissions(publish_allow=publish_allow, publish_deny=publish_deny, subscribe_allow=subscribe_allow,
+                       subscribe_deny=subscribe_deny, allow_responses=responses)
+
+
+def _limit(nats: dict, key: str) -> int:
+    value = nats.get(key, NO_LIMIT)
+    return value if isinstance(value, int) and not isinstance(value, bool) else NO_LIMIT
+
+
+def _source_allowed(nats: dict, host: str) -> bool:
+    networks = _strings(nats.get("src"))
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    for network in networks:
+        try:
+            if address in ipaddress.ip_network(network, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _window_end(nats: dict, now: float) -> float | None:
+    """With `times`: when the window `now` is in ends (None without windows); raises ValueError when
+    `now` is in none of them, or the location or a time is invalid."""
+    windows = nats.get("times")
+    if not windows:
+        return None
+    location = nats.get("times_location") or ""
+    try:
+        zone = ZoneInfo(location) if location else None
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"invalid times_location {location!r}") from None
+    moment = datetime.fromtimestamp(now, zone).astimezone(zone)
+    for window in windows if isinstance(windows, list) else ():
+        start_time = datetime.strptime(str(window.get("start", "")), "%H:%M:%S").time()
+        end_time = datetime.strptime(str(window.get("end", "")), "%H:%M:%S").time()
+        start = moment.replace(hour=start_time.hour, minute=start_time.minute, second=start_time.second,
+                               microsecond=0)
+        end = moment.replace(hour=end_time.hour, minute=end_time.minute, second=end_time.second, microsecond=0)
+        if start > end:
+            # A window over midnight ends the next day.
+            end += timedelta(days=1)
+        if start <= moment < end:
+            return end.timestamp()
+    raise ValueError("outside the user's time windows")
+
+
+class JwtLogin:
+    """Checks user JWT logins against the trusted operators and the accounts a resolver serves."""
+
+    def __init__(self, operators: TrustedOperators, resolver: AccountResolver,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.operators = operators
+        self.resolver = resolver
+        self._clock = clock
+
+    def account_claims(self, account_key: str) -> dict | None:
+        """The claims of an account a trusted operator issued and that has not expired, or None."""
+        token = self.resolver.fetch(account_key)
+        if token is None:
+            return None
+        try:
+            claims = decode_jwt(token, "account")
+        except JwtError:
+            return None
+        if claims.get("sub") != account_key or not self.operators.trusts(claims["iss"]):
+            return None
+        if _expired(claims, self._clock()):
+            return None
+        return claims
+
+    def authenticate(self, connect: dict, nonce: str, host: str, connection_type: str) -> JwtUser | None:
+        """The user a CONNECT's `jwt` and `sig` log in as, or None for an Authorization Violation."""
+        token = connect.get("jwt")
+        if not isinstance(token, str) or not token:
+            return None
+        try:
+            claims = decode_jwt(token, "user")
+        except JwtError:
+            return None
+        now = self._clock()
+        nats = claims["nats"]
+        issuer = claims["iss"]
+        account_key = nats.get("issuer_account") or issuer
+        user_key = claims.get("sub")
+        if _expired(claims, now) or claims.get("nbf", 0) > now or not isinstance(user_key, str):
+            return None
+        account = self.account_claims(account_key) if isinstance(account_key, str) else None
+        if account is None or not _issued_by_account(account, issuer) or _revoked(account, user_key, claims):
+            return None
+        if not nats.get("bearer_token"):
+            sig = connect.get("sig")
+            if not nonce or not isinstance(sig, str) or not signature_valid(user_key, nonce, sig):
+                return None
+        allowed_types = _strings(nats.get("allowed_connection_types"))
+        if allowed_types and connection_type not in allowed_types:
+            return None
+        if not _source_allowed(nats, host):
+            return None
+        try:
+            window_end = _window_end(nats, now)
+        except ValueError:
+            return None
+        ends = [moment for moment in (claims.get("exp"), window_end) if moment]
+        identity = JwtIdentity(token, issuer, str(account.get("name", "")), account,
+                               min(ends) if ends else None, _limit(nats, "subs"), _limit(nats, "payload"))
+        return JwtUser(user_key, account_key, user_permissions(nats), identity)
+
+
+def _expired(claims: dict, now: float) -> bool:
+    expires = claims.get("exp")
+    return isinstance(expires, int | float) and 0 < expires < int(now)
+
+
+def _issued_by_account(account: dict, issuer: str) -> bool:
+    """The account's own key, or one of its plain signing keys (a scoped key is refused for now)."""
+    if issuer == account.get("sub"):
+        return True
+    return issuer in _strings(account["nats"].get("signing_keys"))
+
+
+def _revoked(account: dict, user_key: str, claims: dict) -> bool:
+    revocations = account["nats"].get("revocations")
+    if not isinstance(revocations, dict):
+        return False
+    issued = claims.get("iat", 0)
+    return any(isinstance(revocations.get(key), int) and issued <= revocations[key] for key in (user_key, "*"))

@@ -1,0 +1,69 @@
+"""Operator mode's config on both brokers: the operator JWT inline, in a file or in a list, the system
+account it names, and the settings nats-server refuses beside trusted operators."""
+
+from __future__ import annotations
+
+import pytest
+from auth_wire import WireClient
+from jwt_mint import Operator, account_key, user_jwt, user_key
+
+AUTH_VIOLATION = b"-ERR 'Authorization Violation'\r\n"
+
+
+def _logs_in(port: int, operator: Operator, account) -> bytes:
+    user = user_key()
+    with WireClient(port) as client:
+        client.connect(jwt=user_jwt(user, account), sig=user.sign(client.info["nonce"]))
+        return client.read_line()
+
+
+@pytest.mark.parametrize("form", ["file", "armoured-file-in-list"])
+def test_the_operator_jwt_may_be_a_file_or_a_list(server_kind, server_factory, tmp_path, form):
+    operator = Operator()
+    account = account_key()
+    operator.add_account(account, "A")
+    folder = tmp_path / "servers"
+    folder.mkdir()
+    if form == "file":
+        (folder / "op.jwt").write_text(operator.jwt + "\n")
+        value = "op.jwt"
+    else:
+        (folder / "op.jwt").write_text(
+            f"-----BEGIN NATS OPERATOR JWT-----\n{operator.jwt}\n------END NATS OPERATOR JWT------\n")
+        value = "[op.jwt]"
+    server = server_factory(server_kind, operator.config(value))
+    assert _logs_in(server.port, operator, account) == b"PONG"
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("authorization { users: [ { user: a, password: b } ] }", "operators do not allow users to be configured directly"),
+    ("accounts { X { users: [ { user: a, password: b } ] } }",
+     "operators do not allow Accounts to be configured directly"),
+    ("no_auth_user: a", "no_auth_user not compatible with Trusted Operator"),
+    ("system_account: {other}", "system_account in config and operator JWT must be identical"),
+    ("operator: missing.jwt", "error parsing operator JWT"),
+    ("resolver: FOO", "error parsing account resolver"),
+    ("resolver_preload: { {other}: not.a.jwt }", "invalid account JWT"),
+], ids=["users", "accounts", "no_auth_user", "other-system-account", "missing-file", "bad-resolver", "bad-preload"])
+def test_refused_beside_trusted_operators(server_kind, server_factory, extra, message):
+    operator = Operator()
+    config = operator.config() + extra.replace("{other}", account_key().public) + "\n"
+    with pytest.raises(RuntimeError) as refused:
+        server_factory(server_kind, config)
+    assert message in str(refused.value)
+
+
+def test_the_system_account_must_be_preloaded(server_kind, server_factory):
+    operator = Operator()
+    del operator.accounts[operator.system.public]
+    with pytest.raises(RuntimeError) as refused:
+        server_factory(server_kind, operator.config())
+    assert "error resolving system account: account missing" in str(refused.value)
+
+
+def test_a_token_beside_an_operator_logs_nobody_in(server_kind, server_factory):
+    server = server_factory(server_kind, Operator().config() + "authorization { token: s3cret }\n")
+    with WireClient(server.port) as client:
+        assert client.info["auth_required"] is True
+        client.connect(auth_token="s3cret")
+        assert client.read_to_close() == AUTH_VIOLATION
