@@ -177,7 +177,12 @@ class ClientConnection(Connection):
         self.account.connections.add(self)
         self._route = self.account.publish
         self._update_publish_checks()
+        self._set_limits()
+        self._arm_expiry(user)
+
+    def _set_limits(self) -> None:
         # nats-server applies the smallest of the server's, the account's and a user JWT's limit.
+        user = self.user
         options = self.server.options
         limits = account_limits(self.server.account_settings, user.account)
         max_payload = smaller_limit(options.max_payload, limits.max_payload)
@@ -187,7 +192,16 @@ class ClientConnection(Connection):
             max_subscriptions = smaller_limit(max_subscriptions, user.jwt.max_subscriptions)
         self.parser.max_payload = max_payload
         self.max_subscriptions = max_subscriptions
-        self._arm_expiry(user)
+
+    def apply_account_limits(self) -> None:
+        """The account's limits changed (a new account JWT): applied now; at or over the subscription
+        limit the connection is told and closed, as nats-server does."""
+        if self.login is not LoginState.CONNECTED:
+            return
+        self._set_limits()
+        if 0 <= self.max_subscriptions <= len(self.subscriptions):
+            log.error("%s - maximum subscriptions exceeded", self.describe())
+            self.close("Maximum Subscriptions Exceeded", error_text="maximum subscriptions exceeded")
 
     def _arm_expiry(self, user: AuthenticatedUser) -> None:
         """A user JWT that expires (or whose time window ends) ends the session then, as nats-server."""
@@ -244,8 +258,9 @@ class ClientConnection(Connection):
             delay = self.server.login_guard.failed(self.host)
             self._authorization_violation(Authenticator.failure_detail(options.credentials()), delay)
             return
-        if user.jwt is not None:
-            self.server.load_jwt_account(user.jwt.account_claims)
+        if user.jwt is not None and self.server.load_jwt_account(user.jwt.account_claims) is None:
+            self._authorization_violation(" - account claims cannot be applied")
+            return
         if not 0 <= options.protocol <= 1:
             self.close("Protocol Violation", error_text="invalid client protocol")
             return

@@ -268,7 +268,8 @@ def _apply_operator_key(options: Options, key: str, value: Any) -> None:
         if key in ("operator", "operators"):
             options.operators = read_operators(value)
         elif key == "resolver":
-            options.resolver = dataclasses.replace(resolver, kind=parse_resolver(value))
+            kind, directory = parse_resolver(value)
+            options.resolver = dataclasses.replace(resolver, kind=kind, directory=directory)
         else:
             options.resolver = dataclasses.replace(resolver, preload=parse_preload(value))
     except AuthConfigError as error:
@@ -294,7 +295,10 @@ def _validate_operator_mode(options: Options, origin: str) -> None:
         options.system_account = named
     elif named and options.system_account != named:
         raise OptionsError(f"{origin}: system_account in config and operator JWT must be identical")
-    if options.system_account != DEFAULT_SYSTEM_ACCOUNT and options.system_account not in options.resolver.preload:
+    # A directory resolver may hold the system account's JWT in its folder, or start without one (nats-server's
+    # bootstrapping system account).
+    if options.resolver.directory is None and options.system_account != DEFAULT_SYSTEM_ACCOUNT \
+            and options.system_account not in options.resolver.preload:
         raise OptionsError(f"{origin}: error resolving system account: account missing")
 
 

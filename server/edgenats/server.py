@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
-from edgenats.account_claims import account_from_claims
 from edgenats.account_config import AccountSettings
 from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
 from edgenats.auth.account_resolver import AccountResolver, build_resolver
@@ -27,6 +26,7 @@ from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
 from edgenats.imports import Imports
+from edgenats.jwt_accounts import JwtAccounts
 from edgenats.leafnode.config import LeafNodeSettings
 from edgenats.logs import configure_logging
 from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
@@ -70,6 +70,13 @@ def build_authenticator(options: Options, resolver: AccountResolver | None = Non
         )
     except AuthConfigError as error:
         raise OptionsError(f"{options.config_file or 'flags'}: {error}") from None
+
+
+def build_jwt_accounts(server: Server) -> JwtAccounts:
+    """Operator mode's live accounts, their claims read through the resolver as logins read them."""
+    login = JwtLogin(server.options.operators, server.account_resolver)
+    return JwtAccounts(server.account_settings, server.account, server.imports, login.account_claims,
+                       lambda: server.jetstream)
 
 
 def build_client_tls(options: Options) -> ClientTLS | None:
@@ -132,6 +139,7 @@ class Server:
         self.jetstream: JetStream | None = None
         self.imports = Imports(self.account, self.loop)
         self.imports.apply(self.account_settings)
+        self.jwt_accounts = build_jwt_accounts(self) if options.operators is not None else None
         self.connections: dict[int, Connection] = {}
         self.keepalive: set[Connection] = set()
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
@@ -165,12 +173,10 @@ class Server:
             account = self.accounts[name] = Account(name, self.mark_dirty)
         return account
 
-    def load_jwt_account(self, claims: dict) -> Account:
-        """Operator mode: the account an account JWT's (checked) claims describe, its settings made or
-        refreshed from them (`account_from_claims`)."""
-        settings = account_from_claims(claims)
-        self.account_settings[settings.name] = settings
-        return self.account(settings.name)
+    def load_jwt_account(self, claims: dict) -> Account | None:
+        """Operator mode: the account an account JWT's (checked) claims describe, loaded or updated from
+        them (jwt_accounts.py); None when they cannot be applied."""
+        return self.jwt_accounts.load(claims)
 
     def next_connection_id(self) -> int:
         self._last_cid += 1

@@ -60,6 +60,9 @@ class ServerSurface(Protocol):
     slow_consumers: int
     leaf_slow_consumers: int
     stale_connections: int
+    # Operator mode: where account JWTs come from, and the live accounts they make (None otherwise).
+    account_resolver: Any
+    jwt_accounts: Any
     # The subsystems, for one another; None when not configured (or not started yet).
     leafnodes: Any
     system: Any

@@ -3,7 +3,9 @@
 A resolver answers `fetch(account_key)` with the account's JWT text, or None when it has none. It does
 not judge the token: whether it is a well-formed account JWT of that key, signed by a trusted operator
 and not expired is checked at each use (`jwt_login`), as nats-server does. `resolver: MEMORY` (or `MEM`)
-serves the `resolver_preload` map, each entry checked at start to decode as an account JWT.
+serves the `resolver_preload` map, each entry checked at start to decode as an account JWT;
+`resolver { type: full, dir }` is the directory resolver (dir_resolver.py), into whose folder the
+preloaded JWTs are stored unless it holds a newer one.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .dir_resolver import DirectoryResolver, DirResolverSettings, parse_dir_resolver
 from .errors import AuthConfigError
 from .jwt_codec import JwtError, decode_jwt
 from .nkey_keys import PREFIX_ACCOUNT, public_key_bytes
 
 MEMORY = "MEMORY"
+FULL = "FULL"
 _MEMORY_NAMES = ("MEM", "MEMORY")
 
 
@@ -32,6 +36,8 @@ class ResolverSettings:
 
     kind: str = MEMORY
     preload: dict[str, str] = field(default_factory=dict)
+    # The directory resolver's settings (kind FULL).
+    directory: DirResolverSettings | None = None
 
 
 class MemoryResolver:
@@ -44,12 +50,18 @@ class MemoryResolver:
         return self._jwts.get(account_key)
 
 
-def parse_resolver(value: object) -> str:
-    """The `resolver` setting's kind: MEMORY (an URL or a directory resolver is refused by name)."""
+def parse_resolver(value: object) -> tuple[str, DirResolverSettings | None]:
+    """The `resolver` setting's kind, and the directory resolver's settings for kind FULL (an URL
+    resolver and `type: cache` are refused by name)."""
     if isinstance(value, str) and value.upper() in _MEMORY_NAMES:
-        return MEMORY
-    if isinstance(value, dict) or (isinstance(value, str) and value.upper().startswith("URL(")):
-        raise AuthConfigError(f"resolver: {value!r}: only the MEMORY resolver is supported by edgenats")
+        return MEMORY, None
+    if isinstance(value, dict):
+        try:
+            return FULL, parse_dir_resolver(value)
+        except ValueError as error:
+            raise AuthConfigError(str(error)) from None
+    if isinstance(value, str) and value.upper().startswith("URL("):
+        raise AuthConfigError(f"resolver: {value!r}: URL resolvers are not supported by edgenats")
     raise AuthConfigError('error parsing account resolver, should be MEM or  URL("url") or a map containing '
                           "dir and type state=[FULL|CACHE])")
 
@@ -71,5 +83,10 @@ def parse_preload(value: object) -> dict[str, str]:
 
 
 def build_resolver(settings: ResolverSettings) -> AccountResolver:
-    """The resolver the settings describe."""
-    return MemoryResolver(settings.preload)
+    """The resolver the settings describe (a directory resolver's folder read, preloads stored in it)."""
+    if settings.directory is None:
+        return MemoryResolver(settings.preload)
+    resolver = DirectoryResolver(settings.directory)
+    for key, token in settings.preload.items():
+        resolver.save_if_newer(key, token)
+    return resolver

@@ -23,12 +23,12 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from edgenats.auth.dir_resolver import ResolverError, is_account_key
+from edgenats.account_claims import ClaimsInvalid, account_from_claims
+from edgenats.auth.dir_resolver import DirectoryResolver, ResolverError, is_account_key
 from edgenats.auth.jwt_codec import JwtError, decode_jwt
-from edgenats.auth.nkey_keys import PREFIX_OPERATOR, public_key_bytes, signed_by
+from edgenats.auth.nkey_keys import PREFIX_ACCOUNT, PREFIX_OPERATOR, PREFIX_USER, public_key_bytes, signed_by
 
 if TYPE_CHECKING:
-    from edgenats.auth.dir_resolver import DirectoryResolver
     from edgenats.system.responders import SystemAccount
 
 log = logging.getLogger("edgenats")
@@ -39,6 +39,8 @@ LOOKUP_SUBJECT = "$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP"
 LIST_SUBJECT = "$SYS.REQ.CLAIMS.LIST"
 DELETE_SUBJECT = "$SYS.REQ.CLAIMS.DELETE"
 _NO_ACCOUNT = "n/a"
+# Whoever signs a generic JWT: its signature is checked, whether it may delete is checked after.
+_ISSUER_KINDS = (PREFIX_OPERATOR, PREFIX_ACCOUNT, PREFIX_USER)
 
 
 class ClaimsError(Exception):
@@ -55,7 +57,7 @@ def check_account_claims(token: str) -> dict:
 
 
 def _generic_claims(token: str) -> dict:
-    """The claims of any JWT signed by its issuer (an operator key, for a delete request)."""
+    """The claims of any JWT signed by its issuer (an operator key, for a delete that is allowed)."""
     parts = token.strip().split(".")
     if len(parts) != 3:
         raise ClaimsError("expected 3 chunks")
@@ -65,7 +67,7 @@ def _generic_claims(token: str) -> dict:
     except (ValueError, UnicodeDecodeError):
         raise ClaimsError("invalid JWT") from None
     issuer = claims.get("iss") if isinstance(claims, dict) else None
-    key = public_key_bytes(issuer, PREFIX_OPERATOR)
+    key = next(filter(None, (public_key_bytes(issuer, kind) for kind in _ISSUER_KINDS)), None)
     if key is None or not signed_by(key, f"{parts[0]}.{parts[1]}".encode(), signature):
         raise ClaimsError("claim failed V2 signature verification")
     return claims
@@ -192,10 +194,8 @@ class ClaimsResponders:
 
     def _validation(self, claims: dict) -> str:
         """nats-server's blocking validation errors of an account JWT ("" when none)."""
-        from edgenats.auth.account_claims import ClaimsInvalid, settings_from_claims
-
         try:
-            settings_from_claims(claims)
+            account_from_claims(claims)
         except ClaimsInvalid as error:
             return f"validation errors: [{error}]"
         return ""
@@ -234,3 +234,16 @@ class ClaimsResponders:
 def _without_empty(body: dict) -> dict:
     """Go's `omitempty`: an empty account name is left out."""
     return {key: value for key, value in body.items() if value != ""}
+
+
+def claims_responders(system: SystemAccount) -> ClaimsResponders | None:
+    """The responders of the server's directory resolver (None with another resolver, or none): the
+    first trusted operator's keys sign what may be stored and deleted, as in nats-server."""
+    server = system.server
+    resolver = server.account_resolver
+    if not isinstance(resolver, DirectoryResolver):
+        return None
+    operator = server.options.operators.operators[0]
+    return ClaimsResponders(system, resolver, operator_key=operator.key, signing_keys=frozenset(operator.signing_keys),
+                            strict=False, system_account=server.options.system_account,
+                            changed=server.jwt_accounts.changed, deleted=server.jwt_accounts.deleted)

@@ -1,0 +1,127 @@
+"""Operator mode's live accounts: an account JWT's settings (`account_from_claims`) made to run, when a
+login first brings the account and whenever the resolver stores a new JWT for it, as nats-server's
+`updateAccountClaimsWithRefresh` does.
+
+Loading an account loads the accounts its imports name (fetched from the resolver, as nats-server
+looks the exporter up), then re-runs every account's imports (an import runs only when its exporter
+is loaded and has an export of its kind open to the importer: an unauthorized import carries
+nothing, as nats-server's), sets the account's JetStream on, off or to its new limits, and applies
+the account's limits to its connected clients: past a lower connection limit the newest connections
+are closed with `maximum account active connections exceeded`, each client takes the new payload and
+subscription limits. A deleted account is locked out: its clients are closed with
+`Account Authentication Expired`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from edgenats.account_claims import ClaimsInvalid, account_from_claims
+from edgenats.account_config import AccountSettings
+
+if TYPE_CHECKING:
+    from edgenats.account import Account
+    from edgenats.imports import Imports
+
+log = logging.getLogger("edgenats")
+
+CONNECTIONS_EXCEEDED = "maximum account active connections exceeded"
+ACCOUNT_EXPIRED = "Account Authentication Expired"
+
+
+class JwtAccounts:
+    """The accounts loaded from JWTs: their settings live in `settings` (the server's account_settings)."""
+
+    def __init__(self, settings: dict[str, AccountSettings], account: Callable[[str], Account], imports: Imports,
+                 claims: Callable[[str], dict | None], jetstream: Callable[[], object]) -> None:
+        """`account(name)` makes or finds an account; `claims(key)` gives an account's checked claims
+        (trusted issuer, not expired) from the resolver, or None; `jetstream()` the running JetStream
+        service or None."""
+        self._settings = settings
+        self._account = account
+        self._imports = imports
+        self._claims = claims
+        self._jetstream = jetstream
+
+    def load(self, claims: dict) -> Account | None:
+        """A login's account, loaded from its claims unless those are the ones running; None when the
+        claims cannot be applied (the login is refused)."""
+        settings = _settings(claims)
+        if settings is None:
+            return None
+        if self._settings.get(settings.name) != settings:
+            self._apply(settings)
+        return self._account(settings.name)
+
+    def changed(self, key: str) -> None:
+        """The resolver stored a new JWT for `key`: applied if the account is loaded and the JWT trusted."""
+        if key not in self._settings:
+            return
+        claims = self._claims(key)
+        settings = _settings(claims) if claims is not None else None
+        if settings is None:
+            log.error('DirResolver - Update for account "%s" resulted in error: not trusted, expired or not '
+                      "applicable", key)
+            return
+        self._apply(settings)
+
+    def deleted(self, key: str) -> None:
+        """The resolver deleted the account: its clients are closed and it is no longer loaded."""
+        if self._settings.pop(key, None) is None:
+            return
+        self._run_imports()
+        for connection in sorted(self._account(key).connections, key=lambda c: c.cid):
+            log.error("%s - %s", connection.describe(), ACCOUNT_EXPIRED)
+            connection.close("Authentication Expired", error_text=ACCOUNT_EXPIRED)
+
+    def _apply(self, settings: AccountSettings) -> None:
+        self._settings[settings.name] = settings
+        for imported in settings.imports:
+            if imported.account not in self._settings:
+                claims = self._claims(imported.account)
+                exporter = _settings(claims) if claims is not None else None
+                if exporter is None:
+                    log.error("Can't locate account [%s] for import of [%s] %s", imported.account, imported.subject,
+                              imported.kind)
+                else:
+                    self._apply(exporter)
+        self._run_imports()
+        account = self._account(settings.name)
+        jetstream = self._jetstream()
+        if jetstream is not None:
+            jetstream.configure_account(account, settings.jetstream)
+        self._apply_limits(account, settings)
+
+    def _run_imports(self) -> None:
+        self._imports.apply({name: _authorized(settings, self._settings) for name, settings in self._settings.items()})
+
+    def _apply_limits(self, account: Account, settings: AccountSettings) -> None:
+        limit = settings.limits.max_connections
+        for index, connection in enumerate(sorted(account.connections, key=lambda c: c.cid)):
+            if 0 <= limit <= index:
+                log.error("%s - %s", connection.describe(), CONNECTIONS_EXCEEDED)
+                connection.close("Maximum Account Connections Exceeded", error_text=CONNECTIONS_EXCEEDED)
+            else:
+                connection.apply_account_limits()
+
+
+def _settings(claims: dict) -> AccountSettings | None:
+    try:
+        return account_from_claims(claims)
+    except ClaimsInvalid as error:
+        log.error('Account "%s" claims not applied: %s', claims.get("sub"), error)
+        return None
+
+
+def _authorized(settings: AccountSettings, loaded: dict[str, AccountSettings]) -> AccountSettings:
+    """The account's settings with only the imports that may run: exporter loaded, an export open to it."""
+    imports = tuple(imported for imported in settings.imports
+                    if imported.account in loaded and any(
+                        export.kind == imported.kind and export.open_to(settings.name, imported.subject)
+                        for export in loaded[imported.account].exports))
+    if imports == settings.imports:
+        return settings
+    return AccountSettings(settings.name, settings.exports, imports, settings.limits, settings.jetstream)
+
