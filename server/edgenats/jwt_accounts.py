@@ -8,8 +8,9 @@ is loaded and has an export of its kind open to the importer: an unauthorized im
 nothing, as nats-server's), sets the account's JetStream on, off or to its new limits, and applies
 the account's limits to its connected clients: past a lower connection limit the newest connections
 are closed with `maximum account active connections exceeded`, each client takes the new payload and
-subscription limits. A deleted account is locked out: its clients are closed with
-`Account Authentication Expired`.
+subscription limits, a user whose JWT the new claims revoke is closed with `User Authentication
+Revoked`, and one whose JWT was signed by a signing key the account no longer lists is closed. A
+deleted account is locked out: its clients are closed with `Account Authentication Expired`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from edgenats.account_claims import ClaimsInvalid, account_from_claims
 from edgenats.account_config import AccountSettings
+from edgenats.auth.jwt_codec import JwtError, decode_jwt
 
 if TYPE_CHECKING:
     from edgenats.account import Account
@@ -29,6 +31,7 @@ log = logging.getLogger("edgenats")
 
 CONNECTIONS_EXCEEDED = "maximum account active connections exceeded"
 ACCOUNT_EXPIRED = "Account Authentication Expired"
+REVOKED = "User Authentication Revoked"
 
 
 class JwtAccounts:
@@ -52,7 +55,7 @@ class JwtAccounts:
         if settings is None:
             return None
         if self._settings.get(settings.name) != settings:
-            self._apply(settings)
+            self._apply(settings, claims)
         return self._account(settings.name)
 
     def changed(self, key: str) -> None:
@@ -65,44 +68,57 @@ class JwtAccounts:
             log.error('DirResolver - Update for account "%s" resulted in error: not trusted, expired or not '
                       "applicable", key)
             return
-        self._apply(settings)
+        self._apply(settings, claims)
 
     def deleted(self, key: str) -> None:
         """The resolver deleted the account: its clients are closed and it is no longer loaded."""
         if self._settings.pop(key, None) is None:
             return
         self._run_imports()
+        jetstream = self._jetstream()
+        if jetstream is not None:
+            jetstream.configure_account(self._account(key), None)
         for connection in sorted(self._account(key).connections, key=lambda c: c.cid):
             log.error("%s - %s", connection.describe(), ACCOUNT_EXPIRED)
             connection.close("Authentication Expired", error_text=ACCOUNT_EXPIRED)
 
-    def _apply(self, settings: AccountSettings) -> None:
+    def _apply(self, settings: AccountSettings, claims: dict) -> None:
         self._settings[settings.name] = settings
         for imported in settings.imports:
             if imported.account not in self._settings:
-                claims = self._claims(imported.account)
-                exporter = _settings(claims) if claims is not None else None
+                exporter_claims = self._claims(imported.account)
+                exporter = _settings(exporter_claims) if exporter_claims is not None else None
                 if exporter is None:
                     log.error("Can't locate account [%s] for import of [%s] %s", imported.account, imported.subject,
                               imported.kind)
                 else:
-                    self._apply(exporter)
+                    self._apply(exporter, exporter_claims)
         self._run_imports()
         account = self._account(settings.name)
         jetstream = self._jetstream()
         if jetstream is not None:
             jetstream.configure_account(account, settings.jetstream)
-        self._apply_limits(account, settings)
+        self._apply_to_clients(account, settings, claims)
 
     def _run_imports(self) -> None:
         self._imports.apply({name: _authorized(settings, self._settings) for name, settings in self._settings.items()})
 
-    def _apply_limits(self, account: Account, settings: AccountSettings) -> None:
+    def _apply_to_clients(self, account: Account, settings: AccountSettings, claims: dict) -> None:
         limit = settings.limits.max_connections
-        for index, connection in enumerate(sorted(account.connections, key=lambda c: c.cid)):
-            if 0 <= limit <= index:
+        kept = 0
+        for connection in sorted(account.connections, key=lambda c: c.cid):
+            if 0 <= limit <= kept:
                 log.error("%s - %s", connection.describe(), CONNECTIONS_EXCEEDED)
                 connection.close("Maximum Account Connections Exceeded", error_text=CONNECTIONS_EXCEEDED)
+                continue
+            kept += 1
+            refusal = _user_refusal(connection, claims)
+            if refusal == REVOKED:
+                log.error("%s - %s", connection.describe(), REVOKED)
+                connection.close("Credentials Revoked", error_text=REVOKED)
+            elif refusal:
+                log.error("%s - %s", connection.describe(), refusal)
+                connection.close("Authentication Failure")
             else:
                 connection.apply_account_limits()
 
@@ -113,6 +129,40 @@ def _settings(claims: dict) -> AccountSettings | None:
     except ClaimsInvalid as error:
         log.error('Account "%s" claims not applied: %s', claims.get("sub"), error)
         return None
+
+
+def _user_refusal(connection, claims: dict) -> str:
+    """Why a connected user JWT no longer holds under the account's new claims ("" when it does)."""
+    user = connection.user
+    if user is None or user.jwt is None:
+        return ""
+    try:
+        user_claims = decode_jwt(user.jwt.token, "user")
+    except JwtError as error:
+        return f"User JWT not valid: {error}"
+    nats = claims.get("nats") or {}
+    revocations = nats.get("revocations")
+    if isinstance(revocations, dict):
+        issued = user_claims.get("iat", 0)
+        for key in (user_claims.get("sub"), "*"):
+            revoked_at = revocations.get(key)
+            if isinstance(revoked_at, int) and not isinstance(revoked_at, bool) and issued <= revoked_at:
+                return REVOKED
+    issuer = user_claims.get("iss")
+    if issuer != claims.get("sub") and issuer not in _signing_keys(nats):
+        return "user JWT signing key removed from the account"
+    return ""
+
+
+def _signing_keys(nats: dict) -> set[str]:
+    """An account's signing keys: plain keys, or scoped ones (objects with a `key`)."""
+    keys = set()
+    for entry in nats.get("signing_keys") or ():
+        if isinstance(entry, str):
+            keys.add(entry)
+        elif isinstance(entry, dict) and isinstance(entry.get("key"), str):
+            keys.add(entry["key"])
+    return keys
 
 
 def _authorized(settings: AccountSettings, loaded: dict[str, AccountSettings]) -> AccountSettings:

@@ -71,6 +71,11 @@ def write_creds(path: Path, account_seed: bytes, name: str = "user", **user_fiel
     return str(path)
 
 
+def user_key(creds: Path) -> str:
+    """The public key of a .creds file's user."""
+    return nkeys.from_seed(bytearray(parse_creds(creds.read_text())[1].encode())).public_key.decode()
+
+
 def wire_login(server, creds: str) -> WireClient:
     """A raw-socket client logged in with a .creds file (the INFO nonce signed by the user's seed)."""
     client = WireClient(server.port)

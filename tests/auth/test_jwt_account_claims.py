@@ -1,15 +1,17 @@
-"""Account JWT claims enforced as nats-server enforces them, against both brokers in operator mode: the
-account's connection and subscription limits (and a pushed update lowering them, which closes the
-newest connections over the limit), exports and imports between two accounts (and a pushed update
-withdrawing an export), and the account's JetStream limits (none: JetStream is not enabled for it)."""
+"""Account JWT claims enforced as nats-server enforces them, against both brokers in operator mode:
+the account's connection and subscription limits (a pushed update lowering them closes the newest
+connections over the limit; a pushed revocation closes the users it revokes), exports and imports
+between two accounts (and a pushed update withdrawing an export), and the account's JetStream limits
+(none: JetStream is not enabled for it)."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import nats
 import pytest
-from jwt_account_setup import Operator, connect, system_request, wire_login, write_creds
+from jwt_account_setup import Operator, connect, system_request, user_key, wire_login, write_creds
 
 CONNECTIONS_EXCEEDED = "maximum account active connections exceeded"
 
@@ -107,3 +109,22 @@ async def test_jetstream_limits_of_an_account(server_factory, server_kind, opera
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_pushed_revocation_closes_the_users_it_revokes(server_factory, server_kind, operator, tmp_path):
+    server = _start(server_factory, server_kind, operator, tmp_path / "jwt",
+                    {operator.a: operator.account_jwt(operator.a, "A")})
+    revoked = wire_login(server, write_creds(tmp_path / "revoked.creds", operator.a_seed, "revoked"))
+    kept = wire_login(server, write_creds(tmp_path / "kept.creds", operator.a_seed, "kept"))
+    system = await connect(server, write_creds(tmp_path / "sys.creds", operator.sys_seed))
+    try:
+        revoking = operator.account_jwt(operator.a, "A", revocations={
+            user_key(tmp_path / "revoked.creds"): int(time.time()) + 5})
+        assert (await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", revoking))["data"]["code"] == 200
+        assert revoked.read_to_close() == b"-ERR 'User Authentication Revoked'\r\n"
+        assert kept.exchange(b"") == b"PONG\r\n"
+    finally:
+        revoked.close()
+        kept.close()
+        await system.close()
+

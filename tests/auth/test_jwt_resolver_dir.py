@@ -2,13 +2,14 @@
 (`$SYS.REQ.CLAIMS.UPDATE` and the per-account form) stored as `<dir>/<key>.jwt` and answered with
 nats-server's JSON, lookups and the account list, the refusals (not a JWT, not an account JWT, a key
 that is not the JWT's subject), deletes (refused without `allow_delete`, then a delete request signed
-by the operator renames the file and locks the account out), and a restart that reads the folder."""
+by the operator renames the file, closes the account's clients and refuses its logins), and a restart
+that reads the folder."""
 
 from __future__ import annotations
 
 import nats
 import pytest
-from jwt_account_setup import Operator, connect, system_request, write_creds
+from jwt_account_setup import Operator, connect, system_request, wire_login, write_creds
 
 
 @pytest.fixture
@@ -87,8 +88,10 @@ async def test_delete_needs_allow_delete_and_an_operator_signature(server_factor
 
     server = _start(server_factory, server_kind, operator, folder, "allow_delete: true")
     system = await connect(server, write_creds(tmp_path / "sys.creds", operator.sys_seed))
+    a_creds = write_creds(tmp_path / "a.creds", operator.a_seed)
     try:
         await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", operator.account_jwt(operator.a, "A"))
+        connected = wire_login(server, a_creds)
         by_account = operator.delete_request([operator.a], seed=operator.a_seed)
         assert await system_request(system, "$SYS.REQ.CLAIMS.DELETE", by_account) == {"error": {
             "code": 500, "description": f"delete accounts request by {operator.a} failed - not trusted"}}
@@ -100,8 +103,10 @@ async def test_delete_needs_allow_delete_and_an_operator_signature(server_factor
         assert answer == {"data": {"code": 200, "message": "deleted 1 accounts"}}
         assert {path.name for path in folder.iterdir()} == {f"{operator.a}.jwt.deleted", f"{operator.sys}.jwt"}
         assert (await system_request(system, "$SYS.REQ.CLAIMS.LIST")) == {"data": [operator.sys]}
+        # The account's connected client is closed; a new login is refused.
+        assert connected.read_to_close() == b"-ERR 'Account Authentication Expired'\r\n"
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):
-            await connect(server, write_creds(tmp_path / "a.creds", operator.a_seed))
+            await connect(server, a_creds)
     finally:
         await system.close()
 
