@@ -60,7 +60,7 @@ class Operator:
                     **nats) -> str:
         """Preload an account JWT (signed by the operator unless `signer`); `nats` adds claims, `top`
         fields beside them (exp)."""
-        claims = {"type": "account", "limits": dict(UNLIMITED_ACCOUNT), **nats}
+        claims = {"type": "account", "limits": dict(UNLIMITED_ACCOUNT)} | nats
         token = encode_jwt({"sub": account.public, "name": name, "nats": claims, **(top or {})},
                            (signer or self.key).seed)
         self.accounts[account.public] = token

@@ -1,7 +1,8 @@
 """Logging in with a user JWT in operator mode, on both brokers: the INFO nonce, CONNECT `jwt` + `sig`,
 nats-py's creds file and callbacks, signing keys, bearer tokens, and the logins refused with an
 `Authorization Violation` (and logged): no or a wrong signature, an unknown or untrusted account, a
-signer the account does not list, an expired, not yet valid or revoked user, an expired account."""
+signer the account does not list, a bearer token where the account's limits disallow them, an expired,
+not yet valid or revoked user, an expired account."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import nats
 import nkeys
 import pytest
 from auth_wire import WireClient
-from jwt_mint import Key, Operator, account_key, user_jwt, user_key, write_creds
+from jwt_mint import UNLIMITED_ACCOUNT, Key, Operator, account_key, user_jwt, user_key, write_creds
 
 AUTH_VIOLATION = b"-ERR 'Authorization Violation'\r\n"
 
@@ -97,6 +98,10 @@ def _offer(case: str, trust: Operator, user: Key) -> str:
         old = account_key()
         trust.add_account(old, "OLD", top={"exp": now - 5})
         return user_jwt(user, old)
+    if case == "bearer-disallowed":
+        strict = account_key()
+        trust.add_account(strict, "S", limits={**UNLIMITED_ACCOUNT, "disallow_bearer": True})
+        return user_jwt(user, strict, claims={"bearer_token": True})
     if case == "account-of-another-operator":
         trust.accounts[foreign.public] = stranger.accounts[foreign.public]
         return user_jwt(user, foreign)
@@ -112,7 +117,7 @@ def _offer(case: str, trust: Operator, user: Key) -> str:
 @pytest.mark.parametrize("case", [
     "missing-sig", "wrong-sig", "unknown-account", "account-of-another-operator", "unlisted-signing-key",
     "expired", "not-yet-valid", "revoked", "all-revoked", "expired-account", "user-signed-by-operator",
-    "not-a-jwt"])
+    "bearer-disallowed", "not-a-jwt"])
 def test_refused_logins_are_authorization_violations_and_logged(server_kind, server_factory, trust, case):
     user = user_key()
     token = "eyJhbGciOiJub25lIn0.e30.e30" if case == "not-a-jwt" else _offer(case, trust, user)
