@@ -8,9 +8,11 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+import nats
 import pytest
 from auth_wire import WireClient
-from jwt_mint import Operator, account_key, user_jwt, user_key
+from jwt_mint import Operator, account_key, user_jwt, user_key, write_creds
+from servers import free_port, wait_for_port
 
 AUTH_VIOLATION = b"-ERR 'Authorization Violation'\r\n"
 
@@ -77,7 +79,8 @@ def test_the_payload_limit_is_in_the_connect_info_and_enforced(server_kind, serv
 
 
 @pytest.mark.parametrize("networks, allowed", [(["127.0.0.1/32"], True), (["10.0.0.0/8"], False),
-                                               (["10.0.0.0/8", "127.0.0.0/8"], True)])
+                                               (["10.0.0.0/8", "127.0.0.0/8"], True)],
+                         ids=["host", "other-network", "one-of-two"])
 def test_src_networks(server_kind, server_factory, trust, networks, allowed):
     server = server_factory(server_kind, trust.config())
     with _login(server.port, trust, {"src": networks}) as client:
@@ -87,7 +90,8 @@ def test_src_networks(server_kind, server_factory, trust, networks, allowed):
             assert client.read_to_close() == AUTH_VIOLATION
 
 
-@pytest.mark.parametrize("types, allowed", [(["WEBSOCKET"], False), (["STANDARD", "MQTT"], True)])
+@pytest.mark.parametrize("types, allowed", [(["WEBSOCKET"], False), (["STANDARD", "MQTT"], True)],
+                         ids=["websocket-only", "standard"])
 def test_allowed_connection_types(server_kind, server_factory, trust, types, allowed):
     server = server_factory(server_kind, trust.config())
     with _login(server.port, trust, {"allowed_connection_types": types}) as client:
@@ -95,6 +99,29 @@ def test_allowed_connection_types(server_kind, server_factory, trust, types, all
             assert client.read_line() == b"PONG"
         else:
             assert client.read_to_close() == AUTH_VIOLATION
+
+
+@pytest.mark.parametrize("types, allowed", [(["STANDARD"], False), (["WEBSOCKET"], True)],
+                         ids=["standard-only", "websocket"])
+async def test_allowed_connection_types_over_websocket(server_kind, server_factory, trust, tmp_path, types, allowed):
+    ws_port = free_port()
+    websocket = f'websocket {{ listen: "127.0.0.1:{ws_port}", no_tls: true }}\n'
+    server = server_factory(server_kind, trust.config() + websocket)
+    wait_for_port(ws_port, server.process, server.log_path)
+    user = user_key()
+    token = user_jwt(user, trust.a, claims={"allowed_connection_types": types})
+    creds = write_creds(tmp_path / "ws.creds", token, user)
+    connecting = nats.connect(f"ws://127.0.0.1:{ws_port}", user_credentials=str(creds), allow_reconnect=False,
+                              connect_timeout=2)
+    if not allowed:
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await connecting
+        return
+    client = await connecting
+    try:
+        assert client.is_connected
+    finally:
+        await client.close()
 
 
 def _window(start: datetime, end: datetime) -> dict:

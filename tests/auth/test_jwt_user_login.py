@@ -7,6 +7,7 @@ not yet valid or revoked user, an expired account."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 
@@ -140,3 +141,15 @@ def test_a_revocation_before_the_users_issue_time_lets_it_in(server_kind, server
     with WireClient(server.port) as client:
         client.connect(jwt=user_jwt(user, account), sig=user.sign(client.info["nonce"]))
         assert client.read_line() == b"PONG"
+
+
+async def test_a_user_of_the_operators_system_account_reaches_the_server(server_kind, server_factory, trust, tmp_path):
+    server = server_factory(server_kind, trust.config())
+    admin = user_key()
+    creds = write_creds(tmp_path / "sys.creds", user_jwt(admin, trust.system, name="ops"), admin)
+    client = await nats.connect(server.url, user_credentials=str(creds), allow_reconnect=False)
+    try:
+        reply = await client.request("$SYS.REQ.SERVER.PING.VARZ", b"", timeout=2)
+        assert json.loads(reply.data)["data"]["system_account"] == trust.system.public
+    finally:
+        await client.close()
