@@ -1,6 +1,6 @@
 """A user JWT's claims enforced on both brokers: `pub`/`sub` permissions, `resp`, the `subs` and
-`payload` limits, `src`, `allowed_connection_types`, `times` windows, and an expiry that ends a
-session with `User Authentication Expired`."""
+`payload` limits, `src`, `allowed_connection_types`, `times` windows, and the expiry of the user
+(or its time window) or of its account ending a session."""
 
 from __future__ import annotations
 
@@ -168,3 +168,14 @@ def test_the_end_of_the_time_window_ends_the_session(server_kind, server_factory
     with _login(server.port, trust, {"times": [window], "times_location": "UTC"}) as client:
         assert client.read_line() == b"PONG"
         assert client.read_to_close(timeout=4) == b"-ERR 'User Authentication Expired'\r\n"
+
+
+def test_an_account_jwt_expiring_while_connected_ends_its_sessions(server_kind, server_factory, trust):
+    account = account_key()
+    trust.add_account(account, "brief", top={"exp": int(time.time()) + 2})
+    server = server_factory(server_kind, trust.config())
+    user = user_key()
+    with WireClient(server.port) as client:
+        client.connect(jwt=user_jwt(user, account), sig=user.sign(client.info["nonce"]))
+        assert client.read_line() == b"PONG"
+        assert client.read_to_close(timeout=4) == b"-ERR 'Account Authentication Expired'\r\n"

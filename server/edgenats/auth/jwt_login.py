@@ -8,7 +8,8 @@ before the time given for its key or `*`), outside its `nbf`, its `times` window
 `times_location`), its `src` networks or its `allowed_connection_types`. A `bearer_token` user needs
 no signature (unless the account's limits set `disallow_bearer`). The user's `pub`/`sub`/`resp` become its
 Permissions, `subs`/`payload` its limits, and the earliest of its expiry and the end of its time
-window the moment its session ends.
+window the moment its session ends (`User Authentication Expired`), unless the account JWT expires
+first (`Account Authentication Expired`).
 
 A user signed by a scoped signing key (`{kind: user_scope, key, template}` in the account's
 `signing_keys`) must carry no permissions or limits of its own: the scope's template gives them,
@@ -53,8 +54,10 @@ class JwtIdentity:
     # The account JWT's name, as /connz's `name_tag`.
     name_tag: str
     account_claims: dict
-    # Wall-clock time the session ends (expiry or the end of its time window); None: never.
+    # Wall-clock time the session ends (the user's expiry or the end of its time window); None: never.
     expires_at: float | None
+    # Wall-clock time the account JWT expires, which ends the session too; None: never.
+    account_expires_at: float | None
     max_subscriptions: int
     max_payload: int
 
@@ -220,8 +223,8 @@ class JwtLogin:
         except ValueError:
             return None
         ends = [moment for moment in (claims.get("exp"), window_end) if moment]
-        identity = JwtIdentity(token, issuer, str(account.get("name", "")), account,
-                               min(ends) if ends else None, _limit(nats, "subs"), _limit(nats, "payload"))
+        identity = JwtIdentity(token, issuer, str(account.get("name", "")), account, min(ends) if ends else None,
+                               account.get("exp") or None, _limit(nats, "subs"), _limit(nats, "payload"))
         return JwtUser(user_key, account_key, user_permissions(nats), identity)
 
 
