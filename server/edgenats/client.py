@@ -204,19 +204,26 @@ class ClientConnection(Connection):
             self.close("Maximum Subscriptions Exceeded", error_text="maximum subscriptions exceeded")
 
     def _arm_expiry(self, user: AuthenticatedUser) -> None:
-        """A user JWT that expires (or whose time window ends) ends the session then, as nats-server."""
+        """A user JWT that expires (or whose time window ends), or its account JWT expiring, ends the
+        session then, as nats-server."""
         if self._expiry_timer is not None:
             self._expiry_timer.cancel()
             self._expiry_timer = None
-        expires_at = user.jwt.expires_at if user.jwt is not None else None
-        if expires_at is not None:
-            self._expiry_timer = self.server.loop.call_later(max(0.0, expires_at - time.time()), self._auth_expired)
+        identity = user.jwt
+        if identity is None:
+            return
+        ends = [(moment, text) for moment, text in ((identity.expires_at, "User Authentication Expired"),
+                                                     (identity.account_expires_at, "Account Authentication Expired"))
+                if moment is not None]
+        if ends:
+            moment, text = min(ends)
+            self._expiry_timer = self.server.loop.call_later(max(0.0, moment - time.time()), self._auth_expired, text)
 
-    def _auth_expired(self) -> None:
+    def _auth_expired(self, text: str) -> None:
         self._expiry_timer = None
         if not self.closed:
-            log.error("%s - User Authentication Expired", self.describe())
-            self.close("Authentication Expired", error_text="User Authentication Expired")
+            log.error("%s - %s", self.describe(), text)
+            self.close("Authentication Expired", error_text=text)
 
     def _account_full(self, name: str) -> bool:
         """Whether account `name` already has as many connections as its limit allows (not counting this one)."""

@@ -206,7 +206,7 @@ class Server:
             time.time(), connection.close_reason, connection.name, getattr(connection, "lang", ""),
             getattr(connection, "version", ""),
             connection.in_msgs, connection.out_msgs, connection.in_bytes, connection.out_bytes,
-            connection.account.name, user.name if user else "",
+            connection.account.name, user.name if user else "", user.jwt if user else None,
         ))
 
     def settle_counters(self) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from edgenats.account import Account
     from edgenats.auth import Authenticator
+    from edgenats.auth.jwt_login import JwtIdentity
     from edgenats.options import Options
 
 
@@ -36,6 +37,8 @@ class ClosedConnection:
     out_bytes: int
     account: str
     user: str
+    # What a user JWT login showed (operator mode), for /connz's jwt, issuer_key and name_tag.
+    jwt: JwtIdentity | None = None
 
 
 class ServerSurface(Protocol):

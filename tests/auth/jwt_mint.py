@@ -56,10 +56,13 @@ class Operator:
             "signing_keys": [self.signing_key.public]}}, self.key.seed)
         self.add_account(self.system, "SYS")
 
-    def add_account(self, account: Key, name: str, signer: Key | None = None, **nats) -> str:
-        """Preload an account JWT (signed by the operator unless `signer`); `nats` adds claims."""
-        claims = {"type": "account", "limits": dict(UNLIMITED_ACCOUNT), **nats}
-        token = encode_jwt({"sub": account.public, "name": name, "nats": claims}, (signer or self.key).seed)
+    def add_account(self, account: Key, name: str, signer: Key | None = None, top: dict | None = None,
+                    **nats) -> str:
+        """Preload an account JWT (signed by the operator unless `signer`); `nats` adds claims, `top`
+        fields beside them (exp)."""
+        claims = {"type": "account", "limits": dict(UNLIMITED_ACCOUNT)} | nats
+        token = encode_jwt({"sub": account.public, "name": name, "nats": claims, **(top or {})},
+                           (signer or self.key).seed)
         self.accounts[account.public] = token
         return token
 

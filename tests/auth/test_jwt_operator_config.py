@@ -1,11 +1,13 @@
 """Operator mode's config on both brokers: the operator JWT inline, in a file or in a list, the system
-account it names, and the settings nats-server refuses beside trusted operators."""
+account it names, and the settings nats-server refuses beside trusted operators; and what edgenats
+does not run in operator mode yet, refused by name."""
 
 from __future__ import annotations
 
 import pytest
 from auth_wire import WireClient
 from jwt_mint import Operator, account_key, user_jwt, user_key
+from servers import free_port
 
 AUTH_VIOLATION = b"-ERR 'Authorization Violation'\r\n"
 
@@ -40,14 +42,19 @@ def test_the_operator_jwt_may_be_a_file_or_a_list(server_kind, server_factory, t
     ("accounts { X { users: [ { user: a, password: b } ] } }",
      "operators do not allow Accounts to be configured directly"),
     ("no_auth_user: a", "no_auth_user not compatible with Trusted Operator"),
+    ("websocket { port: {port}, no_tls: true, no_auth_user: a }", "no_auth_user not compatible with Trusted Operator"),
+    ("leafnodes { port: {port}, authorization { users: [ { user: a, password: b } ] } }",
+     "operator mode does not allow specifying users in leafnode config"),
     ("system_account: {other}", "system_account in config and operator JWT must be identical"),
     ("operator: missing.jwt", "error parsing operator JWT"),
     ("resolver: FOO", "error parsing account resolver"),
     ("resolver_preload: { {other}: not.a.jwt }", "invalid account JWT"),
-], ids=["users", "accounts", "no_auth_user", "other-system-account", "missing-file", "bad-resolver", "bad-preload"])
+], ids=["users", "accounts", "no_auth_user", "ws-no_auth_user", "leaf-users", "other-system-account",
+        "missing-file", "bad-resolver", "bad-preload"])
 def test_refused_beside_trusted_operators(server_kind, server_factory, extra, message):
     operator = Operator()
-    config = operator.config() + extra.replace("{other}", account_key().public) + "\n"
+    config = operator.config() + extra.replace("{other}", account_key().public).replace("{port}", str(free_port()))
+    config += "\n"
     with pytest.raises(RuntimeError) as refused:
         server_factory(server_kind, config)
     assert message in str(refused.value)
@@ -67,3 +74,16 @@ def test_a_token_beside_an_operator_logs_nobody_in(server_kind, server_factory):
         assert client.info["auth_required"] is True
         client.connect(auth_token="s3cret")
         assert client.read_to_close() == AUTH_VIOLATION
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("leafnodes { port: {port} }", "accepting leaf connections in operator mode is not supported by edgenats"),
+    ("websocket { port: {port}, no_tls: true, authorization { user: a, password: b } }",
+     "websocket: a user or token of its own is not used in operator mode"),
+    ("jetstream { store_dir: js }", "JetStream in operator mode is not supported by edgenats yet"),
+], ids=["leaf-listener", "websocket-user", "jetstream"])
+def test_what_edgenats_does_not_run_in_operator_mode_is_refused_by_name(server_factory, extra, message):
+    config = Operator().config() + extra.replace("{port}", str(free_port())) + "\n"
+    with pytest.raises(RuntimeError) as refused:
+        server_factory("edgenats", config)
+    assert message in str(refused.value)

@@ -6,8 +6,15 @@ The user JWT must be issued by its account's key or one of the account JWT's sig
 operator; neither expired nor, for the user, revoked by the account (`revocations`: issued at or
 before the time given for its key or `*`), outside its `nbf`, its `times` windows (in its
 `times_location`), its `src` networks or its `allowed_connection_types`. A `bearer_token` user needs
-no signature. The user's `pub`/`sub`/`resp` become its Permissions, `subs`/`payload` its limits, and
-the earliest of its expiry and the end of its time window the moment its session ends.
+no signature (unless the account's limits set `disallow_bearer`). The user's `pub`/`sub`/`resp` become its
+Permissions, `subs`/`payload` its limits, and the earliest of its expiry and the end of its time
+window the moment its session ends (`User Authentication Expired`), unless the account JWT expires
+first (`Account Authentication Expired`).
+
+A user signed by a scoped signing key (`{kind: user_scope, key, template}` in the account's
+`signing_keys`) must carry no permissions or limits of its own: the scope's template gives them,
+with `{{name()}}`, `{{subject()}}`, `{{account-name()}}`, `{{account-subject()}}`, `{{tag(x)}}` and
+`{{account-tag(x)}}` tokens filled in as nats-server fills them (`template.py`).
 """
 
 from __future__ import annotations
@@ -24,12 +31,17 @@ from .jwt_codec import JwtError, decode_jwt
 from .nkey_keys import signature_valid
 from .operator import TrustedOperators
 from .permissions import DEFAULT_RESPONSE_EXPIRES, DEFAULT_RESPONSE_MAX_MSGS, Permissions, ResponsePermission
+from .template import TemplateError, apply_template
 
 # nats-server's connection types, as user JWTs name them in `allowed_connection_types`.
 STANDARD = "STANDARD"
 WEBSOCKET = "WEBSOCKET"
 NO_LIMIT = -1
 _NANOSECONDS = 1e9
+USER_SCOPE = "user_scope"
+# The user claims a scoped signing key's template replaces (and that such a user must leave empty).
+_PERMISSION_LIMIT_FIELDS = ("pub", "sub", "resp", "src", "times", "times_location", "subs", "data", "payload",
+                            "bearer_token", "allowed_connection_types")
 
 
 @dataclass(frozen=True)
@@ -42,8 +54,10 @@ class JwtIdentity:
     # The account JWT's name, as /connz's `name_tag`.
     name_tag: str
     account_claims: dict
-    # Wall-clock time the session ends (expiry or the end of its time window); None: never.
+    # Wall-clock time the session ends (the user's expiry or the end of its time window); None: never.
     expires_at: float | None
+    # Wall-clock time the account JWT expires, which ends the session too; None: never.
+    account_expires_at: float | None
     max_subscriptions: int
     max_payload: int
 
@@ -183,13 +197,23 @@ class JwtLogin:
         if _expired(claims, now) or claims.get("nbf", 0) > now or not isinstance(user_key, str):
             return None
         account = self.account_claims(account_key) if isinstance(account_key, str) else None
-        if account is None or not _issued_by_account(account, issuer) or _revoked(account, user_key, claims):
+        if account is None or _revoked(account, user_key, claims):
+            return None
+        signer = _signing_key(account, issuer)
+        if signer is None:
+            return None
+        if isinstance(signer, dict):
+            nats = _scoped(nats, signer, claims, account)
+            if nats is None:
+                return None
+        limits = account["nats"].get("limits")
+        if nats.get("bearer_token") and isinstance(limits, dict) and limits.get("disallow_bearer"):
             return None
         if not nats.get("bearer_token"):
             sig = connect.get("sig")
             if not nonce or not isinstance(sig, str) or not signature_valid(user_key, nonce, sig):
                 return None
-        allowed_types = _strings(nats.get("allowed_connection_types"))
+        allowed_types = [kind.upper() for kind in _strings(nats.get("allowed_connection_types"))]
         if allowed_types and connection_type not in allowed_types:
             return None
         if not _source_allowed(nats, host):
@@ -199,8 +223,8 @@ class JwtLogin:
         except ValueError:
             return None
         ends = [moment for moment in (claims.get("exp"), window_end) if moment]
-        identity = JwtIdentity(token, issuer, str(account.get("name", "")), account,
-                               min(ends) if ends else None, _limit(nats, "subs"), _limit(nats, "payload"))
+        identity = JwtIdentity(token, issuer, str(account.get("name", "")), account, min(ends) if ends else None,
+                               account.get("exp") or None, _limit(nats, "subs"), _limit(nats, "payload"))
         return JwtUser(user_key, account_key, user_permissions(nats), identity)
 
 
@@ -209,11 +233,43 @@ def _expired(claims: dict, now: float) -> bool:
     return isinstance(expires, int | float) and 0 < expires < int(now)
 
 
-def _issued_by_account(account: dict, issuer: str) -> bool:
-    """The account's own key, or one of its plain signing keys (a scoped key is refused for now)."""
+def _signing_key(account: dict, issuer: str) -> str | dict | None:
+    """How the account knows the user JWT's issuer: its own key or a plain signing key (the key), a
+    scoped signing key (its entry), or not at all (None)."""
     if issuer == account.get("sub"):
-        return True
-    return issuer in _strings(account["nats"].get("signing_keys"))
+        return issuer
+    for entry in account["nats"].get("signing_keys") or ():
+        if entry == issuer:
+            return issuer
+        if isinstance(entry, dict) and entry.get("key") == issuer:
+            return entry
+    return None
+
+
+def _scoped(nats: dict, scope: dict, claims: dict, account: dict) -> dict | None:
+    """A scoped user's claims with the scope's template's permissions and limits, or None when the
+    user sets its own, the scope is not a user scope, or the template makes an invalid subject."""
+    if scope.get("kind") != USER_SCOPE or any(nats.get(field) for field in _PERMISSION_LIMIT_FIELDS
+                                               if field not in ("pub", "sub")):
+        return None
+    if any(_strings(permission.get(key)) for permission in (nats.get("pub"), nats.get("sub"))
+           if isinstance(permission, dict) for key in ("allow", "deny")):
+        return None
+    template = scope.get("template") if isinstance(scope.get("template"), dict) else {}
+    values = {"name": str(claims.get("name", "")), "subject": str(claims.get("sub", "")),
+              "account-name": str(account.get("name", "")), "account-subject": str(nats.get("issuer_account", "")),
+              "tags": _strings(nats.get("tags")), "account-tags": _strings(account["nats"].get("tags"))}
+    scoped = {key: value for key, value in nats.items() if key not in _PERMISSION_LIMIT_FIELDS}
+    scoped.update({field: template[field] for field in _PERMISSION_LIMIT_FIELDS if field in template})
+    try:
+        for kind in ("pub", "sub"):
+            permission = template.get(kind)
+            if isinstance(permission, dict):
+                scoped[kind] = apply_template(_strings(permission.get("allow")), _strings(permission.get("deny")),
+                                              values)
+    except TemplateError:
+        return None
+    return scoped
 
 
 def _revoked(account: dict, user_key: str, claims: dict) -> bool:
