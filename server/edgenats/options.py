@@ -296,7 +296,7 @@ def _validate_operator_mode(options: Options, origin: str) -> None:
                           ((leafnodes.authorization if leafnodes is not None else None) or {}).items()}
     if leaf_authorization.get("users"):
         raise OptionsError(f"{origin}: operator mode does not allow specifying users in leafnode config")
-    # Not built yet: leaf links logging in with user JWTs, JetStream accounts from account JWTs; and
+    # Not built yet: leaf links logging in with user JWTs; and
     # nats-server would ignore a WebSocket user or token beside the operator (clients need a JWT).
     if leafnodes is not None and leafnodes.listen:
         raise OptionsError(f"{origin}: leafnodes: accepting leaf connections in operator mode is not supported "
@@ -304,8 +304,6 @@ def _validate_operator_mode(options: Options, origin: str) -> None:
     if websocket is not None and websocket.auth_override:
         raise OptionsError(f"{origin}: websocket: a user or token of its own is not used in operator mode "
                            "(clients log in with a user JWT); remove it")
-    if options.jetstream.enabled:
-        raise OptionsError(f"{origin}: jetstream: JetStream in operator mode is not supported by edgenats yet")
     named = operators.system_account
     if options.system_account == DEFAULT_SYSTEM_ACCOUNT and named:
         options.system_account = named

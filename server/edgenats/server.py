@@ -322,7 +322,8 @@ class Server:
             from edgenats.jetstream.service import JetStream
 
             self.jetstream = JetStream(options.jetstream, self.server_name)
-            self.jetstream.start(self.account, self.account_settings, options.system_account)
+            self.jetstream.start(self.account, self.account_settings, options.system_account,
+                                 from_jwts=options.operators is not None)
         self._keepalive_sweep()
         if self.leafnodes is not None:
             await self.leafnodes.start()
@@ -388,8 +389,8 @@ class Server:
                              if _fixed(getattr(new, name)) != _fixed(getattr(old, name))]
             if changed_fixed:
                 raise OptionsError(f"config reload not supported for {', '.join(changed_fixed)}")
-            if self.jetstream is not None and not self.jetstream.reloadable(new.account_settings,
-                                                                            new.system_account):
+            if self.jetstream is not None and new.operators is None and not self.jetstream.reloadable(
+                    new.account_settings, new.system_account):
                 raise OptionsError("config reload not supported for turning JetStream on or off in an account")
             authenticator = build_authenticator(new, self.account_resolver)
             client_tls = build_client_tls(new)
@@ -410,7 +411,8 @@ class Server:
         self.imports.apply(self.account_settings)
         if self.leafnodes is not None:
             self.leafnodes.apply_reload(new.leafnodes)
-        if self.jetstream is not None:
+        if self.jetstream is not None and new.operators is None:
+            # In operator mode each account's JetStream limits are its JWT's.
             self.jetstream.apply_limits(new.account_settings, new.system_account)
         for account in self.accounts.values():
             account.sublist.clear_cache()

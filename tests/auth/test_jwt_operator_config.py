@@ -80,8 +80,7 @@ def test_a_token_beside_an_operator_logs_nobody_in(server_kind, server_factory):
     ("leafnodes { port: {port} }", "accepting leaf connections in operator mode is not supported by edgenats"),
     ("websocket { port: {port}, no_tls: true, authorization { user: a, password: b } }",
      "websocket: a user or token of its own is not used in operator mode"),
-    ("jetstream { store_dir: js }", "JetStream in operator mode is not supported by edgenats yet"),
-], ids=["leaf-listener", "websocket-user", "jetstream"])
+], ids=["leaf-listener", "websocket-user"])
 def test_what_edgenats_does_not_run_in_operator_mode_is_refused_by_name(server_factory, extra, message):
     config = Operator().config() + extra.replace("{port}", str(free_port())) + "\n"
     with pytest.raises(RuntimeError) as refused:

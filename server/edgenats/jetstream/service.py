@@ -93,9 +93,10 @@ class JetStream:
         self._closing: set[asyncio.Task] = set()
 
     def start(self, account: Callable[[str], Account], settings: dict[str, AccountSettings],
-              system_account: str) -> None:
-        """Enable JetStream in the accounts the config names; raises cipher.CipherError when a stored
-        stream does not open with the configured key."""
+              system_account: str, *, from_jwts: bool = False) -> None:
+        """Enable JetStream in the accounts the config names (`from_jwts`: in none yet, operator mode's
+        accounts get theirs from their JWTs); raises cipher.CipherError when a stored stream does not
+        open with the configured key."""
         log.info("Starting JetStream")
         if self.temporary:
             log.warning("Temporary storage directory used, data could be lost on system reboot")
@@ -109,7 +110,7 @@ class JetStream:
         if self.settings.key:
             log.info("  Encryption:      %s", CIPHER_NAMES[self.settings.cipher])
         log.info("  API Level:       %d", API_LEVEL)
-        enabled = enabled_accounts(settings, system_account)
+        enabled = {} if from_jwts else enabled_accounts(settings, system_account)
         for name, limits in enabled.items():
             self._enable(account(name), limits)
         for name in dict.fromkeys([GLOBAL_ACCOUNT, system_account, *settings]):
