@@ -2,7 +2,7 @@
 the account's connection and subscription limits (a pushed update lowering them closes the newest
 connections over the limit; a pushed revocation closes the users it revokes), exports and imports
 between two accounts (and a pushed update withdrawing an export), and the account's JetStream limits
-(none: JetStream is not enabled for it)."""
+(none: JetStream is not enabled for it; pushed ones turn it on or raise them)."""
 
 from __future__ import annotations
 
@@ -96,6 +96,7 @@ async def test_jetstream_limits_of_an_account(server_factory, server_kind, opera
                     {operator.a: with_js, operator.b: without_js}, f'jetstream {{ store_dir: "{store}" }}\n')
     a = await connect(server, write_creds(tmp_path / "a.creds", operator.a_seed))
     b = await connect(server, write_creds(tmp_path / "b.creds", operator.b_seed))
+    system = await connect(server, write_creds(tmp_path / "sys.creds", operator.sys_seed))
     try:
         async def create(client, name: str) -> dict:
             config = json.dumps({"name": name, "subjects": [f"{name}.>"], "storage": "memory"}).encode()
@@ -106,9 +107,19 @@ async def test_jetstream_limits_of_an_account(server_factory, server_kind, opera
                                                      "description": "maximum number of streams reached"}
         assert (await create(b, "ONE"))["error"] == {"code": 503, "err_code": 10039,
                                                      "description": "JetStream not enabled for account"}
+
+        # Pushed: B gets JetStream, A two streams.
+        enabled = operator.account_jwt(operator.b, "B", limits={"mem_storage": 1 << 20, "disk_storage": 1 << 20,
+                                                                "streams": 1, "consumer": 4})
+        assert (await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", enabled))["data"]["code"] == 200
+        raised = operator.account_jwt(operator.a, "A", limits={"mem_storage": 1 << 20, "disk_storage": 1 << 20,
+                                                               "streams": 2, "consumer": 4})
+        assert (await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", raised))["data"]["code"] == 200
+        assert (await create(b, "ONE"))["config"]["name"] == "ONE"
+        assert (await create(a, "TWO"))["config"]["name"] == "TWO"
     finally:
-        await a.close()
-        await b.close()
+        for client in (a, b, system):
+            await client.close()
 
 
 async def test_a_pushed_revocation_closes_the_users_it_revokes(server_factory, server_kind, operator, tmp_path):
