@@ -18,6 +18,7 @@ with user JWTs here) and `data` is not enforced (nor by nats-server).
 from __future__ import annotations
 
 from edgenats.account_config import SERVICE, SINGLETON, STREAM, AccountLimits, AccountSettings, Export, Import
+from edgenats.auth.nkey_keys import PREFIX_ACCOUNT, public_key_bytes
 from edgenats.jetstream.limits import UNLIMITED, JetStreamLimits
 from edgenats.subjects import is_valid_subject
 
@@ -77,7 +78,7 @@ def _import(entry: dict) -> Import:
     if kind not in (STREAM, SERVICE):
         raise ClaimsInvalid(f"import type {kind!r} is not stream or service")
     account = entry.get("account")
-    if not isinstance(account, str) or not account.startswith("A"):
+    if public_key_bytes(account, PREFIX_ACCOUNT) is None:
         raise ClaimsInvalid(f"import account {account!r} is not an account public key")
     subject = _subject(entry.get("subject"), "import")
     local = entry.get("local_subject") or ""
