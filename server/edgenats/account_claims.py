@@ -9,18 +9,22 @@ subject into the importer (its deprecated `to` is a prefix), a service import's 
 the subject importers send to; JetStream is on when memory or disk storage is not 0 (the `R1` tier
 when the limits are tiered: one server keeps one replica). The operator limits on the claims
 themselves (`imports`, `exports`, `wildcards`) and claims edgenats cannot carry out are refused
-with ClaimsInvalid: a refused JWT is never half applied. Activation tokens are not checked: an
-export with `token_req` is open to no importer, so an import of it carries nothing (as in
-nats-server without a valid token). The `leaf` limit has nothing to bound (leaf nodes do not log in
-with user JWTs here) and `data` is not enforced (nor by nats-server).
+with ClaimsInvalid: a refused JWT is never half applied. An export with `token_req` is open to no
+account by name: an import of it carries its activation token (checked here as the jwt library
+validates an import: signed by the exporter, for this account, this kind and a subject containing
+the import's; whether it is still valid, jwt_accounts.py decides when the import runs). The `leaf`
+limit has nothing to bound (leaf nodes do not log in with user JWTs here) and `data` is not
+enforced (nor by nats-server).
 """
 
 from __future__ import annotations
 
 from edgenats.account_config import SERVICE, SINGLETON, STREAM, AccountLimits, AccountSettings, Export, Import
+from edgenats.auth.jwt_codec import JwtError, decode_jwt
 from edgenats.auth.nkey_keys import PREFIX_ACCOUNT, public_key_bytes
 from edgenats.jetstream.limits import UNLIMITED, JetStreamLimits
-from edgenats.subjects import is_valid_subject
+from edgenats.protocol.framing import go_quote
+from edgenats.subjects import is_valid_subject, subject_is_subset
 
 _RESPONSE_TYPES = {"": SINGLETON, "Singleton": SINGLETON, "Stream": "stream", "Chunked": "chunked"}
 _NS_PER_S = 1_000_000_000
@@ -73,7 +77,29 @@ def _export(entry: dict) -> Export:
     return Export(SERVICE, subject, accounts, response)
 
 
-def _import(entry: dict) -> Import:
+def _activation(token: object, account: str, kind: str, subject: str, importer: str) -> str:
+    """An import's activation token, checked as the jwt library's Import.Validate checks it."""
+    if not isinstance(token, str):
+        raise ClaimsInvalid(f"import {go_quote(subject)} contains an invalid activation token")
+    try:
+        claims = decode_jwt(token, "activation")
+    except JwtError:
+        raise ClaimsInvalid(f"import {go_quote(subject)} contains an invalid activation token") from None
+    nats = claims["nats"]
+    if account not in (claims.get("iss"), nats.get("issuer_account")):
+        raise ClaimsInvalid(f"activation token doesn't match account for import {go_quote(subject)}")
+    if claims.get("sub") != importer:
+        raise ClaimsInvalid(f"activation token doesn't match account it is being included in, {go_quote(subject)}")
+    if nats.get("kind") != kind:
+        raise ClaimsInvalid(f"mismatch between token import type {nats.get('kind')} and type of import {kind}")
+    granted = nats.get("subject")
+    if not isinstance(granted, str) or not is_valid_subject(granted) or not subject_is_subset(subject, granted):
+        raise ClaimsInvalid(f"activation token import subject {go_quote(str(granted))} doesn't match import "
+                            f"{go_quote(subject)}")
+    return token
+
+
+def _import(entry: dict, importer: str) -> Import:
     kind = entry.get("type")
     if kind not in (STREAM, SERVICE):
         raise ClaimsInvalid(f"import type {kind!r} is not stream or service")
@@ -83,13 +109,17 @@ def _import(entry: dict) -> Import:
     subject = _subject(entry.get("subject"), "import")
     local = entry.get("local_subject") or ""
     to = entry.get("to") or ""
+    remote = subject
     if kind == STREAM:
-        local_subject = local or (f"{to}.{subject}" if to else subject)
-        return Import(STREAM, account, subject, _subject(local_subject, "import local"))
-    if local:
-        return Import(SERVICE, account, subject, _subject(local, "import local"))
-    # The deprecated `to` of a service import names the exporter's subject.
-    return Import(SERVICE, account, _subject(to, "import to") if to else subject, subject)
+        local = _subject(local or (f"{to}.{subject}" if to else subject), "import local")
+    elif local:
+        local = _subject(local, "import local")
+    else:
+        # The deprecated `to` of a service import names the exporter's subject.
+        remote, local = (_subject(to, "import to") if to else subject), subject
+    token = entry.get("token")
+    activation = _activation(token, account, kind, remote, importer) if token else ""
+    return Import(kind, account, remote, local, activation)
 
 
 def _jetstream(limits: dict) -> JetStreamLimits | None:
@@ -144,7 +174,7 @@ def account_from_claims(claims: dict) -> AccountSettings:
     if not isinstance(limits, dict):
         raise ClaimsInvalid("limits is not an object")
     exports = [_export(entry) for entry in nats.get("exports") or () if isinstance(entry, dict)]
-    imports = [_import(entry) for entry in nats.get("imports") or () if isinstance(entry, dict)]
+    imports = [_import(entry, claims.get("sub", "")) for entry in nats.get("imports") or () if isinstance(entry, dict)]
     _check_operator_limits(limits, exports, imports)
     account_limits = AccountLimits(
         max_connections=_number(limits.get("conn"), "conn"),

@@ -4,24 +4,30 @@ login first brings the account and whenever the resolver stores a new JWT for it
 
 Loading an account loads the accounts its imports name (fetched from the resolver, as nats-server
 looks the exporter up), then re-runs every account's imports (an import runs only when its exporter
-is loaded and has an export of its kind open to the importer: an unauthorized import carries
-nothing, as nats-server's), sets the account's JetStream on, off or to its new limits, and applies
-the account's limits to its connected clients: past a lower connection limit the newest connections
-are closed with `maximum account active connections exceeded`, each client takes the new payload and
-subscription limits, a user whose JWT the new claims revoke is closed with `User Authentication
-Revoked`, and one whose JWT was signed by a signing key the account no longer lists is closed. A
-deleted account is locked out: its clients are closed with `Account Authentication Expired`.
+is loaded and has an export of its kind open to the importer, publicly or, with `token_req`, by the
+import's activation token while it holds: an unauthorized import carries nothing, as nats-server's;
+they run again when the first activation token in use expires), sets the account's JetStream on,
+off or to its new limits, and applies the account's limits to its connected clients: past a lower
+connection limit the newest connections are closed with `maximum account active connections
+exceeded`, each client takes the new payload and subscription limits, a user whose JWT the new
+claims revoke is closed with `User Authentication Revoked`, and one whose JWT was signed by a
+signing key the account no longer lists is closed. A deleted account is locked out: its clients are
+closed with `Account Authentication Expired`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from edgenats.account_claims import ClaimsInvalid, account_from_claims
-from edgenats.account_config import AccountSettings
+from edgenats.account_config import AccountSettings, Import
 from edgenats.auth.jwt_codec import JwtError, decode_jwt
+from edgenats.subjects import subject_is_subset
 
 if TYPE_CHECKING:
     from edgenats.account import Account
@@ -38,7 +44,8 @@ class JwtAccounts:
     """The accounts loaded from JWTs: their settings live in `settings` (the server's account_settings)."""
 
     def __init__(self, settings: dict[str, AccountSettings], account: Callable[[str], Account], imports: Imports,
-                 claims: Callable[[str], dict | None], jetstream: Callable[[], object]) -> None:
+                 claims: Callable[[str], dict | None], jetstream: Callable[[], object],
+                 loop: asyncio.AbstractEventLoop) -> None:
         """`account(name)` makes or finds an account; `claims(key)` gives an account's checked claims
         (trusted issuer, not expired) from the resolver, or None; `jetstream()` the running JetStream
         service or None."""
@@ -47,6 +54,11 @@ class JwtAccounts:
         self._imports = imports
         self._claims = claims
         self._jetstream = jetstream
+        self._loop = loop
+        # The claims each loaded account runs with (signing keys and export revocations for activations).
+        self._running: dict[str, dict] = {}
+        # Re-runs the imports when the first activation token in use expires.
+        self._activation_timer: asyncio.TimerHandle | None = None
 
     def load(self, claims: dict) -> Account | None:
         """A login's account, loaded from its claims unless those are the ones running; None when the
@@ -74,6 +86,7 @@ class JwtAccounts:
         """The resolver deleted the account: its clients are closed and it is no longer loaded."""
         if self._settings.pop(key, None) is None:
             return
+        self._running.pop(key, None)
         self._run_imports()
         jetstream = self._jetstream()
         if jetstream is not None:
@@ -84,6 +97,7 @@ class JwtAccounts:
 
     def _apply(self, settings: AccountSettings, claims: dict) -> None:
         self._settings[settings.name] = settings
+        self._running[settings.name] = claims
         for imported in settings.imports:
             if imported.account not in self._settings:
                 exporter_claims = self._claims(imported.account)
@@ -101,7 +115,40 @@ class JwtAccounts:
         self._apply_to_clients(account, settings, claims)
 
     def _run_imports(self) -> None:
-        self._imports.apply({name: _authorized(settings, self._settings) for name, settings in self._settings.items()})
+        """Every account's imports that may run now; again when an activation token in use expires."""
+        now = time.time()
+        expiries: list[float] = []
+        runnable = {}
+        for name, settings in self._settings.items():
+            imports = tuple(imported for imported in settings.imports
+                            if self._authorized(name, imported, now, expiries))
+            runnable[name] = dataclasses.replace(settings, imports=imports)
+        self._imports.apply(runnable)
+        if self._activation_timer is not None:
+            self._activation_timer.cancel()
+            self._activation_timer = None
+        if expiries:
+            self._activation_timer = self._loop.call_later(max(0.0, min(expiries) - now), self._run_imports)
+
+    def _authorized(self, importer: str, imported: Import, now: float, expiries: list[float]) -> bool:
+        """Whether the exporter is loaded and one of its exports of that kind is open to the importer:
+        public, or with `token_req` and the import's activation token still valid (its expiry then
+        added to `expiries`)."""
+        exporter = self._settings.get(imported.account)
+        if exporter is None:
+            return False
+        for export in exporter.exports:
+            if export.kind != imported.kind or not subject_is_subset(imported.subject, export.subject):
+                continue
+            if export.open_to(importer, imported.subject):
+                return True
+            if export.accounts == () and imported.activation:
+                expires = _activation_expiry(imported, self._running[imported.account], export.subject, now)
+                if expires is not None:
+                    if expires:
+                        expiries.append(expires)
+                    return True
+        return False
 
     def _apply_to_clients(self, account: Account, settings: AccountSettings, claims: dict) -> None:
         limit = settings.limits.max_connections
@@ -142,12 +189,8 @@ def _user_refusal(connection, claims: dict) -> str:
         return f"User JWT not valid: {error}"
     nats = claims.get("nats") or {}
     revocations = nats.get("revocations")
-    if isinstance(revocations, dict):
-        issued = user_claims.get("iat", 0)
-        for key in (user_claims.get("sub"), "*"):
-            revoked_at = revocations.get(key)
-            if isinstance(revoked_at, int) and not isinstance(revoked_at, bool) and issued <= revoked_at:
-                return REVOKED
+    if isinstance(revocations, dict) and _revoked(revocations, user_claims.get("sub"), user_claims.get("iat", 0)):
+        return REVOKED
     issuer = user_claims.get("iss")
     if issuer != claims.get("sub") and issuer not in _signing_keys(nats):
         return "user JWT signing key removed from the account"
@@ -165,13 +208,35 @@ def _signing_keys(nats: dict) -> set[str]:
     return keys
 
 
-def _authorized(settings: AccountSettings, loaded: dict[str, AccountSettings]) -> AccountSettings:
-    """The account's settings with only the imports that may run: exporter loaded, an export open to it."""
-    imports = tuple(imported for imported in settings.imports
-                    if imported.account in loaded and any(
-                        export.kind == imported.kind and export.open_to(settings.name, imported.subject)
-                        for export in loaded[imported.account].exports))
-    if imports == settings.imports:
-        return settings
-    return AccountSettings(settings.name, settings.exports, imports, settings.limits, settings.jetstream)
+def _activation_expiry(imported: Import, exporter: dict, export_subject: str, now: float) -> float | None:
+    """When the import's activation token expires (0: never), or None when it does not hold now: its
+    issuer is the exporter, or one of the exporter's signing keys naming the exporter as
+    `issuer_account`; not expired; not revoked by the export (`revocations`: issued at or before)."""
+    try:
+        token = decode_jwt(imported.activation, "activation")
+    except JwtError:
+        return None
+    exporter_key = exporter.get("sub")
+    issuer_account = token["nats"].get("issuer_account")
+    if issuer_account and (issuer_account != exporter_key or token.get("iss") not in _signing_keys(exporter["nats"])):
+        return None
+    if not issuer_account and token.get("iss") != exporter_key:
+        return None
+    expires = token.get("exp") or 0
+    if expires and expires <= now:
+        return None
+    for export in exporter["nats"].get("exports") or ():
+        if isinstance(export, dict) and export.get("subject") == export_subject:
+            revocations = export.get("revocations")
+            if isinstance(revocations, dict) and _revoked(revocations, token.get("sub"), token.get("iat", 0)):
+                return None
+    return float(expires)
 
+
+def _revoked(revocations: dict, key: object, issued: int) -> bool:
+    """nats-server's rule: revoked when issued at or before the time given for the key or `*`."""
+    for entry in (key, "*"):
+        revoked_at = revocations.get(entry)
+        if isinstance(revoked_at, int) and not isinstance(revoked_at, bool) and issued <= revoked_at:
+            return True
+    return False

@@ -76,7 +76,7 @@ def build_jwt_accounts(server: Server) -> JwtAccounts:
     """Operator mode's live accounts, their claims read through the resolver as logins read them."""
     login = JwtLogin(server.options.operators, server.account_resolver)
     return JwtAccounts(server.account_settings, server.account, server.imports, login.account_claims,
-                       lambda: server.jetstream)
+                       lambda: server.jetstream, server.loop)
 
 
 def build_client_tls(options: Options) -> ClientTLS | None:

@@ -1,7 +1,8 @@
 """Account JWT claims enforced as nats-server enforces them, against both brokers in operator mode:
 the account's connection and subscription limits (a pushed update lowering them closes the newest
 connections over the limit; a pushed revocation closes the users it revokes), exports and imports
-between two accounts (and a pushed update withdrawing an export), and the account's JetStream limits
+between two accounts (and a pushed update withdrawing an export; an export with `token_req` open
+only to an import carrying an activation token made out to its account), and the account's JetStream limits
 (none: JetStream is not enabled for it; pushed ones turn it on or raise them)."""
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import json
 import time
 
 import nats
+import nkeys
 import pytest
-from jwt_account_setup import Operator, connect, system_request, user_key, wire_login, write_creds
+from edgenats.auth.jwt_codec import encode_jwt
+from jwt_account_setup import Operator, connect, new_key, system_request, user_key, wire_login, write_creds
 
 CONNECTIONS_EXCEEDED = "maximum account active connections exceeded"
 
@@ -139,3 +142,45 @@ async def test_a_pushed_revocation_closes_the_users_it_revokes(server_factory, s
         kept.close()
         await system.close()
 
+
+
+def _activation(operator: Operator, exporter_seed: bytes, importer: str, subject: str, kind: str = "stream") -> str:
+    return encode_jwt({"sub": importer, "name": subject, "nats": {"type": "activation", "subject": subject,
+                                                                  "kind": kind}}, exporter_seed)
+
+
+async def test_an_export_with_token_req_needs_an_activation_token(server_factory, server_kind, operator, tmp_path):
+    exporter = operator.account_jwt(operator.a, "A", exports=[
+        {"type": "stream", "subject": "private.>", "token_req": True}])
+    token = _activation(operator, operator.a_seed, operator.b, "private.>")
+    importer = operator.account_jwt(operator.b, "B", imports=[
+        {"type": "stream", "account": operator.a, "subject": "private.>", "token": token}])
+    c_seed, c_key = new_key(nkeys.PREFIX_BYTE_ACCOUNT)
+    without_token = operator.account_jwt(c_key, "C", imports=[
+        {"type": "stream", "account": operator.a, "subject": "private.>"}])
+    server = _start(server_factory, server_kind, operator, tmp_path / "jwt",
+                    {operator.a: exporter, operator.b: importer, c_key: without_token})
+    a = await connect(server, write_creds(tmp_path / "a.creds", operator.a_seed))
+    b = await connect(server, write_creds(tmp_path / "b.creds", operator.b_seed))
+    c = await connect(server, write_creds(tmp_path / "c.creds", c_seed))
+    system = await connect(server, write_creds(tmp_path / "sys.creds", operator.sys_seed))
+    try:
+        crossed = await b.subscribe("private.>")
+        not_crossed = await c.subscribe("private.>")
+        await b.flush()
+        await c.flush()
+        await a.publish("private.report", b"1")
+        assert (await crossed.next_msg(timeout=2)).data == b"1"
+        await c.flush()
+        assert not_crossed.pending_msgs == 0
+
+        # A token made out to B does not activate C's import: the push is refused.
+        stolen = operator.account_jwt(c_key, "C", imports=[
+            {"type": "stream", "account": operator.a, "subject": "private.>", "token": token}])
+        answer = await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", stolen)
+        assert answer == {"error": {"account": c_key, "code": 500, "description": (
+            "jwt validation failed - validation errors: [activation token doesn't match account it is being "
+            'included in, "private.>"]')}}
+    finally:
+        for client in (a, b, c, system):
+            await client.close()

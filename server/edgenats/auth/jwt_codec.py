@@ -25,7 +25,7 @@ _HEADER = {"typ": "JWT", "alg": ALGORITHM}
 # The kinds of key that may issue each kind of JWT (an account's own key or one of its signing keys
 # for users; the operator's key or a signing key for accounts; operators sign themselves).
 ISSUER_KINDS = {"operator": (PREFIX_OPERATOR,), "account": (PREFIX_OPERATOR, PREFIX_ACCOUNT),
-                "user": (PREFIX_ACCOUNT,)}
+                "user": (PREFIX_ACCOUNT,), "activation": (PREFIX_ACCOUNT,)}
 # nats-server's names of those kinds, in its "unable to validate expected prefixes" error.
 _KIND_NAMES = {PREFIX_OPERATOR: "operator", PREFIX_ACCOUNT: "account"}
 _CREDS_BLOCK = re.compile(r"-{3,}[^\n]*BEGIN[^\n]*-{3,}\s*\n\s*(\S+)\s*\n\s*-{3,}[^\n]*END[^\n]*-{3,}")
@@ -57,7 +57,7 @@ def _json_part(part: str, what: str) -> dict:
 
 
 def decode_jwt(token: str, expected_type: str) -> dict:
-    """The claims of `token`, a JWT of `expected_type` ("operator", "account" or "user") whose signature
+    """The claims of `token`, a JWT of `expected_type` ("operator", "account", "user", "activation") whose signature
     is by its `iss` key, a key of a kind that may issue it; raises JwtError otherwise, with the jwt
     library's text where nats-server shows it. Whether the issuer is trusted (an account JWT may be
     self-signed), expiry and other claims are not checked here."""
