@@ -1,6 +1,7 @@
 """Account JWT claims enforced as nats-server enforces them, against both brokers in operator mode:
-the account's connection and subscription limits (a pushed update lowering them closes the newest
-connections over the limit; a pushed revocation closes the users it revokes), exports and imports
+the account's connection, subscription and payload limits (a pushed update lowering them closes
+the newest connections over the limit and those at the subscription limit; a pushed revocation
+closes the users it revokes), exports and imports
 between two accounts (and a pushed update withdrawing an export; an export with `token_req` open
 only to an import carrying an activation token made out to its account), and the account's JetStream limits
 (none: JetStream is not enabled for it; pushed ones turn it on or raise them)."""
@@ -49,6 +50,16 @@ async def test_connection_and_subscription_limits_and_a_pushed_update(server_fac
         assert answer["data"]["message"] == "jwt updated"
         assert f"-ERR '{CONNECTIONS_EXCEEDED}'".encode() in second.read_to_close()
         assert wire.exchange(b"") == b"PONG\r\n"
+
+        # Pushed: one subscription, 4-byte payloads. A client at the subscription limit is told and
+        # closed (nats-server's check is "at", not "over"); a new one takes the payload limit.
+        tight = operator.account_jwt(operator.a, "A", limits={"conn": 1, "subs": 1, "payload": 4})
+        assert (await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", tight))["data"]["code"] == 200
+        assert wire.read_to_close() == b"-ERR 'maximum subscriptions exceeded'\r\n"
+        with wire_login(server, creds) as small:
+            assert small.exchange(b"PUB x 4\r\nfour\r\n") == b"PONG\r\n"
+            small.send(b"PUB x 5\r\nfives\r\n")
+            assert small.read_to_close() == b"-ERR 'Maximum Payload Violation'\r\n"
     finally:
         wire.close()
         second.close()
