@@ -22,11 +22,11 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .account_resolver import AccountResolver
+from .identity import AuthenticatedUser, JwtIdentity
 from .jwt_codec import JwtError, decode_jwt
 from .nkey_keys import signature_valid
 from .operator import TrustedOperators
@@ -42,34 +42,6 @@ USER_SCOPE = "user_scope"
 # The user claims a scoped signing key's template replaces (and that such a user must leave empty).
 _PERMISSION_LIMIT_FIELDS = ("pub", "sub", "resp", "src", "times", "times_location", "subs", "data", "payload",
                             "bearer_token", "allowed_connection_types")
-
-
-@dataclass(frozen=True)
-class JwtIdentity:
-    """What a JWT login adds to the user: its tokens and claims as the session and monitoring need them."""
-
-    token: str
-    # The key that signed the user JWT (the account's or a signing key), as /connz's `issuer_key`.
-    issuer: str
-    # The account JWT's name, as /connz's `name_tag`.
-    name_tag: str
-    account_claims: dict
-    # Wall-clock time the session ends (the user's expiry or the end of its time window); None: never.
-    expires_at: float | None
-    # Wall-clock time the account JWT expires, which ends the session too; None: never.
-    account_expires_at: float | None
-    max_subscriptions: int
-    max_payload: int
-
-
-@dataclass(frozen=True)
-class JwtUser:
-    """A JWT login's outcome: the user's public key, account key, permissions and the rest."""
-
-    key: str
-    account: str
-    permissions: Permissions | None
-    identity: JwtIdentity
 
 
 def _strings(value: object) -> list[str]:
@@ -180,7 +152,7 @@ class JwtLogin:
             return None
         return claims
 
-    def authenticate(self, connect: dict, nonce: str, host: str, connection_type: str) -> JwtUser | None:
+    def authenticate(self, connect: dict, nonce: str, host: str, connection_type: str) -> AuthenticatedUser | None:
         """The user a CONNECT's `jwt` and `sig` log in as, or None for an Authorization Violation."""
         token = connect.get("jwt")
         if not isinstance(token, str) or not token:
@@ -225,7 +197,7 @@ class JwtLogin:
         ends = [moment for moment in (claims.get("exp"), window_end) if moment]
         identity = JwtIdentity(token, issuer, str(account.get("name", "")), account, min(ends) if ends else None,
                                account.get("exp") or None, _limit(nats, "subs"), _limit(nats, "payload"))
-        return JwtUser(user_key, account_key, user_permissions(nats), identity)
+        return AuthenticatedUser(user_key, account_key, user_permissions(nats), identity)
 
 
 def _expired(claims: dict, now: float) -> bool:
