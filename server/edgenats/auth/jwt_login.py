@@ -6,9 +6,10 @@ The user JWT must be issued by its account's key or one of the account JWT's sig
 operator; neither expired nor, for the user, revoked by the account (`revocations`: issued at or
 before the time given for its key or `*`), outside its `nbf`, its `times` windows (in its
 `times_location`), its `src` networks or its `allowed_connection_types`. A `bearer_token` user needs
-no signature (unless the account's limits set `disallow_bearer`). The user's `pub`/`sub`/`resp` become its
-Permissions, `subs`/`payload` its limits, and the earliest of its expiry and the end of its time
-window the moment its session ends (`User Authentication Expired`), unless the account JWT expires
+no signature (unless the account's limits set `disallow_bearer`). The user's `pub`/`sub`/`resp`
+become its Permissions (the account's `default_permissions` when it has none), `subs`/`payload` its
+limits, and the earliest of its expiry and the end of its time window the moment its session ends
+(`User Authentication Expired`), unless the account JWT expires
 first (`Account Authentication Expired`).
 
 A user signed by a scoped signing key (`{kind: user_scope, key, template}` in the account's
@@ -197,7 +198,11 @@ class JwtLogin:
         ends = [moment for moment in (claims.get("exp"), window_end) if moment]
         identity = JwtIdentity(token, issuer, str(account.get("name", "")), account, min(ends) if ends else None,
                                account.get("exp") or None, _limit(nats, "subs"), _limit(nats, "payload"))
-        return AuthenticatedUser(user_key, account_key, user_permissions(nats), identity)
+        permissions = user_permissions(nats)
+        if permissions is None:
+            defaults = account["nats"].get("default_permissions")
+            permissions = user_permissions(defaults) if isinstance(defaults, dict) else None
+        return AuthenticatedUser(user_key, account_key, permissions, identity)
 
 
 def _expired(claims: dict, now: float) -> bool:
