@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING
 
 from edgenats.account import Account
+from edgenats.account_claims import AccountClaimsError
 from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
 from edgenats.auth import RESERVED_QUEUE_GROUP, Authenticator, LoginState, ReplyAllowance, new_nonce
 from edgenats.client_tls import Opening, peer_certificate
@@ -247,12 +248,16 @@ class ClientConnection(Connection):
         """A CONNECT, its JSON already applied to the options earlier CONNECTs left (as nats-server)."""
         # nats-server's order: credentials (and the refused account fields), protocol, no_responders.
         user = self._authenticate(options.credentials())
+        if user is not None and user.jwt is not None:
+            try:
+                self.server.load_jwt_account(user.jwt.account_claims)
+            except AccountClaimsError as error:
+                log.error("%s - %s", self.describe(), error)
+                user = None
         if user is None:
             delay = self.server.login_guard.failed(self.host)
             self._authorization_violation(Authenticator.failure_detail(options.credentials()), delay)
             return
-        if user.jwt is not None:
-            self.server.load_jwt_account(user.jwt.account_claims)
         if not 0 <= options.protocol <= 1:
             self.close("Protocol Violation", error_text="invalid client protocol")
             return

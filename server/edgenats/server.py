@@ -167,7 +167,7 @@ class Server:
 
     def load_jwt_account(self, claims: dict) -> Account:
         """Operator mode: the account an account JWT's (checked) claims describe, its settings made or
-        refreshed from them (`account_from_claims`)."""
+        refreshed from them (`account_from_claims`; raises its AccountClaimsError)."""
         settings = account_from_claims(claims)
         self.account_settings[settings.name] = settings
         return self.account(settings.name)
