@@ -171,6 +171,18 @@ class ClientConnection(Connection):
         return server.authenticator.authenticate(credentials, self.nonce, self._mapped_certificate(), self.host,
                                                  server.connection_type)
 
+    def _account_loaded(self, user: AuthenticatedUser) -> bool:
+        """A JWT user's account made or refreshed from its account JWT; False (logged) when its claims
+        cannot be applied."""
+        if user.jwt is None:
+            return True
+        try:
+            self.server.load_jwt_account(user.jwt.account_claims)
+        except AccountClaimsError as error:
+            log.error("%s - %s", self.describe(), error)
+            return False
+        return True
+
     def _bind(self, user: AuthenticatedUser) -> None:
         self.user = user
         self.account.connections.discard(self)
@@ -228,8 +240,13 @@ class ClientConnection(Connection):
         self.parser.max_control_line = options.max_control_line
         if self.login is not LoginState.CONNECTED:
             return
-        user = self._authenticate(self.credentials or {})
-        if user is None:
+        credentials = self.credentials or {}
+        user = self._authenticate(credentials)
+        if user is None and self.server.authenticator.revoked(credentials):
+            log.error("%s - User Authentication Revoked", self.describe())
+            self.close("Credentials Revoked", error_text="User Authentication Revoked")
+            return
+        if user is None or not self._account_loaded(user):
             self._authorization_violation(" - credentials no longer valid after reload")
             return
         if user.account != self.account.name:
@@ -248,12 +265,8 @@ class ClientConnection(Connection):
         """A CONNECT, its JSON already applied to the options earlier CONNECTs left (as nats-server)."""
         # nats-server's order: credentials (and the refused account fields), protocol, no_responders.
         user = self._authenticate(options.credentials())
-        if user is not None and user.jwt is not None:
-            try:
-                self.server.load_jwt_account(user.jwt.account_claims)
-            except AccountClaimsError as error:
-                log.error("%s - %s", self.describe(), error)
-                user = None
+        if user is not None and not self._account_loaded(user):
+            user = None
         if user is None:
             delay = self.server.login_guard.failed(self.host)
             self._authorization_violation(Authenticator.failure_detail(options.credentials()), delay)

@@ -20,7 +20,7 @@ from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.account_claims import account_from_claims
 from edgenats.account_config import AccountSettings
 from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
-from edgenats.auth.account_resolver import AccountResolver, build_resolver
+from edgenats.auth.account_resolver import AccountResolver, ResolverSettings, build_resolver
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
 from edgenats.auth.jwt_login import STANDARD, JwtLogin
 from edgenats.client import ClientConnection
@@ -48,8 +48,9 @@ _CLOSED_CONNECTIONS_KEPT = 1000
 
 
 def _fixed(setting: object) -> object:
-    """A setting as reload compares it: the leafnodes block less the remotes' drain rates."""
-    return setting.fixed() if isinstance(setting, LeafNodeSettings) else setting
+    """A setting as reload compares it: the leafnodes block less the remotes' drain rates, the resolver
+    less its preloaded JWTs."""
+    return setting.fixed() if isinstance(setting, LeafNodeSettings | ResolverSettings) else setting
 
 
 def new_server_id() -> str:
@@ -115,7 +116,7 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self.start_time = time.time()
         self.config_load_time = self.start_time
-        # Operator mode: where account JWTs come from (kept across reloads, like the operators).
+        # Operator mode: where account JWTs come from.
         self.account_resolver: AccountResolver | None = (
             build_resolver(options.resolver) if options.operators is not None and options.resolver else None)
         self.authenticator = build_authenticator(options, self.account_resolver)
@@ -385,12 +386,15 @@ class Server:
             if self.jetstream is not None and not self.jetstream.reloadable(new.account_settings,
                                                                             new.system_account):
                 raise OptionsError("config reload not supported for turning JetStream on or off in an account")
-            authenticator = build_authenticator(new, self.account_resolver)
+            # The resolver is made again only when its settings changed (a MEMORY preload may).
+            resolver = build_resolver(new.resolver) if new.resolver != old.resolver else self.account_resolver
+            authenticator = build_authenticator(new, resolver)
             client_tls = build_client_tls(new)
         except OptionsError as error:
             log.error("Failed to reload server configuration: %s", error)
             return
         self.options = new
+        self.account_resolver = resolver
         if new.operators is None:
             self.account_settings = dict(new.account_settings)
         self.tracing = new.trace

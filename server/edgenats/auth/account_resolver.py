@@ -33,6 +33,10 @@ class ResolverSettings:
     kind: str = MEMORY
     preload: dict[str, str] = field(default_factory=dict)
 
+    def fixed(self) -> ResolverSettings:
+        """These settings less what a reload applies (the preloaded JWTs, as nats-server reloads them)."""
+        return ResolverSettings(self.kind)
+
 
 class MemoryResolver:
     """`resolver: MEMORY`: the preloaded account JWTs, fixed for the server's life."""

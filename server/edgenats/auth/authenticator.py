@@ -124,6 +124,10 @@ class Authenticator:
             return AuthenticatedUser(settings.single_user, GLOBAL_ACCOUNT, None)
         return None
 
+    def revoked(self, connect: dict) -> bool:
+        """Whether a CONNECT's user JWT is revoked by its account (operator mode)."""
+        return self._jwt_login is not None and self._jwt_login.revoked(connect)
+
     @staticmethod
     def failure_detail(connect: dict) -> str:
         """What a refused CONNECT offered, as nats-server logs it after `authentication error`:

@@ -153,6 +153,16 @@ class JwtLogin:
             return None
         return claims
 
+    def revoked(self, connect: dict) -> bool:
+        """Whether the CONNECT's user JWT is revoked by its account's `revocations`."""
+        try:
+            claims = decode_jwt(connect.get("jwt"), "user")
+        except JwtError:
+            return False
+        account_key = claims["nats"].get("issuer_account") or claims["iss"]
+        account = self.account_claims(account_key) if isinstance(account_key, str) else None
+        return account is not None and _revoked(account, str(claims.get("sub")), claims)
+
     def authenticate(self, connect: dict, nonce: str, host: str, connection_type: str) -> AuthenticatedUser | None:
         """The user a CONNECT's `jwt` and `sig` log in as, or None for an Authorization Violation."""
         token = connect.get("jwt")
