@@ -348,9 +348,13 @@ class ClientConnection(Connection):
             permissions is not None and not permissions.can_subscribe(subject_text, queue_text)
         ):
             text = f"Permissions Violation for Subscription to {go_quote(subject_text)}"
+            queue_note = ""
             if queue_text is not None:
                 text += f" using queue {go_quote(queue_text)}"
+                queue_note = f", Queue: {go_quote(queue_text)}"
             self.send_error(text)
+            self._log_violation(f"Subscription Violation - Subject {go_quote(subject_text)}{queue_note}, "
+                                f"SID {sid.decode('latin-1')}")
             return
         limit = self.max_subscriptions
         if limit >= 0 and len(self.subscriptions) >= limit:
@@ -403,6 +407,13 @@ class ClientConnection(Connection):
         self.in_bytes += count * size
         self.account.publish_run(subject, size, payloads, self.echo_skip)
 
+    def _log_violation(self, what: str) -> None:
+        """A refused PUB or SUB, logged as nats-server logs it: who the client is, its user, what it tried."""
+        user = self.user
+        who = f" - {go_quote(f'{user.account}/user:{user.name}')}" if user and user.name else ""
+        client = go_quote(f"v{self.version}:{self.lang}:{self.name}")
+        log.error("%s - %s%s - %s", self.describe(), client, who, what)
+
     def _publish_allowed(self, subject: bytes, reply: bytes | None) -> bool:
         """The checks that only verbose, pedantic or restricted connections (or a reserved reply) pay for, in
         nats-server's order."""
@@ -412,6 +423,7 @@ class ClientConnection(Connection):
             allowance = self.reply_allowance
             if not permissions.can_publish(subject_text) and not (allowance and allowance.consume(subject_text)):
                 self.send_error(f"Permissions Violation for Publish to {go_quote(subject_text)}")
+                self._log_violation(f"Publish Violation - Subject {go_quote(subject_text)}")
                 return False
         if reply is not None and reply.startswith(_RESERVED_REPLY_PREFIXES):
             reply_text = reply.decode("latin-1")

@@ -28,8 +28,9 @@ from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
 from edgenats.imports import Imports
 from edgenats.leafnode.config import LeafNodeSettings
+from edgenats.listen_errors import describe_address, opening
 from edgenats.logs import configure_logging
-from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
+from edgenats.options import NOT_RELOADABLE, Options, OptionsError, block_error, load_options
 from edgenats.surface import ClosedConnection
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def build_authenticator(options: Options, resolver: AccountResolver | None = Non
             default_timeout=default_timeout, jwt_login=jwt_login,
         )
     except AuthConfigError as error:
-        raise OptionsError(f"{options.config_file or 'flags'}: {error}") from None
+        raise OptionsError(block_error(options, error)) from None
 
 
 def build_client_tls(options: Options) -> ClientTLS | None:
@@ -226,6 +227,13 @@ class Server:
 
     # INFO --------------------------------------------------------------------------------------
 
+    @property
+    def client_port(self) -> int:
+        """The client port: the configured one, or the one the system picked for `port: -1`."""
+        if self._listener is None or not self._listener.sockets:
+            return self.options.port
+        return self._listener.sockets[0].getsockname()[1]
+
     def _refresh_info(self) -> None:
         options = self.options
         info = {
@@ -235,7 +243,7 @@ class Server:
             "proto": 1,
             "go": f"python{platform.python_version()} edgenats/{__version__}",
             "host": options.host,
-            "port": options.port,
+            "port": self.client_port,
             "headers": True,
             "max_payload": options.max_payload,
         }
@@ -293,9 +301,12 @@ class Server:
         options = self.options
         host = None if options.host in ("", "0.0.0.0") else options.host
         # Bound now, accepting last: once the client port answers, the other ports are open too.
-        self._listener = await self.loop.create_server(
-            self._accept_client, host, options.port, reuse_address=True, backlog=1024, start_serving=False,
-        )
+        with opening("client connections", options.host, options.port, "-p PORT or `port` in the config"):
+            self._listener = await self.loop.create_server(
+                self._accept_client, host, max(options.port, 0), reuse_address=True, backlog=1024,
+                start_serving=False,
+            )
+        self._refresh_info()  # with the port the system picked for `-p -1`
         from edgenats.system import SystemAccount
 
         self.system = SystemAccount(self)
@@ -329,7 +340,7 @@ class Server:
             self.loop.add_signal_handler(sig, self.request_stop)
         self.loop.add_signal_handler(signal.SIGHUP, self.reload)
         await self._listener.start_serving()
-        log.info("Listening for client connections on %s:%d", options.host, options.port)
+        log.info("Listening for client connections on %s", describe_address(options.host, self.client_port))
         if self.client_tls is not None:
             log.info("TLS required for client connections")
         log.info("Server is ready")
