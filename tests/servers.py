@@ -151,7 +151,7 @@ def _start_once(kind: str, workdir: Path, config: str | None, extra_args: list[s
     try:
         wait_for_port(port, process, log_path)
     except RuntimeError as error:
-        if "address already in use" in str(error).lower():
+        if "already in use" in str(error).lower():  # nats-server: "address already in use"
             raise PortTaken(str(error)) from error
         raise
     http_port = monitor_port(list(extra_args))

@@ -9,7 +9,7 @@ subject into the importer (its deprecated `to` is a prefix), a service import's 
 the subject importers send to; JetStream is on when memory or disk storage is not 0 (the `R1` tier
 when the limits are tiered: one server keeps one replica). The operator limits on the claims
 themselves (`imports`, `exports`, `wildcards`) and claims edgenats cannot carry out are refused
-with ClaimsInvalid: a refused JWT is never half applied. An export with `token_req` is open to no
+with AccountClaimsError: a refused JWT is never half applied. An export with `token_req` is open to no
 account by name: an import of it carries its activation token (checked here as the jwt library
 validates an import: signed by the exporter, for this account, this kind and a subject containing
 the import's; whether it is still valid, jwt_accounts.py decides when the import runs). The `leaf`
@@ -37,7 +37,7 @@ _UNSUPPORTED = {
 _SINGLE_REPLICA_TIER = "R1"
 
 
-class ClaimsInvalid(ValueError):
+class AccountClaimsError(ValueError):
     """An account JWT whose claims cannot be applied; the text says why."""
 
 
@@ -45,32 +45,32 @@ def _number(value: object, name: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ClaimsInvalid(f"limit {name} is not a number: {value!r}")
+        raise AccountClaimsError(f"limit {name} is not a number: {value!r}")
     return value
 
 
 def _subject(value: object, where: str) -> str:
     if not isinstance(value, str) or not is_valid_subject(value):
-        raise ClaimsInvalid(f"{where} subject {value!r} is not valid")
+        raise AccountClaimsError(f"{where} subject {value!r} is not valid")
     return value
 
 
 def _export(entry: dict) -> Export:
     kind = entry.get("type")
     if kind not in (STREAM, SERVICE):
-        raise ClaimsInvalid(f"export type {kind!r} is not stream or service")
+        raise AccountClaimsError(f"export type {kind!r} is not stream or service")
     subject = _subject(entry.get("subject"), "export")
     if entry.get("account_token_position"):
-        raise ClaimsInvalid("exports with an account token position are not supported by edgenats")
+        raise AccountClaimsError("exports with an account token position are not supported by edgenats")
     if entry.get("service_latency"):
-        raise ClaimsInvalid("service latency tracking is not supported by edgenats")
+        raise AccountClaimsError("service latency tracking is not supported by edgenats")
     # An export that requires an activation token is open to no account: tokens are not checked.
     accounts = () if entry.get("token_req") else None
     if kind == STREAM:
         return Export(STREAM, subject, accounts)
     response = _RESPONSE_TYPES.get(entry.get("response_type") or "")
     if response is None:
-        raise ClaimsInvalid(f"invalid response type {entry.get('response_type')!r}")
+        raise AccountClaimsError(f"invalid response type {entry.get('response_type')!r}")
     threshold_ns = _number(entry.get("response_threshold"), "response_threshold")
     if threshold_ns:
         return Export(SERVICE, subject, accounts, response, threshold_ns / _NS_PER_S)
@@ -80,21 +80,21 @@ def _export(entry: dict) -> Export:
 def _activation(token: object, account: str, kind: str, subject: str, importer: str) -> str:
     """An import's activation token, checked as the jwt library's Import.Validate checks it."""
     if not isinstance(token, str):
-        raise ClaimsInvalid(f"import {go_quote(subject)} contains an invalid activation token")
+        raise AccountClaimsError(f"import {go_quote(subject)} contains an invalid activation token")
     try:
         claims = decode_jwt(token, "activation")
     except JwtError:
-        raise ClaimsInvalid(f"import {go_quote(subject)} contains an invalid activation token") from None
+        raise AccountClaimsError(f"import {go_quote(subject)} contains an invalid activation token") from None
     nats = claims["nats"]
     if account not in (claims.get("iss"), nats.get("issuer_account")):
-        raise ClaimsInvalid(f"activation token doesn't match account for import {go_quote(subject)}")
+        raise AccountClaimsError(f"activation token doesn't match account for import {go_quote(subject)}")
     if claims.get("sub") != importer:
-        raise ClaimsInvalid(f"activation token doesn't match account it is being included in, {go_quote(subject)}")
+        raise AccountClaimsError(f"activation token doesn't match account it is being included in, {go_quote(subject)}")
     if nats.get("kind") != kind:
-        raise ClaimsInvalid(f"mismatch between token import type {nats.get('kind')} and type of import {kind}")
+        raise AccountClaimsError(f"mismatch between token import type {nats.get('kind')} and type of import {kind}")
     granted = nats.get("subject")
     if not isinstance(granted, str) or not is_valid_subject(granted) or not subject_is_subset(subject, granted):
-        raise ClaimsInvalid(f"activation token import subject {go_quote(str(granted))} doesn't match import "
+        raise AccountClaimsError(f"activation token import subject {go_quote(str(granted))} doesn't match import "
                             f"{go_quote(subject)}")
     return token
 
@@ -102,10 +102,10 @@ def _activation(token: object, account: str, kind: str, subject: str, importer: 
 def _import(entry: dict, importer: str) -> Import:
     kind = entry.get("type")
     if kind not in (STREAM, SERVICE):
-        raise ClaimsInvalid(f"import type {kind!r} is not stream or service")
+        raise AccountClaimsError(f"import type {kind!r} is not stream or service")
     account = entry.get("account")
     if public_key_bytes(account, PREFIX_ACCOUNT) is None:
-        raise ClaimsInvalid(f"import account {account!r} is not an account public key")
+        raise AccountClaimsError(f"import account {account!r} is not an account public key")
     subject = _subject(entry.get("subject"), "import")
     local = entry.get("local_subject") or ""
     to = entry.get("to") or ""
@@ -154,25 +154,25 @@ def _check_operator_limits(limits: dict, exports: list[Export], imports: list[Im
     """The jwt library's blocking validation of the claims against their own limits."""
     max_imports = _number(limits.get("imports"), "imports")
     if max_imports >= 0 and len(imports) > max_imports:
-        raise ClaimsInvalid("the account contains more imports than allowed by the operator")
+        raise AccountClaimsError("the account contains more imports than allowed by the operator")
     max_exports = _number(limits.get("exports"), "exports")
     if max_exports >= 0 and len(exports) > max_exports:
-        raise ClaimsInvalid("the account contains more exports than allowed by the operator")
+        raise AccountClaimsError("the account contains more exports than allowed by the operator")
     if not limits.get("wildcards") and any("*" in e.subject.split(".") or ">" in e.subject.split(".")
                                            for e in exports):
-        raise ClaimsInvalid("the account contains wildcard exports that are not allowed by the operator")
+        raise AccountClaimsError("the account contains wildcard exports that are not allowed by the operator")
 
 
 def account_from_claims(claims: dict) -> AccountSettings:
     """The settings of the account an account JWT's claims (decoded, signature checked) describe, named
-    by its public key (`sub`); raises ClaimsInvalid for claims edgenats cannot apply."""
+    by its public key (`sub`); raises AccountClaimsError for claims edgenats cannot apply."""
     nats = claims.get("nats") or {}
     for key, what in _UNSUPPORTED.items():
         if nats.get(key):
-            raise ClaimsInvalid(f"{what} in account JWTs is not supported by edgenats")
+            raise AccountClaimsError(f"{what} in account JWTs is not supported by edgenats")
     limits = nats.get("limits") or {}
     if not isinstance(limits, dict):
-        raise ClaimsInvalid("limits is not an object")
+        raise AccountClaimsError("limits is not an object")
     exports = [_export(entry) for entry in nats.get("exports") or () if isinstance(entry, dict)]
     imports = [_import(entry, claims.get("sub", "")) for entry in nats.get("imports") or () if isinstance(entry, dict)]
     _check_operator_limits(limits, exports, imports)

@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING
 
 from edgenats.account import Account
+from edgenats.account_claims import AccountClaimsError
 from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
 from edgenats.auth import RESERVED_QUEUE_GROUP, Authenticator, LoginState, ReplyAllowance, new_nonce
 from edgenats.client_tls import Opening, peer_certificate
@@ -170,6 +171,18 @@ class ClientConnection(Connection):
         return server.authenticator.authenticate(credentials, self.nonce, self._mapped_certificate(), self.host,
                                                  server.connection_type)
 
+    def _account_loaded(self, user: AuthenticatedUser) -> bool:
+        """A JWT user's account made or refreshed from its account JWT; False (logged) when its claims
+        cannot be applied."""
+        if user.jwt is None:
+            return True
+        try:
+            self.server.load_jwt_account(user.jwt.account_claims)
+        except AccountClaimsError as error:
+            log.error("%s - %s", self.describe(), error)
+            return False
+        return True
+
     def _bind(self, user: AuthenticatedUser) -> None:
         self.user = user
         self.account.connections.discard(self)
@@ -241,8 +254,13 @@ class ClientConnection(Connection):
         self.parser.max_control_line = options.max_control_line
         if self.login is not LoginState.CONNECTED:
             return
-        user = self._authenticate(self.credentials or {})
-        if user is None:
+        credentials = self.credentials or {}
+        user = self._authenticate(credentials)
+        if user is None and self.server.authenticator.revoked(credentials):
+            log.error("%s - User Authentication Revoked", self.describe())
+            self.close("Credentials Revoked", error_text="User Authentication Revoked")
+            return
+        if user is None or not self._account_loaded(user):
             self._authorization_violation(" - credentials no longer valid after reload")
             return
         if user.account != self.account.name:
@@ -261,12 +279,11 @@ class ClientConnection(Connection):
         """A CONNECT, its JSON already applied to the options earlier CONNECTs left (as nats-server)."""
         # nats-server's order: credentials (and the refused account fields), protocol, no_responders.
         user = self._authenticate(options.credentials())
+        if user is not None and not self._account_loaded(user):
+            user = None
         if user is None:
             delay = self.server.login_guard.failed(self.host)
             self._authorization_violation(Authenticator.failure_detail(options.credentials()), delay)
-            return
-        if user.jwt is not None and self.server.load_jwt_account(user.jwt.account_claims) is None:
-            self._authorization_violation(" - account claims cannot be applied")
             return
         if not 0 <= options.protocol <= 1:
             self.close("Protocol Violation", error_text="invalid client protocol")
@@ -345,9 +362,13 @@ class ClientConnection(Connection):
             permissions is not None and not permissions.can_subscribe(subject_text, queue_text)
         ):
             text = f"Permissions Violation for Subscription to {go_quote(subject_text)}"
+            queue_note = ""
             if queue_text is not None:
                 text += f" using queue {go_quote(queue_text)}"
+                queue_note = f", Queue: {go_quote(queue_text)}"
             self.send_error(text)
+            self._log_violation(f"Subscription Violation - Subject {go_quote(subject_text)}{queue_note}, "
+                                f"SID {sid.decode('latin-1')}")
             return
         limit = self.max_subscriptions
         if limit >= 0 and len(self.subscriptions) >= limit:
@@ -400,6 +421,13 @@ class ClientConnection(Connection):
         self.in_bytes += count * size
         self.account.publish_run(subject, size, payloads, self.echo_skip)
 
+    def _log_violation(self, what: str) -> None:
+        """A refused PUB or SUB, logged as nats-server logs it: who the client is, its user, what it tried."""
+        user = self.user
+        who = f" - {go_quote(f'{user.account}/user:{user.name}')}" if user and user.name else ""
+        client = go_quote(f"v{self.version}:{self.lang}:{self.name}")
+        log.error("%s - %s%s - %s", self.describe(), client, who, what)
+
     def _publish_allowed(self, subject: bytes, reply: bytes | None) -> bool:
         """The checks that only verbose, pedantic or restricted connections (or a reserved reply) pay for, in
         nats-server's order."""
@@ -409,6 +437,7 @@ class ClientConnection(Connection):
             allowance = self.reply_allowance
             if not permissions.can_publish(subject_text) and not (allowance and allowance.consume(subject_text)):
                 self.send_error(f"Permissions Violation for Publish to {go_quote(subject_text)}")
+                self._log_violation(f"Publish Violation - Subject {go_quote(subject_text)}")
                 return False
         if reply is not None and reply.startswith(_RESERVED_REPLY_PREFIXES):
             reply_text = reply.decode("latin-1")

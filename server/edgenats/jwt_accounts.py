@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from edgenats.account_claims import ClaimsInvalid, account_from_claims
+from edgenats.account_claims import AccountClaimsError, account_from_claims
 from edgenats.account_config import AccountSettings, Import
 from edgenats.auth.jwt_codec import JwtError, decode_jwt
 from edgenats.subjects import subject_is_subset
@@ -60,12 +60,10 @@ class JwtAccounts:
         # Re-runs the imports when the first activation token in use expires.
         self._activation_timer: asyncio.TimerHandle | None = None
 
-    def load(self, claims: dict) -> Account | None:
-        """A login's account, loaded from its claims unless those are the ones running; None when the
-        claims cannot be applied (the login is refused)."""
-        settings = _settings(claims)
-        if settings is None:
-            return None
+    def load(self, claims: dict) -> Account:
+        """A login's account, loaded from its claims unless those are the ones running; raises
+        AccountClaimsError when they cannot be applied (the login is refused)."""
+        settings = account_from_claims(claims)
         if self._settings.get(settings.name) != settings:
             self._apply(settings, claims)
         return self._account(settings.name)
@@ -87,7 +85,7 @@ class JwtAccounts:
         if self._settings.pop(key, None) is None:
             return
         self._running.pop(key, None)
-        self._run_imports()
+        self.run_imports()
         jetstream = self._jetstream()
         if jetstream is not None:
             jetstream.configure_account(self._account(key), None)
@@ -107,14 +105,14 @@ class JwtAccounts:
                               imported.kind)
                 else:
                     self._apply(exporter, exporter_claims)
-        self._run_imports()
+        self.run_imports()
         account = self._account(settings.name)
         jetstream = self._jetstream()
         if jetstream is not None:
             jetstream.configure_account(account, settings.jetstream)
         self._apply_to_clients(account, settings, claims)
 
-    def _run_imports(self) -> None:
+    def run_imports(self) -> None:
         """Every account's imports that may run now; again when an activation token in use expires."""
         now = time.time()
         expiries: list[float] = []
@@ -128,7 +126,7 @@ class JwtAccounts:
             self._activation_timer.cancel()
             self._activation_timer = None
         if expiries:
-            self._activation_timer = self._loop.call_later(max(0.0, min(expiries) - now), self._run_imports)
+            self._activation_timer = self._loop.call_later(max(0.0, min(expiries) - now), self.run_imports)
 
     def _authorized(self, importer: str, imported: Import, now: float, expiries: list[float]) -> bool:
         """Whether the exporter is loaded and one of its exports of that kind is open to the importer:
@@ -173,7 +171,7 @@ class JwtAccounts:
 def _settings(claims: dict) -> AccountSettings | None:
     try:
         return account_from_claims(claims)
-    except ClaimsInvalid as error:
+    except AccountClaimsError as error:
         log.error('Account "%s" claims not applied: %s', claims.get("sub"), error)
         return None
 

@@ -15,15 +15,18 @@ from typing import Any
 from edgenats.account_config import AccountSettings, parse_accounts
 from edgenats.auth import AuthConfigError
 from edgenats.auth.account_resolver import ResolverSettings, parse_preload, parse_resolver
+from edgenats.auth.config import parse_auth_settings
 from edgenats.auth.operator import TrustedOperators, read_operators
 from edgenats.client_tls_settings import ClientTLSSettings, parse_client_tls, tls_from_flags
-from edgenats.conf import ConfigError, ConfigMap, load_config
+from edgenats.conf import ConfigError, ConfigMap, Position, load_config, locate_message
 from edgenats.conf.units import parse_duration, parse_size, positive_duration
 from edgenats.jetstream.settings import JetStreamSettings, parse_jetstream
 from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
 from edgenats.websocket.config import WebSocketSettings, parse_websocket
 
 DEFAULT_PORT = 4222
+# nats-server's port -1: the system picks a free port (reported in INFO, /varz and the banner).
+RANDOM_PORT = -1
 DEFAULT_SYSTEM_ACCOUNT = "$SYS"
 MB = 1024 * 1024
 MAX_PAYLOAD_LIMIT = 999_999_999
@@ -125,13 +128,6 @@ _NOT_IMPLEMENTED = {
 }
 
 
-def _position(config: ConfigMap, key: str, fallback: str) -> str:
-    position = config.position_of(key) if isinstance(config, ConfigMap) else None
-    if position is None:
-        return fallback
-    return f"{position.filename}:{position.line}"
-
-
 def _as_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{what} must be an integer, got {value!r}")
@@ -189,8 +185,8 @@ def split_host_port(value: Any, what: str) -> tuple[str | None, int]:
 
 
 def _valid_port(port: int, what: str) -> int:
-    if not 0 <= port <= 65535:
-        raise ValueError(f"{what}: port {port} is out of range 0-65535")
+    if not (port == RANDOM_PORT or 0 <= port <= 65535):
+        raise ValueError(f"{what}: port {port} is out of range 0-65535 (or -1 for one the system picks)")
     return port
 
 
@@ -317,14 +313,44 @@ def _validate_operator_mode(options: Options, origin: str) -> None:
 
 
 def options_from_config(config: ConfigMap, filename: str) -> Options:
+    """The options a parsed config file sets; every wrong key of the file is reported at once, each
+    at its file and line."""
     options = Options(config_file=filename)
+    errors = []
     for key, value in config.items():
         try:
             _apply_key(options, key.lower(), value)
         except ValueError as error:
-            raise OptionsError(f"{_position(config, key, filename)}: {error}") from None
+            position = locate_message(value, str(error), strip=key) or config.position_of(key)
+            errors.append(f"{_where(position, filename)}: {error}")
+    if options.authorization is not None or options.accounts is not None:
+        try:  # the users' shapes and permissions now, so their errors come with the others
+            parse_auth_settings(options.authorization, options.accounts, options.no_auth_user or None)
+        except AuthConfigError as error:
+            errors.append(block_error(options, error))
+    if errors:
+        raise OptionsError("\n".join(sorted(errors, key=_line_of)))
     validate(options, filename)
     return options
+
+
+def block_error(options: Options, error: Exception) -> str:
+    """An error about the `authorization` or `accounts` block, at the file and line it is about."""
+    message = str(error)
+    block_name = message.split(".", 1)[0].split("[", 1)[0].split(":", 1)[0]
+    block = {"authorization": options.authorization, "accounts": options.accounts}.get(block_name)
+    position = locate_message(block, message, strip=block_name) if block is not None else None
+    return f"{_where(position, options.config_file or 'flags')}: {message}"
+
+
+def _line_of(error: str) -> int:
+    """The line number an error starts with (`file:line: ...`), for reporting a file's errors in order."""
+    parts = error.split(":", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+
+
+def _where(position: Position | None, fallback: str) -> str:
+    return f"{position.filename}:{position.line}" if position is not None else fallback
 
 
 def validate(options: Options, origin: str) -> None:
@@ -368,5 +394,11 @@ def load_options(config_file: str | None, flag_overrides: dict[str, Any]) -> Opt
         raise OptionsError(str(error)) from None
     if options.http_host is None:
         options.http_host = options.host
+    if options.port == 0:
+        options.port = DEFAULT_PORT  # as nats-server: 0 is the default port, -1 one the system picks
+    try:
+        _valid_port(options.port, "port")
+    except ValueError as error:
+        raise OptionsError(str(error)) from None
     validate(options, config_file or "flags")
     return options

@@ -19,8 +19,9 @@ from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.account_config import AccountSettings
 from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
-from edgenats.auth.account_resolver import AccountResolver, build_resolver
+from edgenats.auth.account_resolver import AccountResolver, ResolverSettings, build_resolver, store_preloads
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
+from edgenats.auth.dir_resolver import DirectoryResolver
 from edgenats.auth.jwt_login import STANDARD, JwtLogin
 from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS, TLSAcceptor
@@ -28,8 +29,9 @@ from edgenats.connection import Connection
 from edgenats.imports import Imports
 from edgenats.jwt_accounts import JwtAccounts
 from edgenats.leafnode.config import LeafNodeSettings
+from edgenats.listen_errors import describe_address, opening
 from edgenats.logs import configure_logging
-from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
+from edgenats.options import NOT_RELOADABLE, Options, OptionsError, block_error, load_options
 from edgenats.surface import ClosedConnection
 
 if TYPE_CHECKING:
@@ -48,8 +50,9 @@ _CLOSED_CONNECTIONS_KEPT = 1000
 
 
 def _fixed(setting: object) -> object:
-    """A setting as reload compares it: the leafnodes block less the remotes' drain rates."""
-    return setting.fixed() if isinstance(setting, LeafNodeSettings) else setting
+    """A setting as reload compares it: the leafnodes block less the remotes' drain rates, the resolver
+    less its preloaded JWTs."""
+    return setting.fixed() if isinstance(setting, LeafNodeSettings | ResolverSettings) else setting
 
 
 def new_server_id() -> str:
@@ -69,14 +72,17 @@ def build_authenticator(options: Options, resolver: AccountResolver | None = Non
             default_timeout=default_timeout, jwt_login=jwt_login,
         )
     except AuthConfigError as error:
-        raise OptionsError(f"{options.config_file or 'flags'}: {error}") from None
+        raise OptionsError(block_error(options, error)) from None
 
 
 def build_jwt_accounts(server: Server) -> JwtAccounts:
     """Operator mode's live accounts, their claims read through the resolver as logins read them."""
-    login = JwtLogin(server.options.operators, server.account_resolver)
-    return JwtAccounts(server.account_settings, server.account, server.imports, login.account_claims,
-                       lambda: server.jetstream, server.loop)
+    def claims(key: str) -> dict | None:
+        # The resolver of the moment: a reload may make a MEMORY resolver again.
+        return JwtLogin(server.options.operators, server.account_resolver).account_claims(key)
+
+    return JwtAccounts(server.account_settings, server.account, server.imports, claims, lambda: server.jetstream,
+                       server.loop)
 
 
 def build_client_tls(options: Options) -> ClientTLS | None:
@@ -122,7 +128,7 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self.start_time = time.time()
         self.config_load_time = self.start_time
-        # Operator mode: where account JWTs come from (kept across reloads, like the operators).
+        # Operator mode: where account JWTs come from.
         self.account_resolver: AccountResolver | None = (
             build_resolver(options.resolver) if options.operators is not None and options.resolver else None)
         self.authenticator = build_authenticator(options, self.account_resolver)
@@ -173,9 +179,9 @@ class Server:
             account = self.accounts[name] = Account(name, self.mark_dirty)
         return account
 
-    def load_jwt_account(self, claims: dict) -> Account | None:
+    def load_jwt_account(self, claims: dict) -> Account:
         """Operator mode: the account an account JWT's (checked) claims describe, loaded or updated from
-        them (jwt_accounts.py); None when they cannot be applied."""
+        them (jwt_accounts.py; raises account_claims.AccountClaimsError when they cannot be applied)."""
         return self.jwt_accounts.load(claims)
 
     def next_connection_id(self) -> int:
@@ -231,6 +237,13 @@ class Server:
 
     # INFO --------------------------------------------------------------------------------------
 
+    @property
+    def client_port(self) -> int:
+        """The client port: the configured one, or the one the system picked for `port: -1`."""
+        if self._listener is None or not self._listener.sockets:
+            return self.options.port
+        return self._listener.sockets[0].getsockname()[1]
+
     def _refresh_info(self) -> None:
         options = self.options
         info = {
@@ -240,7 +253,7 @@ class Server:
             "proto": 1,
             "go": f"python{platform.python_version()} edgenats/{__version__}",
             "host": options.host,
-            "port": options.port,
+            "port": self.client_port,
             "headers": True,
             "max_payload": options.max_payload,
         }
@@ -298,9 +311,12 @@ class Server:
         options = self.options
         host = None if options.host in ("", "0.0.0.0") else options.host
         # Bound now, accepting last: once the client port answers, the other ports are open too.
-        self._listener = await self.loop.create_server(
-            self._accept_client, host, options.port, reuse_address=True, backlog=1024, start_serving=False,
-        )
+        with opening("client connections", options.host, options.port, "-p PORT or `port` in the config"):
+            self._listener = await self.loop.create_server(
+                self._accept_client, host, max(options.port, 0), reuse_address=True, backlog=1024,
+                start_serving=False,
+            )
+        self._refresh_info()  # with the port the system picked for `-p -1`
         from edgenats.system import SystemAccount
 
         self.system = SystemAccount(self)
@@ -335,7 +351,7 @@ class Server:
             self.loop.add_signal_handler(sig, self.request_stop)
         self.loop.add_signal_handler(signal.SIGHUP, self.reload)
         await self._listener.start_serving()
-        log.info("Listening for client connections on %s:%d", options.host, options.port)
+        log.info("Listening for client connections on %s", describe_address(options.host, self.client_port))
         if self.client_tls is not None:
             log.info("TLS required for client connections")
         log.info("Server is ready")
@@ -392,12 +408,18 @@ class Server:
             if self.jetstream is not None and new.operators is None and not self.jetstream.reloadable(
                     new.account_settings, new.system_account):
                 raise OptionsError("config reload not supported for turning JetStream on or off in an account")
-            authenticator = build_authenticator(new, self.account_resolver)
+            # The resolver is made again only when its settings changed (a MEMORY preload may); a
+            # directory resolver stays, its folder taking the new preloads below.
+            resolver = self.account_resolver
+            if new.resolver != old.resolver and not isinstance(resolver, DirectoryResolver):
+                resolver = build_resolver(new.resolver)
+            authenticator = build_authenticator(new, resolver)
             client_tls = build_client_tls(new)
         except OptionsError as error:
             log.error("Failed to reload server configuration: %s", error)
             return
         self.options = new
+        self.account_resolver = resolver
         if new.operators is None:
             self.account_settings = dict(new.account_settings)
         self.tracing = new.trace
@@ -408,7 +430,13 @@ class Server:
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()
-        self.imports.apply(self.account_settings)
+        if isinstance(resolver, DirectoryResolver) and new.resolver != old.resolver:
+            for key in store_preloads(resolver, new.resolver.preload):
+                self.jwt_accounts.changed(key)
+        if self.jwt_accounts is not None:
+            self.jwt_accounts.run_imports()
+        else:
+            self.imports.apply(self.account_settings)
         if self.leafnodes is not None:
             self.leafnodes.apply_reload(new.leafnodes)
         if self.jetstream is not None and new.operators is None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from edgenats.account import Account
     from edgenats.auth import Authenticator
-    from edgenats.auth.jwt_login import JwtIdentity
+    from edgenats.auth.identity import JwtIdentity
     from edgenats.options import Options
 
 

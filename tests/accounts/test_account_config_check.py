@@ -111,19 +111,19 @@ def test_refused_at_check_time_naming_the_problem(server_kind, tmp_path, text, f
 # nats-server accepts these (and implements them, or only checks cycles between two accounts);
 # edgenats does not implement them and refuses each by name rather than ignoring it.
 EDGENATS_REFUSES = [
-    pytest.param("accounts { A { mappings: { a: b } } }", "accounts.A.mappings", id="mappings"),
-    pytest.param('accounts { A { exports: [{service: "a", latency: "lat.a"}] } }', "accounts.A.exports[0].latency",
+    pytest.param("accounts { A { mappings: { a: b } } }", "1: accounts.A.mappings", id="mappings"),
+    pytest.param('accounts { A { exports: [{service: "a", latency: "lat.a"}] } }', "1: accounts.A.exports[0].latency",
                  id="latency"),
-    pytest.param("accounts { A { limits: { max_leafnodes: 1 } } }", "accounts.A.limits.max_leafnodes",
+    pytest.param("accounts { A { limits: { max_leafnodes: 1 } } }", "1: accounts.A.limits.max_leafnodes",
                  id="max_leafnodes"),
     pytest.param("""accounts { A { exports: [{service: "a.>"}] }
                    B { imports: [ {service: {account: A, subject: "a.>"}, prefix: p} ] } }""",
-                 "accounts.B.imports[0].prefix", id="service-import-prefix"),
+                 "2: accounts.B.imports[0].prefix", id="service-import-prefix"),
     pytest.param("""accounts {
           A { exports: [{service: "x"}], imports: [ {service: {account: C, subject: "z"}, to: "x"} ] }
           B { exports: [{service: "y"}], imports: [ {service: {account: A, subject: "x"}, to: "y"} ] }
           C { exports: [{service: "z"}], imports: [ {service: {account: B, subject: "y"}, to: "z"} ] } }""",
-                 "accounts.A.imports[0]: import forms a cycle", id="cycle-of-three"),
+                 "2: accounts.A.imports[0]: import forms a cycle", id="cycle-of-three"),
 ]
 
 
@@ -133,7 +133,7 @@ def test_edgenats_refuses_what_it_does_not_implement_by_name(tmp_path, text, mes
     result = check("edgenats", tmp_path, text)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
-    assert f"accounts.conf:1: {message}" in output
+    assert f"accounts.conf:{message}" in output  # at the line of the part refused
 
 
 def test_an_import_with_both_prefix_and_to_is_always_refused(tmp_path):

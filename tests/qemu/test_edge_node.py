@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,8 +33,6 @@ pytestmark = pytest.mark.qemu
 BIN = Path(sys.executable).parent
 HUB_PASSWORD = "hub-secret-for-the-test"
 DEVICE_PASSWORD = "device-secret"
-# Pure-Python and manylinux aarch64 wheels: the guest has no network, so everything it installs is copied in.
-GUEST_PLATFORMS = ["manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64"]
 TIMINGS: dict[str, float] = {}
 # The stream the inventory declares on the VM (edgenats_streams): what the device's acked readings go to.
 TELEMETRY_STREAM = {"name": "TELEMETRY", "subjects": ["devices.*.telemetry"], "storage": "file", "max_age": "24h"}
@@ -48,30 +45,10 @@ def timed(name: str, started: float):
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory) -> Path:
-    """The edgenats wheel built from this checkout, and its dependencies for the guest's architecture."""
+    """The wheels `scripts/wheels` builds for the guest (the deployment guide's command), edgenats from
+    this checkout: the guest has no network, so everything it installs is copied in."""
     out = tmp_path_factory.mktemp("wheels")
-    src = tmp_path_factory.mktemp("wheel-src")
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, src / name)
-    shutil.copytree(ROOT / "server", src / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    pip = [sys.executable, "-m", "pip"]
-    host = tmp_path_factory.mktemp("host-wheels")
-    subprocess.run(pip + ["wheel", "-q", "--no-deps", "-w", str(out), str(src)], check=True, capture_output=True)
-    wheel = next(out.glob("edgenats-*.whl"))
-    # Every dependency as a wheel; pure-Python ones serve the guest as they are, the others are
-    # fetched again, same version, built for the guest's platform.
-    subprocess.run(pip + ["wheel", "-q", "-w", str(host), str(wheel)], check=True, capture_output=True)
-    platforms = [arg for p in GUEST_PLATFORMS for arg in ("--platform", p)]
-    for dep in host.glob("*.whl"):
-        name, version = dep.name.split("-")[:2]
-        if name == "edgenats":
-            continue
-        if dep.name.endswith("-none-any.whl"):
-            shutil.copy(dep, out)
-        else:
-            subprocess.run(pip + ["download", "-q", "--no-deps", "--only-binary=:all:", *platforms,
-                                  "--python-version", "3.11", "--implementation", "cp", "-d", str(out),
-                                  f"{name}=={version}"], check=True, capture_output=True)
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "wheels"), str(out)], check=True, capture_output=True)
     return out
 
 

@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 
 import nats
 import pytest
+from missing_tools import missing_tool
 
 HARNESS = Path(__file__).parent / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -48,10 +49,7 @@ def missing_tools() -> list[str]:
 def browser_tools():
     missing = missing_tools()
     if missing:
-        reason = "browser test needs " + ", ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_tool("browser test needs " + ", ".join(missing))
 
 
 class HarnessHandler(http.server.SimpleHTTPRequestHandler):

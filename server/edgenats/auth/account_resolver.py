@@ -39,6 +39,10 @@ class ResolverSettings:
     # The directory resolver's settings (kind FULL).
     directory: DirResolverSettings | None = None
 
+    def fixed(self) -> ResolverSettings:
+        """These settings less what a reload applies (the preloaded JWTs, as nats-server reloads them)."""
+        return ResolverSettings(self.kind)
+
 
 class MemoryResolver:
     """`resolver: MEMORY`: the preloaded account JWTs, fixed for the server's life."""
@@ -87,6 +91,11 @@ def build_resolver(settings: ResolverSettings) -> AccountResolver:
     if settings.directory is None:
         return MemoryResolver(settings.preload)
     resolver = DirectoryResolver(settings.directory)
-    for key, token in settings.preload.items():
-        resolver.save_if_newer(key, token)
+    store_preloads(resolver, settings.preload)
     return resolver
+
+
+def store_preloads(resolver: DirectoryResolver, preload: dict[str, str]) -> list[str]:
+    """Preloaded JWTs stored in a directory resolver's folder unless it holds a newer one (at start and
+    on a reload that changes them); the keys whose JWT changed."""
+    return [key for key, token in preload.items() if resolver.save_if_newer(key, token)]

@@ -9,31 +9,19 @@ names what the refused CONNECT offered, for nats-server's log line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from edgenats.protocol.framing import go_quote
 
 from .config import DEFAULT_AUTH_TIMEOUT, GLOBAL_ACCOUNT, AuthSettings, UserEntry, parse_auth_settings
-from .jwt_login import STANDARD, JwtIdentity, JwtLogin
+from .identity import AuthenticatedUser
+from .jwt_login import STANDARD, JwtLogin
 from .nkey_keys import signature_valid
 from .passwords import verify_password
-from .permissions import Permissions
 
 if TYPE_CHECKING:
     # Only TLS clients with verify_and_map have one; the X.509 code is loaded for them alone.
     from .certificates import ClientCertificate
-
-
-@dataclass(frozen=True)
-class AuthenticatedUser:
-    """Who a connection is: user name ("" for token or no auth; the user's public key with a JWT),
-    account, permissions (None = all), and what a user JWT adds."""
-
-    name: str
-    account: str
-    permissions: Permissions | None
-    jwt: JwtIdentity | None = None
 
 
 ANONYMOUS = AuthenticatedUser("", GLOBAL_ACCOUNT, None)
@@ -97,9 +85,7 @@ class Authenticator:
         if connect.get("account") or connect.get("new_account"):
             return None
         if self._jwt_login is not None:
-            user = self._jwt_login.authenticate(connect, nonce, host, connection_type)
-            return None if user is None else AuthenticatedUser(user.key, user.account, user.permissions,
-                                                               user.identity)
+            return self._jwt_login.authenticate(connect, nonce, host, connection_type)
         if not self._credentials_configured:
             return ANONYMOUS
         user_name = _credential(connect, "user")
@@ -137,6 +123,10 @@ class Authenticator:
                 return None
             return AuthenticatedUser(settings.single_user, GLOBAL_ACCOUNT, None)
         return None
+
+    def revoked(self, connect: dict) -> bool:
+        """Whether a CONNECT's user JWT is revoked by its account (operator mode)."""
+        return self._jwt_login is not None and self._jwt_login.revoked(connect)
 
     @staticmethod
     def failure_detail(connect: dict) -> str:

@@ -66,10 +66,14 @@ def _string(value: object, where: str) -> str:
 
 
 def _permissions(value: object, where: str) -> Permissions:
+    """`where`: the path of the permissions block itself (errors that start `permissions` get it instead)."""
     try:
         return Permissions.from_config(value)  # type: ignore[arg-type]
     except AuthConfigError as error:
-        raise AuthConfigError(f"{where}: {error}") from None
+        text = str(error)
+        if text.startswith("permissions"):
+            raise AuthConfigError(where + text.removeprefix("permissions")) from None
+        raise AuthConfigError(f"{where}: {text}") from None
 
 
 def _parse_user(entry: object, where: str, account: str, account_field_allowed: bool) -> UserEntry:

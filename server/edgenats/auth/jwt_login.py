@@ -6,9 +6,10 @@ The user JWT must be issued by its account's key or one of the account JWT's sig
 operator; neither expired nor, for the user, revoked by the account (`revocations`: issued at or
 before the time given for its key or `*`), outside its `nbf`, its `times` windows (in its
 `times_location`), its `src` networks or its `allowed_connection_types`. A `bearer_token` user needs
-no signature (unless the account's limits set `disallow_bearer`). The user's `pub`/`sub`/`resp` become its
-Permissions, `subs`/`payload` its limits, and the earliest of its expiry and the end of its time
-window the moment its session ends (`User Authentication Expired`), unless the account JWT expires
+no signature (unless the account's limits set `disallow_bearer`). The user's `pub`/`sub`/`resp`
+become its Permissions (the account's `default_permissions` when it has none), `subs`/`payload` its
+limits, and the earliest of its expiry and the end of its time window the moment its session ends
+(`User Authentication Expired`), unless the account JWT expires
 first (`Account Authentication Expired`).
 
 A user signed by a scoped signing key (`{kind: user_scope, key, template}` in the account's
@@ -22,11 +23,11 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .account_resolver import AccountResolver
+from .identity import AuthenticatedUser, JwtIdentity
 from .jwt_codec import JwtError, decode_jwt
 from .nkey_keys import signature_valid
 from .operator import TrustedOperators
@@ -42,34 +43,6 @@ USER_SCOPE = "user_scope"
 # The user claims a scoped signing key's template replaces (and that such a user must leave empty).
 _PERMISSION_LIMIT_FIELDS = ("pub", "sub", "resp", "src", "times", "times_location", "subs", "data", "payload",
                             "bearer_token", "allowed_connection_types")
-
-
-@dataclass(frozen=True)
-class JwtIdentity:
-    """What a JWT login adds to the user: its tokens and claims as the session and monitoring need them."""
-
-    token: str
-    # The key that signed the user JWT (the account's or a signing key), as /connz's `issuer_key`.
-    issuer: str
-    # The account JWT's name, as /connz's `name_tag`.
-    name_tag: str
-    account_claims: dict
-    # Wall-clock time the session ends (the user's expiry or the end of its time window); None: never.
-    expires_at: float | None
-    # Wall-clock time the account JWT expires, which ends the session too; None: never.
-    account_expires_at: float | None
-    max_subscriptions: int
-    max_payload: int
-
-
-@dataclass(frozen=True)
-class JwtUser:
-    """A JWT login's outcome: the user's public key, account key, permissions and the rest."""
-
-    key: str
-    account: str
-    permissions: Permissions | None
-    identity: JwtIdentity
 
 
 def _strings(value: object) -> list[str]:
@@ -180,7 +153,17 @@ class JwtLogin:
             return None
         return claims
 
-    def authenticate(self, connect: dict, nonce: str, host: str, connection_type: str) -> JwtUser | None:
+    def revoked(self, connect: dict) -> bool:
+        """Whether the CONNECT's user JWT is revoked by its account's `revocations`."""
+        try:
+            claims = decode_jwt(connect.get("jwt"), "user")
+        except JwtError:
+            return False
+        account_key = claims["nats"].get("issuer_account") or claims["iss"]
+        account = self.account_claims(account_key) if isinstance(account_key, str) else None
+        return account is not None and _revoked(account, str(claims.get("sub")), claims)
+
+    def authenticate(self, connect: dict, nonce: str, host: str, connection_type: str) -> AuthenticatedUser | None:
         """The user a CONNECT's `jwt` and `sig` log in as, or None for an Authorization Violation."""
         token = connect.get("jwt")
         if not isinstance(token, str) or not token:
@@ -225,7 +208,11 @@ class JwtLogin:
         ends = [moment for moment in (claims.get("exp"), window_end) if moment]
         identity = JwtIdentity(token, issuer, str(account.get("name", "")), account, min(ends) if ends else None,
                                account.get("exp") or None, _limit(nats, "subs"), _limit(nats, "payload"))
-        return JwtUser(user_key, account_key, user_permissions(nats), identity)
+        permissions = user_permissions(nats)
+        if permissions is None:
+            defaults = account["nats"].get("default_permissions")
+            permissions = user_permissions(defaults) if isinstance(defaults, dict) else None
+        return AuthenticatedUser(user_key, account_key, permissions, identity)
 
 
 def _expired(claims: dict, now: float) -> bool:

@@ -24,11 +24,14 @@ from nats.aio.msg import Msg
 from edgenats.cli.arguments import parse_duration, parse_header, positive_int
 from edgenats.cli.connection_options import ConnectionSettings, connection_arguments_parent
 from edgenats.cli.errors import CommandError
+from edgenats.protocol.framing import go_quote
 
 CLIENT_NAME = "edgenats-cli"
 CONNECT_TIMEOUT_S = 2.0
 DEFAULT_REPLY_QUEUE = "NATS-RPLY-22"
 _COUNT_TEMPLATE = re.compile(r"\{\{\s*\.?Count\s*\}\}")
+_PERMISSION_REFUSAL = re.compile(
+    r"permissions violation for (?P<verb>publish|subscription)(?P<reply> with reply)?", re.IGNORECASE)
 
 
 def add_client_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -129,8 +132,10 @@ async def send_request(args: argparse.Namespace) -> int:
             reply = await client.request(args.subject, args.body.encode(), timeout=args.timeout,
                                          headers=dict(args.header) or None)
         except nats.errors.NoRespondersError:
+            client.raise_refusal()
             raise CommandError(f'no responders available for request on "{args.subject}"') from None
         except nats.errors.TimeoutError:
+            client.raise_refusal()
             raise CommandError(
                 f'no reply to request on "{args.subject}" within {args.timeout:g}s'
             ) from None
@@ -188,16 +193,46 @@ def _write_bytes(data: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
-async def _flush(client: Client) -> None:
+class CommandClient(Client):
+    """A nats-py client that keeps what the server refused without closing the connection (permission
+    violations), so the command fails on it instead of reporting success."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__()
+        self.errors: list[BaseException] = []
+        self._subject: str = getattr(args, "subject", "")
+        self._reply: str = getattr(args, "reply", "")
+
+    async def remember(self, error: BaseException) -> None:
+        self.errors.append(error)
+
+    def raise_refusal(self) -> None:
+        """Fail with the server's first permission refusal in its own words (nats-py hands it over in lower
+        case, so the command's subject and reply are put back as given)."""
+        for error in self.errors:
+            refusal = _PERMISSION_REFUSAL.search(str(error))
+            if refusal is None:
+                continue
+            if refusal["reply"]:
+                raise CommandError(f"Permissions Violation for Publish with Reply of {go_quote(self._reply)}")
+            verb = "Publish" if refusal["verb"] == "publish" else "Subscription"
+            raise CommandError(f"Permissions Violation for {verb} to {go_quote(self._subject)}")
+
+
+async def _flush(client: CommandClient) -> None:
+    """A PING round trip: everything sent before it was processed, and any refusal of it has arrived."""
     try:
         await client.flush(timeout=CONNECT_TIMEOUT_S)
     except nats.errors.TimeoutError:
         raise CommandError("the server did not answer PING within 2s") from None
+    client.raise_refusal()
 
 
-async def _until(finished: asyncio.Event, client: Client) -> None:
-    """Wait for `finished`, or fail if the connection closes first (the server went away)."""
+async def _until(finished: asyncio.Event, client: CommandClient) -> None:
+    """Wait for `finished`, or fail if the connection closes first (the server went away) or the server
+    refuses something (a subscription's permission taken away by a reload)."""
     while not finished.is_set():
+        client.raise_refusal()
         if client.is_closed:
             reason = f": {describe_error(client.last_error)}" if client.last_error else ""
             raise CommandError(f"connection closed by the server{reason}")
@@ -208,25 +243,29 @@ async def _until(finished: asyncio.Event, client: Client) -> None:
 
 
 @asynccontextmanager
-async def connected_client(args: argparse.Namespace) -> AsyncIterator[Client]:
-    """A nats-py connection with one quick attempt per server; failures become one-line CommandErrors."""
+async def connected_client(args: argparse.Namespace) -> AsyncIterator[CommandClient]:
+    """A nats-py connection with one quick attempt per server; failures, a subject or payload the client
+    library refuses, and the server's refusals become one-line CommandErrors."""
     settings = ConnectionSettings.from_args(args)
-    seen_errors: list[BaseException] = []
-
-    async def remember(error: BaseException) -> None:
-        seen_errors.append(error)
-
+    client = CommandClient(args)
     try:
-        client = await nats.connect(
+        await client.connect(
             servers=settings.urls, user=settings.user, password=settings.password, token=settings.token,
             name=CLIENT_NAME, connect_timeout=CONNECT_TIMEOUT_S, allow_reconnect=False,
-            max_reconnect_attempts=1, reconnect_time_wait=0.05, error_cb=remember,
+            max_reconnect_attempts=1, reconnect_time_wait=0.05, error_cb=client.remember,
         )
     except Exception as error:
-        cause = seen_errors[-1] if isinstance(error, nats.errors.NoServersError) and seen_errors else error
+        errors = client.errors
+        cause = errors[-1] if isinstance(error, nats.errors.NoServersError) and errors else error
         raise CommandError(f"cannot connect to {settings.display_url}: {describe_error(cause)}") from None
     try:
         yield client
+        client.raise_refusal()
+    except nats.errors.BadSubjectError:
+        raise CommandError(f"invalid subject {getattr(args, 'subject', '')!r}") from None
+    except nats.errors.MaxPayloadError:
+        raise CommandError(
+            f"the message is larger than the server's max_payload ({client.max_payload} bytes)") from None
     finally:
         if not client.is_closed:
             await client.close()

@@ -96,4 +96,7 @@ def parse_server_url(text: str) -> ServerAddress:
         raise CommandError(f"invalid server URL {text!r}: bad port") from None
     if not parts.hostname or " " in parts.netloc:
         raise CommandError(f"invalid server URL {text!r}: no host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        # `nats//host:port` (a colon left out) would otherwise be host "nats" with a path.
+        raise CommandError(f"invalid server URL {text!r}: expected nats://host:port or host:port")
     return ServerAddress(url, parts.scheme, parts.hostname, port, parts.username, parts.password)

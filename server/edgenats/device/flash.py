@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from edgenats.device.boards import Board, DeviceError, check_port
+from edgenats.device.tools import require_tools
 
 UF2_MAGIC = (0x0A324655, 0x9E5D5157)
 UF2_FAMILY_FLAG = 0x2000
@@ -70,6 +71,7 @@ def flash(board: Board, port: str, image: Path, dry_run: bool = False, out=print
         return
     if fw["format"] != "esp":
         raise DeviceError(f"board {board.name} has no firmware to flash")
+    require_tools("esptool")
     if not dry_run:
         check_port(port)
     chip = image_chip(image)

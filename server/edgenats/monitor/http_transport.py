@@ -14,6 +14,8 @@ from http import HTTPStatus
 
 import h11
 
+from edgenats.listen_errors import opening
+
 log = logging.getLogger("edgenats")
 
 _READ_SIZE = 16 * 1024
@@ -47,7 +49,8 @@ class HTTPServer:
         self._sessions: set[asyncio.Task] = set()
 
     async def start(self, host: str | None, port: int) -> None:
-        self._listener = await asyncio.start_server(self._serve, host, port, reuse_address=True)
+        with opening("monitoring", host, port, "-m PORT or `http_port` in the config"):
+            self._listener = await asyncio.start_server(self._serve, host, port, reuse_address=True)
 
     async def stop(self) -> None:
         if self._listener is not None:

@@ -57,7 +57,7 @@ def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[
         "proto": info["proto"],
         "go": info["go"],
         "host": options.host,
-        "port": options.port,
+        "port": info["port"],
     }
     if server.authenticator.auth_required:
         varz["auth_required"] = True

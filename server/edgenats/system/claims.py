@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from edgenats.account_claims import ClaimsInvalid, account_from_claims
+from edgenats.account_claims import AccountClaimsError, account_from_claims
 from edgenats.auth.dir_resolver import DirectoryResolver, ResolverError, is_account_key
 from edgenats.auth.jwt_codec import JwtError, decode_jwt
 from edgenats.auth.nkey_keys import PREFIX_ACCOUNT, PREFIX_OPERATOR, PREFIX_USER, public_key_bytes, signed_by
@@ -196,7 +196,7 @@ class ClaimsResponders:
         """nats-server's blocking validation errors of an account JWT ("" when none)."""
         try:
             account_from_claims(claims)
-        except ClaimsInvalid as error:
+        except AccountClaimsError as error:
             return f"validation errors: [{error}]"
         return ""
 

@@ -27,6 +27,7 @@ from wsproto.utilities import generate_accept_token
 from edgenats.auth import AuthConfigError, Authenticator
 from edgenats.auth.jwt_login import WEBSOCKET
 from edgenats.client import ClientConnection
+from edgenats.listen_errors import opening
 from edgenats.tls import server_tls_context
 from edgenats.websocket.adapter import LEAF_PATH, AdapterState, WebSocketAdapter
 from edgenats.websocket.config import Origin, WebSocketSettings
@@ -288,10 +289,12 @@ class WebSocketListener:
     async def start(self) -> None:
         settings = self.settings
         host = None if settings.host in ("", "0.0.0.0") else settings.host
-        self._listener = await self.server.loop.create_server(
-            lambda: UpgradeProtocol(self), host, max(settings.port, 0), reuse_address=True, backlog=1024,
-            ssl=self.tls_context, ssl_handshake_timeout=settings.tls.timeout if settings.tls is not None else None,
-        )
+        with opening("websocket clients", settings.host, settings.port, "`port` in the `websocket` block"):
+            self._listener = await self.server.loop.create_server(
+                lambda: UpgradeProtocol(self), host, max(settings.port, 0), reuse_address=True, backlog=1024,
+                ssl=self.tls_context,
+                ssl_handshake_timeout=settings.tls.timeout if settings.tls is not None else None,
+            )
         scheme = "wss" if self.tls_context is not None else "ws"
         log.info("Listening for websocket clients on %s://%s:%d", scheme, settings.host, self.port)
         if self.tls_context is None:
