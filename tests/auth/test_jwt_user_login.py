@@ -156,9 +156,9 @@ async def test_a_user_of_the_operators_system_account_reaches_the_server(server_
 
 
 @pytest.mark.parametrize("claims, named", [
-    ({"exports": [{"name": "s", "subject": "s.>", "type": "stream"}]}, "account JWT exports are not supported"),
-    ({"limits": {"conn": 5}}, "account JWT limit 'conn' is not supported"),
-], ids=["exports", "conn-limit"])
+    ({"mappings": {"a": [{"subject": "b"}]}}, "subject mappings in account JWTs is not supported"),
+    ({"authorization": {"auth_users": ["UABC"]}}, "external authorization (auth callout) in account JWTs"),
+], ids=["mappings", "auth-callout"])
 def test_account_claims_edgenats_does_not_apply_yet_refuse_the_login(server_factory, trust, claims, named):
     account = account_key()
     trust.add_account(account, "X", **claims)

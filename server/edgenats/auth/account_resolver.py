@@ -40,8 +40,9 @@ class ResolverSettings:
     directory: DirResolverSettings | None = None
 
     def fixed(self) -> ResolverSettings:
-        """These settings less what a reload applies (the preloaded JWTs, as nats-server reloads them)."""
-        return ResolverSettings(self.kind)
+        """These settings less what a reload applies (the preloaded JWTs, as nats-server reloads them); a
+        directory resolver's settings stay fixed."""
+        return ResolverSettings(self.kind, directory=self.directory)
 
 
 class MemoryResolver:
