@@ -3,7 +3,7 @@
 nats-server's JSON, lookups and the account list, the refusals (not a JWT, not an account JWT, a key
 that is not the JWT's subject), deletes (refused without `allow_delete`, then a delete request signed
 by the operator renames the file, closes the account's clients and refuses its logins), and a restart
-that reads the folder."""
+that reads the folder (and the folder's `limit`)."""
 
 from __future__ import annotations
 
@@ -122,12 +122,18 @@ async def test_a_restart_reads_the_folder(server_factory, server_kind, operator,
         await system.close()
     first.stop()
 
-    server = _start(server_factory, server_kind, operator, folder)
+    server = _start(server_factory, server_kind, operator, folder, "limit: 2")
     user = await connect(server, write_creds(tmp_path / "a.creds", operator.a_seed))
     await user.close()
     system = await connect(server, write_creds(tmp_path / "sys.creds", operator.sys_seed))
     try:
         lookup = await system.request(f"$SYS.REQ.ACCOUNT.{operator.a}.CLAIMS.LOOKUP", b"", timeout=2)
         assert lookup.data.decode() == account_jwt
+        # The folder holds its limit of two accounts: a third is refused, an update of one is not.
+        third = await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", operator.account_jwt(operator.b, "B"))
+        assert third == {"error": {"account": operator.b, "code": 500,
+                                   "description": "jwt update resulted in error - jwt store is full"}}
+        renamed = await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", operator.account_jwt(operator.a, "A2"))
+        assert renamed["data"]["code"] == 200
     finally:
         await system.close()
