@@ -3,9 +3,12 @@
 nats-server's JSON, lookups and the account list, the refusals (not a JWT, not an account JWT, a key
 that is not the JWT's subject), deletes (refused without `allow_delete`, then a delete request signed
 by the operator renames the file, closes the account's clients and refuses its logins), and a restart
-that reads the folder (and the folder's `limit`)."""
+that reads the folder (and the folder's `limit`); a reload stores a newer preloaded JWT in it."""
 
 from __future__ import annotations
+
+import signal
+import time
 
 import nats
 import pytest
@@ -135,5 +138,26 @@ async def test_a_restart_reads_the_folder(server_factory, server_kind, operator,
                                    "description": "jwt update resulted in error - jwt store is full"}}
         renamed = await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", operator.account_jwt(operator.a, "A2"))
         assert renamed["data"]["code"] == 200
+    finally:
+        await system.close()
+
+
+async def test_a_reload_stores_a_newer_preloaded_jwt_in_the_folder(server_factory, server_kind, operator, tmp_path):
+    folder = tmp_path / "jwt"
+    issued = int(time.time()) - 60
+    preload = {operator.sys: operator.account_jwt(operator.sys, "SYS"),
+               operator.a: operator.account_jwt(operator.a, "A", iat=issued)}
+    server = server_factory(server_kind, operator.config(operator.full_resolver(folder), preload))
+    system = await connect(server, write_creds(tmp_path / "sys.creds", operator.sys_seed))
+    try:
+        newer = operator.account_jwt(operator.a, "A", iat=issued + 30)
+        server.config_path.write_text(operator.config(operator.full_resolver(folder), {**preload, operator.a: newer}))
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while (folder / f"{operator.a}.jwt").read_text() != newer:
+            assert time.monotonic() < deadline, "the reloaded preload never reached the folder"
+            await system.flush()
+        lookup = await system.request(f"$SYS.REQ.ACCOUNT.{operator.a}.CLAIMS.LOOKUP", b"", timeout=2)
+        assert lookup.data.decode() == newer
     finally:
         await system.close()
