@@ -200,6 +200,9 @@ class ClientConnection(Connection):
             max_subscriptions = smaller_limit(max_subscriptions, user.jwt.max_subscriptions)
         self.parser.max_payload = max_payload
         self.max_subscriptions = max_subscriptions
+        if 0 <= max_subscriptions <= len(self.subscriptions):
+            # nats-server says so at once when the limit leaves no room (a user JWT without `subs`: 0).
+            self.send_error("maximum subscriptions exceeded")
         self._arm_expiry(user)
 
     def _arm_expiry(self, user: AuthenticatedUser) -> None:

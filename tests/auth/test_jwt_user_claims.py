@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import nats
 import pytest
 from auth_wire import WireClient
+from edgenats.auth.jwt_codec import encode_jwt
 from jwt_mint import Operator, account_key, user_jwt, user_key, write_creds
 from servers import free_port, wait_for_port
 
@@ -87,6 +88,24 @@ def test_the_payload_limit_is_in_the_connect_info_and_enforced(server_kind, serv
         info = json.loads(client.read_line()[len(b"INFO "):])
         assert info["max_payload"] == 8
         client.send(b"PUB a 9\r\n123456789\r\n")
+        assert client.read_to_close() == b"-ERR 'Maximum Payload Violation'\r\n"
+
+
+def test_a_user_jwt_without_limits_may_neither_subscribe_nor_publish_a_payload(server_kind, server_factory, trust):
+    server = server_factory(server_kind, trust.config())
+    user = user_key()
+    token = encode_jwt({"sub": user.public, "name": "bare", "nats": {"type": "user"}}, trust.a.seed)
+    with WireClient(server.port) as client:
+        client.connect(jwt=token, sig=user.sign(client.info["nonce"]), protocol=1)
+        # The CONNECT's PONG, then the INFO with the limits; nats-server says at once (from a goroutine,
+        # so before or after these) that no subscription is allowed.
+        lines = [client.read_line() for _ in range(2)]
+        while not lines[-1].startswith(b"INFO "):
+            lines.append(client.read_line())
+        assert json.loads(lines[-1][len(b"INFO "):])["max_payload"] == 0
+        seen = b"\r\n".join(lines) + client.exchange(b"SUB a 1\r\nPUB a 0\r\n\r\n")
+        assert seen.count(b"-ERR 'maximum subscriptions exceeded'") == 2
+        client.send(b"PUB a 1\r\nx\r\n")
         assert client.read_to_close() == b"-ERR 'Maximum Payload Violation'\r\n"
 
 

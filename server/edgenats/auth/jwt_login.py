@@ -82,8 +82,9 @@ def user_permissions(nats: dict) -> Permissions | None:
 
 
 def _limit(nats: dict, key: str) -> int:
-    value = nats.get(key, NO_LIMIT)
-    return value if isinstance(value, int) and not isinstance(value, bool) else NO_LIMIT
+    """A user limit; absent is 0 (nothing allowed), as nats-server reads a JWT without it."""
+    value = nats.get(key, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _source_allowed(nats: dict, host: str) -> bool:
