@@ -110,8 +110,8 @@ def test_a_user_jwt_without_limits_may_neither_subscribe_nor_publish_a_payload(s
 
 
 @pytest.mark.parametrize("networks, allowed", [(["127.0.0.1/32"], True), (["10.0.0.0/8"], False),
-                                               (["10.0.0.0/8", "127.0.0.0/8"], True)],
-                         ids=["host", "other-network", "one-of-two"])
+                                               (["10.0.0.0/8", "127.0.0.0/8"], True), (["127.0.0.1"], False)],
+                         ids=["host", "other-network", "one-of-two", "no-mask"])
 def test_src_networks(server_kind, server_factory, trust, networks, allowed):
     server = server_factory(server_kind, trust.config())
     with _login(server.port, trust, {"src": networks}) as client:
