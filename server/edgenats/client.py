@@ -191,6 +191,9 @@ class ClientConnection(Connection):
         self._route = self.account.publish
         self._update_publish_checks()
         self._set_limits()
+        if 0 <= self.max_subscriptions <= len(self.subscriptions):
+            # nats-server says so at once when the limit leaves no room (a user JWT without `subs`: 0).
+            self.send_error("maximum subscriptions exceeded")
         self._arm_expiry(user)
 
     def _set_limits(self) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import nats
 import pytest
 from auth_wire import WireClient
+from edgenats.auth.jwt_codec import encode_jwt
 from jwt_mint import Operator, account_key, user_jwt, user_key, write_creds
 from servers import free_port, wait_for_port
 
@@ -90,9 +91,27 @@ def test_the_payload_limit_is_in_the_connect_info_and_enforced(server_kind, serv
         assert client.read_to_close() == b"-ERR 'Maximum Payload Violation'\r\n"
 
 
+def test_a_user_jwt_without_limits_may_neither_subscribe_nor_publish_a_payload(server_kind, server_factory, trust):
+    server = server_factory(server_kind, trust.config())
+    user = user_key()
+    token = encode_jwt({"sub": user.public, "name": "bare", "nats": {"type": "user"}}, trust.a.seed)
+    with WireClient(server.port) as client:
+        client.connect(jwt=token, sig=user.sign(client.info["nonce"]), protocol=1)
+        # The CONNECT's PONG, then the INFO with the limits; nats-server says at once (from a goroutine,
+        # so before or after these) that no subscription is allowed.
+        lines = [client.read_line() for _ in range(2)]
+        while not lines[-1].startswith(b"INFO "):
+            lines.append(client.read_line())
+        assert json.loads(lines[-1][len(b"INFO "):])["max_payload"] == 0
+        seen = b"\r\n".join(lines) + client.exchange(b"SUB a 1\r\nPUB a 0\r\n\r\n")
+        assert seen.count(b"-ERR 'maximum subscriptions exceeded'") == 2
+        client.send(b"PUB a 1\r\nx\r\n")
+        assert client.read_to_close() == b"-ERR 'Maximum Payload Violation'\r\n"
+
+
 @pytest.mark.parametrize("networks, allowed", [(["127.0.0.1/32"], True), (["10.0.0.0/8"], False),
-                                               (["10.0.0.0/8", "127.0.0.0/8"], True)],
-                         ids=["host", "other-network", "one-of-two"])
+                                               (["10.0.0.0/8", "127.0.0.0/8"], True), (["127.0.0.1"], False)],
+                         ids=["host", "other-network", "one-of-two", "no-mask"])
 def test_src_networks(server_kind, server_factory, trust, networks, allowed):
     server = server_factory(server_kind, trust.config())
     with _login(server.port, trust, {"src": networks}) as client:

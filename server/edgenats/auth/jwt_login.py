@@ -82,8 +82,9 @@ def user_permissions(nats: dict) -> Permissions | None:
 
 
 def _limit(nats: dict, key: str) -> int:
-    value = nats.get(key, NO_LIMIT)
-    return value if isinstance(value, int) and not isinstance(value, bool) else NO_LIMIT
+    """A user limit; absent is 0 (nothing allowed), as nats-server reads a JWT without it."""
+    value = nats.get(key, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _source_allowed(nats: dict, host: str) -> bool:
@@ -95,11 +96,14 @@ def _source_allowed(nats: dict, host: str) -> bool:
     except ValueError:
         return False
     for network in networks:
+        # As Go's ParseCIDR: a network needs its mask; one that does not parse refuses the login.
         try:
+            if "/" not in network:
+                return False
             if address in ipaddress.ip_network(network, strict=False):
                 return True
         except ValueError:
-            continue
+            return False
     return False
 
 
@@ -116,6 +120,8 @@ def _window_end(nats: dict, now: float) -> float | None:
         raise ValueError(f"invalid times_location {location!r}") from None
     moment = datetime.fromtimestamp(now, zone).astimezone(zone)
     for window in windows if isinstance(windows, list) else ():
+        if not isinstance(window, dict):
+            raise ValueError("a time window is not a map")
         start_time = datetime.strptime(str(window.get("start", "")), "%H:%M:%S").time()
         end_time = datetime.strptime(str(window.get("end", "")), "%H:%M:%S").time()
         start = moment.replace(hour=start_time.hour, minute=start_time.minute, second=start_time.second,
@@ -177,7 +183,7 @@ class JwtLogin:
         issuer = claims["iss"]
         account_key = nats.get("issuer_account") or issuer
         user_key = claims.get("sub")
-        if _expired(claims, now) or claims.get("nbf", 0) > now or not isinstance(user_key, str):
+        if _expired(claims, now) or _not_yet_valid(claims, now) or not isinstance(user_key, str):
             return None
         account = self.account_claims(account_key) if isinstance(account_key, str) else None
         if account is None or _revoked(account, user_key, claims):
@@ -218,6 +224,11 @@ class JwtLogin:
 def _expired(claims: dict, now: float) -> bool:
     expires = claims.get("exp")
     return isinstance(expires, int | float) and 0 < expires < int(now)
+
+
+def _not_yet_valid(claims: dict, now: float) -> bool:
+    starts = claims.get("nbf")
+    return isinstance(starts, int | float) and starts > now
 
 
 def _signing_key(account: dict, issuer: str) -> str | dict | None:
