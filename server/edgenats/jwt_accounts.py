@@ -68,6 +68,10 @@ class JwtAccounts:
             self._apply(settings, claims)
         return self._account(settings.name)
 
+    def loaded(self, key: str) -> bool:
+        """Whether a login brought the account (its claims are running)."""
+        return key in self._settings
+
     def changed(self, key: str) -> None:
         """The resolver stored a new JWT for `key`: applied if the account is loaded and the JWT trusted."""
         if key not in self._settings:

@@ -33,9 +33,12 @@ class Operator:
         self.a_seed, self.a = new_key(nkeys.PREFIX_BYTE_ACCOUNT)
         self.b_seed, self.b = new_key(nkeys.PREFIX_BYTE_ACCOUNT)
 
-    def jwt(self) -> str:
-        return encode_jwt({"sub": self.key, "name": "op", "nats": {
+        # Made once: a config written again for a reload must name the same operator JWT.
+        self._jwt = encode_jwt({"sub": self.key, "name": "op", "nats": {
             "type": "operator", "signing_keys": [self.signing_key], "system_account": self.sys}}, self.seed)
+
+    def jwt(self) -> str:
+        return self._jwt
 
     def account_jwt(self, key: str, name: str, *, seed: bytes | None = None, iat: int | None = None,
                     **fields) -> str:

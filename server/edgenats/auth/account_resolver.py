@@ -46,13 +46,17 @@ class ResolverSettings:
 
 
 class MemoryResolver:
-    """`resolver: MEMORY`: the preloaded account JWTs, fixed for the server's life."""
+    """`resolver: MEMORY`: the preloaded account JWTs; a claims update of an account in use replaces its
+    JWT until the next start or reload (nats-server keeps it in the live account, which logins reuse)."""
 
     def __init__(self, preload: dict[str, str]) -> None:
         self._jwts = dict(preload)
 
     def fetch(self, account_key: str) -> str | None:
         return self._jwts.get(account_key)
+
+    def replace(self, account_key: str, token: str) -> None:
+        self._jwts[account_key] = token
 
 
 def parse_resolver(value: object) -> tuple[str, DirResolverSettings | None]:

@@ -1,5 +1,5 @@
-"""The account JWT requests a directory resolver answers in the system account, as nats-server's full
-resolver does (what `nsc push` and `nsc delete` send to a server):
+"""The account JWT requests an operator-mode resolver answers in the system account, as nats-server's
+does. A directory resolver answers what `nsc push` and `nsc delete` send to a server:
 
 - `$SYS.REQ.CLAIMS.UPDATE` (and `$SYS.REQ.ACCOUNT.<key>.CLAIMS.UPDATE`, `$SYS.ACCOUNT.<key>.CLAIMS.UPDATE`,
   whose key must be the JWT's subject): an account JWT, stored and applied to the live account;
@@ -8,11 +8,12 @@ resolver does (what `nsc push` and `nsc delete` send to a server):
 - `$SYS.REQ.CLAIMS.DELETE`: a generic JWT signed by the operator (or one of its signing keys) with the
   accounts to delete, only with `allow_delete`.
 
+A MEMORY resolver answers only the per-account updates, for accounts in use (MemoryClaimsUpdates).
 Answers are nats-server's: `{"server": ..., "data": {"account", "code": 200, "message"}}` or
 `{"server": ..., "error": {"account", "code": 500, "description": "<what> - <why>"}}`. As in nats-server,
-an update is stored when it is a well-formed account JWT whatever its signer or issue time: whether
-it is trusted is decided when the account is used (`changed` is told, and an untrusted JWT is logged
-and not applied).
+a directory resolver stores an update when it is a well-formed account JWT whatever its signer or
+issue time: whether it is trusted is decided when the account is used (`changed` is told, and an
+untrusted JWT is logged and not applied).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from edgenats.account_claims import AccountClaimsError, account_from_claims
+from edgenats.auth.account_resolver import MemoryResolver
 from edgenats.auth.dir_resolver import DirectoryResolver, ResolverError, is_account_key
 from edgenats.auth.jwt_codec import JwtError, decode_jwt
 from edgenats.auth.nkey_keys import PREFIX_ACCOUNT, PREFIX_OPERATOR, PREFIX_USER, public_key_bytes, signed_by
@@ -129,22 +132,7 @@ class ClaimsResponders:
     # answers -----------------------------------------------------------------------------------
 
     def _respond(self, reply: str | None, account: str, message: str, error: str | None = None) -> None:
-        if error is None:
-            log.debug("%s - %s", message, account) if account else log.debug("%s", message)
-        elif account:
-            log.error("%s - %s - %s", message, account, error)
-        else:
-            log.error("%s - %s", message, error)
-        if not reply:
-            return
-        system = self._system
-        if error is None:
-            body = {"account": account, "code": 200, "message": message}
-            document = {"server": system.server_block(), "data": _without_empty(body)}
-        else:
-            body = {"account": account, "code": 500, "description": f"{message} - {error}"}
-            document = {"server": system.server_block(), "error": _without_empty(body)}
-        system.publish(reply, document)
+        respond(self._system, reply, account, message, error)
 
     def _store(self, reply: str | None, account_key: str, token: str) -> None:
         try:
@@ -236,11 +224,86 @@ def _without_empty(body: dict) -> dict:
     return {key: value for key, value in body.items() if value != ""}
 
 
-def claims_responders(system: SystemAccount) -> ClaimsResponders | None:
-    """The responders of the server's directory resolver (None with another resolver, or none): the
-    first trusted operator's keys sign what may be stored and deleted, as in nats-server."""
+def respond(system: SystemAccount, reply: str | None, account: str, message: str, error: str | None = None) -> None:
+    """Log as nats-server's respondToUpdate and answer (when asked) with its JSON."""
+    if error is None:
+        log.debug("%s - %s", message, account) if account else log.debug("%s", message)
+    elif account:
+        log.error("%s - %s - %s", message, account, error)
+    else:
+        log.error("%s - %s", message, error)
+    if not reply:
+        return
+    if error is None:
+        body = {"account": account, "code": 200, "message": message}
+        document = {"server": system.server_block(), "data": _without_empty(body)}
+    else:
+        body = {"account": account, "code": 500, "description": f"{message} - {error}"}
+        document = {"server": system.server_block(), "error": _without_empty(body)}
+    system.publish(reply, document)
+
+
+class MemoryClaimsUpdates:
+    """With `resolver: MEMORY`, nats-server's account claims updates (`$SYS.REQ.ACCOUNT.<key>.CLAIMS.UPDATE`
+    and the old `$SYS.ACCOUNT.<key>.CLAIMS.UPDATE`): the JWT of an account in use is replaced, if a
+    trusted operator key signed it and it is valid, and applied (`changed`); one nobody uses is
+    skipped."""
+
+    def __init__(self, system: SystemAccount, resolver: MemoryResolver, *, trusts: Callable[[str], bool],
+                 loaded: Callable[[str], bool], changed: Callable[[str], None]) -> None:
+        self._system = system
+        self._resolver = resolver
+        self._trusts = trusts
+        self._loaded = loaded
+        self._changed = changed
+
+    def subscribe(self) -> list:
+        return [self._system.account.subscribe_internal(subject, self._update) for subject in ACCOUNT_UPDATE_SUBJECTS]
+
+    def _update(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> None:
+        key = subject.split(".")[-3]
+        system = self._system
+        if not payload:
+            respond(system, reply, key, "jwt update error", "request body is empty")
+            return
+        token = payload.decode("utf-8", "replace")
+        try:
+            claims = check_account_claims(token)
+        except ClaimsError as error:
+            respond(system, reply, key, "jwt update resulted in error", str(error))
+            return
+        if claims.get("sub") != key:
+            respond(system, reply, key, "jwt update resulted in error", "subject does not match jwt content")
+        elif not self._loaded(key):
+            respond(system, reply, key, "jwt update skipped")
+        elif not self._valid(claims):
+            respond(system, reply, key, "jwt update resulted in error", "account validation failed")
+        else:
+            self._resolver.replace(key, token)
+            self._changed(key)
+            respond(system, reply, key, "jwt updated")
+
+    def _valid(self, claims: dict) -> bool:
+        """nats-server's verifyAccountClaims: a trusted issuer, not expired, claims that apply."""
+        expires = claims.get("exp")
+        if not self._trusts(claims.get("iss", "")) or (isinstance(expires, int) and 0 < expires <= time.time()):
+            return False
+        try:
+            account_from_claims(claims)
+        except AccountClaimsError:
+            return False
+        return True
+
+
+def claims_responders(system: SystemAccount) -> ClaimsResponders | MemoryClaimsUpdates | None:
+    """The claims requests the server's resolver answers (None outside operator mode): a directory
+    resolver's, the first trusted operator's keys signing what may be stored and deleted, as in
+    nats-server; a MEMORY resolver's updates of accounts in use."""
     server = system.server
     resolver = server.account_resolver
+    if isinstance(resolver, MemoryResolver):
+        return MemoryClaimsUpdates(system, resolver, trusts=server.options.operators.trusts,
+                                   loaded=server.jwt_accounts.loaded, changed=server.jwt_accounts.changed)
     if not isinstance(resolver, DirectoryResolver):
         return None
     operator = server.options.operators.operators[0]
