@@ -16,6 +16,7 @@ from edgenats.account_config import AccountSettings, parse_accounts
 from edgenats.auth import AuthConfigError
 from edgenats.auth.account_resolver import ResolverSettings, parse_preload, parse_resolver
 from edgenats.auth.config import parse_auth_settings
+from edgenats.auth.jwt_codec import decode_jwt
 from edgenats.auth.operator import TrustedOperators, read_operators
 from edgenats.client_tls_settings import ClientTLSSettings, parse_client_tls, tls_from_flags
 from edgenats.conf import ConfigError, ConfigMap, Position, load_config, locate_message
@@ -306,10 +307,15 @@ def _validate_operator_mode(options: Options, origin: str) -> None:
     elif named and options.system_account != named:
         raise OptionsError(f"{origin}: system_account in config and operator JWT must be identical")
     # A directory resolver may hold the system account's JWT in its folder, or start without one (nats-server's
-    # bootstrapping system account).
-    if options.resolver.directory is None and options.system_account != DEFAULT_SYSTEM_ACCOUNT \
-            and options.system_account not in options.resolver.preload:
-        raise OptionsError(f"{origin}: error resolving system account: account missing")
+    # bootstrapping system account); a preloaded one is checked all the same.
+    if options.system_account != DEFAULT_SYSTEM_ACCOUNT:
+        if options.system_account not in options.resolver.preload:
+            if options.resolver.directory is None:
+                raise OptionsError(f"{origin}: error resolving system account: account missing")
+            return
+        claims = decode_jwt(options.resolver.preload[options.system_account], "account")
+        if claims.get("sub") != options.system_account or not operators.trusts(claims["iss"]):
+            raise OptionsError(f"{origin}: error resolving system account: account validation failed")
 
 
 def options_from_config(config: ConfigMap, filename: str) -> Options:

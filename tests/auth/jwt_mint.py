@@ -49,12 +49,14 @@ class Operator:
     signing_key: Key = field(default_factory=lambda: Key.new(nkeys.PREFIX_BYTE_OPERATOR))
     system: Key = field(default_factory=account_key)
     accounts: dict[str, str] = field(default_factory=dict)
+    # `strict_signing_key_usage`: accounts (the system account too) are signed by the signing key.
+    strict: bool = False
 
     def __post_init__(self) -> None:
         self.jwt = encode_jwt({"sub": self.key.public, "name": "edge-op", "nats": {
             "type": "operator", "system_account": self.system.public,
-            "signing_keys": [self.signing_key.public]}}, self.key.seed)
-        self.add_account(self.system, "SYS")
+            "signing_keys": [self.signing_key.public], "strict_signing_key_usage": self.strict}}, self.key.seed)
+        self.add_account(self.system, "SYS", signer=self.signing_key if self.strict else None)
 
     def add_account(self, account: Key, name: str, signer: Key | None = None, top: dict | None = None,
                     **nats) -> str:

@@ -1,5 +1,6 @@
 """Operator mode's config on both brokers: the operator JWT inline, in a file or in a list, the system
-account it names, and the settings nats-server refuses beside trusted operators; and what edgenats
+account it names, accounts signed by the operator or its signing key (only the latter when strict),
+and the settings nats-server refuses beside trusted operators; and what edgenats
 does not run in operator mode yet, refused by name."""
 
 from __future__ import annotations
@@ -66,6 +67,39 @@ def test_the_system_account_must_be_preloaded(server_kind, server_factory):
     with pytest.raises(RuntimeError) as refused:
         server_factory(server_kind, operator.config())
     assert "error resolving system account: account missing" in str(refused.value)
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["any-key", "strict"])
+def test_accounts_and_users_signed_by_identity_or_signing_keys(server_kind, server_factory, strict):
+    """With `strict_signing_key_usage` only signing keys sign: the operator's for accounts, an
+    account's for its users."""
+    operator = Operator(strict=strict)
+    by_identity, by_signing_key, user_signer = account_key(), account_key(), account_key()
+    operator.add_account(by_identity, "by-identity")
+    operator.add_account(by_signing_key, "by-signing-key", signer=operator.signing_key,
+                         signing_keys=[user_signer.public])
+    server = server_factory(server_kind, operator.config())
+    offers = {"account-by-identity": user_jwt(user := user_key(), by_identity),
+              "user-by-account-identity": user_jwt(user, by_signing_key),
+              "user-by-account-signing-key": user_jwt(user, user_signer,
+                                                      claims={"issuer_account": by_signing_key.public})}
+    answers = {}
+    for case, token in offers.items():
+        with WireClient(server.port) as client:
+            client.connect(jwt=token, sig=user.sign(client.info["nonce"]))
+            answers[case] = client.read_line()
+    refused = b"-ERR 'Authorization Violation'"
+    assert answers == {"account-by-identity": refused if strict else b"PONG",
+                       "user-by-account-identity": refused if strict else b"PONG",
+                       "user-by-account-signing-key": b"PONG"}
+
+
+def test_a_strict_operators_system_account_signed_by_its_own_key_is_refused(server_kind, server_factory):
+    operator = Operator(strict=True)
+    operator.add_account(operator.system, "SYS")
+    with pytest.raises(RuntimeError) as refused:
+        server_factory(server_kind, operator.config())
+    assert "error resolving system account: account validation failed" in str(refused.value)
 
 
 def test_a_token_beside_an_operator_logs_nobody_in(server_kind, server_factory):

@@ -188,7 +188,7 @@ class JwtLogin:
         account = self.account_claims(account_key) if isinstance(account_key, str) else None
         if account is None or _revoked(account, user_key, claims):
             return None
-        signer = _signing_key(account, issuer)
+        signer = _signing_key(account, issuer, self.operators.strict(account["iss"]))
         if signer is None:
             return None
         if isinstance(signer, dict):
@@ -231,11 +231,11 @@ def _not_yet_valid(claims: dict, now: float) -> bool:
     return isinstance(starts, int | float) and starts > now
 
 
-def _signing_key(account: dict, issuer: str) -> str | dict | None:
-    """How the account knows the user JWT's issuer: its own key or a plain signing key (the key), a
-    scoped signing key (its entry), or not at all (None)."""
+def _signing_key(account: dict, issuer: str, strict: bool) -> str | dict | None:
+    """How the account knows the user JWT's issuer: its own key (unless its operator is `strict`) or a
+    plain signing key (the key), a scoped signing key (its entry), or not at all (None)."""
     if issuer == account.get("sub"):
-        return issuer
+        return None if strict else issuer
     for entry in account["nats"].get("signing_keys") or ():
         if entry == issuer:
             return issuer

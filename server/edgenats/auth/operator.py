@@ -4,7 +4,8 @@ the keys that may sign account JWTs, and the system account an operator names.
 As nats-server reads them: a value that is not a readable file but starts like a JWT (`eyJ`) is the
 JWT itself; a file may hold the bare token or the token between `nsc`'s armour lines; each operator
 JWT must be self-signed or signed by one of its own signing keys. The accounts an operator trusts
-are those whose JWT is issued by its key or by one of its `signing_keys`.
+are those whose JWT is issued by its key or by one of its `signing_keys`; with
+`strict_signing_key_usage` only by a signing key, and their users only by one of the account's.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Operator:
     signing_keys: tuple[str, ...]
     system_account: str
     token: str
+    # `strict_signing_key_usage`: the operator's own key signs no account.
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,8 @@ class TrustedOperators:
 
     @property
     def account_signers(self) -> frozenset[str]:
-        return frozenset(key for operator in self.operators for key in (operator.key, *operator.signing_keys))
+        return frozenset(key for operator in self.operators
+                         for key in (*(() if operator.strict else (operator.key,)), *operator.signing_keys))
 
     @property
     def system_account(self) -> str:
@@ -50,6 +54,10 @@ class TrustedOperators:
     def trusts(self, issuer: str) -> bool:
         """Whether an account JWT issued by `issuer` comes from a trusted operator."""
         return issuer in self.account_signers
+
+    def strict(self, issuer: str) -> bool:
+        """Whether the operator that `issuer` (an account JWT's) signs for uses signing keys strictly."""
+        return any(operator.strict and issuer in operator.signing_keys for operator in self.operators)
 
 
 def _token_text(value: str) -> str:
@@ -78,7 +86,8 @@ def _operator(value: object) -> Operator:
     if claims["iss"] != key and claims["iss"] not in signing_keys:
         raise AuthConfigError("error parsing operator JWT: not signed by the operator or one of its signing keys")
     system_account = nats.get("system_account") or ""
-    return Operator(key, str(claims.get("name", "")), signing_keys, str(system_account), token)
+    return Operator(key, str(claims.get("name", "")), signing_keys, str(system_account), token,
+                    bool(nats.get("strict_signing_key_usage")))
 
 
 def read_operators(value: object) -> TrustedOperators:

@@ -308,5 +308,5 @@ def claims_responders(system: SystemAccount) -> ClaimsResponders | MemoryClaimsU
         return None
     operator = server.options.operators.operators[0]
     return ClaimsResponders(system, resolver, operator_key=operator.key, signing_keys=frozenset(operator.signing_keys),
-                            strict=False, system_account=server.options.system_account,
+                            strict=operator.strict, system_account=server.options.system_account,
                             changed=server.jwt_accounts.changed, deleted=server.jwt_accounts.deleted)
