@@ -26,7 +26,7 @@ def new_key(prefix: int) -> tuple[bytes, str]:
 class Operator:
     """One operator with a signing key, a system account and two accounts (fresh keys each)."""
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
         self.seed, self.key = new_key(nkeys.PREFIX_BYTE_OPERATOR)
         self.signing_seed, self.signing_key = new_key(nkeys.PREFIX_BYTE_OPERATOR)
         self.sys_seed, self.sys = new_key(nkeys.PREFIX_BYTE_ACCOUNT)
@@ -34,20 +34,24 @@ class Operator:
         self.b_seed, self.b = new_key(nkeys.PREFIX_BYTE_ACCOUNT)
 
         # Made once: a config written again for a reload must name the same operator JWT.
-        self._jwt = encode_jwt({"sub": self.key, "name": "op", "nats": {
-            "type": "operator", "signing_keys": [self.signing_key], "system_account": self.sys}}, self.seed)
+        self.strict = strict
+        operator = {"type": "operator", "signing_keys": [self.signing_key], "system_account": self.sys}
+        if strict:
+            operator["strict_signing_key_usage"] = True
+        self._jwt = encode_jwt({"sub": self.key, "name": "op", "nats": operator}, self.seed)
 
     def jwt(self) -> str:
         return self._jwt
 
     def account_jwt(self, key: str, name: str, *, seed: bytes | None = None, iat: int | None = None,
                     **fields) -> str:
-        """An account JWT signed by the operator (or `seed`); `limits` are merged over unlimited ones."""
+        """An account JWT signed by the operator (its signing key when strict, or `seed`); `limits` are
+        merged over unlimited ones."""
         nats_fields = {"type": "account", **fields, "limits": {**UNLIMITED, **fields.get("limits", {})}}
         claims = {"sub": key, "name": name, "nats": nats_fields}
         if iat is not None:
             claims["iat"] = iat
-        return encode_jwt(claims, seed or self.seed)
+        return encode_jwt(claims, seed or (self.signing_seed if self.strict else self.seed))
 
     def delete_request(self, accounts: list[str], seed: bytes | None = None) -> str:
         """A delete request as `nsc delete account` sends: a generic JWT signed by (and about) its issuer."""

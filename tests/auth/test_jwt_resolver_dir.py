@@ -3,7 +3,8 @@
 nats-server's JSON, lookups and the account list, the refusals (not a JWT, not an account JWT, a key
 that is not the JWT's subject), deletes (refused without `allow_delete`, then a delete request signed
 by the operator renames the file, closes the account's clients and refuses its logins), and a restart
-that reads the folder (and the folder's `limit`); a reload stores a newer preloaded JWT in it."""
+that reads the folder (and the folder's `limit`); a reload stores a newer preloaded JWT in it; a
+strict operator's own key signs no account."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import signal
 import time
 
 import nats
+import nkeys
 import pytest
-from jwt_account_setup import Operator, connect, system_request, wire_login, write_creds
+from jwt_account_setup import Operator, connect, new_key, system_request, wire_login, write_creds
 
 
 @pytest.fixture
@@ -159,5 +161,25 @@ async def test_a_reload_stores_a_newer_preloaded_jwt_in_the_folder(server_factor
             await system.flush()
         lookup = await system.request(f"$SYS.REQ.ACCOUNT.{operator.a}.CLAIMS.LOOKUP", b"", timeout=2)
         assert lookup.data.decode() == newer
+    finally:
+        await system.close()
+
+
+async def test_a_strict_operator_refuses_accounts_its_own_key_signed(server_factory, server_kind, tmp_path):
+    operator = Operator(strict=True)
+    # Under a strict operator users too are signed by a signing key of their account.
+    user_signing_seed, user_signing_key = new_key(nkeys.PREFIX_BYTE_ACCOUNT)
+    system_jwt = operator.account_jwt(operator.sys, "SYS", signing_keys=[user_signing_key])
+    config = operator.config(operator.full_resolver(tmp_path / "jwt"), {operator.sys: system_jwt})
+    server = server_factory(server_kind, config)
+    creds = write_creds(tmp_path / "sys.creds", user_signing_seed, issuer_account=operator.sys)
+    system = await connect(server, creds)
+    try:
+        by_operator = operator.account_jwt(operator.a, "A", seed=operator.seed)
+        assert await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", by_operator) == {"error": {
+            "account": operator.a, "code": 500,
+            "description": "jwt update resulted in error - operator requires issuer to be a signing key"}}
+        answer = await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", operator.account_jwt(operator.a, "A"))
+        assert answer["data"]["message"] == "jwt updated"
     finally:
         await system.close()
