@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import nats
 import pytest
@@ -169,13 +170,15 @@ def _around_now(now: datetime) -> dict:
     return _window(start, end)
 
 
-@pytest.mark.parametrize("inside", [True, False], ids=["inside", "outside"])
-def test_times_windows(server_kind, server_factory, trust, inside):
+@pytest.mark.parametrize("location, inside", [("UTC", True), ("UTC", False), ("Pacific/Kiritimati", True)],
+                         ids=["inside", "outside", "inside-in-its-location"])
+def test_times_windows(server_kind, server_factory, trust, location, inside):
+    """A window is read in `times_location` (UTC+14 there: the same window read in UTC would refuse)."""
     server = server_factory(server_kind, trust.config())
-    now = datetime.now(UTC)
+    now = datetime.now(ZoneInfo(location))
     earlier = now.replace(hour=(now.hour + 12) % 24)
     window = _around_now(now) if inside else _window(earlier, earlier + timedelta(minutes=1))
-    with _login(server.port, trust, {"times": [window], "times_location": "UTC"}) as client:
+    with _login(server.port, trust, {"times": [window], "times_location": location}) as client:
         if inside:
             assert client.read_line() == b"PONG"
         else:
