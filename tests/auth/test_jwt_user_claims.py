@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import nats
 import pytest
@@ -110,8 +111,8 @@ def test_a_user_jwt_without_limits_may_neither_subscribe_nor_publish_a_payload(s
 
 
 @pytest.mark.parametrize("networks, allowed", [(["127.0.0.1/32"], True), (["10.0.0.0/8"], False),
-                                               (["10.0.0.0/8", "127.0.0.0/8"], True), (["127.0.0.1"], False)],
-                         ids=["host", "other-network", "one-of-two", "no-mask"])
+                                               (["127.0.0.1"], False)],
+                         ids=["host", "other-network", "no-mask"])
 def test_src_networks(server_kind, server_factory, trust, networks, allowed):
     server = server_factory(server_kind, trust.config())
     with _login(server.port, trust, {"src": networks}) as client:
@@ -169,13 +170,15 @@ def _around_now(now: datetime) -> dict:
     return _window(start, end)
 
 
-@pytest.mark.parametrize("inside", [True, False], ids=["inside", "outside"])
-def test_times_windows(server_kind, server_factory, trust, inside):
+@pytest.mark.parametrize("location, inside", [("UTC", True), ("UTC", False), ("Pacific/Kiritimati", True)],
+                         ids=["inside", "outside", "inside-in-its-location"])
+def test_times_windows(server_kind, server_factory, trust, location, inside):
+    """A window is read in `times_location` (UTC+14 there: the same window read in UTC would refuse)."""
     server = server_factory(server_kind, trust.config())
-    now = datetime.now(UTC)
+    now = datetime.now(ZoneInfo(location))
     earlier = now.replace(hour=(now.hour + 12) % 24)
     window = _around_now(now) if inside else _window(earlier, earlier + timedelta(minutes=1))
-    with _login(server.port, trust, {"times": [window], "times_location": "UTC"}) as client:
+    with _login(server.port, trust, {"times": [window], "times_location": location}) as client:
         if inside:
             assert client.read_line() == b"PONG"
         else:
@@ -203,7 +206,7 @@ def test_the_end_of_the_time_window_ends_the_session(server_kind, server_factory
 
 def test_an_account_jwt_expiring_while_connected_ends_its_sessions(server_kind, server_factory, trust):
     account = account_key()
-    trust.add_account(account, "brief", top={"exp": int(time.time()) + 2})
+    trust.add_account(account, "brief", top={"exp": int(time.time()) + 1})
     server = server_factory(server_kind, trust.config())
     user = user_key()
     with WireClient(server.port) as client:
