@@ -57,6 +57,8 @@ class JwtAccounts:
         self._loop = loop
         # The claims each loaded account runs with (signing keys and export revocations for activations).
         self._running: dict[str, dict] = {}
+        # What the running imports were made from: each account's imports and exports (those with any).
+        self._imports_basis: dict[str, tuple] = {}
         # Re-runs the imports when the first activation token in use expires.
         self._activation_timer: asyncio.TimerHandle | None = None
 
@@ -117,7 +119,9 @@ class JwtAccounts:
         self._apply_to_clients(account, settings, claims)
 
     def run_imports(self) -> None:
-        """Every account's imports that may run now; again when an activation token in use expires."""
+        """Every account's imports that may run now; again when an activation token in use expires.
+        They are restarted only when what they run on changed (an account with imports or exports came,
+        went or changed them), so that a login does not drop the replies of service requests in flight."""
         now = time.time()
         expiries: list[float] = []
         runnable = {}
@@ -125,7 +129,11 @@ class JwtAccounts:
             imports = tuple(imported for imported in settings.imports
                             if self._authorized(name, imported, now, expiries))
             runnable[name] = dataclasses.replace(settings, imports=imports)
-        self._imports.apply(runnable)
+        basis = {name: (settings.imports, settings.exports) for name, settings in runnable.items()
+                 if settings.imports or settings.exports}
+        if basis != self._imports_basis:
+            self._imports_basis = basis
+            self._imports.apply(runnable)
         if self._activation_timer is not None:
             self._activation_timer.cancel()
             self._activation_timer = None
