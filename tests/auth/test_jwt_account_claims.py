@@ -195,3 +195,25 @@ async def test_an_export_with_token_req_needs_an_activation_token(server_factory
     finally:
         for client in (a, b, c, system):
             await client.close()
+
+
+async def test_an_import_runs_once_its_exporter_is_pushed_and_in_use(server_factory, server_kind, operator, tmp_path):
+    importer = operator.account_jwt(operator.b, "B", imports=[
+        {"type": "stream", "account": operator.a, "subject": "feed.>"}])
+    server = _start(server_factory, server_kind, operator, tmp_path / "jwt", {operator.b: importer})
+    b = await connect(server, write_creds(tmp_path / "b.creds", operator.b_seed))
+    system = await connect(server, write_creds(tmp_path / "sys.creds", operator.sys_seed))
+    try:
+        feed = await b.subscribe("feed.>")
+        await b.flush()
+        exporter = operator.account_jwt(operator.a, "A", exports=[{"type": "stream", "subject": "feed.>"}])
+        assert (await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", exporter))["data"]["code"] == 200
+        a = await connect(server, write_creds(tmp_path / "a.creds", operator.a_seed))
+        try:
+            await a.publish("feed.temp", b"21")
+            assert (await feed.next_msg(timeout=2)).data == b"21"
+        finally:
+            await a.close()
+    finally:
+        await b.close()
+        await system.close()
