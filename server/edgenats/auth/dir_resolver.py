@@ -153,9 +153,8 @@ class DirectoryResolver:
         return self.save(account_key, token)
 
     def delete(self, account_key: str) -> bool:
-        """Remove the account's JWT (renamed to `.jwt.deleted` unless `hard_delete`); False when absent."""
-        if not self.settings.allow_delete:
-            raise ResolverError("store is not set up to for delete")
+        """Remove the account's JWT (renamed to `.jwt.deleted` unless `hard_delete`); False when absent.
+        Only with `allow_delete` (the caller checks `deletes`)."""
         if account_key not in self._jwts:
             return False
         path = self._path(account_key)
