@@ -14,7 +14,10 @@ from typing import Any
 
 from edgenats.account_config import AccountSettings, parse_accounts
 from edgenats.auth import AuthConfigError
+from edgenats.auth.account_resolver import ResolverSettings, parse_preload, parse_resolver
 from edgenats.auth.config import parse_auth_settings
+from edgenats.auth.jwt_codec import decode_jwt
+from edgenats.auth.operator import TrustedOperators, read_operators
 from edgenats.client_tls_settings import ClientTLSSettings, parse_client_tls, tls_from_flags
 from edgenats.conf import ConfigError, ConfigMap, Position, load_config, locate_message
 from edgenats.conf.units import parse_duration, parse_size, positive_duration
@@ -62,8 +65,13 @@ class Options:
     allow_non_tls: bool = False
     jetstream: JetStreamSettings = field(default_factory=JetStreamSettings)
     no_auth_user: str | None = None
-    # The account the server answers requests and publishes events in ($SYS exists even when unnamed).
+    # The account the server answers requests and publishes events in ($SYS exists even when unnamed);
+    # in operator mode a public account key, the operator JWT's unless the config names it.
     system_account: str = DEFAULT_SYSTEM_ACCOUNT
+    # Operator mode (auth/operator.py, auth/account_resolver.py): trusted operator JWTs and where
+    # account JWTs come from.
+    operators: TrustedOperators | None = None
+    resolver: ResolverSettings | None = None
     user: str | None = None
     password: str | None = None
     token: str | None = None
@@ -98,7 +106,7 @@ def jetstream_flags(settings: JetStreamSettings, flags: dict[str, Any]) -> JetSt
 
 # Fields that a SIGHUP reload may not change (nats-server refuses these too).
 NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes", "system_account",
-                  "websocket", "jetstream")
+                  "websocket", "jetstream", "operators", "resolver")
 
 
 class UnknownKeyError(ValueError):
@@ -114,9 +122,10 @@ _NOT_IMPLEMENTED = {
     "gateway": "gateways",
     "gateways": "gateways",
     "mqtt": "MQTT",
-    "operator": "operator/JWT mode",
-    "operators": "operator/JWT mode",
-    "resolver": "operator/JWT mode",
+    "trusted": "trusted keys without operator JWTs",
+    "trusted_keys": "trusted keys without operator JWTs",
+    "resolver_tls": "URL account resolvers",
+    "resolver_pinned_accounts": "pinned accounts",
     "https": "HTTPS monitoring",
     "https_port": "HTTPS monitoring",
     "server_tags": "server tags",
@@ -241,6 +250,8 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.allow_non_tls = _as_bool(value, key)
     elif key == "no_auth_user":
         options.no_auth_user = _as_str(value, key)
+    elif key in ("operator", "operators", "resolver", "resolver_preload"):
+        _apply_operator_key(options, key, value)
     elif key == "debug":
         options.debug = _as_bool(value, key)
     elif key == "trace":
@@ -253,6 +264,65 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         raise ValueError(f"'{key}': {_NOT_IMPLEMENTED[key]} is not supported by edgenats")
     else:
         raise UnknownKeyError(f"unknown configuration key '{key}'")
+
+
+def _apply_operator_key(options: Options, key: str, value: Any) -> None:
+    resolver = options.resolver or ResolverSettings()
+    try:
+        if key in ("operator", "operators"):
+            options.operators = read_operators(value)
+        elif key == "resolver":
+            kind, directory = parse_resolver(value)
+            options.resolver = dataclasses.replace(resolver, kind=kind, directory=directory)
+        else:
+            options.resolver = dataclasses.replace(resolver, preload=parse_preload(value))
+    except AuthConfigError as error:
+        raise ValueError(str(error)) from None
+
+
+def _validate_operator_mode(options: Options, origin: str) -> None:
+    """What nats-server refuses with trusted operators, and the system account they name."""
+    operators = options.operators
+    if operators is None:
+        return
+    if options.resolver is None:
+        raise OptionsError(f"{origin}: operators require an account resolver to be configured")
+    if options.accounts:
+        raise OptionsError(f"{origin}: operators do not allow Accounts to be configured directly")
+    authorization = {str(key).lower(): value for key, value in (options.authorization or {}).items()}
+    if authorization.get("users"):
+        raise OptionsError(f"{origin}: operators do not allow users to be configured directly")
+    websocket = options.websocket
+    if options.no_auth_user or (websocket is not None and websocket.no_auth_user):
+        raise OptionsError(f"{origin}: no_auth_user not compatible with Trusted Operator")
+    leafnodes = options.leafnodes
+    leaf_authorization = {str(key).lower(): value for key, value in
+                          ((leafnodes.authorization if leafnodes is not None else None) or {}).items()}
+    if leaf_authorization.get("users"):
+        raise OptionsError(f"{origin}: operator mode does not allow specifying users in leafnode config")
+    # Not built yet: leaf links logging in with user JWTs; and
+    # nats-server would ignore a WebSocket user or token beside the operator (clients need a JWT).
+    if leafnodes is not None and leafnodes.listen:
+        raise OptionsError(f"{origin}: leafnodes: accepting leaf connections in operator mode is not supported "
+                           "by edgenats (remotes are)")
+    if websocket is not None and websocket.auth_override:
+        raise OptionsError(f"{origin}: websocket: a user or token of its own is not used in operator mode "
+                           "(clients log in with a user JWT); remove it")
+    named = operators.system_account
+    if options.system_account == DEFAULT_SYSTEM_ACCOUNT and named:
+        options.system_account = named
+    elif named and options.system_account != named:
+        raise OptionsError(f"{origin}: system_account in config and operator JWT must be identical")
+    # A directory resolver may hold the system account's JWT in its folder, or start without one (nats-server's
+    # bootstrapping system account); a preloaded one is checked all the same.
+    if options.system_account != DEFAULT_SYSTEM_ACCOUNT:
+        if options.system_account not in options.resolver.preload:
+            if options.resolver.directory is None:
+                raise OptionsError(f"{origin}: error resolving system account: account missing")
+            return
+        claims = decode_jwt(options.resolver.preload[options.system_account], "account")
+        if claims.get("sub") != options.system_account or not operators.trusts(claims["iss"]):
+            raise OptionsError(f"{origin}: error resolving system account: account validation failed")
 
 
 def options_from_config(config: ConfigMap, filename: str) -> Options:
@@ -315,7 +385,9 @@ def validate(options: Options, origin: str) -> None:
         raise OptionsError(f"{origin}: ping_max must be at least 1")
     if options.max_pending_connects < 1:
         raise OptionsError(f"{origin}: max_pending_connects must be at least 1")
-    if options.system_account != DEFAULT_SYSTEM_ACCOUNT and options.system_account not in (options.accounts or {}):
+    _validate_operator_mode(options, origin)
+    if options.operators is None and options.system_account != DEFAULT_SYSTEM_ACCOUNT \
+            and options.system_account not in (options.accounts or {}):
         raise OptionsError(f"{origin}: system_account {options.system_account!r} is not defined in accounts")
 
 

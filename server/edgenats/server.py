@@ -17,12 +17,17 @@ from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
+from edgenats.account_config import AccountSettings
 from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
+from edgenats.auth.account_resolver import AccountResolver, ResolverSettings, build_resolver, store_preloads
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
+from edgenats.auth.dir_resolver import DirectoryResolver
+from edgenats.auth.jwt_login import STANDARD, JwtLogin
 from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
 from edgenats.imports import Imports
+from edgenats.jwt_accounts import JwtAccounts
 from edgenats.leafnode.config import LeafNodeSettings
 from edgenats.listen_errors import describe_address, opening
 from edgenats.logs import configure_logging
@@ -45,8 +50,9 @@ _CLOSED_CONNECTIONS_KEPT = 1000
 
 
 def _fixed(setting: object) -> object:
-    """A setting as reload compares it: the leafnodes block less the remotes' drain rates."""
-    return setting.fixed() if isinstance(setting, LeafNodeSettings) else setting
+    """A setting as reload compares it: the leafnodes block less the remotes' drain rates, the resolver
+    less its preloaded JWTs."""
+    return setting.fixed() if isinstance(setting, LeafNodeSettings | ResolverSettings) else setting
 
 
 def new_server_id() -> str:
@@ -54,17 +60,29 @@ def new_server_id() -> str:
     return "N" + base64.b32encode(os.urandom(35)).decode()[:55]
 
 
-def build_authenticator(options: Options) -> Authenticator:
+def build_authenticator(options: Options, resolver: AccountResolver | None = None) -> Authenticator:
+    """The logins `options` allow; in operator mode user JWTs whose accounts `resolver` serves."""
     # As nats-server: with TLS on the client port, the auth timeout (unless set) is the TLS timeout plus 1 s.
     default_timeout = options.tls.timeout + 1.0 if options.tls is not None else DEFAULT_AUTH_TIMEOUT
+    jwt_login = JwtLogin(options.operators, resolver) if options.operators is not None and resolver else None
     try:
         return Authenticator.from_config(
             options.authorization, options.accounts, options.no_auth_user,
             cli_user=options.user, cli_password=options.password, cli_token=options.token,
-            default_timeout=default_timeout,
+            default_timeout=default_timeout, jwt_login=jwt_login,
         )
     except AuthConfigError as error:
         raise OptionsError(block_error(options, error)) from None
+
+
+def build_jwt_accounts(server: Server) -> JwtAccounts:
+    """Operator mode's live accounts, their claims read through the resolver as logins read them."""
+    def claims(key: str) -> dict | None:
+        # The resolver of the moment: a reload may make a MEMORY resolver again.
+        return JwtLogin(server.options.operators, server.account_resolver).account_claims(key)
+
+    return JwtAccounts(server.account_settings, server.account, server.imports, claims, lambda: server.jetstream,
+                       server.loop)
 
 
 def build_client_tls(options: Options) -> ClientTLS | None:
@@ -100,6 +118,9 @@ def build_websocket(server: Server) -> WebSocketListener:
 
 
 class Server:
+    # What a user JWT's `allowed_connection_types` must name for this port's clients (WebSocket's host: WEBSOCKET).
+    connection_type = STANDARD
+
     def __init__(self, options: Options) -> None:
         self.options = options
         self.server_id = new_server_id()
@@ -107,16 +128,24 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self.start_time = time.time()
         self.config_load_time = self.start_time
-        self.authenticator = build_authenticator(options)
+        # Operator mode: where account JWTs come from.
+        self.account_resolver: AccountResolver | None = (
+            build_resolver(options.resolver) if options.operators is not None and options.resolver else None)
+        self.authenticator = build_authenticator(options, self.account_resolver)
         self.login_guard = LoginGuard(options.max_pending_connects, options.auth_failure_delay)
         self.client_tls = build_client_tls(options)
         self.accounts: dict[str, Account] = {}
+        # Each account's exports, imports and limits: the `accounts` block's, or in operator mode those
+        # of the account JWTs logins brought (load_jwt_account).
+        self.account_settings: dict[str, AccountSettings] = (
+            dict(options.account_settings) if options.operators is None else {})
         self.global_account = self.account(GLOBAL_ACCOUNT)
         self.system_account = self.account(options.system_account)
         self.system: SystemAccount | None = None
         self.jetstream: JetStream | None = None
         self.imports = Imports(self.account, self.loop)
-        self.imports.apply(options.account_settings)
+        self.imports.apply(self.account_settings)
+        self.jwt_accounts = build_jwt_accounts(self) if options.operators is not None else None
         self.connections: dict[int, Connection] = {}
         self.keepalive: set[Connection] = set()
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
@@ -150,6 +179,11 @@ class Server:
             account = self.accounts[name] = Account(name, self.mark_dirty)
         return account
 
+    def load_jwt_account(self, claims: dict) -> Account:
+        """Operator mode: the account an account JWT's (checked) claims describe, loaded or updated from
+        them (jwt_accounts.py; raises account_claims.AccountClaimsError when they cannot be applied)."""
+        return self.jwt_accounts.load(claims)
+
     def next_connection_id(self) -> int:
         self._last_cid += 1
         return self._last_cid
@@ -178,7 +212,7 @@ class Server:
             time.time(), connection.close_reason, connection.name, getattr(connection, "lang", ""),
             getattr(connection, "version", ""),
             connection.in_msgs, connection.out_msgs, connection.in_bytes, connection.out_bytes,
-            connection.account.name, user.name if user else "",
+            connection.account.name, user.name if user else "", user.jwt if user else None,
         ))
 
     def settle_counters(self) -> None:
@@ -304,7 +338,8 @@ class Server:
             from edgenats.jetstream.service import JetStream
 
             self.jetstream = JetStream(options.jetstream, self.server_name)
-            self.jetstream.start(self.account, options.account_settings, options.system_account)
+            self.jetstream.start(self.account, self.account_settings, options.system_account,
+                                 from_jwts=options.operators is not None)
         self._keepalive_sweep()
         if self.leafnodes is not None:
             await self.leafnodes.start()
@@ -370,15 +405,23 @@ class Server:
                              if _fixed(getattr(new, name)) != _fixed(getattr(old, name))]
             if changed_fixed:
                 raise OptionsError(f"config reload not supported for {', '.join(changed_fixed)}")
-            if self.jetstream is not None and not self.jetstream.reloadable(new.account_settings,
-                                                                            new.system_account):
+            if self.jetstream is not None and new.operators is None and not self.jetstream.reloadable(
+                    new.account_settings, new.system_account):
                 raise OptionsError("config reload not supported for turning JetStream on or off in an account")
-            authenticator = build_authenticator(new)
+            # The resolver is made again only when its settings changed (a MEMORY preload may); a
+            # directory resolver stays, its folder taking the new preloads below.
+            resolver = self.account_resolver
+            if new.resolver != old.resolver and not isinstance(resolver, DirectoryResolver):
+                resolver = build_resolver(new.resolver)
+            authenticator = build_authenticator(new, resolver)
             client_tls = build_client_tls(new)
         except OptionsError as error:
             log.error("Failed to reload server configuration: %s", error)
             return
         self.options = new
+        self.account_resolver = resolver
+        if new.operators is None:
+            self.account_settings = dict(new.account_settings)
         self.tracing = new.trace
         self.authenticator = authenticator
         self.login_guard.configure(new.max_pending_connects, new.auth_failure_delay)
@@ -387,10 +430,17 @@ class Server:
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()
-        self.imports.apply(new.account_settings)
+        if isinstance(resolver, DirectoryResolver) and new.resolver != old.resolver:
+            for key in store_preloads(resolver, new.resolver.preload):
+                self.jwt_accounts.changed(key)
+        if self.jwt_accounts is not None:
+            self.jwt_accounts.run_imports()
+        else:
+            self.imports.apply(self.account_settings)
         if self.leafnodes is not None:
             self.leafnodes.apply_reload(new.leafnodes)
-        if self.jetstream is not None:
+        if self.jetstream is not None and new.operators is None:
+            # In operator mode each account's JetStream limits are its JWT's.
             self.jetstream.apply_limits(new.account_settings, new.system_account)
         for account in self.accounts.values():
             account.sublist.clear_cache()

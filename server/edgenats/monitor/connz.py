@@ -18,6 +18,7 @@ from edgenats.monitor.query import Query, QueryError
 from edgenats.surface import ClosedConnection
 
 if TYPE_CHECKING:
+    from edgenats.auth.identity import JwtIdentity
     from edgenats.sublist import Subscription
     from edgenats.surface import ServerSurface
 
@@ -86,6 +87,13 @@ def _user_name(connection: Listed) -> str:
     return user.name if user is not None else ""
 
 
+def _jwt_identity(connection: Listed) -> JwtIdentity | None:
+    if _is_closed(connection):
+        return connection.jwt
+    user = getattr(connection, "user", None)
+    return user.jwt if user is not None else None
+
+
 def subscription_detail(subscription: Subscription, cid: int) -> dict:
     """One subscription as nats-server lists it (Go omits an empty queue group and a zero max)."""
     detail: dict = {"subject": subscription.subject}
@@ -145,6 +153,11 @@ def _connection_info(connection: Listed, now: float, subs: str, auth: bool) -> d
         account = _account_name(connection)
         if account != GLOBAL_ACCOUNT:
             info["account"] = account
+        identity = _jwt_identity(connection)
+        if identity is not None:
+            info.update({"jwt": identity.token, "issuer_key": identity.issuer})
+            if identity.name_tag:
+                info["name_tag"] = identity.name_tag
     subscriptions = list(getattr(connection, "subscriptions", {}).values())
     if subscriptions and subs == "detail":
         info["subscriptions_list_detail"] = [subscription_detail(sub, connection.cid) for sub in subscriptions]

@@ -25,6 +25,7 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.utilities import generate_accept_token
 
 from edgenats.auth import AuthConfigError, Authenticator
+from edgenats.auth.jwt_login import WEBSOCKET
 from edgenats.client import ClientConnection
 from edgenats.listen_errors import opening
 from edgenats.tls import server_tls_context
@@ -63,6 +64,8 @@ class WebSocketClientHost:
 
     # A WebSocket client's TLS is the listener's (wss), never the client port's upgrade.
     client_tls = None
+    # What a user JWT's `allowed_connection_types` must name for these clients.
+    connection_type = WEBSOCKET
 
     def __init__(self, server: ServerSurface, listener: WebSocketListener) -> None:
         self._server = server
