@@ -22,7 +22,7 @@ from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
 from edgenats.auth.account_resolver import AccountResolver, ResolverSettings, build_resolver, store_preloads
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
 from edgenats.auth.dir_resolver import DirectoryResolver
-from edgenats.auth.jwt_login import STANDARD, JwtLogin
+from edgenats.auth.identity import STANDARD
 from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
@@ -64,7 +64,12 @@ def build_authenticator(options: Options, resolver: AccountResolver | None = Non
     """The logins `options` allow; in operator mode user JWTs whose accounts `resolver` serves."""
     # As nats-server: with TLS on the client port, the auth timeout (unless set) is the TLS timeout plus 1 s.
     default_timeout = options.tls.timeout + 1.0 if options.tls is not None else DEFAULT_AUTH_TIMEOUT
-    jwt_login = JwtLogin(options.operators, resolver) if options.operators is not None and resolver else None
+    jwt_login = None
+    if options.operators is not None and resolver is not None:
+        # Imported in operator mode only, like the nkey code: other brokers stay smaller.
+        from edgenats.auth.jwt_login import JwtLogin
+
+        jwt_login = JwtLogin(options.operators, resolver)
     try:
         return Authenticator.from_config(
             options.authorization, options.accounts, options.no_auth_user,
@@ -77,6 +82,8 @@ def build_authenticator(options: Options, resolver: AccountResolver | None = Non
 
 def build_jwt_accounts(server: Server) -> JwtAccounts:
     """Operator mode's live accounts, their claims read through the resolver as logins read them."""
+    from edgenats.auth.jwt_login import JwtLogin
+
     def claims(key: str) -> dict | None:
         # The resolver of the moment: a reload may make a MEMORY resolver again.
         return JwtLogin(server.options.operators, server.account_resolver).account_claims(key)

@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING
 from edgenats.protocol.framing import go_quote
 
 from .config import DEFAULT_AUTH_TIMEOUT, GLOBAL_ACCOUNT, AuthSettings, UserEntry, parse_auth_settings
-from .identity import AuthenticatedUser
-from .jwt_login import STANDARD, JwtLogin
+from .identity import STANDARD, AuthenticatedUser
 from .nkey_keys import signature_valid
 from .passwords import verify_password
 
 if TYPE_CHECKING:
-    # Only TLS clients with verify_and_map have one; the X.509 code is loaded for them alone.
+    # Only TLS clients with verify_and_map have one, and only operator mode a JwtLogin: the X.509 code,
+    # and the JWT login's time zone and address code, are loaded for them alone.
     from .certificates import ClientCertificate
+    from .jwt_login import JwtLogin
 
 
 ANONYMOUS = AuthenticatedUser("", GLOBAL_ACCOUNT, None)

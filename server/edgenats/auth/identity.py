@@ -1,12 +1,17 @@
 """Who a logged-in connection is: `AuthenticatedUser` (name, account, permissions) and, for a user JWT
 login in operator mode, the `JwtIdentity` the session and monitoring read (the token, its issuer, the
-account's name and claims, when the session must end, the user's limits)."""
+account's name and claims, when the session must end, the user's limits); and the connection types
+a user JWT's `allowed_connection_types` names."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .permissions import Permissions
+
+# nats-server's connection types, as user JWTs name them in `allowed_connection_types`.
+STANDARD = "STANDARD"
+WEBSOCKET = "WEBSOCKET"
 
 
 @dataclass(frozen=True)

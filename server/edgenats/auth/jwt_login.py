@@ -34,9 +34,6 @@ from .operator import TrustedOperators
 from .permissions import DEFAULT_RESPONSE_EXPIRES, DEFAULT_RESPONSE_MAX_MSGS, Permissions, ResponsePermission
 from .template import TemplateError, apply_template
 
-# nats-server's connection types, as user JWTs name them in `allowed_connection_types`.
-STANDARD = "STANDARD"
-WEBSOCKET = "WEBSOCKET"
 NO_LIMIT = -1
 _NANOSECONDS = 1e9
 USER_SCOPE = "user_scope"

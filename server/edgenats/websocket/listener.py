@@ -25,7 +25,7 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.utilities import generate_accept_token
 
 from edgenats.auth import AuthConfigError, Authenticator
-from edgenats.auth.jwt_login import WEBSOCKET
+from edgenats.auth.identity import WEBSOCKET
 from edgenats.client import ClientConnection
 from edgenats.listen_errors import opening
 from edgenats.tls import server_tls_context
