@@ -1,6 +1,6 @@
 """`edgenats creds user`: the `.creds` file it writes, signed by an account's key or by one of its signing
-keys, logs in to nats-server in operator mode with nats-py's `user_credentials`, and the permissions it
-was minted with hold there. (Against nats-server only until edgenats accepts JWT logins.)"""
+keys, logs in to both brokers in operator mode with nats-py's `user_credentials` and with the CLI's own
+`--creds`, and the permissions it was minted with hold there."""
 
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ def operator_mode_config(account_key: str, signing_key: str) -> str:
 
 
 @pytest.mark.parametrize("signer", ["account_key", "signing_key"])
-async def test_minted_creds_log_in_to_nats_server_with_their_permissions(server_factory, tmp_path, signer):
+async def test_minted_creds_log_in_with_their_permissions(server_kind, server_factory, tmp_path, signer):
     account_seed, account_key = new_key(nkeys.PREFIX_BYTE_ACCOUNT)
     signing_seed, signing_key = new_key(nkeys.PREFIX_BYTE_ACCOUNT)
-    server = server_factory("nats-server", operator_mode_config(account_key, signing_key))
+    server = server_factory(server_kind, operator_mode_config(account_key, signing_key))
     seed_file = tmp_path / "signer.nk"
     seed_file.write_text((account_seed if signer == "account_key" else signing_seed) + "\n")
     creds = tmp_path / "sensor.creds"
@@ -68,6 +68,11 @@ async def test_minted_creds_log_in_to_nats_server_with_their_permissions(server_
     finally:
         await user.close()
         await watcher.close()
+    allowed = run_cli("-s", server.url, "--creds", str(creds), "pub", "site.sensor-1.reading", "21.5")
+    refused = run_cli("-s", server.url, "--creds", str(creds), "pub", "site.other.reading", "x")
+    assert allowed.returncode == 0, allowed.stderr
+    assert refused.returncode == 1
+    assert refused.stderr == 'edgenats: error: Permissions Violation for Publish to "site.other.reading"\n'
 
 
 def test_a_seed_file_without_an_account_seed_is_refused(tmp_path):

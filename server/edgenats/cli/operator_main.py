@@ -8,6 +8,7 @@ CommandError for failures the operator should read; `main` prints those as one l
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # asyncio's warnings about nats-py's transports (e.g. "returning true from eof_received() has no effect
+    # when using ssl" on every TLS close) are no news for the user of a command.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
     parser = build_parser()
     args = parser.parse_args(argv)
     command = getattr(args, "func", None)
