@@ -1,5 +1,8 @@
 """The Server: listeners, accounts, connection registry, the per-loop-turn flush, and the lifecycle
-(start, reload on SIGHUP, graceful stop on SIGINT/SIGTERM).
+(start, reload on SIGHUP, log reopen on SIGUSR1, lame duck on SIGUSR2, graceful stop on SIGINT/SIGTERM;
+each step told to systemd when it runs the broker).
+
+Lifecycle states: STARTING -> RUNNING -> (LAME_DUCK ->) STOPPING.
 """
 
 from __future__ import annotations
@@ -12,21 +15,27 @@ import platform
 import signal
 import time
 from collections import deque
+from enum import Enum
 from itertools import chain
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
-from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
+from edgenats.auth import AuthConfigError, Authenticator, LoginGuard, LoginState
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
 from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
 from edgenats.imports import Imports
+from edgenats.lame_duck import run_lame_duck
 from edgenats.leafnode.config import LeafNodeSettings
+from edgenats.listener import Listener, bind_listening_socket
 from edgenats.logs import configure_logging
 from edgenats.options import NOT_RELOADABLE, Options, OptionsError, load_options
+from edgenats.protocol.framing import info_line
 from edgenats.surface import ClosedConnection
+from edgenats.systemd import SystemdNotifier
 
 if TYPE_CHECKING:
     from edgenats.jetstream.service import JetStream
@@ -41,6 +50,18 @@ _SHUTDOWN_GRACE = 2.0
 # Keepalive deadlines are checked this often at most (a quarter of ping_interval when shorter).
 _KEEPALIVE_SWEEP_MAX = 0.5
 _CLOSED_CONNECTIONS_KEPT = 1000
+
+
+class ServerState(Enum):
+    STARTING = "starting"
+    RUNNING = "running"
+    LAME_DUCK = "lame duck"
+    STOPPING = "stopping"
+
+
+# How nats-server names the signals it traps, in its log.
+_SIGNAL_NAMES = {signal.SIGINT: "interrupt", signal.SIGTERM: "terminated", signal.SIGHUP: "hangup",
+                 signal.SIGUSR1: "user defined signal 1", signal.SIGUSR2: "user defined signal 2"}
 
 
 def _fixed(setting: object) -> object:
@@ -130,8 +151,11 @@ class Server:
         self._last_cid = 0
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
-        self._listener: asyncio.base_events.Server | None = None
+        self.state = ServerState.STARTING
+        self._listener: Listener | None = None
         self._stopped = asyncio.Event()
+        self._lame_duck: asyncio.Task | None = None
+        self.notifier = SystemdNotifier.from_environment()
         self._monitor = None
         self.leafnodes = build_leafnodes(self) if options.leafnodes is not None else None
         self.websocket = build_websocket(self) if options.websocket is not None and options.websocket.port else None
@@ -269,9 +293,10 @@ class Server:
         options = self.options
         host = None if options.host in ("", "0.0.0.0") else options.host
         # Bound now, accepting last: once the client port answers, the other ports are open too.
-        self._listener = await self.loop.create_server(
-            self._accept_client, host, options.port, reuse_address=True, backlog=1024, start_serving=False,
-        )
+        self._listener = Listener(self.loop, "Client", bind_listening_socket(host, options.port),
+                                  self._accept_client)
+        if options.pid_file:
+            Path(options.pid_file).write_text(str(os.getpid()))
         from edgenats.system import SystemAccount
 
         self.system = SystemAccount(self)
@@ -301,14 +326,23 @@ class Server:
             await self.websocket.start()
         # Signals are handled before the client port answers: a test (or an operator's script) that
         # sends SIGHUP as soon as it can connect must get a reload, not the default action (exit).
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.loop.add_signal_handler(sig, self.request_stop)
-        self.loop.add_signal_handler(signal.SIGHUP, self.reload)
-        await self._listener.start_serving()
+        actions = {signal.SIGINT: self.request_stop, signal.SIGTERM: self.request_stop, signal.SIGHUP: self.reload,
+                   signal.SIGUSR1: self.reopen_log, signal.SIGUSR2: self.enter_lame_duck}
+        for sig, action in actions.items():
+            self.loop.add_signal_handler(sig, self._trapped, sig, action)
+        self._listener.start()
         log.info("Listening for client connections on %s:%d", options.host, options.port)
         if self.client_tls is not None:
             log.info("TLS required for client connections")
+        self.state = ServerState.RUNNING
         log.info("Server is ready")
+        if self.notifier is not None:
+            self.notifier.ready(f"Accepting client connections on {options.host}:{options.port}")
+            self.notifier.start_watchdog(self.loop)
+
+    def _trapped(self, sig: signal.Signals, action) -> None:
+        log.info('Trapped "%s" signal', _SIGNAL_NAMES[sig])
+        action()
 
     def _accept_client(self) -> ClientConnection | TLSAcceptor:
         """The protocol of a connection accepted on the client port: the session, or with TLS (as configured
@@ -324,12 +358,54 @@ class Server:
         await self._stopped.wait()
         await self.shutdown()
 
-    async def shutdown(self) -> None:
-        log.info("Initiating Shutdown...")
+    def enter_lame_duck(self) -> None:
+        """SIGUSR2: stop accepting, tell the clients, close them spread over the lame-duck duration, stop."""
+        if self.state is not ServerState.RUNNING:
+            return
+        self.state = ServerState.LAME_DUCK
+        log.info("Entering lame duck mode, stop accepting new clients")
+        if self.notifier is not None:
+            self.notifier.stopping("Lame duck mode: closing clients")
+        self._stop_accepting()
+        self._lame_duck = self.loop.create_task(self._run_lame_duck())
+
+    async def _run_lame_duck(self) -> None:
+        options = self.options
+        await run_lame_duck(list(self.connections.values()), self._tell_lame_duck, options.lame_duck_duration,
+                            options.lame_duck_grace_period)
+        self.request_stop()
+
+    def _tell_lame_duck(self) -> None:
+        """The INFO nats-server sends each client able to take one after its CONNECT: `"ldm": true`."""
+        for connection in self.connections.values():
+            if (isinstance(connection, ClientConnection) and connection.login is LoginState.CONNECTED
+                    and connection.protocol_level >= 1):
+                info = dict(self.base_info, client_id=connection.cid, client_ip=connection.host, ldm=True)
+                connection.send(info_line(info))
+
+    def _stop_accepting(self) -> None:
         if self._listener is not None:
             self._listener.close()
         if self.websocket is not None:
             self.websocket.stop()
+
+    def reopen_log(self) -> None:
+        """SIGUSR1 (logrotate moved the file): write to a new file at the configured path."""
+        options = self.options
+        if not options.log_file:
+            log.info("File log re-open ignored, not a file logger")
+            return
+        configure_logging(options.debug, options.trace, options.logtime, options.log_file)
+        log.info("File log re-opened")
+
+    async def shutdown(self) -> None:
+        self.state = ServerState.STOPPING
+        if self._lame_duck is not None and not self._lame_duck.done():
+            self._lame_duck.cancel()
+        if self.notifier is not None:
+            self.notifier.stopping("Stopping")
+        log.info("Initiating Shutdown...")
+        self._stop_accepting()
         if self._monitor is not None:
             await self._monitor.stop()
         if self.system is not None:
@@ -347,12 +423,24 @@ class Server:
                   for c in open_connections if c.transport) and self.loop.time() < deadline:
             await asyncio.sleep(0.01)
         log.info("Server Exiting..")
+        if self.notifier is not None:
+            self.notifier.close()
 
     def reload(self) -> None:
         """SIGHUP: re-read the config; apply auth, client TLS (certificate files read again), imports, limits
         (JetStream's too) and log level; refuse fixed settings."""
         old = self.options
         log.info("Reloading server configuration")
+        if self.notifier is not None:
+            self.notifier.reloading()
+        try:
+            self._reload(old)
+        finally:
+            if self.notifier is not None:
+                self.notifier.ready("Configuration reloaded" if self.options is not old else
+                                    "Configuration reload failed; running the previous one")
+
+    def _reload(self, old: Options) -> None:
         try:
             new = load_options(old.config_file, old.flag_overrides)
             changed_fixed = [name for name in NOT_RELOADABLE
