@@ -173,6 +173,9 @@ class Server:
             account = self.accounts[name] = Account(name, self.mark_dirty)
         return account
 
+    def accepting(self) -> bool:
+        return self.state is ServerState.RUNNING
+
     def next_connection_id(self) -> int:
         self._last_cid += 1
         return self._last_cid

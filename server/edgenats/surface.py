@@ -71,6 +71,9 @@ class ServerSurface(Protocol):
     def account(self, name: str) -> Account:
         """The account of that name, created on first use."""
 
+    def accepting(self) -> bool:
+        """Whether the client port accepts connections (not while starting, in lame duck or stopping)."""
+
     def mark_dirty(self, connection: Any) -> None:
         """`connection` has queued output: flush it once, after this loop turn's input."""
 

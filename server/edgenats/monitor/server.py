@@ -46,7 +46,6 @@ class MonitorServer:
             "/gatewayz": lambda query: build_gatewayz(server),
             "/leafz": lambda query: build_leafz(server, query),
             "/jsz": lambda query: jsz(server, query_options(query)),
-            "/healthz": lambda query: build_healthz(server),
         }
         self._aliases = {"/subscriptionsz": "/subsz"}
 
@@ -65,6 +64,14 @@ class MonitorServer:
         if path == "/":
             self._count(path)
             return Response(200, build_index(self._server.server_name), "text/html; charset=utf-8")
+        if path == "/healthz":
+            self._count(path)
+            try:
+                status, document = build_healthz(self._server, Query(target.query))
+            except QueryError as error:
+                return Response(400, str(error).encode("utf-8"), _TEXT)
+            # nats-server writes /healthz compactly, with its status code.
+            return Response(status, go_json(document, pretty=False), "application/json", _JSON_HEADERS)
         endpoint = self._endpoints.get(path)
         if endpoint is None:
             return Response(404, b"404 page not found\n", _TEXT)
@@ -74,8 +81,7 @@ class MonitorServer:
             document = endpoint(Query(target.query))
         except QueryError as error:
             return Response(400, str(error).encode("utf-8"), _TEXT)
-        # nats-server writes /healthz compactly and everything else indented.
-        return Response(200, go_json(document, pretty=path != "/healthz"), "application/json", _JSON_HEADERS)
+        return Response(200, go_json(document), "application/json", _JSON_HEADERS)
 
     def _count(self, path: str) -> None:
         self.http_req_stats[path] = self.http_req_stats.get(path, 0) + 1
