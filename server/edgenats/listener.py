@@ -29,7 +29,8 @@ LOG_INTERVAL = 10.0
 _FIRST_BACKOFF = 0.01
 _MAX_BACKOFF = 1.0
 _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
-# Accepts per readable event, as asyncio's create_server(backlog=...) does.
+# The kernel's queue of connections not accepted yet, and accepts per readable event.
+_BACKLOG = 1024
 _BATCH = 128
 
 
@@ -39,19 +40,25 @@ class AcceptState(Enum):
     CLOSED = "closed"
 
 
-def bind_listening_socket(host: str | None, port: int, backlog: int = 1024) -> socket.socket:
-    """A non-blocking listening socket; host None (or "") means every interface, IPv6 too when the
-    system has dual-stack sockets."""
+def bind_listening_socket(host: str | None, port: int) -> socket.socket:
+    """A bound, non-blocking socket, not listening yet (connects are refused until `Listener.start`);
+    host None (or "") means every interface, IPv6 too when the system has dual-stack sockets."""
     if not host:
-        if socket.has_dualstack_ipv6():
-            sock = socket.create_server(("::", port), family=socket.AF_INET6, backlog=backlog,
-                                        reuse_port=False, dualstack_ipv6=True)
-        else:
-            sock = socket.create_server(("0.0.0.0", port), backlog=backlog)
+        dual_stack = socket.has_dualstack_ipv6()
+        family, address = (socket.AF_INET6, ("::", port)) if dual_stack else (socket.AF_INET, ("0.0.0.0", port))
     else:
         family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                       flags=socket.AI_PASSIVE)[0]
-        sock = socket.create_server(address[:2], family=family, backlog=backlog)
+        dual_stack = False
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if dual_stack:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(address[:2] if family == socket.AF_INET else address)
+    except OSError:
+        sock.close()
+        raise
     sock.setblocking(False)
     return sock
 
@@ -65,6 +72,7 @@ class Listener:
         self.loop = loop
         self.name = name
         self.sock = sock
+        self.port: int = sock.getsockname()[1]
         self._factory = protocol_factory
         self._ssl = ssl_context
         self._ssl_handshake_timeout = ssl_handshake_timeout
@@ -80,12 +88,10 @@ class Listener:
         self._starved_since = 0.0
         self._logged_at = 0.0
 
-    @property
-    def port(self) -> int:
-        return self.sock.getsockname()[1]
-
     def start(self) -> None:
+        """Listen and accept (again, after a pause)."""
         if self.state is not AcceptState.CLOSED and not self._reading:
+            self.sock.listen(_BACKLOG)
             self.loop.add_reader(self.sock.fileno(), self._readable)
             self._reading = True
 

@@ -100,10 +100,10 @@ def wait_for_ldm(client: Watched, timeout: float = 10.0) -> None:
     client.ldm_at = time.monotonic()
 
 
-def send_ldm(kind: str, pid: int) -> subprocess.CompletedProcess:
+def send_ldm(kind: str, pid: int) -> subprocess.Popen:
     # The broker's own command line (its -a/-p flags are ignored when signalling).
     command = server_command(kind, 0, None, ["--signal", f"ldm={pid}"])
-    return subprocess.run(command, capture_output=True, text=True, timeout=30)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def check_lame_duck(clients: list[Watched], running) -> None:
@@ -124,10 +124,11 @@ def check_lame_duck(clients: list[Watched], running) -> None:
 def test_ldm_signal_tells_clients_and_closes_them_after_the_grace_period(server_kind, server_factory):
     running = server_factory(server_kind, LDM_CONFIG)
     clients = connect_clients(running.port, 2)
-    result = send_ldm(server_kind, running.pid)
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
-    # Once told, the port no longer accepts.
+    signaller = send_ldm(server_kind, running.pid)
+    # Read while the command runs: the INFO's arrival times the grace period.
     wait_for_ldm(clients[0])
+    assert (signaller.wait(30), *signaller.communicate()) == (0, "", "")
+    # Once told, the port no longer accepts.
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", running.port), timeout=5)
     watch_until_closed(clients, timeout=DURATION + 5)

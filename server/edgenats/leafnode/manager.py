@@ -5,7 +5,6 @@ observers and loop-detection subjects, and the status view.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import os
@@ -16,6 +15,7 @@ from edgenats.leafnode.hub import HubHandshake
 from edgenats.leafnode.interest import AccountInterest
 from edgenats.leafnode.link import LeafLink, LinkState
 from edgenats.leafnode.remote import RemoteDialer
+from edgenats.listener import Listener, bind_listening_socket
 
 if TYPE_CHECKING:
     from edgenats.account import Account
@@ -42,7 +42,7 @@ class LeafNodes:
         self.hub = HubHandshake(server, settings)
         self._interests: dict[str, AccountInterest] = {}
         self._loop_subjects: dict[str, str] = {}
-        self._listener: asyncio.base_events.Server | None = None
+        self._listener: Listener | None = None
 
     # lifecycle ---------------------------------------------------------------------------------
 
@@ -50,9 +50,9 @@ class LeafNodes:
         settings = self.settings
         if settings.listen:
             host = None if settings.host in ("", "0.0.0.0") else settings.host
-            self._listener = await self.server.loop.create_server(
-                self.accept, host, settings.port, reuse_address=True,
-            )
+            self._listener = Listener(self.server.loop, "Leafnode", bind_listening_socket(host, settings.port),
+                                      self.accept)
+            self._listener.start()
             log.info("Listening for leafnode connections on %s:%d", settings.host or "0.0.0.0", settings.port)
         for dialer in self.dialers:
             log.info("Leafnode remote: %s (account %s)", dialer.remote.describe(), dialer.remote.account)
