@@ -98,7 +98,7 @@ def jetstream_flags(settings: JetStreamSettings, flags: dict[str, Any]) -> JetSt
 
 # Fields that a SIGHUP reload may not change (nats-server refuses these too).
 NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes", "system_account",
-                  "websocket", "jetstream")
+                  "websocket", "jetstream", "pid_file")
 
 
 class OptionsError(Exception):
