@@ -383,7 +383,10 @@ class Server:
         for connection in self.connections.values():
             if (isinstance(connection, ClientConnection) and connection.login is LoginState.CONNECTED
                     and connection.protocol_level >= 1):
-                info = dict(self.base_info, client_id=connection.cid, client_ip=connection.host, ldm=True)
+                # The INFO of the port it came in on (WebSocket clients: their host's), without a nonce.
+                info = connection.server.client_info(connection)
+                info.pop("nonce", None)
+                info["ldm"] = True
                 connection.send(info_line(info))
 
     def _stop_accepting(self) -> None:
