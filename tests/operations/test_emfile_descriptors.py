@@ -15,7 +15,7 @@ import psutil
 from servers import RunningServer
 
 DESCRIPTORS = 64
-WINDOW = 2.5
+WINDOW = 1.5
 ATTEMPT_EVERY = 0.01
 
 
