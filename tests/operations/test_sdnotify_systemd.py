@@ -1,7 +1,8 @@
 """systemd's notify protocol, against a real NOTIFY_SOCKET the test binds (edgenats only: nats-server has
 no sd_notify): READY=1 once the client port accepts, RELOADING=1 then READY=1 around a SIGHUP reload,
 WATCHDOG=1 every half of WATCHDOG_USEC from the event loop (they stop while the process is stopped with
-SIGSTOP, as they would if its loop blocked, and come back after SIGCONT), STOPPING=1 at SIGTERM.
+SIGSTOP, as they would if its loop blocked, and come back after SIGCONT), STOPPING=1 at SIGTERM and
+when lame duck begins.
 """
 
 from __future__ import annotations
@@ -71,6 +72,15 @@ def test_ready_reload_and_stopping(notify_socket, server_factory, tmp_path):
     running.process.send_signal(signal.SIGTERM)
     stopping, _ = notify_socket.next_with("STOPPING")
     assert stopping["STOPPING"] == "1"
+    assert running.process.wait(timeout=15) == 0
+
+
+def test_lame_duck_says_stopping(notify_socket, server_factory, tmp_path):
+    running = server_factory("edgenats", env={"NOTIFY_SOCKET": str(tmp_path / "notify.sock")})
+    notify_socket.next_with("READY")
+    running.process.send_signal(signal.SIGUSR2)
+    stopping, _ = notify_socket.next_with("STOPPING")
+    assert stopping["STATUS"].startswith("Lame duck mode")
     assert running.process.wait(timeout=15) == 0
 
 
