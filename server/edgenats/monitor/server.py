@@ -15,7 +15,7 @@ from edgenats.monitor.http_transport import HTTPServer, Request, Response
 from edgenats.monitor.index import build_index
 from edgenats.monitor.jsz import jsz, query_options
 from edgenats.monitor.query import Query, QueryError
-from edgenats.monitor.standalone import build_gatewayz, build_healthz, build_leafz, build_routez
+from edgenats.monitor.standalone import build_gatewayz, build_leafz, build_routez, healthz_query
 from edgenats.monitor.subsz import build_subsz
 from edgenats.monitor.varz import ProcessUsage, build_varz
 
@@ -67,7 +67,7 @@ class MonitorServer:
         if path == "/healthz":
             self._count(path)
             try:
-                status, document = build_healthz(self._server, Query(target.query))
+                status, document = healthz_query(self._server, Query(target.query))
             except QueryError as error:
                 return Response(400, str(error).encode("utf-8"), _TEXT)
             # nats-server writes /healthz compactly, with its status code.

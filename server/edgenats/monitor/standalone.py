@@ -36,18 +36,25 @@ def build_leafz(server: ServerSurface, query: Query) -> dict:
     return leafz
 
 
-def build_healthz(server: ServerSurface, query: Query) -> tuple[int, dict]:
-    """The HTTP status and the document: 500 while the client port does not accept (starting, lame
-    duck), 503 when JetStream is configured but not running or a stream's store cannot write (checked
-    unless `js-enabled-only` or `js-server-only`), else 200. The monitor answering from the broker's own
-    event loop is the proof that the loop runs."""
-    if query.flag("js-enabled"):
+def build_healthz(server: ServerSurface, js_enabled_only: bool = False, js_server_only: bool = False,
+                  js_enabled: bool = False) -> tuple[int, dict]:
+    """The status code and the document (/healthz, $SYS.REQ.SERVER.PING.HEALTHZ): 500 while the client
+    port does not accept (starting, lame duck), 503 when JetStream is configured but not running or a
+    stream's store cannot write (streams checked unless `js-enabled-only` or `js-server-only`; the older
+    `js-enabled` is `js-enabled-only`), else 200. The monitor answering from the broker's own event loop
+    is the proof that the loop runs."""
+    if js_enabled:
         log.warning("Healthcheck: js-enabled deprecated, use js-enabled-only instead")
-    status, document = _health(server, query.flag("js-enabled-only") or query.flag("js-enabled")
-                               or query.flag("js-server-only"))
+    status, document = _health(server, js_enabled_only or js_server_only or js_enabled)
     if status != 200:
         log.warning('Healthcheck failed: "%s"', document["error"])
     return status, document
+
+
+def healthz_query(server: ServerSurface, query: Query) -> tuple[int, dict]:
+    """/healthz with its query options."""
+    return build_healthz(server, query.flag("js-enabled-only"), query.flag("js-server-only"),
+                         query.flag("js-enabled"))
 
 
 def _health(server: ServerSurface, jetstream_enabled_only: bool) -> tuple[int, dict]:
