@@ -3,8 +3,8 @@ accepting, every client is told with an INFO carrying `"ldm": true`, and after `
 the clients are closed one at a time, spread over the rest of `lame_duck_duration` (a random pause of
 half to all of (duration - grace) / clients between two, never more than a second), so that they
 reconnect elsewhere, or later, without a thundering herd (with no client at all, at once). Then the
-server stops as on SIGTERM (leaf
-links closed, JetStream stores flushed). A stop signal during lame duck stops at once.
+server stops as on SIGTERM (leaf links closed, JetStream stores flushed). A stop signal during lame
+duck stops at once.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ _MAX_PAUSE = 1.0
 
 
 class Closable(Protocol):
-    closed: bool
-
     def close(self, reason: str, error_text: str | None = None, flush: bool = True) -> None: ...
 
 

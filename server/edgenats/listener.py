@@ -81,8 +81,7 @@ class Listener:
         self._retry: asyncio.TimerHandle | None = None
         self._backoff = _FIRST_BACKOFF
         self._spare: int | None = _open_spare()
-        # Connections refused for lack of descriptors: since start, and since the last log line.
-        self.refused = 0
+        # Connections refused for lack of descriptors: since the last log line, and in this episode.
         self._refused_unlogged = 0
         self._episode_refused = 0
         self._starved_since = 0.0
@@ -118,8 +117,10 @@ class Listener:
         for _ in range(_BATCH):
             try:
                 conn, _address = self.sock.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            except (BlockingIOError, InterruptedError):
                 return
+            except ConnectionAbortedError:
+                continue
             except OSError as error:
                 if error.errno not in _OUT_OF_RESOURCES:
                     log.error("%s accept error: %s", self.name, error)
@@ -159,7 +160,6 @@ class Listener:
                           self.name, reason, self._refused_unlogged, now - self._logged_at)
                 self._logged_at = now
                 self._refused_unlogged = 0
-        self.refused += refused
         self._pause()
         self._retry = self.loop.call_later(self._backoff, self._resume)
         self._backoff = min(self._backoff * 2, _MAX_BACKOFF)
