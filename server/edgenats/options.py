@@ -53,6 +53,12 @@ class Options:
     max_pending_connects: int = 256
     auth_failure_delay: float = 1.0
     write_deadline: float = 10.0
+    # Lame-duck mode (SIGUSR2): clients are told at once, closed after the grace period, spread over the
+    # rest of the duration (nats-server's defaults and minimum).
+    lame_duck_duration: float = 120.0
+    lame_duck_grace_period: float = 10.0
+    # Where the process id is written at start (`pid_file`, -P).
+    pid_file: str | None = None
     authorization: dict | None = None
     accounts: dict | None = None
     # Exports, imports and limits of the `accounts` block (its users are read by edgenats.auth).
@@ -106,7 +112,7 @@ def jetstream_flags(settings: JetStreamSettings, flags: dict[str, Any]) -> JetSt
 
 # Fields that a SIGHUP reload may not change (nats-server refuses these too).
 NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes", "system_account",
-                  "websocket", "jetstream", "operators", "resolver")
+                  "websocket", "jetstream", "operators", "resolver", "pid_file")
 
 
 class UnknownKeyError(ValueError):
@@ -129,9 +135,9 @@ _NOT_IMPLEMENTED = {
     "https": "HTTPS monitoring",
     "https_port": "HTTPS monitoring",
     "server_tags": "server tags",
-    "lame_duck_duration": "lame duck mode",
-    "lame_duck_grace_period": "lame duck mode",
 }
+
+LAME_DUCK_MINIMUM = 30.0
 
 
 def _as_int(value: Any, what: str) -> int:
@@ -158,6 +164,27 @@ def _as_delay(value: Any, what: str) -> float:
         raise ValueError(f"{what}: {error}") from None
     if seconds < 0:
         raise ValueError(f"{what} must not be negative")
+    return seconds
+
+
+def _lame_duck_duration(value: Any) -> float:
+    try:
+        seconds = parse_duration(value)
+    except (ValueError, TypeError):
+        raise ValueError("error parsing lame_duck_duration: time: invalid duration") from None
+    if seconds < LAME_DUCK_MINIMUM:
+        shown = value if isinstance(value, str) else f"{value}s"
+        raise ValueError(f"invalid lame_duck_duration of {shown}, minimum is 30 seconds")
+    return seconds
+
+
+def _lame_duck_grace_period(value: Any) -> float:
+    try:
+        seconds = parse_duration(value)
+    except (ValueError, TypeError):
+        raise ValueError("error parsing lame_duck_grace_period: time: invalid duration") from None
+    if seconds < 0:
+        raise ValueError("invalid lame_duck_grace_period, needs to be positive")
     return seconds
 
 
@@ -227,6 +254,12 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.ping_max = _as_int(value, key)
     elif key == "write_deadline":
         options.write_deadline = positive_duration(value, key)
+    elif key == "lame_duck_duration":
+        options.lame_duck_duration = _lame_duck_duration(value)
+    elif key == "lame_duck_grace_period":
+        options.lame_duck_grace_period = _lame_duck_grace_period(value)
+    elif key == "pid_file":
+        options.pid_file = _as_str(value, key)
     elif key == "max_pending_connects":
         options.max_pending_connects = _as_int(value, key)
     elif key == "auth_failure_delay":

@@ -88,6 +88,9 @@ class ServerSurface(Protocol):
     def load_jwt_account(self, claims: dict) -> Account:
         """Operator mode: the account of checked account JWT claims, its settings made or refreshed."""
 
+    def accepting(self) -> bool:
+        """Whether the client port accepts connections (not while starting, in lame duck or stopping)."""
+
     def mark_dirty(self, connection: Any) -> None:
         """`connection` has queued output: flush it once, after this loop turn's input."""
 

@@ -162,6 +162,15 @@ class JetStream:
         for name, limits in enabled_accounts(settings, system_account).items():
             self.accounts[name][0].limits = limits
 
+    def write_problem(self) -> str | None:
+        """The first stream whose store could not write its last message (for /healthz), as nats-server
+        words it."""
+        for name, (streams, _api) in self.accounts.items():
+            for stream in streams.streams.values():
+                if stream.write_error is not None:
+                    return f"JetStream stream '{name} > {stream.name}' write error: {stream.write_error}"
+        return None
+
     async def stop(self) -> None:
         log.info("Initiating JetStream Shutdown...")
         for disabled in self._disabled:

@@ -96,6 +96,8 @@ class Stream:
     def __init__(self, account: Account, config: dict, created_ns: int, store: MessageStore,
                  domain: str, ingest: IngestLimits, admit: Callable[[Stream, str, int, int], None]) -> None:
         self.account = account
+        # Why the last message could not be stored (a full disk, an I/O error); None once one is again.
+        self.write_error: str | None = None
         # Called before a message is stored (stream, subject, headers length, payload length); raises
         # an errors.ApiError to refuse it (the account's and the server's storage limits).
         self.admit = admit
@@ -275,6 +277,7 @@ class Stream:
                 return False
             except StoreWriteError as error:
                 # Nothing kept (a full disk, an I/O error): the publisher is told, the stream goes on.
+                self.write_error = str(error)
                 self._finish(appended.popleft())
                 log.error("stream %s: storing a message on %s failed: %s", self.name, message.subject, error)
                 self._reply(message.reply, {"error": errors.storage_resources_exceeded().to_json(),
@@ -286,6 +289,7 @@ class Stream:
                 continue
             if self.state is StreamState.CLOSED:
                 return False
+            self.write_error = None
             try:
                 self._stored(entry, seq)
             finally:

@@ -21,7 +21,7 @@ from edgenats.monitor.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from edgenats.monitor.metrics import build_metrics
 from edgenats.monitor.query import Query, QueryError
 from edgenats.monitor.servicez import build_servicez
-from edgenats.monitor.standalone import build_gatewayz, build_healthz, build_leafz, build_routez
+from edgenats.monitor.standalone import build_gatewayz, build_leafz, build_routez, healthz_query
 from edgenats.monitor.subsz import build_subsz
 from edgenats.monitor.varz import ProcessUsage, build_varz
 
@@ -53,7 +53,6 @@ class MonitorServer:
             "/gatewayz": lambda query: build_gatewayz(server),
             "/leafz": lambda query: build_leafz(server, query),
             "/jsz": lambda query: jsz(server, query_options(query)),
-            "/healthz": lambda query: build_healthz(server),
         }
         self._aliases = {"/subscriptionsz": "/subsz"}
 
@@ -81,6 +80,14 @@ class MonitorServer:
         if path == "/":
             self._count(path)
             return Response(200, build_index(self._server.server_name), "text/html; charset=utf-8")
+        if path == "/healthz":
+            self._count(path)
+            try:
+                status, document = healthz_query(self._server, Query(target.query))
+            except QueryError as error:
+                return Response(400, str(error).encode("utf-8"), _TEXT)
+            # nats-server writes /healthz compactly, with its status code.
+            return Response(status, go_json(document, pretty=False), "application/json", _JSON_HEADERS)
         endpoint = self._endpoints.get(path)
         if endpoint is None:
             return Response(404, b"404 page not found\n", _TEXT)
@@ -90,8 +97,7 @@ class MonitorServer:
             document = endpoint(Query(target.query))
         except QueryError as error:
             return Response(400, str(error).encode("utf-8"), _TEXT)
-        # nats-server writes /healthz compactly and everything else indented.
-        return Response(200, go_json(document, pretty=path != "/healthz"), "application/json", _JSON_HEADERS)
+        return Response(200, go_json(document), "application/json", _JSON_HEADERS)
 
     def _dashboard_file(self, path: str, query: str) -> Response:
         if path == "/dashboard":
