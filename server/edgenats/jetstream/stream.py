@@ -57,6 +57,7 @@ class Captured:
     headers: bytes | None
     payload: bytes
     size: int  # what it counts against the ingest buffer: subject, reply, headers and payload
+    parsed: Headers | None  # the headers read (None without headers or when unreadable)
 
 
 @dataclass(slots=True)
@@ -152,6 +153,8 @@ class Stream:
         self._subscriptions = []
 
     def _captured(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
+        """A publish on one of the stream's subjects, in the publisher's routing call: checked and
+        appended at once, unless it must wait for the appends before it (then the worker takes it)."""
         if self.state is StreamState.OPEN:
             size = len(subject) + len(reply or "") + len(headers or b"") + len(payload)
             if self._buffered >= self._limits.msgs or self._buffered_bytes + size > self._limits.bytes:
@@ -159,8 +162,18 @@ class Stream:
                 return 1
             self._buffered += 1
             self._buffered_bytes += size
-            self._queue.append(Captured(subject, reply, headers, payload, size))
-            self._wake.set()
+            parsed = None
+            if headers:
+                try:
+                    parsed = parse_headers(headers)
+                except HeaderError:
+                    parsed = None
+            message = Captured(subject, reply, headers, payload, size, parsed)
+            if self._queue or self._must_wait(message):
+                self._queue.append(message)  # behind those waiting, or waiting itself
+                self._wake.set()
+            else:
+                self._take(message)
         return 1
 
     def _drop(self, reply: str | None) -> None:
@@ -215,30 +228,47 @@ class Stream:
     # the worker --------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        """Take captured messages in arrival order. Messages whose checks need no stored state are
-        appended one after another without waiting; the completer task answers (acks) them in order
-        as their commits are done, while the worker goes on appending: everything captured while one
-        commit is written shares the next one."""
+        """The worker: takes, in arrival order, the captured messages that must wait until every append
+        before them is answered (their checks read the stream's state), and those captured behind them."""
         while True:
             while self._queue:
-                message = self._queue.popleft()
-                appended = False
-                try:
-                    appended = await self._ingest(message)
-                except errors.ApiError as error:
-                    self._reply(message.reply, {"error": error.to_json(), "stream": self.name, "seq": 0})
-                except StoreClosedError:
-                    return  # deleted meanwhile: nothing stored, nothing acknowledged
-                except Exception:
-                    # Nothing was acknowledged: the publisher sees no PubAck and may retry.
-                    log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
-                if not appended:
-                    self._answered(message)
+                if self._must_wait(self._queue[0]) and not await self._all_completed():
+                    return  # the store closed: nothing more is stored or acknowledged
+                self._take(self._queue.popleft())
             if self.state is not StreamState.OPEN:
                 await self._all_completed()
                 return
             self._wake.clear()
             await self._wake.wait()
+
+    def _must_wait(self, message: Captured) -> bool:
+        """Whether a message's checks need every append before it answered first (expectations,
+        rollups, discard-new limits, a repeated Nats-Msg-Id still being appended) while some is not."""
+        if not self._appended:
+            return False
+        if self._discards_new:
+            return True
+        headers = message.parsed
+        if headers is None:
+            return False
+        msg_id = headers.get(MSG_ID)
+        return (bool(msg_id) and msg_id in self._appending_ids) or any(
+            headers.get(name) is not None for name in _STATEFUL_HEADERS)
+
+    def _take(self, message: Captured) -> None:
+        """Check and append one message (answered once its commit is done), or answer it now."""
+        appended = False
+        try:
+            appended = self._ingest(message)
+        except errors.ApiError as error:
+            self._reply(message.reply, {"error": error.to_json(), "stream": self.name, "seq": 0})
+        except StoreClosedError:
+            pass  # deleted meanwhile: nothing stored, nothing acknowledged
+        except Exception:
+            # Nothing was acknowledged: the publisher sees no PubAck and may retry.
+            log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
+        if not appended:
+            self._answered(message)
 
     async def _all_completed(self) -> bool:
         """Wait until every append made so far is answered; False once the store closed."""
@@ -327,13 +357,6 @@ class Stream:
         for consumer in list(self.consumers.values()):
             consumer.pump()
 
-    def _needs_stored_state(self, headers: Headers | None) -> bool:
-        """Whether a message's checks read the stream's state, so that the appends before it must be
-        complete first: expectations, rollups and discard-new limits."""
-        if self._discards_new:
-            return True
-        return headers is not None and any(headers.get(name) is not None for name in _STATEFUL_HEADERS)
-
     @property
     def config(self) -> dict:
         return self._config
@@ -346,24 +369,17 @@ class Stream:
             config["max_msgs"] > 0 or config["max_bytes"] > 0
             or bool(config.get("discard_new_per_subject") and config["max_msgs_per_subject"] > 0))
 
-    async def _ingest(self, message: Captured) -> bool:
-        """Check and append one message; True once appended (answered when its commit is done)."""
+    def _ingest(self, message: Captured) -> bool:
+        """Check and append one message (every append it must wait for is answered); True once
+        appended (answered when its commit is done), False when answered now (a duplicate)."""
         config = self.config
-        headers = None
-        if message.headers:
-            try:
-                headers = parse_headers(message.headers)
-            except HeaderError:
-                headers = None
+        headers = message.parsed
         msg_id = ""
         rollup = None
         ttl = 0
         stored_headers = message.headers
         if config["sealed"]:
             raise errors.sealed_stream()
-        barrier = self._needs_stored_state(headers)
-        if barrier and not await self._all_completed():
-            raise StoreClosedError("stream closed")
         if headers is not None:
             expected = headers.get(EXPECTED_STREAM)
             if expected is not None and expected != self.name:
@@ -385,8 +401,6 @@ class Stream:
                     raise errors.wrong_last_sequence(actual)
             msg_id = headers.get(MSG_ID) or ""
             if msg_id:
-                if msg_id in self._appending_ids and not await self._all_completed():
-                    raise StoreClosedError("stream closed")
                 seen = self._seen(msg_id)
                 if seen is not None:
                     self._ack(message.reply, seen, duplicate=True)
@@ -414,8 +428,6 @@ class Stream:
         self._start_completer()
         if msg_id:
             self._appending_ids[msg_id] = None
-        if barrier and not await self._all_completed():
-            raise StoreClosedError("stream closed")
         return True
 
     def _message_ttl(self, ttl: int | None, headers: bytes) -> tuple[int, bytes]:
