@@ -71,7 +71,9 @@ class Router:
                 return plan.deliver(subject, reply, header_size, size, payload_crlf, self.mark_dirty)
         else:
             plan = self.sublist.match(subject)
-        if sizes_as_sent is not None:
+        if not (plan.bulk or plan.counted or plan.queues):
+            plain_tail = header_tail = None  # no socket receives it: no line to build
+        elif sizes_as_sent is not None:
             plain_tail, header_tail = tails_as_sent(reply, header_size, size, sizes_as_sent)
         elif header_size < 0 and reply is None:
             plain_tail = SIZE_TAILS.get(size) or size_tail(size)

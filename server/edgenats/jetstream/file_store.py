@@ -30,11 +30,13 @@ A failed commit (disk full, I/O error) fails its appends with StoreWriteError; t
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from .cipher import PLAIN, RecordCodec
@@ -51,6 +53,12 @@ CREATE TABLE IF NOT EXISTS bounds (
 """
 
 Row = tuple[int, str, bytes | None, bytes, int]
+_CHUNK = 512  # rows per INSERT at most: 2560 parameters, within SQLite's limit (32766)
+
+
+@functools.cache
+def _insert_statement(count: int) -> str:
+    return "INSERT INTO messages VALUES " + ",".join(["(?, ?, ?, ?, ?)"] * count)
 
 
 def open_file_store(directory: Path, sync: SyncPolicy, codec: RecordCodec = PLAIN) -> FileStore:
@@ -176,7 +184,7 @@ class FileStore:
             try:
                 self._writer.execute("BEGIN IMMEDIATE")
                 rows = batch.rows if self._codec is PLAIN else [self._sealed(row) for row in batch.rows]
-                self._writer.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
+                self._insert(rows)
                 if batch.discards:
                     self._writer.executemany("DELETE FROM messages WHERE seq = ?",
                                              [(seq,) for seq in batch.discards])
@@ -187,6 +195,15 @@ class FileStore:
                 batch.error = error
                 if self._writer.in_transaction:
                     self._writer.execute("ROLLBACK")
+
+    def _insert(self, rows: list[Row]) -> None:
+        """The rows in a few statements of many rows each (one per power of two in the count, at most
+        _CHUNK rows): SQLite runs each without the GIL, where executemany takes it back after each row."""
+        done = 0
+        while done < len(rows):
+            count = 1 << (min(len(rows) - done, _CHUNK).bit_length() - 1)
+            self._writer.execute(_insert_statement(count), list(chain.from_iterable(rows[done:done + count])))
+            done += count
 
     def _sealed(self, row: Row) -> Row:
         seq, subject, headers, data, time_ns = row

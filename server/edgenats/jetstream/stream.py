@@ -328,23 +328,27 @@ class Stream:
     def _stored(self, entry: Appended, seq: int) -> None:
         """A message is kept: its TTL, msg id, rollup and limits apply, then its PubAck is sent."""
         message = entry.message
-        self._track_ttl(seq, entry.ttl, entry.stored_ns)
+        if entry.ttl:
+            self._track_ttl(seq, entry.ttl, entry.stored_ns)
         if entry.msg_id:
             self._remember(entry.msg_id, seq)
-        try:
-            if entry.rollup == "sub":
-                self.store.purge(subject_filter=message.subject, up_to_seq=seq)
-            elif entry.rollup == "all":
-                self.store.purge(up_to_seq=seq)
-            self.enforce_limits(message.subject)
-            if self.config["retention"] == retention.INTEREST:
-                retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
-        except Exception:
-            log.exception("stream %s: applying limits after seq %d failed", self.name, seq)
-        if entry.ttl > 0 or self.config["max_age"]:
+        if entry.rollup is not None or self._limited:
+            try:
+                if entry.rollup == "sub":
+                    self.store.purge(subject_filter=message.subject, up_to_seq=seq)
+                elif entry.rollup == "all":
+                    self.store.purge(up_to_seq=seq)
+                self.enforce_limits(message.subject)
+                if self.config["retention"] == retention.INTEREST:
+                    retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
+            except Exception:
+                log.exception("stream %s: applying limits after seq %d failed", self.name, seq)
+        if entry.ttl > 0 or self._ages:
             if self._expiry is None or (entry.ttl > 0 and entry.stored_ns + entry.ttl < self._expiry_due_ns):
                 self._schedule_expiry()  # else the armed timer is due first (no store read per publish)
-        self._ack(message.reply, seq)
+        if message.reply and not self._no_ack:
+            # Byte for byte as nats-server writes it.
+            self.account.publish_internal(message.reply, b"%s%d}" % (self._ack_prefix, seq), once=True)
 
     def _finish(self, entry: Appended) -> None:
         """An append is answered (or failed): off the ingest buffer; its msg id, remembered by now,
@@ -365,6 +369,11 @@ class Stream:
     def config(self, config: dict) -> None:
         """A new config, and what the publish checks read of it once rather than per message."""
         self._config = config
+        # What a stored message may need done after it: discard-old limits, interest retention.
+        self._limited = (config["max_msgs_per_subject"] > 0 or config["max_msgs"] > 0 or config["max_bytes"] > 0
+                         or config["retention"] == retention.INTEREST)
+        self._ages = bool(config["max_age"])
+        self._no_ack = bool(config.get("no_ack"))
         self._discards_new = config["discard"] == "new" and (
             config["max_msgs"] > 0 or config["max_bytes"] > 0
             or bool(config.get("discard_new_per_subject") and config["max_msgs_per_subject"] > 0))
@@ -403,7 +412,7 @@ class Stream:
             if msg_id:
                 seen = self._seen(msg_id)
                 if seen is not None:
-                    self._ack(message.reply, seen, duplicate=True)
+                    self._ack_duplicate(message.reply, seen)
                     return False
             expected = headers.get(EXPECTED_LAST_MSG_ID)
             if expected is not None and expected != self._last_msg_id:
@@ -611,15 +620,13 @@ class Stream:
 
     # replies -----------------------------------------------------------------------------------
 
-    def _ack(self, reply: str | None, seq: int, duplicate: bool = False) -> None:
-        if not reply or self.config.get("no_ack"):
-            return
-        # Byte for byte as nats-server writes it, duplicate flag included.
-        tail = b',"duplicate": true}' if duplicate else b"}"
-        self.account.publish_internal(reply, b"%s%d%s" % (self._ack_prefix, seq, tail), once=True)
+    def _ack_duplicate(self, reply: str | None, seq: int) -> None:
+        if reply and not self._no_ack:
+            # Byte for byte as nats-server writes it, duplicate flag included.
+            self.account.publish_internal(reply, b'%s%d,"duplicate": true}' % (self._ack_prefix, seq), once=True)
 
     def _reply(self, reply: str | None, document: dict) -> None:
-        if reply and not self.config.get("no_ack"):
+        if reply and not self._no_ack:
             self.account.publish_internal(reply, go_json(document, pretty=False), once=True)
 
     # lifecycle ---------------------------------------------------------------------------------
