@@ -347,8 +347,9 @@ class Stream:
             if self._expiry is None or (entry.ttl > 0 and entry.stored_ns + entry.ttl < self._expiry_due_ns):
                 self._schedule_expiry()  # else the armed timer is due first (no store read per publish)
         if message.reply and not self._no_ack:
-            # Byte for byte as nats-server writes it.
-            self.account.publish_internal(message.reply, b"%s%d}" % (self._ack_prefix, seq), once=True)
+            # Byte for byte as nats-server writes it, straight to the routing path (no headers).
+            ack = b"%s%d}\r\n" % (self._ack_prefix, seq)
+            self.account.publish(message.reply.encode("latin-1"), None, -1, len(ack) - 2, ack, once=True)
 
     def _finish(self, entry: Appended) -> None:
         """An append is answered (or failed): off the ingest buffer; its msg id, remembered by now,
