@@ -2,7 +2,9 @@
 
 Appends are committed by one writer thread, in batches: every append made while the previous batch was
 being written goes into the next one, and each append completes, in call order, once the commit of its
-batch returned. What "committed" guarantees depends on the stream's SyncPolicy:
+batch returned. A batch's rows go in as a few many-row INSERTs, so the writer takes the GIL back a few
+times per batch rather than after every row (the event loop's thread keeps it). What "committed"
+guarantees depends on the stream's SyncPolicy:
 
 - `always`: synchronous=FULL, so the WAL is fsynced at every commit. An acknowledged message survives a
   process crash, an OS crash and a power failure.

@@ -1,12 +1,15 @@
 """A stream at run time: it captures the publishes on its subjects (one internal subscription per
 subject, on the account's one routing path), runs the reference's header checks in order
 (Nats-Expected-*, Nats-Msg-Id de-duplication, rollups), enforces its limits, appends to its store
-and only then answers the PubAck. One worker per stream takes captured messages in arrival order,
-so every check sees the stream as the previous publish left it; one completer task answers the
-appends in order as their commits finish, while the worker appends the next ones. PubAcks go to
-their one-off reply subjects without caching a delivery plan for each. max_age and per-message TTL expiry run
-on one timer; when they remove a subject's last message, a limit marker is published through the same
-worker (subject_delete_marker_ttl)."""
+and only then answers the PubAck. A publish is checked and appended in the publisher's routing call,
+in arrival order; one whose checks read the stream's state (expectations, rollups, discard-new
+limits, a repeated Nats-Msg-Id still being appended) waits in the stream's worker, with everything
+captured behind it, until every append before it is answered, so every check sees the stream as the
+previous publish left it. One completer task answers the appends in order as their commits finish,
+while the next ones are appended. PubAcks go to their one-off reply subjects without caching a
+delivery plan for each. max_age and per-message TTL expiry run on one timer; when they remove a
+subject's last message, a limit marker is published through the same ingest path
+(subject_delete_marker_ttl)."""
 
 from __future__ import annotations
 
@@ -52,23 +55,18 @@ class StreamState(enum.Enum):
 
 @dataclass(slots=True)
 class Captured:
+    """A publish the stream captured and, once appended, what answering it needs."""
     subject: str
     reply: str | None
     headers: bytes | None
     payload: bytes
     size: int  # what it counts against the ingest buffer: subject, reply, headers and payload
     parsed: Headers | None  # the headers read (None without headers or when unreadable)
-
-
-@dataclass(slots=True)
-class Appended:
-    """A message handed to the store, answered once its commit is done."""
-    message: Captured
-    stored: Awaitable[int]  # gives its sequence once durable
-    msg_id: str
-    rollup: str | None
-    ttl: int  # ns; 0 none, message_ttl.NEVER never
-    stored_ns: int
+    stored: Awaitable[int] | None = None  # once appended: gives its sequence once durable
+    msg_id: str = ""
+    rollup: str | None = None
+    ttl: int = 0  # ns; 0 none, message_ttl.NEVER never
+    stored_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,7 @@ class Stream:
         self._msg_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._last_msg_id = ""
         # Appended, not yet complete, in order; answered by the completer task as commits finish.
-        self._appended: deque[Appended] = deque()
+        self._appended: deque[Captured] = deque()
         self._completer: asyncio.Task[bool] | None = None
         self._appending_ids: dict[str, None] = {}  # the msg ids among them
         self._expiry: asyncio.TimerHandle | None = None
@@ -294,13 +292,12 @@ class Stream:
         appended = self._appended
         completed = False
         while appended:
-            entry = appended[0]
-            if completed and not entry.stored.done():
+            message = appended[0]
+            if completed and not message.stored.done():
                 self._pump_consumers()
                 completed = False
-            message = entry.message
             try:
-                seq = await entry.stored
+                seq = await message.stored
             except StoreClosedError:
                 return False
             except StoreWriteError as error:
@@ -317,7 +314,7 @@ class Stream:
             if self.state is StreamState.CLOSED:
                 return False
             try:
-                self._stored(entry, seq)
+                self._stored(message, seq)
             finally:
                 self._finish(appended.popleft())
             completed = True
@@ -325,36 +322,35 @@ class Stream:
             self._pump_consumers()
         return True
 
-    def _stored(self, entry: Appended, seq: int) -> None:
+    def _stored(self, message: Captured, seq: int) -> None:
         """A message is kept: its TTL, msg id, rollup and limits apply, then its PubAck is sent."""
-        message = entry.message
-        if entry.ttl:
-            self._track_ttl(seq, entry.ttl, entry.stored_ns)
-        if entry.msg_id:
-            self._remember(entry.msg_id, seq)
-        if entry.rollup is not None or self._limited:
+        if message.ttl:
+            self._track_ttl(seq, message.ttl, message.stored_ns)
+        if message.msg_id:
+            self._remember(message.msg_id, seq)
+        if message.rollup is not None or self._limited:
             try:
-                if entry.rollup == "sub":
+                if message.rollup == "sub":
                     self.store.purge(subject_filter=message.subject, up_to_seq=seq)
-                elif entry.rollup == "all":
+                elif message.rollup == "all":
                     self.store.purge(up_to_seq=seq)
                 self.enforce_limits(message.subject)
                 if self.config["retention"] == retention.INTEREST:
                     retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
             except Exception:
                 log.exception("stream %s: applying limits after seq %d failed", self.name, seq)
-        if entry.ttl > 0 or self._ages:
-            if self._expiry is None or (entry.ttl > 0 and entry.stored_ns + entry.ttl < self._expiry_due_ns):
+        if message.ttl > 0 or self._ages:
+            if self._expiry is None or (message.ttl > 0 and message.stored_ns + message.ttl < self._expiry_due_ns):
                 self._schedule_expiry()  # else the armed timer is due first (no store read per publish)
         if message.reply and not self._no_ack:
             # Byte for byte as nats-server writes it, straight to the routing path (no headers).
             ack = b"%s%d}\r\n" % (self._ack_prefix, seq)
             self.account.publish(message.reply.encode("latin-1"), None, -1, len(ack) - 2, ack, once=True)
 
-    def _finish(self, entry: Appended) -> None:
+    def _finish(self, entry: Captured) -> None:
         """An append is answered (or failed): off the ingest buffer; its msg id, remembered by now,
         is no longer being appended."""
-        self._answered(entry.message)
+        self._answered(entry)
         if entry.msg_id:
             del self._appending_ids[entry.msg_id]
 
@@ -433,8 +429,9 @@ class Stream:
         if config["discard"] == "new":
             self._check_room(message)
         stored_ns = time.time_ns()
-        stored = self.store.append(message.subject, stored_headers, message.payload, stored_ns)
-        self._appended.append(Appended(message, stored, msg_id, rollup, ttl, stored_ns))
+        message.stored = self.store.append(message.subject, stored_headers, message.payload, stored_ns)
+        message.msg_id, message.rollup, message.ttl, message.stored_ns = msg_id, rollup, ttl, stored_ns
+        self._appended.append(message)
         self._start_completer()
         if msg_id:
             self._appending_ids[msg_id] = None
