@@ -167,7 +167,9 @@ class Stream:
                 except HeaderError:
                     parsed = None
             message = Captured(subject, reply, headers, payload, size, parsed)
-            if self._queue or self._must_wait(message):
+            # (_must_wait's first test inline: this runs for every publish)
+            if self._queue or (self._appended and (self._discards_new or parsed is not None)
+                               and self._must_wait(message)):
                 self._queue.append(message)  # behind those waiting, or waiting itself
                 self._wake.set()
             else:
