@@ -434,7 +434,8 @@ class Stream:
         message.stored = self.store.append(message.subject, stored_headers, message.payload, stored_ns)
         message.msg_id, message.rollup, message.ttl, message.stored_ns = msg_id, rollup, ttl, stored_ns
         self._appended.append(message)
-        self._start_completer()
+        if self._completer is None:
+            self._start_completer()
         if msg_id:
             self._appending_ids[msg_id] = None
         return True
