@@ -67,7 +67,7 @@ class Router:
         the plan its head shares (a ReplyPlan) delivers it."""
         if once:
             plan = self.sublist.match_once(subject)
-            if type(plan) is ReplyPlan and sizes_as_sent is None:
+            if type(plan) is ReplyPlan and skip is None and sizes_as_sent is None:
                 return plan.deliver(subject, reply, header_size, size, payload_crlf, self.mark_dirty)
         else:
             plan = self.sublist.match(subject)

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS bounds (
 """
 
 Row = tuple[int, str, bytes | None, bytes, int]
-_CHUNK = 512  # rows per INSERT at most: 2560 parameters, within SQLite's limit (32766)
+_CHUNK = 512  # rows per INSERT at most (2560 parameters), fewer when this SQLite allows fewer
 
 
 @functools.cache
@@ -91,6 +91,9 @@ class FileStore:
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute(f"PRAGMA synchronous={self._normal_sync}")
         self._writer.executescript(_SCHEMA)
+        # A power of two: SQLite before 3.32 allows 999 parameters per statement, 32766 since.
+        most = min(_CHUNK, self._writer.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 5)  # 5 per row
+        self._chunk = 1 << (most.bit_length() - 1)
         self._fsync_directory()
         self._reader = sqlite3.connect(self.path, isolation_level=None)
         self._index = self._load_index()
@@ -200,10 +203,10 @@ class FileStore:
 
     def _insert(self, rows: list[Row]) -> None:
         """The rows in a few statements of many rows each (one per power of two in the count, at most
-        _CHUNK rows): SQLite runs each without the GIL, where executemany takes it back after each row."""
+        `_chunk` rows): SQLite runs each without the GIL, where executemany takes it back after each row."""
         done = 0
         while done < len(rows):
-            count = 1 << (min(len(rows) - done, _CHUNK).bit_length() - 1)
+            count = 1 << (min(len(rows) - done, self._chunk).bit_length() - 1)
             self._writer.execute(_insert_statement(count), list(chain.from_iterable(rows[done:done + count])))
             done += count
 
