@@ -41,6 +41,9 @@ class Options:
     # The monitor listens on the client host unless `http: host:port` names another (as nats-server).
     http_host: str | None = None
     http_port: int = 0
+    # An edgenats extension: the monitoring port asks for this user and password (HTTP Basic); "": open.
+    http_user: str = ""
+    http_password: str = ""
     max_payload: int = MB
     max_connections: int = 65536
     max_control_line: int = 4096
@@ -238,6 +241,10 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.http_host = host or options.http_host
     elif key in ("http_port", "monitor_port"):
         options.http_port = _valid_port(_as_int(value, key), key)
+    elif key == "http_user":
+        options.http_user = _as_str(value, key)
+    elif key == "http_password":
+        options.http_password = _as_str(value, key)
     elif key == "max_payload":
         options.max_payload = _as_size(value, key)
     elif key in ("max_connections", "max_conn"):
@@ -403,6 +410,8 @@ def _where(position: Position | None, fallback: str) -> str:
 
 
 def validate(options: Options, origin: str) -> None:
+    if bool(options.http_user) != bool(options.http_password):
+        raise OptionsError(f"{origin}: http_user and http_password go together")
     if options.max_payload > options.max_pending:
         raise OptionsError(f"{origin}: max_payload ({options.max_payload}) cannot exceed max_pending "
                            f"({options.max_pending})")

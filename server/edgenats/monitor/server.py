@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from edgenats.monitor.access import REALM_HEADER, MonitorAccess
 from edgenats.monitor.connz import build_connz
 from edgenats.monitor.dashboard_files import HEADERS as DASHBOARD_HEADERS
 from edgenats.monitor.dashboard_files import DashboardFiles
@@ -44,6 +45,7 @@ class MonitorServer:
         self._usage = ProcessUsage()
         self._http = HTTPServer(self.handle)
         self._dashboard = DashboardFiles()
+        self._access = MonitorAccess()
         self.http_req_stats: dict[str, int] = {}
         self._endpoints: dict[str, Endpoint] = {
             "/varz": lambda query: build_varz(server, self._usage, self.http_req_stats),
@@ -63,6 +65,11 @@ class MonitorServer:
         await self._http.stop()
 
     async def handle(self, request: Request) -> Response:
+        options = self._server.options
+        # /healthz stays open for probes (systemd, load balancers): it tells no more than up or down.
+        open_path = urlsplit(request.target).path.rstrip("/") == "/healthz"
+        if not open_path and not self._access.allows(options.http_user, options.http_password, request.authorization):
+            return Response(401, b"Unauthorized\n", _TEXT, [REALM_HEADER])
         if request.method not in _ALLOWED_METHODS:
             return Response(405, b"Method Not Allowed\n", _TEXT, [("Allow", ", ".join(_ALLOWED_METHODS))])
         target = urlsplit(request.target)

@@ -87,6 +87,7 @@ def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[
         "ping_max": options.ping_max,
         "http_host": options.http_host,
         "http_port": options.http_port,
+        **({"http_auth_required": True} if options.http_user else {}),  # edgenats: http_user/http_password
         "http_base_path": "",
         "https_port": 0,
         "auth_timeout": go_float(server.authenticator.timeout),
