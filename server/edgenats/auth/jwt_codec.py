@@ -1,11 +1,15 @@
-"""NATS JWTs (version 2) as text: decoding with the issuer's signature checked, encoding signed by a
+"""NATS JWTs as text: decoding with the issuer's signature checked, encoding (version 2) signed by a
 seed, and `.creds` files (a user JWT and its seed between nats-server's armour lines).
 
 A JWT is `header.claims.signature`, each part unpadded base64url; the header is
-`{"typ":"JWT","alg":"ed25519-nkey"}`, the signature is Ed25519 by the `iss` public key over the first
-two parts as written. What the claims mean (expiry, permissions, limits) is checked elsewhere: this
-module only says whether a token is well formed, of the expected kind, and signed by its issuer.
-Signing uses the NATS project's `nkeys` library, imported when a token is made.
+`{"typ":"JWT","alg":"ed25519-nkey"}` (version 1 tokens say `ed25519`), the signature is Ed25519 by the
+`iss` public key over the first two parts as written (over the claims part alone in version 1). A
+version 1 token (its kind in a top-level `type`) decodes to the version 2 layout, as the jwt library
+migrates it: `type`, `tags` and `issuer_account` move into `nats`, an account gets no JetStream, and a
+user has no subscription, data or payload limit unless it names one (its old `max` limit is dropped).
+What the claims mean (expiry, permissions, limits) is checked elsewhere: this module only says whether a
+token is well formed, of the expected kind, and signed by its issuer. Signing uses the NATS project's
+`nkeys` library, imported when a token is made.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 from .nkey_keys import PREFIX_ACCOUNT, PREFIX_OPERATOR, public_key_bytes, signed_by
 
 ALGORITHM = "ed25519-nkey"
+_ALGORITHMS = (ALGORITHM, "ed25519")
 CLAIMS_VERSION = 2
 _HEADER = {"typ": "JWT", "alg": ALGORITHM}
 # The kinds of key that may issue each kind of JWT (an account's own key or one of its signing keys
@@ -27,6 +32,9 @@ _HEADER = {"typ": "JWT", "alg": ALGORITHM}
 ISSUER_KINDS = {"operator": (PREFIX_OPERATOR,), "account": (PREFIX_OPERATOR, PREFIX_ACCOUNT),
                 "user": (PREFIX_ACCOUNT,), "activation": (PREFIX_ACCOUNT,)}
 # nats-server's names of those kinds, in its "unable to validate expected prefixes" error.
+# The limits a version 1 account can have (no JetStream ones: those stay unset, so JetStream is off).
+_V1_ACCOUNT_LIMITS = frozenset({"subs", "data", "payload", "imports", "exports", "wildcards", "conn", "leaf",
+                                "disallow_bearer"})
 _KIND_NAMES = {PREFIX_OPERATOR: "operator", PREFIX_ACCOUNT: "account"}
 _CREDS_BLOCK = re.compile(r"-{3,}[^\n]*BEGIN[^\n]*-{3,}\s*\n\s*(\S+)\s*\n\s*-{3,}[^\n]*END[^\n]*-{3,}")
 
@@ -67,22 +75,48 @@ def decode_jwt(token: str, expected_type: str) -> dict:
     if len(parts) != 3:
         raise JwtError("expected 3 chunks")
     header = _json_part(parts[0], "header")
-    if str(header.get("typ", "")).upper() != "JWT" or header.get("alg") != ALGORITHM:
+    if str(header.get("typ", "")).upper() != "JWT" or str(header.get("alg", "")).lower() not in _ALGORITHMS:
         raise JwtError(f"unexpected token header {header!r}")
     claims = _json_part(parts[1], "claims")
+    version = 1 if "type" in claims else CLAIMS_VERSION
+    if version == 1:
+        claims = _migrated(claims)
     nats = claims.get("nats")
     if not isinstance(nats, dict) or nats.get("type") != expected_type:
         raise JwtError(f"not {expected_type} claim")
-    if nats.get("version", 1) != CLAIMS_VERSION:
+    if version == CLAIMS_VERSION and nats.get("version", 1) != CLAIMS_VERSION:
         raise JwtError(f"unsupported JWT version {nats.get('version')!r}")
     kinds = ISSUER_KINDS[expected_type]
     key = next((found for found in (public_key_bytes(claims.get("iss"), kind) for kind in kinds) if found), None)
     if key is None:
         names = " ".join(_KIND_NAMES[kind] for kind in kinds)
         raise JwtError(f"unable to validate expected prefixes - [{names}]")
-    if not signed_by(key, f"{parts[0]}.{parts[1]}".encode(), _b64decode(parts[2])):
-        raise JwtError("claim failed V2 signature verification")
+    signed = parts[1] if version == 1 else f"{parts[0]}.{parts[1]}"
+    if not signed_by(key, signed.encode(), _b64decode(parts[2])):
+        raise JwtError(f"claim failed V{version} signature verification")
     return claims
+
+
+def _migrated(claims: dict) -> dict:
+    """Version 1 `claims` in the version 2 layout (`nats.version` 1)."""
+    body = dict(claims)
+    nats = body.get("nats") or {}
+    if not isinstance(nats, dict):
+        raise JwtError("invalid claims in token")
+    nats = dict(nats)
+    kind = body.pop("type")
+    nats["type"] = kind
+    for moved in ("tags", "issuer_account"):
+        if moved in body:
+            nats[moved] = body.pop(moved)
+    if kind == "user":
+        nats.pop("max", None)
+        nats = {"subs": -1, "data": -1, "payload": -1, **nats}
+    if kind == "account" and isinstance(nats.get("limits"), dict):
+        nats["limits"] = {key: value for key, value in nats["limits"].items() if key in _V1_ACCOUNT_LIMITS}
+    nats["version"] = 1
+    body["nats"] = nats
+    return body
 
 
 def _claims_id(claims: dict) -> str:
