@@ -22,6 +22,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import pytest
 from missing_tools import missing_tool
 from servers import nats_server_binary
 
@@ -76,6 +77,7 @@ def run_in_own_group(command: list[str], cwd: Path, env: dict[str, str]) -> subp
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
+@pytest.mark.natspy
 def test_natspy_own_tls_nkeys_and_websocket_tests(server_kind, tmp_path):
     if not (SOURCES / "FETCHED").exists():
         missing_tool(f"nats.py's own tests are not fetched: run scripts/natspy-tests (makes .cache/{SOURCES.name})")
