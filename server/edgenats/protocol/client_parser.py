@@ -154,7 +154,6 @@ class ClientProtocolParser(PendingInput):
         "headers_allowed",
         "pedantic",
         "connect_options",
-        "_state",
         "_message",
     )
 
@@ -169,17 +168,17 @@ class ClientProtocolParser(PendingInput):
         self.pedantic = True
         # What the CONNECTs so far amount to; each one updates it.
         self.connect_options = ConnectOptions()
-        self._state = CONTROL_LINE
         self._message: tuple | None = None
 
     def feed(self, data: bytes) -> None:
         if self._stopped:
             return
-        data = self._joined(data)
-        if data is None:
-            return
+        position = self._resume(data) if self._pending else 0
+        if position >= 0:
+            self._parse(data, position)
+
+    def _parse(self, data: bytes, position: int) -> None:
         buffer = memoryview(data)
-        position = 0
         end = len(data)
         handler = self.handler
         # Limits change only on a reload, never during one read; the session's flags only through an
