@@ -212,7 +212,9 @@ class Connection(asyncio.Protocol):
         if self.server.tracing:
             self._trace("->>", data)
         self.handed += len(data)
-        self.transport.write(data)
+        # As a view, what the socket does not take at once is copied into the transport's buffer once,
+        # not sliced off into new bytes first.
+        self.transport.write(memoryview(data))
         if self._deadline_timer is not None:
             self._check_pending()
 
