@@ -19,6 +19,7 @@ from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
+from edgenats.backpressure import Backpressure
 from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
@@ -119,6 +120,7 @@ class Server:
         self.imports.apply(options.account_settings)
         self.connections: dict[int, Connection] = {}
         self.keepalive: set[Connection] = set()
+        self.backpressure = Backpressure(self.loop)
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
         self.total_connections = 0
         self.slow_consumers = 0
