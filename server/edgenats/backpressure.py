@@ -49,7 +49,7 @@ class Producer(Protocol):
 class Backpressure:
     """The server's view of receivers that are behind and the publishers paused for them."""
 
-    __slots__ = ("_loop", "_pending", "_marks", "_total", "behind", "_paused", "stalls")
+    __slots__ = ("_loop", "_pending", "_marks", "_total", "behind", "_paused")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -62,20 +62,21 @@ class Backpressure:
         self.behind: set[Receiver] = set()
         # Paused publishers, with the timer that ends a bounded stall (None: until drained).
         self._paused: dict[Producer, asyncio.TimerHandle | None] = {}
-        self.stalls = 0
-
-    @property
-    def total_pending(self) -> int:
-        return self._total
 
     # receivers ---------------------------------------------------------------------------------
 
     def pending_changed(self, receiver: Receiver, pending: int, max_pending: int) -> None:
         """A blocked receiver was written to (or just blocked) with `pending` bytes now buffered."""
+        was_over = self._total > OUTBOUND_BUDGET
         self._total += pending - self._pending.get(receiver, 0)
         self._pending[receiver] = pending
-        self._marks[receiver] = stall_mark(max_pending)
-        self._find_behind()
+        self._marks[receiver] = mark = stall_mark(max_pending)
+        if self._total > OUTBOUND_BUDGET or was_over:
+            self._find_behind()
+        elif pending > mark:
+            self.behind.add(receiver)
+        else:
+            self.behind.discard(receiver)
 
     def drained(self, receiver: Receiver) -> None:
         """A receiver's transport wants more (its pending bytes fell below its low-water mark), or it
@@ -106,7 +107,6 @@ class Backpressure:
             return
         if all(len(receiver.out) == count for receiver, count in before):
             return
-        self.stalls += 1
         producer.transport.pause_reading()
         bounded = self._total <= OUTBOUND_BUDGET
         self._paused[producer] = self._loop.call_later(STALL_S, self._resume, producer) if bounded else None
