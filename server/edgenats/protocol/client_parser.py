@@ -143,6 +143,9 @@ def _repeats(data: bytes, position: int, start: int, frame: int, end: int) -> in
     count = (end - position) // frame - 1
     first = position + frame
     line = start - position
+    # Most often the next frame is not a repeat at all (request/reply): that is decided at once.
+    if count <= 0 or not data.startswith(data[position:start], first):
+        return 0
     checks = [(offset, data[position + offset : position + offset + 1]) for offset in range(line)]
     for offset, expected in (*checks, (frame - 2, b"\r"), (frame - 1, b"\n")):
         if count <= 0:
