@@ -56,6 +56,8 @@ _SEPARATED_VERBS = frozenset((PUB, HPUB, HMSG, SUB, UNSUB, ERR))
 _LINE_VERBS = frozenset((PING, PONG, OK))
 _SPACE, _TAB, _CR, _ZERO = 32, 9, 13, 48
 # SUB and UNSUB split on \r (and \n) as well as on spaces and tabs; PUB and HPUB only on the latter.
+# Repeated PUB frames compared one by one before a run is checked in strided blocks (each 4x larger).
+_FIRST_RUN_BLOCK = 8
 _SUB_SEPARATORS = bytes.maketrans(b"\t\r\n", b"   ")
 _PUB_SEPARATORS = bytes.maketrans(b"\t", b" ")
 
@@ -138,21 +140,37 @@ def _as_sent(header_text: bytes | None, size_text: bytes) -> tuple[bytes | None,
 
 def _repeats(data: bytes, position: int, start: int, frame: int, end: int) -> int:
     """How many whole frames after the one at `position` (control line up to `start`, `frame` bytes
-    long) repeat its control line and end in CRLF. Each byte of the line (and the CRLF) is checked in
-    one strided slice across all the candidate frames, in C, rather than frame by frame."""
-    count = (end - position) // frame - 1
+    long) repeat its control line and end in CRLF. The first few are compared one by one (a request
+    stream repeats a line a few times, if at all); past those, each byte of the line and the CRLF is
+    checked in one strided slice across a block of frames, in C, blocks growing while every frame in
+    them repeats, so the work follows the run's length and not the read's."""
+    available = (end - position) // frame - 1
     first = position + frame
-    line = start - position
-    # Most often the next frame is not a repeat at all (request/reply): that is decided at once.
-    if count <= 0 or not data.startswith(data[position:start], first):
-        return 0
-    checks = [(offset, data[position + offset : position + offset + 1]) for offset in range(line)]
-    for offset, expected in (*checks, (frame - 2, b"\r"), (frame - 1, b"\n")):
-        if count <= 0:
-            return 0
-        column = data[first + offset : first + offset + count * frame : frame]
-        count -= len(column.lstrip(expected))
-    return count
+    head = data[position:start]
+    found = 0
+    while found < available:
+        at = first + found * frame
+        if not data.startswith(head, at) or data[at + frame - 2 : at + frame] != CRLF:
+            return found
+        found += 1
+        if found == _FIRST_RUN_BLOCK:
+            break
+    checks = [(offset, head[offset : offset + 1]) for offset in range(len(head))]
+    checks += [(frame - 2, b"\r"), (frame - 1, b"\n")]
+    block = _FIRST_RUN_BLOCK * 4
+    while found < available:
+        count = wanted = min(block, available - found)
+        base = first + found * frame
+        for offset, expected in checks:
+            column = data[base + offset : base + offset + count * frame : frame]
+            count -= len(column.lstrip(expected))
+            if not count:
+                break
+        found += count
+        if count < wanted:
+            break
+        block *= 4
+    return found
 
 
 def split_arguments(argument: bytes, separators: bytes = _SUB_SEPARATORS) -> list[bytes]:
