@@ -48,6 +48,7 @@ def load_config(path=CONFIG_FILE):
         subjects.setdefault(key, "devices." + dev + "." + ("cmd" if key == "command" else key))
     subjects.setdefault("queued", "commands." + dev)
     cfg.setdefault("commands_stream", None)
+    cfg.setdefault("inbox_prefix", "_INBOX." + dev)  # what `edgenats creds device` lets the device subscribe to
     cfg.setdefault("interval_s", 10)
     cfg.setdefault("service", {})
     cfg.setdefault("client", {})
@@ -59,6 +60,16 @@ def load_config(path=CONFIG_FILE):
     outbox.setdefault("segment_bytes", 2048)
     outbox.setdefault("ack_wait_s", 2)
     return cfg
+
+
+def tls_setting(tls):
+    """unats' tls argument from the config's "tls": {"ca": "<PEM>"} verifies the broker against that CA,
+    true encrypts without verifying, absent or false leaves it to the server URLs (tls://)."""
+    if isinstance(tls, dict) and tls.get("ca"):
+        from unats.extra import ca_context
+
+        return ca_context(tls["ca"])
+    return bool(tls)
 
 
 def has_filesystem():
@@ -162,6 +173,7 @@ class App:
         cfg, opts = self.cfg, self.cfg["client"]
         self.nc = unats.Client(cfg["servers"], name=self.dev, user=cfg.get("user"),
                                password=cfg.get("password"), token=cfg.get("token"), reconnect=True,
+                               tls=tls_setting(cfg.get("tls")), inbox_prefix=cfg["inbox_prefix"],
                                bufsize=opts.get("bufsize", 2048), outbox_size=opts.get("outbox_size", 2048),
                                ping_interval=opts.get("ping_interval", 30),
                                reconnect_wait_max=opts.get("reconnect_wait_max", 8), error_cb=self.on_error)

@@ -69,7 +69,8 @@ class Client:
     # 40 of them the table alone took 750 B of a 24K heap. Rarely read settings share a tuple.
     def __init__(self, servers, name=None, user=None, password=None, token=None, reconnect=True,
                  tls=False, bufsize=768, outbox_size=2048, timeout=5.0, ping_interval=60,
-                 reconnect_wait=0.25, reconnect_wait_max=8.0, max_reconnect_attempts=-1, error_cb=None):
+                 reconnect_wait=0.25, reconnect_wait_max=8.0, max_reconnect_attempts=-1, error_cb=None,
+                 inbox_prefix="_INBOX"):
         self._servers = []  # (tls, host, port, user, password) from 'tls://user:pass@host:port'; 'secret@' is a token
         for url in [servers] if isinstance(servers, str) else servers:
             scheme, _, rest = url.rpartition("://")
@@ -80,7 +81,7 @@ class Client:
             u, colon, pw = auth.partition(":")  # not user/password: those are the arguments
             self._servers.append((bool(tls) or scheme == "tls", host, int(port or 4222), u or None,
                                   pw if colon else None))
-        self._opts = (name, user, password, token, tls)
+        self._opts = (name, user, password, token, tls, inbox_prefix)
         self._backoff = (int(reconnect_wait * 1000), int(reconnect_wait_max * 1000), max_reconnect_attempts)
         self._reconnect = reconnect
         self._timeout_ms = int(timeout * 1000)
@@ -170,10 +171,11 @@ class Client:
     def _login(self, srv):
         """After the server's INFO: TLS if asked for, then CONNECT and the PING whose PONG ends the handshake."""
         tls, host, _, user, password = srv
-        name, c_user, c_password, token, ctx = self._opts
+        name, c_user, c_password, token, ctx, _ = self._opts
         sock = self._sock
         if tls or self.info.get("tls_required"):
             self._poll.unregister(sock)  # before wrapping: CPython detaches the plain socket
+            self._polled = None  # a failed handshake then closes the socket without polling it again
             sock.settimeout(self._timeout_ms / 1000)  # the TLS handshake runs blocking, bounded
             from unats.extra import wrap_tls
 
@@ -349,7 +351,8 @@ class Client:
 
         The reply inbox and its one wildcard subscription are made on the first request."""
         if self._inbox is None:
-            self._inbox = "_INBOX.%08x%08x." % (random.getrandbits(32), random.getrandbits(32))
+            # under inbox_prefix: a per-device prefix lets the device's permissions allow only its own replies
+            self._inbox = "%s.%08x%08x." % (self._opts[5], random.getrandbits(32), random.getrandbits(32))
             self._replies = {}
             Client.subscribe(self, self._inbox + "*", self._on_reply)  # not a subclass's coroutine
         self._sid += 1  # sids are never reused, so the counter gives unique tokens too

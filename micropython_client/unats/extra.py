@@ -53,6 +53,22 @@ def parse_headers(raw):
     return (int(status) if status else None), headers  # a non-numeric status raises ValueError
 
 
+def ca_context(pem):
+    """An SSLContext that verifies the server against the CA certificate `pem` (text, the first certificate
+    of it counts on MicroPython): CPython reads PEM, MicroPython's mbedTLS context is given its DER bytes."""
+    import ssl
+
+    if hasattr(ssl, "create_default_context"):
+        return ssl.create_default_context(cadata=pem)
+    from binascii import a2b_base64
+
+    body = pem.split("-----BEGIN CERTIFICATE-----")[1].split("-----END CERTIFICATE-----")[0]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cadata=a2b_base64(body.replace("\n", "").replace("\r", "")))
+    return ctx
+
+
 def wrap_tls(sock, host, ctx):
     """Wrap a connected socket in TLS: ctx is an SSLContext, or anything else for a default context."""
     import ssl

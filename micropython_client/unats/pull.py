@@ -55,7 +55,7 @@ class PullConsumer:
                             "durable_name": durable, "ack_policy": "explicit", "filter_subject": filter_subject,
                             "ack_wait": int(ack_wait * 1000) * 1000000, "max_ack_pending": max_ack_pending}}))
         self._next = "%s.CONSUMER.MSG.NEXT.%s.%s" % (api, stream, durable)
-        self._inbox = "_INBOX.%08x%08x" % (random.getrandbits(32), random.getrandbits(32))
+        self._inbox = "%s.%08x%08x" % (nc._opts[5], random.getrandbits(32), random.getrandbits(32))  # inbox_prefix
         Client.subscribe(nc, self._inbox, self._on_msg)
         self.state = _READY
         self._conn = None  # the connection (the client's reconnect count) the pull request in flight was sent on

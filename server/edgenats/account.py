@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from edgenats.delivery import DeliveryPlan
+from edgenats.delivery import DeliveryPlan, ReplyPlan
 from edgenats.internal import InternalCallback, InternalSubscriber
 from edgenats.pacing import Pacer
 from edgenats.routing import Router
@@ -25,7 +25,7 @@ class Account(Router):
     def __init__(self, name: str, mark_dirty) -> None:
         """`mark_dirty(connection)` schedules a connection's flush for the end of the loop turn."""
         # The trie caches, per published subject, the plan that delivers to its subscribers.
-        super().__init__(SubscriptionTrie(DeliveryPlan, DeliveryPlan.settle), mark_dirty)
+        super().__init__(SubscriptionTrie(DeliveryPlan, DeliveryPlan.settle, ReplyPlan.of), mark_dirty)
         self.name = name
         self.connections: set = set()
         # Receivers (leaf links) whose deliveries are paced and measured: the link's remote's pacer.

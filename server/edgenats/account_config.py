@@ -62,6 +62,8 @@ class Import:
     account: str
     subject: str
     local: str
+    # Operator mode: the activation token (a JWT the exporter signed) an export with `token_req` needs.
+    activation: str = ""
 
     def mapping(self) -> SubjectMapping:
         """The subject rewrite in the direction messages travel."""

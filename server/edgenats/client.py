@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from edgenats.account import Account
+from edgenats.account_claims import AccountClaimsError
 from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
 from edgenats.auth import RESERVED_QUEUE_GROUP, Authenticator, LoginState, ReplyAllowance, new_nonce
 from edgenats.client_tls import Opening, peer_certificate
@@ -62,6 +64,7 @@ class ClientConnection(Connection):
         "_route",
         "_connect_info_pending",
         "_login_timer",
+        "_expiry_timer",
         "opening",
     )
 
@@ -97,6 +100,8 @@ class ClientConnection(Connection):
         self._connect_info_pending = False
         # The auth timeout while awaiting CONNECT, the delayed refusal while refusing.
         self._login_timer: asyncio.TimerHandle | None = None
+        # The end of a user JWT's validity (its expiry or time window) while logged in with one.
+        self._expiry_timer: asyncio.TimerHandle | None = None
         # Set by a TLS port's acceptor before the handshake (see client_tls).
         self.opening = Opening.PLAIN
 
@@ -130,6 +135,8 @@ class ClientConnection(Connection):
     def on_close(self) -> None:
         if self._login_timer is not None:
             self._login_timer.cancel()
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
         if self.login in (LoginState.AWAITING_CONNECT, LoginState.REFUSING):
             self.server.login_guard.release()
         self._drop_subscriptions()
@@ -159,6 +166,23 @@ class ClientConnection(Connection):
 
         return ClientCertificate.from_der(der)
 
+    def _authenticate(self, credentials: dict) -> AuthenticatedUser | None:
+        server = self.server
+        return server.authenticator.authenticate(credentials, self.nonce, self._mapped_certificate(), self.host,
+                                                 server.connection_type)
+
+    def _account_loaded(self, user: AuthenticatedUser) -> bool:
+        """A JWT user's account made or refreshed from its account JWT; False (logged) when its claims
+        cannot be applied."""
+        if user.jwt is None:
+            return True
+        try:
+            self.server.load_jwt_account(user.jwt.account_claims)
+        except AccountClaimsError as error:
+            log.error("%s - %s", self.describe(), error)
+            return False
+        return True
+
     def _bind(self, user: AuthenticatedUser) -> None:
         self.user = user
         self.account.connections.discard(self)
@@ -166,15 +190,60 @@ class ClientConnection(Connection):
         self.account.connections.add(self)
         self._route = self.account.publish
         self._update_publish_checks()
-        # nats-server applies the smaller of the server's and the account's limit.
+        self._set_limits()
+        if 0 <= self.max_subscriptions <= len(self.subscriptions):
+            # nats-server says so at once when the limit leaves no room (a user JWT without `subs`: 0).
+            self.send_error("maximum subscriptions exceeded")
+        self._arm_expiry(user)
+
+    def _set_limits(self) -> None:
+        # nats-server applies the smallest of the server's, the account's and a user JWT's limit.
+        user = self.user
         options = self.server.options
-        limits = account_limits(options.account_settings, user.account)
-        self.parser.max_payload = smaller_limit(options.max_payload, limits.max_payload)
-        self.max_subscriptions = smaller_limit(options.max_subscriptions or NO_LIMIT, limits.max_subscriptions)
+        limits = account_limits(self.server.account_settings, user.account)
+        max_payload = smaller_limit(options.max_payload, limits.max_payload)
+        max_subscriptions = smaller_limit(options.max_subscriptions or NO_LIMIT, limits.max_subscriptions)
+        if user.jwt is not None:
+            max_payload = smaller_limit(max_payload, user.jwt.max_payload)
+            max_subscriptions = smaller_limit(max_subscriptions, user.jwt.max_subscriptions)
+        self.parser.max_payload = max_payload
+        self.max_subscriptions = max_subscriptions
+
+    def apply_account_limits(self) -> None:
+        """The account's limits changed (a new account JWT): applied now; at or over the subscription
+        limit the connection is told and closed, as nats-server does."""
+        if self.login is not LoginState.CONNECTED:
+            return
+        self._set_limits()
+        if 0 <= self.max_subscriptions <= len(self.subscriptions):
+            log.error("%s - maximum subscriptions exceeded", self.describe())
+            self.close("Maximum Subscriptions Exceeded", error_text="maximum subscriptions exceeded")
+
+    def _arm_expiry(self, user: AuthenticatedUser) -> None:
+        """A user JWT that expires (or whose time window ends), or its account JWT expiring, ends the
+        session then, as nats-server."""
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+            self._expiry_timer = None
+        identity = user.jwt
+        if identity is None:
+            return
+        ends = [(moment, text) for moment, text in ((identity.expires_at, "User Authentication Expired"),
+                                                     (identity.account_expires_at, "Account Authentication Expired"))
+                if moment is not None]
+        if ends:
+            moment, text = min(ends)
+            self._expiry_timer = self.server.loop.call_later(max(0.0, moment - time.time()), self._auth_expired, text)
+
+    def _auth_expired(self, text: str) -> None:
+        self._expiry_timer = None
+        if not self.closed:
+            log.error("%s - %s", self.describe(), text)
+            self.close("Authentication Expired", error_text=text)
 
     def _account_full(self, name: str) -> bool:
         """Whether account `name` already has as many connections as its limit allows (not counting this one)."""
-        limit = account_limits(self.server.options.account_settings, name).max_connections
+        limit = account_limits(self.server.account_settings, name).max_connections
         if limit < 0:
             return False
         account = self.server.accounts.get(name)
@@ -188,8 +257,13 @@ class ClientConnection(Connection):
         self.parser.max_control_line = options.max_control_line
         if self.login is not LoginState.CONNECTED:
             return
-        user = self.server.authenticator.authenticate(self.credentials or {}, self.nonce, self._mapped_certificate())
-        if user is None:
+        credentials = self.credentials or {}
+        user = self._authenticate(credentials)
+        if user is None and self.server.authenticator.revoked(credentials):
+            log.error("%s - User Authentication Revoked", self.describe())
+            self.close("Credentials Revoked", error_text="User Authentication Revoked")
+            return
+        if user is None or not self._account_loaded(user):
             self._authorization_violation(" - credentials no longer valid after reload")
             return
         if user.account != self.account.name:
@@ -207,7 +281,9 @@ class ClientConnection(Connection):
     def on_connect(self, options: ConnectOptions) -> None:
         """A CONNECT, its JSON already applied to the options earlier CONNECTs left (as nats-server)."""
         # nats-server's order: credentials (and the refused account fields), protocol, no_responders.
-        user = self.server.authenticator.authenticate(options.credentials(), self.nonce, self._mapped_certificate())
+        user = self._authenticate(options.credentials())
+        if user is not None and not self._account_loaded(user):
+            user = None
         if user is None:
             delay = self.server.login_guard.failed(self.host)
             self._authorization_violation(Authenticator.failure_detail(options.credentials()), delay)

@@ -79,17 +79,23 @@ class AcceptingHost(Protocol):
 class ClientTLS:
     """The client port's TLS: settings and the context they make; built at start and on every reload."""
 
-    def __init__(self, settings: ClientTLSSettings) -> None:
+    def __init__(self, settings: ClientTLSSettings, allow_non_tls: bool = False) -> None:
         self.settings = settings
+        self.allow_non_tls = allow_non_tls  # TLS offered, plain text served too
         context = server_tls_context(settings)
         if settings.min_version:
             context.minimum_version = MIN_VERSIONS[settings.min_version]
         self.context = context
         self.certificate_not_after = _not_after(settings.cert_file)
 
+    def varz_fields(self) -> dict:
+        """What /varz says of TLS on the client port (nats-server's fields)."""
+        return {**({} if self.allow_non_tls else {"tls_required": True}),
+                **({"tls_verify": True} if self.settings.verify else {})}
+
     def info_fields(self) -> dict:
-        """What the INFO says of TLS (nats-server's fields)."""
-        return {"tls_required": True, **({"tls_verify": True} if self.settings.verify else {})}
+        """What the INFO says of TLS: as /varz, and `tls_available` when plain text is allowed."""
+        return {**self.varz_fields(), **({"tls_available": True} if self.allow_non_tls else {})}
 
     def pinned(self, transport: asyncio.BaseTransport) -> bool:
         """Whether `pinned_certs` (if any) lists the certificate of the client on `transport`; a client with
@@ -156,24 +162,38 @@ class TLSAcceptor(asyncio.Protocol):
             session.close("Client Closed")
             return
         session.opening = Opening.TLS_FIRST if tls_first else Opening.INFO_SENT
+        if not tls_first and self.tls.allow_non_tls and not await self._client_starts_tls(sock):
+            await host.loop.connect_accepted_socket(lambda: session, sock)  # plain text, as allowed
+            return
         try:
             await host.loop.connect_accepted_socket(lambda: _Handover(self), sock, ssl=self.tls.context,
                                                     ssl_handshake_timeout=settings.timeout)
         except OSError as error:  # SSL errors, the handshake timeout and resets alike
             self.refuse(_reason(error))
 
-    async def _client_speaks_first(self, sock: socket.socket) -> bool:
-        """Whether the client sends anything (its TLS handshake) before the fallback delay ends; nothing is
-        read."""
+    async def _client_speaks_first(self, sock: socket.socket, within: float | None = None) -> bool:
+        """Whether the client sends anything (its TLS handshake) before the fallback delay (or `within`
+        seconds) ends; nothing is read."""
         loop = self.host.loop
         ready = loop.create_future()
         loop.add_reader(sock.fileno(), lambda: ready.done() or ready.set_result(True))
         try:
-            return await asyncio.wait_for(ready, self.tls.settings.fallback_delay)
+            return await asyncio.wait_for(ready, self.tls.settings.fallback_delay if within is None else within)
         except TimeoutError:
             return False
         finally:
             loop.remove_reader(sock.fileno())
+
+    async def _client_starts_tls(self, sock: socket.socket) -> bool:
+        """With `allow_non_tls`, after the INFO: whether the client's first byte, sent within the TLS timeout,
+        opens a TLS handshake (a record of type 22); silence or anything else is a plain-text client, as
+        nats-server decides. The byte is only peeked at."""
+        if not await self._client_speaks_first(sock, self.tls.settings.timeout):
+            return False
+        try:
+            return sock.recv(1, socket.MSG_PEEK) == b"\x16"
+        except OSError:
+            return False
 
     def refuse(self, reason: str) -> None:
         level = logging.DEBUG if reason.lower().startswith(_QUIET_FAILURES) else logging.ERROR
@@ -241,6 +261,23 @@ def session_fields(transport: asyncio.BaseTransport | None) -> dict:
     cipher = ssl_object.cipher()[0]
     return {"tls_version": ssl_object.version().removeprefix("TLSv"),
             "tls_cipher_suite": _GO_CIPHER_NAMES.get(cipher, cipher)}
+
+
+def peer_certificates(transport: asyncio.BaseTransport | None) -> list[dict]:
+    """/connz's `tls_peer_certs` (asked for with auth): each certificate the client presented, its own first,
+    with its subject (RFC 4514, as Go writes a name), SHA-256 of its SubjectPublicKeyInfo and of the whole
+    certificate, hex; empty without TLS or without a client certificate."""
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    if ssl_object is None or ssl_object.getpeercert(binary_form=True) is None:
+        return []
+    from cryptography import x509
+
+    # What the client sent, its own certificate first: Python 3.13's SSLObject.get_unverified_chain(), which
+    # 3.10 to 3.12 already have on the object underneath (returning certificate objects there).
+    sent = ssl_object._sslobj.get_unverified_chain()
+    chain = [certificate.public_bytes(ssl._ssl.ENCODING_DER) for certificate in sent]
+    return [{"subject": x509.load_der_x509_certificate(der).subject.rfc4514_string(),
+             "spki_sha256": public_key_pin(der), "cert_sha256": hashlib.sha256(der).hexdigest()} for der in chain]
 
 
 def _reason(error: BaseException) -> str:

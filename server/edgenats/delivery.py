@@ -245,6 +245,52 @@ class DeliveryPlan:
             self.messages = self.bytes = 0
 
 
+class ReplyPlan:
+    """What every subject `<head>.<token>` of one head delivers to when all its receivers are client
+    sockets that take each message as it comes (nats-py's `_INBOX.<id>.*`, which request replies and
+    PubAcks go to): the same receivers for every such subject, so one plan per head serves them all,
+    and the subject is written into each line as it is delivered."""
+
+    __slots__ = ("receivers",)
+
+    def __init__(self, receivers: tuple) -> None:
+        self.receivers = receivers  # (subscription, target, b" <sid> ")
+
+    @classmethod
+    def of(cls, match: SubscriptionMatch) -> ReplyPlan | None:
+        """The trie's `derive_shared`: a plan when no receiver has a queue group, permissions, a
+        message limit or reply grants; else None, and each subject gets a DeliveryPlan of its own."""
+        if match.queues:
+            return None
+        receivers = []
+        for subscription in match.plain:
+            target = subscription.target
+            if (target.internal or target.leaf_link or subscription.max_msgs or target.reply_allowance is not None
+                    or (target.user is not None and target.user.permissions is not None)):
+                return None
+            receivers.append((subscription, target, b" " + subscription.sid + b" "))
+        return cls(tuple(receivers))
+
+    def deliver(self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
+                mark_dirty) -> int:
+        """One message to every receiver; returns how many got it."""
+        plain_tail, header_tail = message_tails(reply, header_size, size)
+        for subscription, target, sid in self.receivers:
+            out = target.out
+            if not out:
+                mark_dirty(target)
+            if header_tail is None:
+                out += (b"MSG ", subject, sid, plain_tail, payload_crlf)
+            elif target.headers:
+                out += (b"HMSG ", subject, sid, header_tail, payload_crlf)
+            else:
+                out += (b"MSG ", subject, sid, plain_tail, payload_crlf[header_size:])
+            target.out_msgs += 1
+            target.out_bytes += size
+            subscription.delivered += 1
+        return len(self.receivers)
+
+
 def _entry(subject: bytes, subscription: Subscription) -> tuple:
     if subscription.target.internal:
         return (subscription, subscription.target, None, None)

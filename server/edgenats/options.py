@@ -14,7 +14,10 @@ from typing import Any
 
 from edgenats.account_config import AccountSettings, parse_accounts
 from edgenats.auth import AuthConfigError
+from edgenats.auth.account_resolver import ResolverSettings, parse_preload, parse_resolver
 from edgenats.auth.config import parse_auth_settings
+from edgenats.auth.jwt_codec import decode_jwt
+from edgenats.auth.operator import TrustedOperators, read_operators
 from edgenats.client_tls_settings import ClientTLSSettings, parse_client_tls, tls_from_flags
 from edgenats.conf import ConfigError, ConfigMap, Position, load_config, locate_message
 from edgenats.conf.units import parse_duration, parse_size, positive_duration
@@ -38,6 +41,9 @@ class Options:
     # The monitor listens on the client host unless `http: host:port` names another (as nats-server).
     http_host: str | None = None
     http_port: int = 0
+    # An edgenats extension: the monitoring port asks for this user and password (HTTP Basic); "": open.
+    http_user: str = ""
+    http_password: str = ""
     max_payload: int = MB
     max_connections: int = 65536
     max_control_line: int = 4096
@@ -50,6 +56,12 @@ class Options:
     max_pending_connects: int = 256
     auth_failure_delay: float = 1.0
     write_deadline: float = 10.0
+    # Lame-duck mode (SIGUSR2): clients are told at once, closed after the grace period, spread over the
+    # rest of the duration (nats-server's defaults and minimum).
+    lame_duck_duration: float = 120.0
+    lame_duck_grace_period: float = 10.0
+    # Where the process id is written at start (`pid_file`, -P).
+    pid_file: str | None = None
     authorization: dict | None = None
     accounts: dict | None = None
     # Exports, imports and limits of the `accounts` block (its users are read by edgenats.auth).
@@ -58,10 +70,17 @@ class Options:
     websocket: WebSocketSettings | None = None
     # TLS on the client port (the top-level `tls` block or the --tls* flags).
     tls: ClientTLSSettings | None = None
+    # With `tls`: plain-text clients are served too (top level, as nats-server 2.15 reads it).
+    allow_non_tls: bool = False
     jetstream: JetStreamSettings = field(default_factory=JetStreamSettings)
     no_auth_user: str | None = None
-    # The account the server answers requests and publishes events in ($SYS exists even when unnamed).
+    # The account the server answers requests and publishes events in ($SYS exists even when unnamed);
+    # in operator mode a public account key, the operator JWT's unless the config names it.
     system_account: str = DEFAULT_SYSTEM_ACCOUNT
+    # Operator mode (auth/operator.py, auth/account_resolver.py): trusted operator JWTs and where
+    # account JWTs come from.
+    operators: TrustedOperators | None = None
+    resolver: ResolverSettings | None = None
     user: str | None = None
     password: str | None = None
     token: str | None = None
@@ -96,7 +115,11 @@ def jetstream_flags(settings: JetStreamSettings, flags: dict[str, Any]) -> JetSt
 
 # Fields that a SIGHUP reload may not change (nats-server refuses these too).
 NOT_RELOADABLE = ("host", "port", "http_host", "http_port", "server_name", "leafnodes", "system_account",
-                  "websocket", "jetstream")
+                  "websocket", "jetstream", "operators", "resolver", "pid_file")
+
+
+class UnknownKeyError(ValueError):
+    """A top-level key that is no setting."""
 
 
 class OptionsError(Exception):
@@ -108,16 +131,16 @@ _NOT_IMPLEMENTED = {
     "gateway": "gateways",
     "gateways": "gateways",
     "mqtt": "MQTT",
-    "allow_non_tls": "plain-text clients on a TLS client port",
-    "operator": "operator/JWT mode",
-    "operators": "operator/JWT mode",
-    "resolver": "operator/JWT mode",
+    "trusted": "trusted keys without operator JWTs",
+    "trusted_keys": "trusted keys without operator JWTs",
+    "resolver_tls": "URL account resolvers",
+    "resolver_pinned_accounts": "pinned accounts",
     "https": "HTTPS monitoring",
     "https_port": "HTTPS monitoring",
     "server_tags": "server tags",
-    "lame_duck_duration": "lame duck mode",
-    "lame_duck_grace_period": "lame duck mode",
 }
+
+LAME_DUCK_MINIMUM = 30.0
 
 
 def _as_int(value: Any, what: str) -> int:
@@ -144,6 +167,27 @@ def _as_delay(value: Any, what: str) -> float:
         raise ValueError(f"{what}: {error}") from None
     if seconds < 0:
         raise ValueError(f"{what} must not be negative")
+    return seconds
+
+
+def _lame_duck_duration(value: Any) -> float:
+    try:
+        seconds = parse_duration(value)
+    except (ValueError, TypeError):
+        raise ValueError("error parsing lame_duck_duration: time: invalid duration") from None
+    if seconds < LAME_DUCK_MINIMUM:
+        shown = value if isinstance(value, str) else f"{value}s"
+        raise ValueError(f"invalid lame_duck_duration of {shown}, minimum is 30 seconds")
+    return seconds
+
+
+def _lame_duck_grace_period(value: Any) -> float:
+    try:
+        seconds = parse_duration(value)
+    except (ValueError, TypeError):
+        raise ValueError("error parsing lame_duck_grace_period: time: invalid duration") from None
+    if seconds < 0:
+        raise ValueError("invalid lame_duck_grace_period, needs to be positive")
     return seconds
 
 
@@ -197,6 +241,10 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.http_host = host or options.http_host
     elif key in ("http_port", "monitor_port"):
         options.http_port = _valid_port(_as_int(value, key), key)
+    elif key == "http_user":
+        options.http_user = _as_str(value, key)
+    elif key == "http_password":
+        options.http_password = _as_str(value, key)
     elif key == "max_payload":
         options.max_payload = _as_size(value, key)
     elif key in ("max_connections", "max_conn"):
@@ -213,6 +261,12 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.ping_max = _as_int(value, key)
     elif key == "write_deadline":
         options.write_deadline = positive_duration(value, key)
+    elif key == "lame_duck_duration":
+        options.lame_duck_duration = _lame_duck_duration(value)
+    elif key == "lame_duck_grace_period":
+        options.lame_duck_grace_period = _lame_duck_grace_period(value)
+    elif key == "pid_file":
+        options.pid_file = _as_str(value, key)
     elif key == "max_pending_connects":
         options.max_pending_connects = _as_int(value, key)
     elif key == "auth_failure_delay":
@@ -232,8 +286,12 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.jetstream = parse_jetstream(value)
     elif key == "tls":
         options.tls = parse_client_tls(value)
+    elif key == "allow_non_tls":
+        options.allow_non_tls = _as_bool(value, key)
     elif key == "no_auth_user":
         options.no_auth_user = _as_str(value, key)
+    elif key in ("operator", "operators", "resolver", "resolver_preload"):
+        _apply_operator_key(options, key, value)
     elif key == "debug":
         options.debug = _as_bool(value, key)
     elif key == "trace":
@@ -245,7 +303,66 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
     elif key in _NOT_IMPLEMENTED:
         raise ValueError(f"'{key}': {_NOT_IMPLEMENTED[key]} is not supported by edgenats")
     else:
-        raise ValueError(f"unknown configuration key '{key}'")
+        raise UnknownKeyError(f"unknown configuration key '{key}'")
+
+
+def _apply_operator_key(options: Options, key: str, value: Any) -> None:
+    resolver = options.resolver or ResolverSettings()
+    try:
+        if key in ("operator", "operators"):
+            options.operators = read_operators(value)
+        elif key == "resolver":
+            kind, directory = parse_resolver(value)
+            options.resolver = dataclasses.replace(resolver, kind=kind, directory=directory)
+        else:
+            options.resolver = dataclasses.replace(resolver, preload=parse_preload(value))
+    except AuthConfigError as error:
+        raise ValueError(str(error)) from None
+
+
+def _validate_operator_mode(options: Options, origin: str) -> None:
+    """What nats-server refuses with trusted operators, and the system account they name."""
+    operators = options.operators
+    if operators is None:
+        return
+    if options.resolver is None:
+        raise OptionsError(f"{origin}: operators require an account resolver to be configured")
+    if options.accounts:
+        raise OptionsError(f"{origin}: operators do not allow Accounts to be configured directly")
+    authorization = {str(key).lower(): value for key, value in (options.authorization or {}).items()}
+    if authorization.get("users"):
+        raise OptionsError(f"{origin}: operators do not allow users to be configured directly")
+    websocket = options.websocket
+    if options.no_auth_user or (websocket is not None and websocket.no_auth_user):
+        raise OptionsError(f"{origin}: no_auth_user not compatible with Trusted Operator")
+    leafnodes = options.leafnodes
+    leaf_authorization = {str(key).lower(): value for key, value in
+                          ((leafnodes.authorization if leafnodes is not None else None) or {}).items()}
+    if leaf_authorization.get("users"):
+        raise OptionsError(f"{origin}: operator mode does not allow specifying users in leafnode config")
+    # Not built yet: leaf links logging in with user JWTs; and
+    # nats-server would ignore a WebSocket user or token beside the operator (clients need a JWT).
+    if leafnodes is not None and leafnodes.listen:
+        raise OptionsError(f"{origin}: leafnodes: accepting leaf connections in operator mode is not supported "
+                           "by edgenats (remotes are)")
+    if websocket is not None and websocket.auth_override:
+        raise OptionsError(f"{origin}: websocket: a user or token of its own is not used in operator mode "
+                           "(clients log in with a user JWT); remove it")
+    named = operators.system_account
+    if options.system_account == DEFAULT_SYSTEM_ACCOUNT and named:
+        options.system_account = named
+    elif named and options.system_account != named:
+        raise OptionsError(f"{origin}: system_account in config and operator JWT must be identical")
+    # A directory resolver may hold the system account's JWT in its folder, or start without one (nats-server's
+    # bootstrapping system account); a preloaded one is checked all the same.
+    if options.system_account != DEFAULT_SYSTEM_ACCOUNT:
+        if options.system_account not in options.resolver.preload:
+            if options.resolver.directory is None:
+                raise OptionsError(f"{origin}: error resolving system account: account missing")
+            return
+        claims = decode_jwt(options.resolver.preload[options.system_account], "account")
+        if claims.get("sub") != options.system_account or not operators.trusts(claims["iss"]):
+            raise OptionsError(f"{origin}: error resolving system account: account validation failed")
 
 
 def options_from_config(config: ConfigMap, filename: str) -> Options:
@@ -256,6 +373,9 @@ def options_from_config(config: ConfigMap, filename: str) -> Options:
     for key, value in config.items():
         try:
             _apply_key(options, key.lower(), value)
+        except UnknownKeyError as error:
+            if key not in config.used_as_variables:  # a variable the config refers to is no setting to check
+                errors.append(f"{_where(config.position_of(key), filename)}: {error}")
         except ValueError as error:
             position = locate_message(value, str(error), strip=key) or config.position_of(key)
             errors.append(f"{_where(position, filename)}: {error}")
@@ -290,6 +410,8 @@ def _where(position: Position | None, fallback: str) -> str:
 
 
 def validate(options: Options, origin: str) -> None:
+    if bool(options.http_user) != bool(options.http_password):
+        raise OptionsError(f"{origin}: http_user and http_password go together")
     if options.max_payload > options.max_pending:
         raise OptionsError(f"{origin}: max_payload ({options.max_payload}) cannot exceed max_pending "
                            f"({options.max_pending})")
@@ -305,7 +427,9 @@ def validate(options: Options, origin: str) -> None:
         raise OptionsError(f"{origin}: ping_max must be at least 1")
     if options.max_pending_connects < 1:
         raise OptionsError(f"{origin}: max_pending_connects must be at least 1")
-    if options.system_account != DEFAULT_SYSTEM_ACCOUNT and options.system_account not in (options.accounts or {}):
+    _validate_operator_mode(options, origin)
+    if options.operators is None and options.system_account != DEFAULT_SYSTEM_ACCOUNT \
+            and options.system_account not in (options.accounts or {}):
         raise OptionsError(f"{origin}: system_account {options.system_account!r} is not defined in accounts")
 
 

@@ -22,6 +22,7 @@ import random
 from edgenats.delivery import (
     SIZE_TAILS,
     DeliveryPlan,
+    ReplyPlan,
     deliver,
     deliver_queue_run,
     deliver_run,
@@ -62,9 +63,17 @@ class Router:
         but `skip` (a publisher with echo off); returns how many receivers got it. `sizes_as_sent`: the
         publisher's size texts when not in their shortest form, repeated as sent (as nats-server does).
         `once`: the subject is published this once (a request's reply subject), so its plan is not
-        cached (`match_once`) and its counts are settled at once."""
-        plan = self.sublist.match_once(subject) if once else self.sublist.match(subject)
-        if sizes_as_sent is not None:
+        cached (`match_once`) and its counts are settled at once; when it is a client's reply inbox
+        the plan its head shares (a ReplyPlan) delivers it."""
+        if once:
+            plan = self.sublist.match_once(subject)
+            if type(plan) is ReplyPlan and skip is None and sizes_as_sent is None:
+                return plan.deliver(subject, reply, header_size, size, payload_crlf, self.mark_dirty)
+        else:
+            plan = self.sublist.match(subject)
+        if not (plan.bulk or plan.counted or plan.queues):
+            plain_tail = header_tail = None  # no socket receives it: no line to build
+        elif sizes_as_sent is not None:
             plain_tail, header_tail = tails_as_sent(reply, header_size, size, sizes_as_sent)
         elif header_size < 0 and reply is None:
             plain_tail = SIZE_TAILS.get(size) or size_tail(size)

@@ -1,5 +1,8 @@
 """The Server: listeners, accounts, connection registry, the per-loop-turn flush, and the lifecycle
-(start, reload on SIGHUP, graceful stop on SIGINT/SIGTERM).
+(start, reload on SIGHUP, log reopen on SIGUSR1, lame duck on SIGUSR2, graceful stop on SIGINT/SIGTERM;
+each step told to systemd when it runs the broker).
+
+Lifecycle states: STARTING -> RUNNING -> (LAME_DUCK ->) STOPPING.
 """
 
 from __future__ import annotations
@@ -12,23 +15,34 @@ import platform
 import signal
 import time
 from collections import deque
+from enum import Enum
 from itertools import chain
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
-from edgenats.auth import AuthConfigError, Authenticator, LoginGuard
+from edgenats.account_config import AccountSettings
+from edgenats.auth import AuthConfigError, Authenticator, LoginGuard, LoginState
+from edgenats.auth.account_resolver import AccountResolver, ResolverSettings, build_resolver, store_preloads
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
+from edgenats.auth.dir_resolver import DirectoryResolver
+from edgenats.auth.identity import STANDARD
 from edgenats.backpressure import Backpressure
 from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
 from edgenats.imports import Imports
+from edgenats.jwt_accounts import JwtAccounts
+from edgenats.lame_duck import run_lame_duck
 from edgenats.leafnode.config import LeafNodeSettings
 from edgenats.listen_errors import describe_address, opening
+from edgenats.listener import Listener, bind_listening_socket
 from edgenats.logs import configure_logging
 from edgenats.options import NOT_RELOADABLE, Options, OptionsError, block_error, load_options
+from edgenats.protocol.framing import info_line
 from edgenats.surface import ClosedConnection
+from edgenats.systemd import SystemdNotifier
 
 if TYPE_CHECKING:
     from edgenats.jetstream.service import JetStream
@@ -45,9 +59,22 @@ _KEEPALIVE_SWEEP_MAX = 0.5
 _CLOSED_CONNECTIONS_KEPT = 1000
 
 
+class ServerState(Enum):
+    STARTING = "starting"
+    RUNNING = "running"
+    LAME_DUCK = "lame duck"
+    STOPPING = "stopping"
+
+
+# How nats-server names the signals it traps, in its log.
+_SIGNAL_NAMES = {signal.SIGINT: "interrupt", signal.SIGTERM: "terminated", signal.SIGHUP: "hangup",
+                 signal.SIGUSR1: "user defined signal 1", signal.SIGUSR2: "user defined signal 2"}
+
+
 def _fixed(setting: object) -> object:
-    """A setting as reload compares it: the leafnodes block less the remotes' drain rates."""
-    return setting.fixed() if isinstance(setting, LeafNodeSettings) else setting
+    """A setting as reload compares it: the leafnodes block less the remotes' drain rates, the resolver
+    less its preloaded JWTs."""
+    return setting.fixed() if isinstance(setting, LeafNodeSettings | ResolverSettings) else setting
 
 
 def new_server_id() -> str:
@@ -55,17 +82,36 @@ def new_server_id() -> str:
     return "N" + base64.b32encode(os.urandom(35)).decode()[:55]
 
 
-def build_authenticator(options: Options) -> Authenticator:
+def build_authenticator(options: Options, resolver: AccountResolver | None = None) -> Authenticator:
+    """The logins `options` allow; in operator mode user JWTs whose accounts `resolver` serves."""
     # As nats-server: with TLS on the client port, the auth timeout (unless set) is the TLS timeout plus 1 s.
     default_timeout = options.tls.timeout + 1.0 if options.tls is not None else DEFAULT_AUTH_TIMEOUT
+    jwt_login = None
+    if options.operators is not None and resolver is not None:
+        # Imported in operator mode only, like the nkey code: other brokers stay smaller.
+        from edgenats.auth.jwt_login import JwtLogin
+
+        jwt_login = JwtLogin(options.operators, resolver)
     try:
         return Authenticator.from_config(
             options.authorization, options.accounts, options.no_auth_user,
             cli_user=options.user, cli_password=options.password, cli_token=options.token,
-            default_timeout=default_timeout,
+            default_timeout=default_timeout, jwt_login=jwt_login,
         )
     except AuthConfigError as error:
         raise OptionsError(block_error(options, error)) from None
+
+
+def build_jwt_accounts(server: Server) -> JwtAccounts:
+    """Operator mode's live accounts, their claims read through the resolver as logins read them."""
+    from edgenats.auth.jwt_login import JwtLogin
+
+    def claims(key: str) -> dict | None:
+        # The resolver of the moment: a reload may make a MEMORY resolver again.
+        return JwtLogin(server.options.operators, server.account_resolver).account_claims(key)
+
+    return JwtAccounts(server.account_settings, server.account, server.imports, claims, lambda: server.jetstream,
+                       server.loop)
 
 
 def build_client_tls(options: Options) -> ClientTLS | None:
@@ -73,7 +119,7 @@ def build_client_tls(options: Options) -> ClientTLS | None:
     if options.tls is None:
         return None
     try:
-        return ClientTLS(options.tls)
+        return ClientTLS(options.tls, allow_non_tls=options.allow_non_tls)
     except (OSError, ValueError) as error:
         raise OptionsError(f"{options.config_file or 'flags'}: tls: {error}") from None
 
@@ -101,6 +147,9 @@ def build_websocket(server: Server) -> WebSocketListener:
 
 
 class Server:
+    # What a user JWT's `allowed_connection_types` must name for this port's clients (WebSocket's host: WEBSOCKET).
+    connection_type = STANDARD
+
     def __init__(self, options: Options) -> None:
         self.options = options
         self.server_id = new_server_id()
@@ -108,16 +157,24 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self.start_time = time.time()
         self.config_load_time = self.start_time
-        self.authenticator = build_authenticator(options)
+        # Operator mode: where account JWTs come from.
+        self.account_resolver: AccountResolver | None = (
+            build_resolver(options.resolver) if options.operators is not None and options.resolver else None)
+        self.authenticator = build_authenticator(options, self.account_resolver)
         self.login_guard = LoginGuard(options.max_pending_connects, options.auth_failure_delay)
         self.client_tls = build_client_tls(options)
         self.accounts: dict[str, Account] = {}
+        # Each account's exports, imports and limits: the `accounts` block's, or in operator mode those
+        # of the account JWTs logins brought (load_jwt_account).
+        self.account_settings: dict[str, AccountSettings] = (
+            dict(options.account_settings) if options.operators is None else {})
         self.global_account = self.account(GLOBAL_ACCOUNT)
         self.system_account = self.account(options.system_account)
         self.system: SystemAccount | None = None
         self.jetstream: JetStream | None = None
         self.imports = Imports(self.account, self.loop)
-        self.imports.apply(options.account_settings)
+        self.imports.apply(self.account_settings)
+        self.jwt_accounts = build_jwt_accounts(self) if options.operators is not None else None
         self.connections: dict[int, Connection] = {}
         self.keepalive: set[Connection] = set()
         self.backpressure = Backpressure(self.loop)
@@ -133,8 +190,11 @@ class Server:
         self._last_cid = 0
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
-        self._listener: asyncio.base_events.Server | None = None
+        self.state = ServerState.STARTING
+        self._listener: Listener | None = None
         self._stopped = asyncio.Event()
+        self._lame_duck: asyncio.Task | None = None
+        self.notifier = SystemdNotifier.from_environment()
         self._monitor = None
         self.leafnodes = build_leafnodes(self) if options.leafnodes is not None else None
         self.websocket = build_websocket(self) if options.websocket is not None and options.websocket.port else None
@@ -151,6 +211,14 @@ class Server:
         if account is None:
             account = self.accounts[name] = Account(name, self.mark_dirty)
         return account
+
+    def load_jwt_account(self, claims: dict) -> Account:
+        """Operator mode: the account an account JWT's (checked) claims describe, loaded or updated from
+        them (jwt_accounts.py; raises account_claims.AccountClaimsError when they cannot be applied)."""
+        return self.jwt_accounts.load(claims)
+
+    def accepting(self) -> bool:
+        return self.state is ServerState.RUNNING
 
     def next_connection_id(self) -> int:
         self._last_cid += 1
@@ -180,7 +248,7 @@ class Server:
             time.time(), connection.close_reason, connection.name, getattr(connection, "lang", ""),
             getattr(connection, "version", ""),
             connection.in_msgs, connection.out_msgs, connection.in_bytes, connection.out_bytes,
-            connection.account.name, user.name if user else "",
+            connection.account.name, user.name if user else "", user.jwt if user else None,
         ))
 
     def settle_counters(self) -> None:
@@ -208,9 +276,7 @@ class Server:
     @property
     def client_port(self) -> int:
         """The client port: the configured one, or the one the system picked for `port: -1`."""
-        if self._listener is None or not self._listener.sockets:
-            return self.options.port
-        return self._listener.sockets[0].getsockname()[1]
+        return self.options.port if self._listener is None else self._listener.port
 
     def _refresh_info(self) -> None:
         options = self.options
@@ -280,11 +346,11 @@ class Server:
         host = None if options.host in ("", "0.0.0.0") else options.host
         # Bound now, accepting last: once the client port answers, the other ports are open too.
         with opening("client connections", options.host, options.port, "-p PORT or `port` in the config"):
-            self._listener = await self.loop.create_server(
-                self._accept_client, host, max(options.port, 0), reuse_address=True, backlog=1024,
-                start_serving=False,
-            )
+            sock = bind_listening_socket(host, max(options.port, 0))
+        self._listener = Listener(self.loop, "Client", sock, self._accept_client)
         self._refresh_info()  # with the port the system picked for `-p -1`
+        if options.pid_file:
+            Path(options.pid_file).write_text(str(os.getpid()))
         from edgenats.system import SystemAccount
 
         self.system = SystemAccount(self)
@@ -306,7 +372,8 @@ class Server:
             from edgenats.jetstream.service import JetStream
 
             self.jetstream = JetStream(options.jetstream, self.server_name)
-            self.jetstream.start(self.account, options.account_settings, options.system_account)
+            self.jetstream.start(self.account, self.account_settings, options.system_account,
+                                 from_jwts=options.operators is not None)
         self._keepalive_sweep()
         if self.leafnodes is not None:
             await self.leafnodes.start()
@@ -314,14 +381,23 @@ class Server:
             await self.websocket.start()
         # Signals are handled before the client port answers: a test (or an operator's script) that
         # sends SIGHUP as soon as it can connect must get a reload, not the default action (exit).
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.loop.add_signal_handler(sig, self.request_stop)
-        self.loop.add_signal_handler(signal.SIGHUP, self.reload)
-        await self._listener.start_serving()
+        actions = {signal.SIGINT: self.request_stop, signal.SIGTERM: self.request_stop, signal.SIGHUP: self.reload,
+                   signal.SIGUSR1: self.reopen_log, signal.SIGUSR2: self.enter_lame_duck}
+        for sig, action in actions.items():
+            self.loop.add_signal_handler(sig, self._trapped, sig, action)
+        self._listener.start()
         log.info("Listening for client connections on %s", describe_address(options.host, self.client_port))
         if self.client_tls is not None:
-            log.info("TLS required for client connections")
+            log.info("TLS %s for client connections", "available" if self.client_tls.allow_non_tls else "required")
+        self.state = ServerState.RUNNING
         log.info("Server is ready")
+        if self.notifier is not None:
+            self.notifier.ready(f"Accepting client connections on {options.host}:{options.port}")
+            self.notifier.start_watchdog(self.loop)
+
+    def _trapped(self, sig: signal.Signals, action) -> None:
+        log.info('Trapped "%s" signal', _SIGNAL_NAMES[sig])
+        action()
 
     def _accept_client(self) -> ClientConnection | TLSAcceptor:
         """The protocol of a connection accepted on the client port: the session, or with TLS (as configured
@@ -337,12 +413,57 @@ class Server:
         await self._stopped.wait()
         await self.shutdown()
 
-    async def shutdown(self) -> None:
-        log.info("Initiating Shutdown...")
+    def enter_lame_duck(self) -> None:
+        """SIGUSR2: stop accepting, tell the clients, close them spread over the lame-duck duration, stop."""
+        if self.state is not ServerState.RUNNING:
+            return
+        self.state = ServerState.LAME_DUCK
+        log.info("Entering lame duck mode, stop accepting new clients")
+        if self.notifier is not None:
+            self.notifier.stopping("Lame duck mode: closing clients")
+        self._stop_accepting()
+        self._lame_duck = self.loop.create_task(self._run_lame_duck())
+
+    async def _run_lame_duck(self) -> None:
+        options = self.options
+        await run_lame_duck(list(self.connections.values()), self._tell_lame_duck, options.lame_duck_duration,
+                            options.lame_duck_grace_period)
+        self.request_stop()
+
+    def _tell_lame_duck(self) -> None:
+        """The INFO nats-server sends each client able to take one after its CONNECT: `"ldm": true`."""
+        for connection in self.connections.values():
+            if (isinstance(connection, ClientConnection) and connection.login is LoginState.CONNECTED
+                    and connection.protocol_level >= 1):
+                # The INFO of the port it came in on (WebSocket clients: their host's), without a nonce.
+                info = connection.server.client_info(connection)
+                info.pop("nonce", None)
+                info["ldm"] = True
+                connection.send(info_line(info))
+
+    def _stop_accepting(self) -> None:
         if self._listener is not None:
             self._listener.close()
         if self.websocket is not None:
             self.websocket.stop()
+
+    def reopen_log(self) -> None:
+        """SIGUSR1 (logrotate moved the file): write to a new file at the configured path."""
+        options = self.options
+        if not options.log_file:
+            log.info("File log re-open ignored, not a file logger")
+            return
+        configure_logging(options.debug, options.trace, options.logtime, options.log_file)
+        log.info("File log re-opened")
+
+    async def shutdown(self) -> None:
+        self.state = ServerState.STOPPING
+        if self._lame_duck is not None and not self._lame_duck.done():
+            self._lame_duck.cancel()
+        if self.notifier is not None:
+            self.notifier.stopping("Stopping")
+        log.info("Initiating Shutdown...")
+        self._stop_accepting()
         if self._monitor is not None:
             await self._monitor.stop()
         if self.system is not None:
@@ -360,27 +481,47 @@ class Server:
                   for c in open_connections if c.transport) and self.loop.time() < deadline:
             await asyncio.sleep(0.01)
         log.info("Server Exiting..")
+        if self.notifier is not None:
+            self.notifier.close()
 
     def reload(self) -> None:
         """SIGHUP: re-read the config; apply auth, client TLS (certificate files read again), imports, limits
         (JetStream's too) and log level; refuse fixed settings."""
         old = self.options
         log.info("Reloading server configuration")
+        if self.notifier is not None:
+            self.notifier.reloading()
+        try:
+            self._reload(old)
+        finally:
+            if self.notifier is not None:
+                self.notifier.ready("Configuration reloaded" if self.options is not old else
+                                    "Configuration reload failed; running the previous one")
+
+    def _reload(self, old: Options) -> None:
         try:
             new = load_options(old.config_file, old.flag_overrides)
             changed_fixed = [name for name in NOT_RELOADABLE
                              if _fixed(getattr(new, name)) != _fixed(getattr(old, name))]
             if changed_fixed:
                 raise OptionsError(f"config reload not supported for {', '.join(changed_fixed)}")
-            if self.jetstream is not None and not self.jetstream.reloadable(new.account_settings,
-                                                                            new.system_account):
+            if self.jetstream is not None and new.operators is None and not self.jetstream.reloadable(
+                    new.account_settings, new.system_account):
                 raise OptionsError("config reload not supported for turning JetStream on or off in an account")
-            authenticator = build_authenticator(new)
+            # The resolver is made again only when its settings changed (a MEMORY preload may); a
+            # directory resolver stays, its folder taking the new preloads below.
+            resolver = self.account_resolver
+            if new.resolver != old.resolver and not isinstance(resolver, DirectoryResolver):
+                resolver = build_resolver(new.resolver)
+            authenticator = build_authenticator(new, resolver)
             client_tls = build_client_tls(new)
         except OptionsError as error:
             log.error("Failed to reload server configuration: %s", error)
             return
         self.options = new
+        self.account_resolver = resolver
+        if new.operators is None:
+            self.account_settings = dict(new.account_settings)
         self.tracing = new.trace
         self.authenticator = authenticator
         self.login_guard.configure(new.max_pending_connects, new.auth_failure_delay)
@@ -389,10 +530,17 @@ class Server:
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()
-        self.imports.apply(new.account_settings)
+        if isinstance(resolver, DirectoryResolver) and new.resolver != old.resolver:
+            for key in store_preloads(resolver, new.resolver.preload):
+                self.jwt_accounts.changed(key)
+        if self.jwt_accounts is not None:
+            self.jwt_accounts.run_imports()
+        else:
+            self.imports.apply(self.account_settings)
         if self.leafnodes is not None:
             self.leafnodes.apply_reload(new.leafnodes)
-        if self.jetstream is not None:
+        if self.jetstream is not None and new.operators is None:
+            # In operator mode each account's JetStream limits are its JWT's.
             self.jetstream.apply_limits(new.account_settings, new.system_account)
         for account in self.accounts.values():
             account.sublist.clear_cache()

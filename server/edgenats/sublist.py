@@ -5,7 +5,8 @@ subject (bytes, as read from the wire), in the form the trie's owner derives fro
 plan); a change to the trie drops only the cached answers it can affect, so a steady publish stream
 never re-walks the trie. Subjects published once (the reply subjects of requests, `match_once`)
 differ from each other in their last token: per head (the subject without its last token) the trie
-keeps what the head matches whatever token follows, until the trie changes.
+keeps what the head matches whatever token follows, until the trie changes, and what its owner may
+derive once for all those subjects (`derive_shared`: the delivery plans of a client's reply inbox).
 """
 
 from __future__ import annotations
@@ -68,21 +69,29 @@ def _forget(cached: Any) -> None:
     """What happens to a cached answer that is dropped: nothing, unless the owner says otherwise."""
 
 
+def _per_subject(match: SubscriptionMatch) -> None:
+    """No answer shared by the subjects under a head: each once-published subject is derived on its own."""
+
+
 class SubscriptionTrie:
     def __init__(
         self,
         derive: Callable[[bytes, SubscriptionMatch], Any] = _as_is,
         retire: Callable[[Any], None] = _forget,
+        derive_shared: Callable[[SubscriptionMatch], Any] = _per_subject,
     ) -> None:
         """`derive(subject, match)` turns an answer into what `match()` returns and the cache keeps;
-        `retire(cached)` is called for every cached answer before it is dropped."""
+        `retire(cached)` is called for every cached answer before it is dropped. `derive_shared(match)`,
+        for what a head matches whatever last token follows, may give one answer for all those
+        subjects (`match_once` returns it for each of them), or None."""
         self._root = _Node()
         self._derive = derive
         self._retire = retire
+        self._derive_shared = derive_shared
         self._cache: dict[bytes, Any] = {}
-        # Per head of a once-published subject: the nodes its last token is looked up in, and what
-        # matches any last token; emptied by every insert and remove.
-        self._heads: dict[bytes, tuple[list[_Node], SubscriptionMatch]] = {}
+        # Per head of a once-published subject: the nodes its last token is looked up in, what
+        # matches any last token, and its shared derive (or None); emptied by every insert and remove.
+        self._heads: dict[bytes, tuple[list[_Node], SubscriptionMatch, Any]] = {}
         self.count = 0
         self.inserts = 0
         self.removes = 0
@@ -172,8 +181,9 @@ class SubscriptionTrie:
     def match_once(self, subject: bytes) -> Any:
         """`match` for a subject published once (the reply subject of one request): the cached answer
         if there is one, else one derived for this message and not cached, so that a stream of one-off
-        subjects neither churns the cache nor drops the answers of the subjects published all the time.
-        The caller settles what it is given as it would retire a cached answer."""
+        subjects neither churns the cache nor drops the answers of the subjects published all the time
+        (or the one answer shared by the subjects under its head, see `derive_shared`). The caller
+        settles what it is given as it would retire a cached answer."""
         self.matches += 1
         cached = self._cache.get(subject)
         if cached is not None:
@@ -185,16 +195,16 @@ class SubscriptionTrie:
         known = self._heads.get(head)
         if known is None:
             known = self._heads[head] = self._walk_head(head)
-        nodes, any_last = known
+        nodes, any_last, shared = known
         token = last.decode("latin-1")
         for node in nodes:
             if token in node.children:
                 return self._derive(subject, self._walk(subject))
-        return self._derive(subject, any_last)
+        return shared if shared is not None else self._derive(subject, any_last)
 
-    def _walk_head(self, head: bytes) -> tuple[list[_Node], SubscriptionMatch]:
-        """For subjects `<head>.<token>`: the nodes a literal last token is a child of, and what
-        matches when it is none of their children (`>` and `*` ones)."""
+    def _walk_head(self, head: bytes) -> tuple[list[_Node], SubscriptionMatch, Any]:
+        """For subjects `<head>.<token>`: the nodes a literal last token is a child of, what matches
+        when it is none of their children (`>` and `*` ones), and its shared derive."""
         plain: list[Subscription] = []
         queues: dict[str, list[Subscription]] = {}
         tokens = head.decode("latin-1").split(".")
@@ -216,7 +226,8 @@ class SubscriptionTrie:
                     self._add_node(last, plain, queues)
         if len(self._heads) >= _CACHE_LIMIT:
             self._heads.clear()
-        return nodes, SubscriptionMatch(tuple(plain), tuple(map(tuple, queues.values())) if queues else ())
+        any_last = SubscriptionMatch(tuple(plain), tuple(map(tuple, queues.values())) if queues else ())
+        return nodes, any_last, self._derive_shared(any_last)
 
     def _walk(self, subject: bytes) -> SubscriptionMatch:
         plain: list[Subscription] = []
@@ -255,6 +266,7 @@ class SubscriptionTrie:
         self._invalidate(subscription.subject)
 
     def clear_cache(self) -> None:
+        self._heads.clear()
         for cached in self._cache.values():
             self._retire(cached)
         self._cache.clear()

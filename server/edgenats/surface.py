@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from edgenats.account import Account
+    from edgenats.account_config import AccountSettings
     from edgenats.auth import Authenticator
+    from edgenats.auth.account_resolver import AccountResolver
+    from edgenats.auth.identity import JwtIdentity
     from edgenats.options import Options
 
 
@@ -36,6 +39,8 @@ class ClosedConnection:
     out_bytes: int
     account: str
     user: str
+    # What a user JWT login showed (operator mode), for /connz's jwt, issuer_key and name_tag.
+    jwt: JwtIdentity | None = None
 
 
 class ServerSurface(Protocol):
@@ -53,6 +58,13 @@ class ServerSurface(Protocol):
     base_info: dict
     accounts: dict[str, Account]
     system_account: Account
+    # Each account's exports, imports and limits (the `accounts` block's, or in operator mode those the
+    # account JWTs of logins brought); a reload replaces it outside operator mode.
+    account_settings: dict[str, AccountSettings]
+    # Operator mode: where account JWTs come from (None otherwise); a reload may replace it.
+    account_resolver: AccountResolver | None
+    # What a user JWT's `allowed_connection_types` must name for the clients of this host.
+    connection_type: str
     # Open client connections by connection id; then the last ones closed (leaf links included).
     connections: dict[int, Any]
     closed_connections: deque[ClosedConnection]
@@ -60,6 +72,8 @@ class ServerSurface(Protocol):
     slow_consumers: int
     leaf_slow_consumers: int
     stale_connections: int
+    # Operator mode: the live accounts account JWTs make (jwt_accounts.JwtAccounts; None otherwise).
+    jwt_accounts: Any
     # The subsystems, for one another; None when not configured (or not started yet).
     leafnodes: Any
     system: Any
@@ -70,6 +84,12 @@ class ServerSurface(Protocol):
 
     def account(self, name: str) -> Account:
         """The account of that name, created on first use."""
+
+    def load_jwt_account(self, claims: dict) -> Account:
+        """Operator mode: the account of checked account JWT claims, its settings made or refreshed."""
+
+    def accepting(self) -> bool:
+        """Whether the client port accepts connections (not while starting, in lame duck or stopping)."""
 
     def mark_dirty(self, connection: Any) -> None:
         """`connection` has queued output: flush it once, after this loop turn's input."""

@@ -1,14 +1,18 @@
 """What the Ansible tests put on PATH as `systemctl`, where no systemd runs: the verbs the
 systemd_service module uses, acting for real on the unit files the role writes to
 $FAKE_SYSTEMD_UNITS. `start` runs the unit's ExecStartPre then its ExecStart (in its
-WorkingDirectory, output appended to <unit>.log, pid in <unit>.pid), `stop` sends SIGTERM to that pid
-and waits for it to go, `reload` runs ExecReload with $MAINPID, as systemd does."""
+WorkingDirectory, output appended to <unit>.log, pid in <unit>.pid) and, for Type=notify, waits for the
+process to send READY=1 to the $NOTIFY_SOCKET it is given (failing if it exits or never does), `stop`
+sends the unit's KillSignal (SIGTERM by default) to that pid and waits up to TimeoutStopSec for it to
+go, then kills it, `reload` runs ExecReload with $MAINPID, as systemd does."""
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -43,24 +47,67 @@ def main_pid(unit: str) -> int:
         return 0
 
 
-def start(unit: str) -> None:
+_TIME_UNITS = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def time_span(text: str) -> float:
+    """Seconds from a systemd time span such as "30s", "1m30s 30s" or "90" (seconds); parts add up."""
+    if text.strip().isdigit():
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*(ms|sec|min|s|m|h)", text)
+    return sum(float(number) * _TIME_UNITS[unit] for number, unit in parts)
+
+
+def start(unit: str) -> int:
     settings = service_settings(unit)
     if "ExecStartPre" in settings:
         subprocess.run(shlex.split(settings["ExecStartPre"]), check=True, capture_output=True)
+    env = dict(os.environ)
+    notify = None
+    if settings.get("Type") == "notify":
+        notify_path = unit_path(unit, ".notify")
+        notify_path.unlink(missing_ok=True)
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(str(notify_path))
+        env["NOTIFY_SOCKET"] = str(notify_path)
     with unit_path(unit, ".log").open("ab") as log:
         process = subprocess.Popen(shlex.split(settings["ExecStart"]), cwd=settings.get("WorkingDirectory"),
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+                                   start_new_session=True, env=env)
     unit_path(unit, ".pid").write_text(str(process.pid))
+    if notify is None:
+        return 0
+    try:
+        return 0 if wait_for_ready(notify, process) else 1
+    finally:
+        notify.close()
+        unit_path(unit, ".notify").unlink(missing_ok=True)
+
+
+def wait_for_ready(notify: socket.socket, process: subprocess.Popen, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        notify.settimeout(0.2)
+        try:
+            datagram = notify.recv(4096).decode()
+        except TimeoutError:
+            continue
+        if "READY=1" in datagram.splitlines():
+            return True
+    print("fake systemctl: the service exited or never sent READY=1", file=sys.stderr)
+    return False
 
 
 def stop(unit: str) -> None:
     pid = main_pid(unit)
     if pid:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
+        settings = service_settings(unit)
+        os.kill(pid, getattr(signal, settings.get("KillSignal", "SIGTERM")))
+        deadline = time.monotonic() + time_span(settings.get("TimeoutStopSec", "90s"))
         while main_pid(unit) and time.monotonic() < deadline:
             time.sleep(0.05)
+        if main_pid(unit):
+            os.kill(pid, signal.SIGKILL)
 
 
 def reload(unit: str) -> None:
@@ -94,12 +141,12 @@ def main(arguments: list[str]) -> int:
     elif verb == "enable":
         unit_path(unit, ".enabled").touch()
     elif verb == "start":
-        start(unit)
+        return start(unit)
     elif verb == "stop":
         stop(unit)
     elif verb == "restart":
         stop(unit)
-        start(unit)
+        return start(unit)
     elif verb == "reload":
         reload(unit)
     else:

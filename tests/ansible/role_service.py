@@ -60,6 +60,8 @@ class RoleRun:
                      "edgenats_venv": str(BIN.parent), **service_account(),
                      "edgenats_listen_host": "127.0.0.1", "edgenats_port": self.port,
                      "edgenats_server_name": "site-1", "edgenats_start_timeout": 20,
+                     # A restart is a lame-duck stop: a short grace period keeps the tests quick.
+                     "edgenats_lame_duck_grace_period": "1s",
                      "ansible_python_interpreter": sys.executable}
 
     def __call__(self, **extra) -> subprocess.CompletedProcess:

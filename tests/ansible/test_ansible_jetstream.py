@@ -2,7 +2,9 @@
 localhost: the rendered config's `jetstream` block and its store folder (owned by the service user,
 kept by every run), variables refused by the broker's own check, and a broker run by the role's
 handlers (through `fake_systemctl.py`, since no systemd runs here) that keeps its process and its
-clients when only reloadable settings change and is restarted, its streams kept, when others do."""
+clients when only reloadable settings change and is restarted, its streams kept, when others do; the
+unit it runs under is Type=notify with a watchdog, and a restart is a lame-duck stop that tells the
+client before dropping it."""
 
 from __future__ import annotations
 
@@ -43,6 +45,15 @@ def test_jetstream_block_store_folder_and_bad_variables(config_play, tmp_path):
     assert 'domain: "site1"' in config_play.config.read_text(), "a refused run keeps the working config"
 
 
+def unit_settings(role: RoleRun) -> dict[str, str]:
+    settings = {}
+    for line in (role.units / "edgenats-test.service").read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            settings[key] = value
+    return settings
+
+
 async def test_reloadable_change_reloads_and_other_changes_restart(tmp_path):
     role = RoleRun(tmp_path)
     devices = [{"user": "devices", "password": "pw"}]
@@ -51,16 +62,27 @@ async def test_reloadable_change_reloads_and_other_changes_restart(tmp_path):
     try:
         first = role(**settings)
         assert handler_ran(first, "Restart edgenats") and not handler_ran(first, "Reload edgenats")
+        # The unit the play started (the fake systemctl waited for the broker's READY=1, as systemd does).
+        unit = unit_settings(role)
+        assert (unit["Type"], unit["NotifyAccess"], unit["WatchdogSec"]) == ("notify", "main", "30")
+        assert unit["KillSignal"] == "SIGUSR2" and unit["ExecReload"] == "/bin/kill -HUP $MAINPID"
+        # systemd adds up the parts of a time span: the lame-duck duration and 30 s.
+        assert unit["TimeoutStopSec"] == "30s 30s"
         pid = role.pid()
         dropped = asyncio.get_running_loop().create_future()
+        told = asyncio.Event()
 
         async def on_disconnect():
             if not dropped.done():
                 dropped.set_result(True)
 
+        async def on_lame_duck():
+            told.set()
+
         url = f"nats://127.0.0.1:{role.port}"
         client = await nats.connect(url, user="devices", password="pw", disconnected_cb=on_disconnect,
-                                    reconnect_time_wait=0.1, max_reconnect_attempts=-1)
+                                    lame_duck_mode_cb=on_lame_duck, reconnect_time_wait=0.1,
+                                    max_reconnect_attempts=-1)
         js = client.jetstream()
         await js.add_stream(name="READINGS", subjects=["readings.>"])
         await js.publish("readings.t1", b"21.5")
@@ -78,7 +100,10 @@ async def test_reloadable_change_reloads_and_other_changes_restart(tmp_path):
 
         moved = role(**with_ops | {"edgenats_jetstream_domain": "site2"})
         assert handler_ran(moved, "Restart edgenats") and not handler_ran(moved, "Reload edgenats")
+        # The restart stopped the broker in lame-duck mode: the client was told before it was dropped.
         await asyncio.wait_for(dropped, 10)
+        assert told.is_set()
+        assert "Entering lame duck mode" in role.log()
         assert role.pid() != pid
         assert "Failed to reload" not in role.log()
         await client.flush(timeout=10)  # reconnected to the new broker

@@ -68,3 +68,10 @@ def test_hub_link_with_credentials_renders_a_valid_leafnodes_block(config_play):
     checked = subprocess.run([str(BIN / "edgenats-server"), "-t", "-c", str(config_play.config)],
                              capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_a_monitoring_login_is_written_and_valid(config_play):
+    done = config_play(edgenats_http_port=8222, edgenats_http_user="ops", edgenats_http_password="s3cret")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = config_play.config.read_text()
+    assert 'http_user: "ops"' in text and 'http_password: "s3cret"' in text and "http_port: 8222" in text

@@ -4,7 +4,10 @@ what the flags turn on, and what edgenats refuses by name because it does not im
 
 from __future__ import annotations
 
+import json
 import subprocess
+import time
+import urllib.request
 
 import pytest
 from auth_wire import WireClient
@@ -36,7 +39,8 @@ def refusal(kind: str, tmp_path, config: str | None, *flags: str) -> str:
     ({"foo": "1"}, 'unknown field "foo"'),
     ({"key_file": '"{dir}/ca.pem"'}, "error parsing X509 certificate/key pair"),
     ({"handshake_first": '"bogus"'}, 'field "handshake_first"\'s value "bogus" is invalid'),
-], ids=["no-cert", "tls-1.1", "bad-pin", "unknown-field", "not-a-key", "bad-tls-first"])
+    ({"allow_non_tls": "true"}, 'unknown field "allow_non_tls"'),  # a top-level setting in nats-server 2.15
+], ids=["no-cert", "tls-1.1", "bad-pin", "unknown-field", "not-a-key", "bad-tls-first", "allow-non-tls-inside"])
 def test_a_bad_tls_block_is_refused(server_kind, certs, tmp_path, settings, said):
     block = certs.tls_block(**{key: value.replace("{dir}", str(certs.directory))
                                for key, value in settings.items() if value is not None})
@@ -70,6 +74,24 @@ def test_what_edgenats_does_not_implement_is_refused_by_name(certs, tmp_path):
     assert "tls.cipher_suites: choosing cipher suites is not supported by edgenats" in said
 
 
-def test_allow_non_tls_is_refused_by_name(certs, tmp_path):
-    said = refusal("edgenats", tmp_path, certs.tls_block() + "allow_non_tls: true")
-    assert "'allow_non_tls': plain-text clients on a TLS client port is not supported by edgenats" in said
+def test_allow_non_tls_offers_tls_and_serves_plain_text_too(server_kind, server_factory, certs):
+    """Top-level `allow_non_tls` (nats-server 2.15): the INFO says `tls_available`, not `tls_required`; a
+    client that starts the handshake after it gets TLS (with its certificate checked under verify), one that
+    speaks plain text is served in plain text."""
+    http_port = free_port()
+    server = server_factory(server_kind, certs.tls_block(verify="true", timeout="0.3") + "allow_non_tls: true\n",
+                            extra_args=["-m", str(http_port)])
+    assert "TLS available for client connections" in server.log_text()
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/varz", timeout=5) as answer:
+        varz = json.load(answer)
+    assert varz["tls_verify"] is True and not {"tls_required", "tls_available"} & varz.keys()
+    with WireClient(server.port) as client:
+        assert (client.info.get("tls_available"), client.info.get("tls_verify")) == (True, True)
+        assert "tls_required" not in client.info
+        assert client.exchange(b'CONNECT {"verbose":false}\r\n') == b"PONG\r\n"
+    with WireClient(server.port) as client:
+        time.sleep(0.4)  # silent past the TLS timeout: still a plain-text client
+        assert client.exchange(b'CONNECT {"verbose":false}\r\n') == b"PONG\r\n"
+    with TLSWire(server.port, certs.client_context("alice")) as wire:
+        assert wire.exchange(b'CONNECT {"verbose":false}\r\n') == b"PONG\r\n"
+        assert wire.sock.version() == "TLSv1.3"

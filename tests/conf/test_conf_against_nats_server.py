@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conf_examples import HUB, JSON_STYLE, LEAF
 from edgenats.conf import ConfigError, load_config
+from edgenats.options import OptionsError, options_from_config
 from servers import nats_server_binary
 
 
@@ -74,3 +75,21 @@ def test_missing_include_rejected_by_both(tmp_path):
     assert not nats_server_accepts(main)[0]
     with pytest.raises(ConfigError, match="not found"):
         load_config(main)
+
+
+@pytest.mark.parametrize("used", [True, False])
+def test_top_level_variable_from_an_include_is_no_setting_only_when_used(tmp_path, used):
+    """The per-device include files of `edgenats creds device`: a top-level key that a `$name` refers to is a
+    variable, not an unknown setting; one nothing refers to is an unknown setting on both servers."""
+    (tmp_path / "devices").mkdir()
+    (tmp_path / "devices" / "dev-1.conf").write_text('device_dev-1 = {user: "dev-1", password: "pw"}\n')
+    users = "$device_dev-1" if used else "{user: other, password: pw}"
+    main = tmp_path / "main.conf"
+    main.write_text(f'include "devices/dev-1.conf"\nauthorization {{\n  users = [ {users} ]\n}}\n')
+    accepted, output = nats_server_accepts(main)
+    assert accepted is used, output
+    if used:
+        assert options_from_config(load_config(main), str(main)).authorization["users"][0]["user"] == "dev-1"
+    else:
+        with pytest.raises(OptionsError, match="unknown configuration key 'device_dev-1'"):
+            options_from_config(load_config(main), str(main))

@@ -4,7 +4,7 @@ read back as wire bytes."""
 
 from __future__ import annotations
 
-from edgenats.delivery import DeliveryPlan
+from edgenats.delivery import DeliveryPlan, ReplyPlan
 from edgenats.internal import InternalSubscriber
 from edgenats.routing import Router
 from edgenats.sublist import Subscription, SubscriptionTrie
@@ -37,7 +37,7 @@ class SocketReceiver:
 
 class Core:
     def __init__(self) -> None:
-        self.sublist = SubscriptionTrie(DeliveryPlan, DeliveryPlan.settle)
+        self.sublist = SubscriptionTrie(DeliveryPlan, DeliveryPlan.settle, ReplyPlan.of)  # as an account's
         self.dirty: list = []
         self.router = Router(self.sublist, self.dirty.append)
 
@@ -184,3 +184,31 @@ def test_one_off_subjects_are_delivered_and_counted_without_churning_the_cache()
     assert (subscription.delivered, inbox.out_msgs, inbox.out_bytes) == (2000, 2000, 4000)
     assert core.sublist.cache_size() == 1
     assert core.sublist.match(b"hot") is hot_plan
+
+
+def test_replies_to_an_inbox_wildcard_reach_every_receiver_as_a_plan_per_subject_would():
+    core = Core()
+    inbox, wildcard = core.receiver("_INBOX.abc.*", b"3")
+    plain_only, _ = core.receiver("_INBOX.abc.*", b"8", headers=False)
+    exact, _ = core.receiver("_INBOX.abc.7", b"5")
+    header = b"NATS/1.0 429 Too Many Requests\r\n\r\n"
+    data = header + b"{}\r\n"
+
+    assert core.router.publish(b"_INBOX.abc.1", None, len(header), len(data) - 2, memoryview(data), once=True) == 2
+    assert core.router.publish(b"_INBOX.abc.7", b"r.1", -1, 2, memoryview(b"ok\r\n"), once=True) == 3
+
+    assert inbox.wire() == (b"HMSG _INBOX.abc.1 3 %d %d\r\n%s{}\r\n" % (len(header), len(data) - 2, header)
+                            + b"MSG _INBOX.abc.7 3 r.1 2\r\nok\r\n")
+    assert plain_only.wire() == b"MSG _INBOX.abc.1 8 2\r\n{}\r\nMSG _INBOX.abc.7 8 r.1 2\r\nok\r\n"
+    assert exact.wire() == b"MSG _INBOX.abc.7 5 r.1 2\r\nok\r\n"
+    assert (wildcard.delivered, inbox.out_msgs) == (2, 2)
+
+
+def test_a_reply_inbox_with_a_message_limit_still_ends_after_its_last_message():
+    core = Core()
+    inbox, subscription = core.receiver("_INBOX.abc.*", b"3", max_msgs=2)
+    for n in range(3):
+        core.router.publish(b"_INBOX.abc.%d" % n, None, -1, 2, memoryview(b"ok\r\n"), once=True)
+
+    assert inbox.wire() == b"MSG _INBOX.abc.0 3 2\r\nok\r\nMSG _INBOX.abc.1 3 2\r\nok\r\n"
+    assert core.sublist.match(b"_INBOX.abc.9").plain == ()

@@ -149,3 +149,20 @@ async def test_destroy_removes_the_stream_folder(tmp_path):
     await store.append("d", None, b"", 1)
     store.destroy()
     assert not (tmp_path / "s").exists()
+
+
+async def test_a_batch_of_any_size_is_committed_whole_and_in_order(tmp_path):
+    # 1,111 appends made before any commit: the first batch takes the first, the next all the others
+    # (more than one many-row INSERT holds, and a count that is no power of two).
+    store = open_file_store(tmp_path / "s", SyncPolicy())
+    seqs = await asyncio.gather(*(store.append(f"b.{index % 7}", HDR if index % 3 else None, b"%d" % index, index)
+                                  for index in range(1111)))
+    assert seqs == list(range(1, 1112))
+    await store.close()
+
+    reopened = open_file_store(tmp_path / "s", SyncPolicy())
+    assert [reopened.get(seq) for seq in (1, 2, 600, 1111)] == [
+        StoredMessage(seq, f"b.{(seq - 1) % 7}", HDR if (seq - 1) % 3 else None, b"%d" % (seq - 1), seq - 1)
+        for seq in (1, 2, 600, 1111)]
+    assert reopened.state().messages == 1111
+    await reopened.close()

@@ -146,3 +146,13 @@ class Browser:
                 os.killpg(self._process.pid, signal.SIGKILL)  # chromium and the helpers it started
             await self._process.wait()
         self._profile.cleanup()
+
+
+def rounds_done(at_least: int) -> str:
+    """JavaScript: a promise that resolves once the dashboard has rendered `at_least` refreshes."""
+    return f"""new Promise((resolve) => {{
+      const check = () => Number(document.body.dataset.round) >= {at_least}
+        ? resolve(Number(document.body.dataset.round))
+        : document.addEventListener("dashboard:updated", check, {{ once: true }});
+      check();
+    }})"""

@@ -12,13 +12,11 @@ Without /usr/bin/chromium (or $CHROMIUM) the tests skip, except under CI=true, w
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import urllib.request
 from pathlib import Path
 
 import pytest
-from devtools_browser import CHROMIUM, Browser
+from devtools_browser import rounds_done
 from monitor_http import start_monitored
 from nats import micro
 from site_scene import ACKED, DEVICES, FETCHED, READINGS, running_site
@@ -30,33 +28,12 @@ BURST = 1000
 
 
 @pytest.fixture
-async def browser():
-    if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
-        reason = f"the dashboard test needs {CHROMIUM} (apt-get install -y --no-install-recommends chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    started = Browser()
-    await started.start()
-    yield started
-    await started.stop()
-
-
-@pytest.fixture
 def artifacts(tmp_path_factory) -> Path:
     folder = tmp_path_factory.getbasetemp() / "artifacts" / "dashboard"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def rounds_done(at_least: int) -> str:
-    """JavaScript: a promise that resolves once the page has rendered `at_least` refreshes."""
-    return f"""new Promise((resolve) => {{
-      const check = () => Number(document.body.dataset.round) >= {at_least}
-        ? resolve(Number(document.body.dataset.round))
-        : document.addEventListener("dashboard:updated", check, {{ once: true }});
-      check();
-    }})"""
 
 
 def rows_of(panel: str) -> str:

@@ -4,7 +4,8 @@ TELEMETRY stream the inventory declares, and links as a leaf to a real nats-serv
 domain hub) on the host; a nats-py client at the hub and the device app on a virtual board, which
 connects to the VM's broker, exchange messages through the VM; a second run changes nothing; readings
 the device publishes acked are stored in the VM while the hub is killed and reach the hub's stream
-sourcing TELEMETRY once and in order when it is back; a reboot brings the service back.
+sourcing TELEMETRY once and in order when it is back; a broker whose loop stops (SIGSTOP) is restarted
+by systemd's watchdog; a reboot brings the service back.
 
 Run alone with `pytest -m qemu tests/qemu` (as root: the image build uses debootstrap)."""
 
@@ -275,6 +276,26 @@ async def test_readings_stored_in_the_vm_reach_the_hub_stream_once_in_order(vm, 
             board.stop()
         await at_vm.close()
         await at_hub.close()
+
+
+def test_a_hung_broker_is_restarted_by_the_watchdog(vm, first_run):
+    """The broker's event loop stops (SIGSTOP: no WATCHDOG=1 ping any more); systemd's watchdog
+    (WatchdogSec in the role's unit) kills the broker and starts it again."""
+    def show(name: str) -> str:
+        return vm.ssh(f"sudo systemctl show -p {name} --value edgenats").stdout.strip()
+
+    pid, restarts = show("MainPID"), int(show("NRestarts"))
+    started = time.monotonic()
+    assert vm.ssh(f"sudo kill -STOP {pid}").returncode == 0
+    deadline = started + 300
+    while time.monotonic() < deadline:
+        if int(show("NRestarts")) > restarts and show("ActiveState") == "active":
+            break
+        time.sleep(5)
+    timed("watchdog: hung broker restarted", started)
+    journal = vm.ssh("sudo journalctl -u edgenats --no-pager").stdout
+    assert "Watchdog timeout" in journal, journal[-3000:]
+    assert show("ActiveState") == "active" and show("MainPID") not in ("0", pid)
 
 
 def test_reboot_brings_the_service_and_the_leaf_link_back(vm, hub):

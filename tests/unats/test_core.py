@@ -53,14 +53,17 @@ async def test_wildcard_queue_group_and_unsubscribe_limit(server, start_device):
 
 async def test_request_reply_both_ways(server, start_device):
     peer = await nats.connect(server.url)
+    reply_subjects = []
 
     async def tell_time(msg):
+        reply_subjects.append(msg.reply)
         await msg.respond(b"12:00 " + msg.headers["Tz"].encode())
 
     await peer.subscribe("svc.time", cb=tell_time)
     await collect(peer, "svc.silent")
     device = await start_device("request.py", server.url)
     assert (await device.expect("REPLY")) == "REPLY 12:00 UTC"
+    assert reply_subjects[0].startswith("_INBOX.dev1."), "the reply inbox is under the client's inbox_prefix"
     await device.expect("NORESPONDERS")
     await device.expect("TIMEOUT")
     await device.expect("READY")

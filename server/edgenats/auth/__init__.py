@@ -6,8 +6,9 @@ The connection calls `Authenticator.authenticate` on CONNECT (with the nonce its
 connections that have not logged in and slows repeated failures.
 """
 
-from .authenticator import AuthenticatedUser, Authenticator
+from .authenticator import Authenticator
 from .errors import AuthConfigError
+from .identity import AuthenticatedUser, JwtIdentity
 from .login_guard import LoginGuard, LoginState
 from .nkey_keys import new_nonce
 from .passwords import is_bcrypt_hash, verify_password
@@ -19,6 +20,7 @@ __all__ = [
     "AuthConfigError",
     "AuthenticatedUser",
     "Authenticator",
+    "JwtIdentity",
     "LoginGuard",
     "LoginState",
     "Permissions",

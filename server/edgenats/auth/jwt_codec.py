@@ -24,7 +24,10 @@ CLAIMS_VERSION = 2
 _HEADER = {"typ": "JWT", "alg": ALGORITHM}
 # The kinds of key that may issue each kind of JWT (an account's own key or one of its signing keys
 # for users; the operator's key or a signing key for accounts; operators sign themselves).
-ISSUER_KINDS = {"operator": PREFIX_OPERATOR, "account": PREFIX_OPERATOR, "user": PREFIX_ACCOUNT}
+ISSUER_KINDS = {"operator": (PREFIX_OPERATOR,), "account": (PREFIX_OPERATOR, PREFIX_ACCOUNT),
+                "user": (PREFIX_ACCOUNT,), "activation": (PREFIX_ACCOUNT,)}
+# nats-server's names of those kinds, in its "unable to validate expected prefixes" error.
+_KIND_NAMES = {PREFIX_OPERATOR: "operator", PREFIX_ACCOUNT: "account"}
 _CREDS_BLOCK = re.compile(r"-{3,}[^\n]*BEGIN[^\n]*-{3,}\s*\n\s*(\S+)\s*\n\s*-{3,}[^\n]*END[^\n]*-{3,}")
 
 
@@ -54,27 +57,31 @@ def _json_part(part: str, what: str) -> dict:
 
 
 def decode_jwt(token: str, expected_type: str) -> dict:
-    """The claims of `token`, a JWT of `expected_type` ("operator", "account" or "user") whose signature
-    is by its `iss` key; raises JwtError otherwise. Expiry and other claims are not checked here."""
+    """The claims of `token`, a JWT of `expected_type` ("operator", "account", "user", "activation") whose signature
+    is by its `iss` key, a key of a kind that may issue it; raises JwtError otherwise, with the jwt
+    library's text where nats-server shows it. Whether the issuer is trusted (an account JWT may be
+    self-signed), expiry and other claims are not checked here."""
     if not isinstance(token, str):
         raise JwtError("token is not a string")
     parts = token.strip().split(".")
     if len(parts) != 3:
-        raise JwtError("expected 3 chunks in token")
+        raise JwtError("expected 3 chunks")
     header = _json_part(parts[0], "header")
     if str(header.get("typ", "")).upper() != "JWT" or header.get("alg") != ALGORITHM:
         raise JwtError(f"unexpected token header {header!r}")
     claims = _json_part(parts[1], "claims")
     nats = claims.get("nats")
     if not isinstance(nats, dict) or nats.get("type") != expected_type:
-        raise JwtError(f"not a {expected_type} JWT")
+        raise JwtError(f"not {expected_type} claim")
     if nats.get("version", 1) != CLAIMS_VERSION:
         raise JwtError(f"unsupported JWT version {nats.get('version')!r}")
-    key = public_key_bytes(claims.get("iss"), ISSUER_KINDS[expected_type])
+    kinds = ISSUER_KINDS[expected_type]
+    key = next((found for found in (public_key_bytes(claims.get("iss"), kind) for kind in kinds) if found), None)
     if key is None:
-        raise JwtError(f"{expected_type} JWT issued by an invalid key")
+        names = " ".join(_KIND_NAMES[kind] for kind in kinds)
+        raise JwtError(f"unable to validate expected prefixes - [{names}]")
     if not signed_by(key, f"{parts[0]}.{parts[1]}".encode(), _b64decode(parts[2])):
-        raise JwtError("JWT signature verification failed")
+        raise JwtError("claim failed V2 signature verification")
     return claims
 
 

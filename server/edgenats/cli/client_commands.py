@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import re
 import socket
+import ssl
 import sys
 import time
 from collections.abc import AsyncIterator, Coroutine
@@ -220,9 +221,12 @@ class CommandClient(Client):
 
 
 async def _flush(client: CommandClient) -> None:
-    """A PING round trip: everything sent before it was processed, and any refusal of it has arrived."""
+    """PING round trips until everything sent before was processed and any refusal of it has arrived.
+    Two: nats-py writes a PING at once but queues other commands for its flusher task, so the first
+    PING can overtake a SUB; by the time its PONG is back the queue went out, and the second follows it."""
     try:
-        await client.flush(timeout=CONNECT_TIMEOUT_S)
+        for _ in range(2):
+            await client.flush(timeout=CONNECT_TIMEOUT_S)
     except nats.errors.TimeoutError:
         raise CommandError("the server did not answer PING within 2s") from None
     client.raise_refusal()
@@ -247,10 +251,15 @@ async def connected_client(args: argparse.Namespace) -> AsyncIterator[CommandCli
     """A nats-py connection with one quick attempt per server; failures, a subject or payload the client
     library refuses, and the server's refusals become one-line CommandErrors."""
     settings = ConnectionSettings.from_args(args)
+    try:
+        tls = settings.tls_context()
+    except (ssl.SSLError, OSError) as error:
+        raise CommandError(f"cannot use the TLS files: {error}") from None
     client = CommandClient(args)
     try:
         await client.connect(
             servers=settings.urls, user=settings.user, password=settings.password, token=settings.token,
+            user_credentials=settings.creds, tls=tls,
             name=CLIENT_NAME, connect_timeout=CONNECT_TIMEOUT_S, allow_reconnect=False,
             max_reconnect_attempts=1, reconnect_time_wait=0.05, error_cb=client.remember,
         )
@@ -275,6 +284,8 @@ def describe_error(error: BaseException) -> str:
     """One human line for the errors nats-py raises or reports while connecting."""
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"the server's TLS certificate is not trusted ({error.verify_message}): give its CA with --tlsca"
     if isinstance(error, socket.gaierror):
         return f"unknown host ({error.strerror})"
     if isinstance(error, asyncio.TimeoutError | nats.errors.TimeoutError):

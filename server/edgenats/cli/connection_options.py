@@ -1,15 +1,17 @@
-"""The connection flags every client-side command shares: -s/--server, --user, --password, --token.
+"""The connection flags every client-side command shares: -s/--server, --user, --password, --token,
+--creds (a user JWT and seed, operator mode) and --tlsca/--tlscert/--tlskey (TLS, as the nats CLI names them).
 
-The top-level parser owns the defaults: the NATS_URL, NATS_USER, NATS_PASSWORD and NATS_TOKEN environment
-variables (unset when empty; without NATS_URL the local server), so a tool can pass credentials outside
-the command line. Each subcommand accepts the same flags again so they may be written before or after
-the command name.
+The top-level parser owns the defaults: the NATS_URL, NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_CREDS,
+NATS_CA, NATS_CERT and NATS_KEY environment variables (unset when empty; without NATS_URL the local
+server), so a tool can pass credentials outside the command line. Each subcommand accepts the same
+flags again so they may be written before or after the command name.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -36,6 +38,14 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, with_defaults: 
                        help="password (env NATS_PASSWORD)")
     group.add_argument("--token", default=default(os.environ.get("NATS_TOKEN") or None),
                        help="authentication token (env NATS_TOKEN)")
+    group.add_argument("--creds", metavar="FILE", default=default(os.environ.get("NATS_CREDS") or None),
+                       help="user JWT and seed (.creds) for operator mode (env NATS_CREDS)")
+    group.add_argument("--tlsca", metavar="FILE", default=default(os.environ.get("NATS_CA") or None),
+                       help="CA that signed the server's certificate; implies TLS (env NATS_CA)")
+    group.add_argument("--tlscert", metavar="FILE", default=default(os.environ.get("NATS_CERT") or None),
+                       help="client certificate (env NATS_CERT)")
+    group.add_argument("--tlskey", metavar="FILE", default=default(os.environ.get("NATS_KEY") or None),
+                       help="client certificate's key (env NATS_KEY)")
 
 
 def connection_arguments_parent() -> argparse.ArgumentParser:
@@ -61,10 +71,30 @@ class ConnectionSettings:
     user: str | None
     password: str | None
     token: str | None
+    creds: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ConnectionSettings:
-        return cls(parse_server_urls(args.server), args.user, args.password, args.token)
+        settings = cls(parse_server_urls(args.server), args.user, args.password, args.token, args.creds,
+                       args.tlsca, args.tlscert, args.tlskey)
+        if bool(settings.tls_cert) != bool(settings.tls_key):
+            raise CommandError("--tlscert and --tlskey go together")
+        for path in (settings.creds, settings.tls_ca, settings.tls_cert, settings.tls_key):
+            if path and not os.path.isfile(path):
+                raise CommandError(f"cannot read {path}: no such file")
+        return settings
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context when a tls:// URL or a TLS file asks for TLS, else None (plain text)."""
+        if not (self.tls_ca or self.tls_cert or any(server.scheme == "tls" for server in self.servers)):
+            return None
+        context = ssl.create_default_context(cafile=self.tls_ca)
+        if self.tls_cert:
+            context.load_cert_chain(self.tls_cert, self.tls_key)
+        return context
 
     @property
     def urls(self) -> list[str]:

@@ -8,6 +8,7 @@ CommandError for failures the operator should read; `main` prints those as one l
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from edgenats import __version__
 from edgenats.cli.bench_command import add_bench_commands
 from edgenats.cli.client_commands import add_client_commands
 from edgenats.cli.connection_options import add_connection_arguments
+from edgenats.cli.creds_commands import add_creds_commands
 from edgenats.cli.errors import CommandError
 from edgenats.cli.micro_commands import add_micro_commands
 from edgenats.cli.server_commands import add_server_commands
@@ -31,6 +33,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_micro_commands,
     add_bench_commands,
     add_device_commands,
+    add_creds_commands,
 )
 
 
@@ -45,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # asyncio's warnings about nats-py's transports (e.g. "returning true from eof_received() has no effect
+    # when using ssl" on every TLS close) are no news for the user of a command.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
     parser = build_parser()
     args = parser.parse_args(argv)
     command = getattr(args, "func", None)

@@ -22,8 +22,7 @@ _UNSUPPORTED_FLAGS = {
     "--cluster": "clustering", "--cluster_name": "clustering", "--routes": "clustering",
     "--cluster_advertise": "clustering", "--no_advertise": "clustering",
     "-ms": "HTTPS monitoring", "--https_port": "HTTPS monitoring",
-    "-sl": "signals to another process", "--signal": "signals to another process",
-    "-P": "pid files", "--pid": "pid files", "--ports_file_dir": "ports files",
+    "--ports_file_dir": "ports files",
     "-s": "syslog", "--syslog": "syslog", "-r": "remote syslog", "--remote_syslog": "remote syslog",
     "--log_size_limit": "log rotation", "--max_traced_msg_len": "trace limits",
     "--client_advertise": "client advertise",
@@ -45,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("-c", "--config", dest="config_file", metavar="FILE", help="configuration file")
     server.add_argument("-t", dest="test_config", action="store_true",
                         help="test the configuration and exit")
+    server.add_argument("-P", "--pid", dest="pid_file", metavar="FILE", help="file to store the process id")
+    server.add_argument("-sl", "--signal", dest="signal", metavar="SIGNAL[=PID]",
+                        help="send a signal to an edgenats-server process (ldm, stop, quit, term, reopen, reload); "
+                             "PID is a process id or the path to a pid file")
     jetstream = parser.add_argument_group("JetStream Options")
     jetstream.add_argument("-js", "--jetstream", dest="jetstream_enabled", action="store_true",
                            help="enable JetStream functionality")
@@ -81,8 +84,8 @@ def refuse_unsupported(argv: list[str]) -> None:
 
 
 def flag_overrides(arguments: argparse.Namespace) -> dict:
-    names = ("host", "port", "server_name", "http_port", "log_file", "user", "password", "token", "store_dir",
-             "tls_cert", "tls_key", "tls_ca_cert")
+    names = ("host", "port", "server_name", "http_port", "log_file", "pid_file", "user", "password", "token",
+             "store_dir", "tls_cert", "tls_key", "tls_ca_cert")
     overrides = {name: getattr(arguments, name) for name in names if getattr(arguments, name) is not None}
     if arguments.jetstream_enabled:
         overrides["jetstream_enabled"] = True
@@ -119,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     refuse_unsupported(argv)
     arguments = build_parser().parse_args(argv)
+    if arguments.signal is not None:
+        from edgenats.cli.signal_command import send_signal
+
+        return send_signal(arguments.signal)
     try:
         options = load_options(arguments.config_file, flag_overrides(arguments))
         if arguments.test_config:

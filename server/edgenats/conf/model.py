@@ -34,6 +34,8 @@ class ConfigMap(dict):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.positions: dict[str, Position] = {}
+        # Keys a `$name` reference resolved to: nats-server ignores such keys where it knows no setting.
+        self.used_as_variables: set[str] = set()
 
     def set_entry(self, key: str, value: object, position: Position) -> None:
         self[key] = value

@@ -113,6 +113,7 @@ class _Parser:
     def lookup(self, name: str, line: int) -> object:
         for scope in reversed(self.scopes):
             if name in scope:
+                scope.used_as_variables.add(name)
                 return copy.deepcopy(scope[name])
         if name in os.environ:
             return _environment_value(name, os.environ[name])

@@ -2,7 +2,9 @@
 
 Appends are committed by one writer thread, in batches: every append made while the previous batch was
 being written goes into the next one, and each append completes, in call order, once the commit of its
-batch returned. What "committed" guarantees depends on the stream's SyncPolicy:
+batch returned. A batch's rows go in as a few many-row INSERTs, so the writer takes the GIL back a few
+times per batch rather than after every row (the event loop's thread keeps it). What "committed"
+guarantees depends on the stream's SyncPolicy:
 
 - `always`: synchronous=FULL, so the WAL is fsynced at every commit. An acknowledged message survives a
   process crash, an OS crash and a power failure.
@@ -30,11 +32,13 @@ A failed commit (disk full, I/O error) fails its appends with StoreWriteError; t
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from .cipher import PLAIN, RecordCodec
@@ -51,6 +55,12 @@ CREATE TABLE IF NOT EXISTS bounds (
 """
 
 Row = tuple[int, str, bytes | None, bytes, int]
+_CHUNK = 512  # rows per INSERT at most (2560 parameters), fewer when this SQLite allows fewer
+
+
+@functools.cache
+def _insert_statement(count: int) -> str:
+    return "INSERT INTO messages VALUES " + ",".join(["(?, ?, ?, ?, ?)"] * count)
 
 
 def open_file_store(directory: Path, sync: SyncPolicy, codec: RecordCodec = PLAIN) -> FileStore:
@@ -81,6 +91,9 @@ class FileStore:
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute(f"PRAGMA synchronous={self._normal_sync}")
         self._writer.executescript(_SCHEMA)
+        # A power of two: SQLite before 3.32 allows 999 parameters per statement, 32766 since.
+        most = min(_CHUNK, self._writer.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 5)  # 5 per row
+        self._chunk = 1 << (most.bit_length() - 1)
         self._fsync_directory()
         self._reader = sqlite3.connect(self.path, isolation_level=None)
         self._index = self._load_index()
@@ -176,7 +189,7 @@ class FileStore:
             try:
                 self._writer.execute("BEGIN IMMEDIATE")
                 rows = batch.rows if self._codec is PLAIN else [self._sealed(row) for row in batch.rows]
-                self._writer.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
+                self._insert(rows)
                 if batch.discards:
                     self._writer.executemany("DELETE FROM messages WHERE seq = ?",
                                              [(seq,) for seq in batch.discards])
@@ -187,6 +200,15 @@ class FileStore:
                 batch.error = error
                 if self._writer.in_transaction:
                     self._writer.execute("ROLLBACK")
+
+    def _insert(self, rows: list[Row]) -> None:
+        """The rows in a few statements of many rows each (one per power of two in the count, at most
+        `_chunk` rows): SQLite runs each without the GIL, where executemany takes it back after each row."""
+        done = 0
+        while done < len(rows):
+            count = 1 << (min(len(rows) - done, self._chunk).bit_length() - 1)
+            self._writer.execute(_insert_statement(count), list(chain.from_iterable(rows[done:done + count])))
+            done += count
 
     def _sealed(self, row: Row) -> Row:
         seq, subject, headers, data, time_ns = row

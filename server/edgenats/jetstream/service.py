@@ -4,11 +4,14 @@ stores closed) before the server exits.
 
 As in nats-server: with no configured account but the system account, the global account `$G` gets
 JetStream without limits; otherwise the accounts whose `jetstream` entry enables it, with their limits.
-Every other account (the system account too) answers each `$JS.API` request with 503/10039.
+Every other account (the system account too) answers each `$JS.API` request with 503/10039. In
+operator mode an account's JWT says it when the account is loaded or its JWT changes
+(`configure_account`): on with its limits, new limits, or off (its streams closed, kept on disk).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 from typing import TYPE_CHECKING
@@ -86,11 +89,14 @@ class JetStream:
         self.accounting = Accounting(-1, -1)
         self.accounts: dict[str, tuple[AccountStreams, JetStreamApi]] = {}
         self._disabled: list[DisabledApi] = []
+        # Accounts whose JetStream was turned off: their streams closing.
+        self._closing: set[asyncio.Task] = set()
 
     def start(self, account: Callable[[str], Account], settings: dict[str, AccountSettings],
-              system_account: str) -> None:
-        """Enable JetStream in the accounts the config names; raises cipher.CipherError when a stored
-        stream does not open with the configured key."""
+              system_account: str, *, from_jwts: bool = False) -> None:
+        """Enable JetStream in the accounts the config names (`from_jwts`: in none yet, operator mode's
+        accounts get theirs from their JWTs); raises cipher.CipherError when a stored stream does not
+        open with the configured key."""
         log.info("Starting JetStream")
         if self.temporary:
             log.warning("Temporary storage directory used, data could be lost on system reboot")
@@ -104,7 +110,7 @@ class JetStream:
         if self.settings.key:
             log.info("  Encryption:      %s", CIPHER_NAMES[self.settings.cipher])
         log.info("  API Level:       %d", API_LEVEL)
-        enabled = enabled_accounts(settings, system_account)
+        enabled = {} if from_jwts else enabled_accounts(settings, system_account)
         for name, limits in enabled.items():
             self._enable(account(name), limits)
         for name in dict.fromkeys([GLOBAL_ACCOUNT, system_account, *settings]):
@@ -125,6 +131,28 @@ class JetStream:
         if streams.streams:
             log.info("  Restored %d stream(s) in account %s", len(streams.streams), account.name)
 
+    def configure_account(self, account: Account, limits: JetStreamLimits | None) -> None:
+        """Operator mode: JetStream in `account` on with `limits`, at new limits, or off (None)."""
+        running = self.accounts.get(account.name)
+        if running is not None and limits is not None:
+            running[0].limits = limits
+            return
+        disabled = [api for api in self._disabled if api.account is account]
+        if limits is not None:
+            for api in disabled:
+                api.stop()
+                self._disabled.remove(api)
+            self._enable(account, limits)
+            return
+        if running is not None:
+            streams, api = self.accounts.pop(account.name)
+            api.stop()
+            closing = asyncio.get_running_loop().create_task(streams.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        if not disabled:
+            self._disabled.append(DisabledApi(account))
+
     def reloadable(self, settings: dict[str, AccountSettings], system_account: str) -> bool:
         """Whether a reloaded config leaves JetStream on in the same accounts (only limits may change)."""
         return set(enabled_accounts(settings, system_account)) == set(self.accounts)
@@ -134,11 +162,22 @@ class JetStream:
         for name, limits in enabled_accounts(settings, system_account).items():
             self.accounts[name][0].limits = limits
 
+    def write_problem(self) -> str | None:
+        """The first stream whose store could not write its last message (for /healthz), as nats-server
+        words it."""
+        for name, (streams, _api) in self.accounts.items():
+            for stream in streams.streams.values():
+                if stream.write_error is not None:
+                    return f"JetStream stream '{name} > {stream.name}' write error: {stream.write_error}"
+        return None
+
     async def stop(self) -> None:
         log.info("Initiating JetStream Shutdown...")
         for disabled in self._disabled:
             disabled.stop()
         self._disabled.clear()
+        if self._closing:
+            await asyncio.gather(*self._closing)
         for streams, api in self.accounts.values():
             api.stop()
             await streams.close()

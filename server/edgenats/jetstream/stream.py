@@ -1,12 +1,15 @@
 """A stream at run time: it captures the publishes on its subjects (one internal subscription per
 subject, on the account's one routing path), runs the reference's header checks in order
 (Nats-Expected-*, Nats-Msg-Id de-duplication, rollups), enforces its limits, appends to its store
-and only then answers the PubAck. One worker per stream takes captured messages in arrival order,
-so every check sees the stream as the previous publish left it; one completer task answers the
-appends in order as their commits finish, while the worker appends the next ones. PubAcks go to
-their one-off reply subjects without caching a delivery plan for each. max_age and per-message TTL expiry run
-on one timer; when they remove a subject's last message, a limit marker is published through the same
-worker (subject_delete_marker_ttl)."""
+and only then answers the PubAck. A publish is checked and appended in the publisher's routing call,
+in arrival order; one whose checks read the stream's state (expectations, rollups, discard-new
+limits, a repeated Nats-Msg-Id still being appended) waits in the stream's worker, with everything
+captured behind it, until every append before it is answered, so every check sees the stream as the
+previous publish left it. One completer task answers the appends in order as their commits finish,
+while the next ones are appended. PubAcks go to their one-off reply subjects without caching a
+delivery plan for each. max_age and per-message TTL expiry run on one timer; when they remove a
+subject's last message, a limit marker is published through the same ingest path
+(subject_delete_marker_ttl)."""
 
 from __future__ import annotations
 
@@ -52,22 +55,18 @@ class StreamState(enum.Enum):
 
 @dataclass(slots=True)
 class Captured:
+    """A publish the stream captured and, once appended, what answering it needs."""
     subject: str
     reply: str | None
     headers: bytes | None
     payload: bytes
     size: int  # what it counts against the ingest buffer: subject, reply, headers and payload
-
-
-@dataclass(slots=True)
-class Appended:
-    """A message handed to the store, answered once its commit is done."""
-    message: Captured
-    stored: Awaitable[int]  # gives its sequence once durable
-    msg_id: str
-    rollup: str | None
-    ttl: int  # ns; 0 none, message_ttl.NEVER never
-    stored_ns: int
+    parsed: Headers | None  # the headers read (None without headers or when unreadable)
+    stored: Awaitable[int] | None = None  # once appended: gives its sequence once durable
+    msg_id: str = ""
+    rollup: str | None = None
+    ttl: int = 0  # ns; 0 none, message_ttl.NEVER never
+    stored_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,6 +95,8 @@ class Stream:
     def __init__(self, account: Account, config: dict, created_ns: int, store: MessageStore,
                  domain: str, ingest: IngestLimits, admit: Callable[[Stream, str, int, int], None]) -> None:
         self.account = account
+        # Why the last message could not be stored (a full disk, an I/O error); None once one is again.
+        self.write_error: str | None = None
         # Called before a message is stored (stream, subject, headers length, payload length); raises
         # an errors.ApiError to refuse it (the account's and the server's storage limits).
         self.admit = admit
@@ -116,7 +117,7 @@ class Stream:
         self._msg_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._last_msg_id = ""
         # Appended, not yet complete, in order; answered by the completer task as commits finish.
-        self._appended: deque[Appended] = deque()
+        self._appended: deque[Captured] = deque()
         self._completer: asyncio.Task[bool] | None = None
         self._appending_ids: dict[str, None] = {}  # the msg ids among them
         self._expiry: asyncio.TimerHandle | None = None
@@ -152,6 +153,8 @@ class Stream:
         self._subscriptions = []
 
     def _captured(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> int:
+        """A publish on one of the stream's subjects, in the publisher's routing call: checked and
+        appended at once, unless it must wait for the appends before it (then the worker takes it)."""
         if self.state is StreamState.OPEN:
             size = len(subject) + len(reply or "") + len(headers or b"") + len(payload)
             if self._buffered >= self._limits.msgs or self._buffered_bytes + size > self._limits.bytes:
@@ -159,8 +162,20 @@ class Stream:
                 return 1
             self._buffered += 1
             self._buffered_bytes += size
-            self._queue.append(Captured(subject, reply, headers, payload, size))
-            self._wake.set()
+            parsed = None
+            if headers:
+                try:
+                    parsed = parse_headers(headers)
+                except HeaderError:
+                    parsed = None
+            message = Captured(subject, reply, headers, payload, size, parsed)
+            # (_must_wait's first test inline: this runs for every publish)
+            if self._queue or (self._appended and (self._discards_new or parsed is not None)
+                               and self._must_wait(message)):
+                self._queue.append(message)  # behind those waiting, or waiting itself
+                self._wake.set()
+            else:
+                self._take(message)
         return 1
 
     def _drop(self, reply: str | None) -> None:
@@ -215,30 +230,47 @@ class Stream:
     # the worker --------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        """Take captured messages in arrival order. Messages whose checks need no stored state are
-        appended one after another without waiting; the completer task answers (acks) them in order
-        as their commits are done, while the worker goes on appending: everything captured while one
-        commit is written shares the next one."""
+        """The worker: takes, in arrival order, the captured messages that must wait until every append
+        before them is answered (their checks read the stream's state), and those captured behind them."""
         while True:
             while self._queue:
-                message = self._queue.popleft()
-                appended = False
-                try:
-                    appended = await self._ingest(message)
-                except errors.ApiError as error:
-                    self._reply(message.reply, {"error": error.to_json(), "stream": self.name, "seq": 0})
-                except StoreClosedError:
-                    return  # deleted meanwhile: nothing stored, nothing acknowledged
-                except Exception:
-                    # Nothing was acknowledged: the publisher sees no PubAck and may retry.
-                    log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
-                if not appended:
-                    self._answered(message)
+                if self._must_wait(self._queue[0]) and not await self._all_completed():
+                    return  # the store closed: nothing more is stored or acknowledged
+                self._take(self._queue.popleft())
             if self.state is not StreamState.OPEN:
                 await self._all_completed()
                 return
             self._wake.clear()
             await self._wake.wait()
+
+    def _must_wait(self, message: Captured) -> bool:
+        """Whether a message's checks need every append before it answered first (expectations,
+        rollups, discard-new limits, a repeated Nats-Msg-Id still being appended) while some is not."""
+        if not self._appended:
+            return False
+        if self._discards_new:
+            return True
+        headers = message.parsed
+        if headers is None:
+            return False
+        msg_id = headers.get(MSG_ID)
+        return (bool(msg_id) and msg_id in self._appending_ids) or any(
+            headers.get(name) is not None for name in _STATEFUL_HEADERS)
+
+    def _take(self, message: Captured) -> None:
+        """Check and append one message (answered once its commit is done), or answer it now."""
+        appended = False
+        try:
+            appended = self._ingest(message)
+        except errors.ApiError as error:
+            self._reply(message.reply, {"error": error.to_json(), "stream": self.name, "seq": 0})
+        except StoreClosedError:
+            pass  # deleted meanwhile: nothing stored, nothing acknowledged
+        except Exception:
+            # Nothing was acknowledged: the publisher sees no PubAck and may retry.
+            log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
+        if not appended:
+            self._answered(message)
 
     async def _all_completed(self) -> bool:
         """Wait until every append made so far is answered; False once the store closed."""
@@ -264,17 +296,17 @@ class Stream:
         appended = self._appended
         completed = False
         while appended:
-            entry = appended[0]
-            if completed and not entry.stored.done():
+            message = appended[0]
+            if completed and not message.stored.done():
                 self._pump_consumers()
                 completed = False
-            message = entry.message
             try:
-                seq = await entry.stored
+                seq = await message.stored
             except StoreClosedError:
                 return False
             except StoreWriteError as error:
                 # Nothing kept (a full disk, an I/O error): the publisher is told, the stream goes on.
+                self.write_error = str(error)
                 self._finish(appended.popleft())
                 log.error("stream %s: storing a message on %s failed: %s", self.name, message.subject, error)
                 self._reply(message.reply, {"error": errors.storage_resources_exceeded().to_json(),
@@ -286,8 +318,9 @@ class Stream:
                 continue
             if self.state is StreamState.CLOSED:
                 return False
+            self.write_error = None
             try:
-                self._stored(entry, seq)
+                self._stored(message, seq)
             finally:
                 self._finish(appended.popleft())
             completed = True
@@ -295,44 +328,41 @@ class Stream:
             self._pump_consumers()
         return True
 
-    def _stored(self, entry: Appended, seq: int) -> None:
+    def _stored(self, message: Captured, seq: int) -> None:
         """A message is kept: its TTL, msg id, rollup and limits apply, then its PubAck is sent."""
-        message = entry.message
-        self._track_ttl(seq, entry.ttl, entry.stored_ns)
-        if entry.msg_id:
-            self._remember(entry.msg_id, seq)
-        try:
-            if entry.rollup == "sub":
-                self.store.purge(subject_filter=message.subject, up_to_seq=seq)
-            elif entry.rollup == "all":
-                self.store.purge(up_to_seq=seq)
-            self.enforce_limits(message.subject)
-            if self.config["retention"] == retention.INTEREST:
-                retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
-        except Exception:
-            log.exception("stream %s: applying limits after seq %d failed", self.name, seq)
-        if entry.ttl > 0 or self.config["max_age"]:
-            if self._expiry is None or (entry.ttl > 0 and entry.stored_ns + entry.ttl < self._expiry_due_ns):
+        if message.ttl:
+            self._track_ttl(seq, message.ttl, message.stored_ns)
+        if message.msg_id:
+            self._remember(message.msg_id, seq)
+        if message.rollup is not None or self._limited:
+            try:
+                if message.rollup == "sub":
+                    self.store.purge(subject_filter=message.subject, up_to_seq=seq)
+                elif message.rollup == "all":
+                    self.store.purge(up_to_seq=seq)
+                self.enforce_limits(message.subject)
+                if self.config["retention"] == retention.INTEREST:
+                    retention.release(retention.INTEREST, self.consumers.values(), self.store, [seq])
+            except Exception:
+                log.exception("stream %s: applying limits after seq %d failed", self.name, seq)
+        if message.ttl > 0 or self._ages:
+            if self._expiry is None or (message.ttl > 0 and message.stored_ns + message.ttl < self._expiry_due_ns):
                 self._schedule_expiry()  # else the armed timer is due first (no store read per publish)
-        self._ack(message.reply, seq)
+        if message.reply and not self._no_ack:
+            # Byte for byte as nats-server writes it, straight to the routing path (no headers).
+            ack = b"%s%d}\r\n" % (self._ack_prefix, seq)
+            self.account.publish(message.reply.encode("latin-1"), None, -1, len(ack) - 2, ack, once=True)
 
-    def _finish(self, entry: Appended) -> None:
+    def _finish(self, entry: Captured) -> None:
         """An append is answered (or failed): off the ingest buffer; its msg id, remembered by now,
         is no longer being appended."""
-        self._answered(entry.message)
+        self._answered(entry)
         if entry.msg_id:
             del self._appending_ids[entry.msg_id]
 
     def _pump_consumers(self) -> None:
         for consumer in list(self.consumers.values()):
             consumer.pump()
-
-    def _needs_stored_state(self, headers: Headers | None) -> bool:
-        """Whether a message's checks read the stream's state, so that the appends before it must be
-        complete first: expectations, rollups and discard-new limits."""
-        if self._discards_new:
-            return True
-        return headers is not None and any(headers.get(name) is not None for name in _STATEFUL_HEADERS)
 
     @property
     def config(self) -> dict:
@@ -342,28 +372,26 @@ class Stream:
     def config(self, config: dict) -> None:
         """A new config, and what the publish checks read of it once rather than per message."""
         self._config = config
+        # What a stored message may need done after it: discard-old limits, interest retention.
+        self._limited = (config["max_msgs_per_subject"] > 0 or config["max_msgs"] > 0 or config["max_bytes"] > 0
+                         or config["retention"] == retention.INTEREST)
+        self._ages = bool(config["max_age"])
+        self._no_ack = bool(config.get("no_ack"))
         self._discards_new = config["discard"] == "new" and (
             config["max_msgs"] > 0 or config["max_bytes"] > 0
             or bool(config.get("discard_new_per_subject") and config["max_msgs_per_subject"] > 0))
 
-    async def _ingest(self, message: Captured) -> bool:
-        """Check and append one message; True once appended (answered when its commit is done)."""
+    def _ingest(self, message: Captured) -> bool:
+        """Check and append one message (every append it must wait for is answered); True once
+        appended (answered when its commit is done), False when answered now (a duplicate)."""
         config = self.config
-        headers = None
-        if message.headers:
-            try:
-                headers = parse_headers(message.headers)
-            except HeaderError:
-                headers = None
+        headers = message.parsed
         msg_id = ""
         rollup = None
         ttl = 0
         stored_headers = message.headers
         if config["sealed"]:
             raise errors.sealed_stream()
-        barrier = self._needs_stored_state(headers)
-        if barrier and not await self._all_completed():
-            raise StoreClosedError("stream closed")
         if headers is not None:
             expected = headers.get(EXPECTED_STREAM)
             if expected is not None and expected != self.name:
@@ -385,11 +413,9 @@ class Stream:
                     raise errors.wrong_last_sequence(actual)
             msg_id = headers.get(MSG_ID) or ""
             if msg_id:
-                if msg_id in self._appending_ids and not await self._all_completed():
-                    raise StoreClosedError("stream closed")
                 seen = self._seen(msg_id)
                 if seen is not None:
-                    self._ack(message.reply, seen, duplicate=True)
+                    self._ack_duplicate(message.reply, seen)
                     return False
             expected = headers.get(EXPECTED_LAST_MSG_ID)
             if expected is not None and expected != self._last_msg_id:
@@ -409,13 +435,13 @@ class Stream:
         if config["discard"] == "new":
             self._check_room(message)
         stored_ns = time.time_ns()
-        stored = self.store.append(message.subject, stored_headers, message.payload, stored_ns)
-        self._appended.append(Appended(message, stored, msg_id, rollup, ttl, stored_ns))
-        self._start_completer()
+        message.stored = self.store.append(message.subject, stored_headers, message.payload, stored_ns)
+        message.msg_id, message.rollup, message.ttl, message.stored_ns = msg_id, rollup, ttl, stored_ns
+        self._appended.append(message)
+        if self._completer is None:
+            self._start_completer()
         if msg_id:
             self._appending_ids[msg_id] = None
-        if barrier and not await self._all_completed():
-            raise StoreClosedError("stream closed")
         return True
 
     def _message_ttl(self, ttl: int | None, headers: bytes) -> tuple[int, bytes]:
@@ -599,15 +625,13 @@ class Stream:
 
     # replies -----------------------------------------------------------------------------------
 
-    def _ack(self, reply: str | None, seq: int, duplicate: bool = False) -> None:
-        if not reply or self.config.get("no_ack"):
-            return
-        # Byte for byte as nats-server writes it, duplicate flag included.
-        tail = b',"duplicate": true}' if duplicate else b"}"
-        self.account.publish_internal(reply, b"%s%d%s" % (self._ack_prefix, seq, tail), once=True)
+    def _ack_duplicate(self, reply: str | None, seq: int) -> None:
+        if reply and not self._no_ack:
+            # Byte for byte as nats-server writes it, duplicate flag included.
+            self.account.publish_internal(reply, b'%s%d,"duplicate": true}' % (self._ack_prefix, seq), once=True)
 
     def _reply(self, reply: str | None, document: dict) -> None:
-        if reply and not self.config.get("no_ack"):
+        if reply and not self._no_ack:
             self.account.publish_internal(reply, go_json(document, pretty=False), once=True)
 
     # lifecycle ---------------------------------------------------------------------------------

@@ -102,6 +102,8 @@ class LinkUser:
     """What the delivery plan asks of a target's user: its filter for messages sent over this link."""
 
     __slots__ = ("name", "permissions")
+    # A link's user never comes from a user JWT (what /connz and the closed record read of a client's).
+    jwt = None
 
     def __init__(self, name: str, permissions) -> None:
         self.name = name

@@ -5,7 +5,6 @@ observers and loop-detection subjects, and the status view.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import os
@@ -17,6 +16,7 @@ from edgenats.leafnode.interest import AccountInterest
 from edgenats.leafnode.link import LeafLink, LinkState
 from edgenats.leafnode.remote import RemoteDialer
 from edgenats.listen_errors import describe_address, opening
+from edgenats.listener import Listener, bind_listening_socket
 
 if TYPE_CHECKING:
     from edgenats.account import Account
@@ -43,7 +43,7 @@ class LeafNodes:
         self.hub = HubHandshake(server, settings)
         self._interests: dict[str, AccountInterest] = {}
         self._loop_subjects: dict[str, str] = {}
-        self._listener: asyncio.base_events.Server | None = None
+        self._listener: Listener | None = None
 
     # lifecycle ---------------------------------------------------------------------------------
 
@@ -52,9 +52,9 @@ class LeafNodes:
         if settings.listen:
             host = None if settings.host in ("", "0.0.0.0") else settings.host
             with opening("leafnode connections", settings.host, settings.port, "`port` in the `leafnodes` block"):
-                self._listener = await self.server.loop.create_server(
-                    self.accept, host, settings.port, reuse_address=True,
-                )
+                sock = bind_listening_socket(host, settings.port)
+            self._listener = Listener(self.server.loop, "Leafnode", sock, self.accept)
+            self._listener.start()
             log.info("Listening for leafnode connections on %s", describe_address(settings.host, settings.port))
         for dialer in self.dialers:
             log.info("Leafnode remote: %s (account %s)", dialer.remote.describe(), dialer.remote.account)

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from edgenats.account import GLOBAL_ACCOUNT
-from edgenats.client_tls import session_fields
+from edgenats.client_tls import peer_certificates, session_fields
 from edgenats.monitor.formats import go_duration, go_uptime, rfc3339
 from edgenats.monitor.query import Query, QueryError
 from edgenats.surface import ClosedConnection
 
 if TYPE_CHECKING:
+    from edgenats.auth.identity import JwtIdentity
     from edgenats.sublist import Subscription
     from edgenats.surface import ServerSurface
 
@@ -86,6 +87,13 @@ def _user_name(connection: Listed) -> str:
     return user.name if user is not None else ""
 
 
+def _jwt_identity(connection: Listed) -> JwtIdentity | None:
+    if _is_closed(connection):
+        return connection.jwt
+    user = getattr(connection, "user", None)
+    return user.jwt if user is not None else None
+
+
 def subscription_detail(subscription: Subscription, cid: int) -> dict:
     """One subscription as nats-server lists it (Go omits an empty queue group and a zero max)."""
     detail: dict = {"subject": subscription.subject}
@@ -134,6 +142,10 @@ def _connection_info(connection: Listed, now: float, subs: str, auth: bool) -> d
             info[field] = value
     if not closed:
         info.update(session_fields(connection.transport))
+    if auth and not closed:
+        certificates = peer_certificates(connection.transport)
+        if certificates:
+            info["tls_peer_certs"] = certificates
     if auth:
         user = _user_name(connection)
         if user:
@@ -141,6 +153,11 @@ def _connection_info(connection: Listed, now: float, subs: str, auth: bool) -> d
         account = _account_name(connection)
         if account != GLOBAL_ACCOUNT:
             info["account"] = account
+        identity = _jwt_identity(connection)
+        if identity is not None:
+            info.update({"jwt": identity.token, "issuer_key": identity.issuer})
+            if identity.name_tag:
+                info["name_tag"] = identity.name_tag
     subscriptions = list(getattr(connection, "subscriptions", {}).values())
     if subscriptions and subs == "detail":
         info["subscriptions_list_detail"] = [subscription_detail(sub, connection.cid) for sub in subscriptions]

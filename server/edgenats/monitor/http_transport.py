@@ -27,6 +27,8 @@ _IDLE_TIMEOUT = 60.0
 class Request:
     method: str
     target: str
+    # The Authorization header ("" when absent), for a monitor that requires a user and password.
+    authorization: str = ""
 
 
 @dataclass
@@ -112,7 +114,9 @@ class HTTPServer:
                 data = await asyncio.wait_for(reader.read(_READ_SIZE), _IDLE_TIMEOUT)
                 connection.receive_data(data)
             elif isinstance(event, h11.Request):
-                request = Request(event.method.decode("ascii"), event.target.decode("latin-1"))
+                authorization = next((value.decode("latin-1") for name, value in event.headers
+                                      if name == b"authorization"), "")
+                request = Request(event.method.decode("ascii"), event.target.decode("latin-1"), authorization)
             elif isinstance(event, h11.EndOfMessage):
                 return request
             elif isinstance(event, h11.ConnectionClosed):

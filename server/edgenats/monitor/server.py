@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from edgenats.monitor.access import REALM_HEADER, MonitorAccess
 from edgenats.monitor.connz import build_connz
 from edgenats.monitor.dashboard_files import HEADERS as DASHBOARD_HEADERS
 from edgenats.monitor.dashboard_files import DashboardFiles
@@ -21,7 +22,7 @@ from edgenats.monitor.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from edgenats.monitor.metrics import build_metrics
 from edgenats.monitor.query import Query, QueryError
 from edgenats.monitor.servicez import build_servicez
-from edgenats.monitor.standalone import build_gatewayz, build_healthz, build_leafz, build_routez
+from edgenats.monitor.standalone import build_gatewayz, build_leafz, build_routez, healthz_query
 from edgenats.monitor.subsz import build_subsz
 from edgenats.monitor.varz import ProcessUsage, build_varz
 
@@ -44,6 +45,7 @@ class MonitorServer:
         self._usage = ProcessUsage()
         self._http = HTTPServer(self.handle)
         self._dashboard = DashboardFiles()
+        self._access = MonitorAccess()
         self.http_req_stats: dict[str, int] = {}
         self._endpoints: dict[str, Endpoint] = {
             "/varz": lambda query: build_varz(server, self._usage, self.http_req_stats),
@@ -53,7 +55,6 @@ class MonitorServer:
             "/gatewayz": lambda query: build_gatewayz(server),
             "/leafz": lambda query: build_leafz(server, query),
             "/jsz": lambda query: jsz(server, query_options(query)),
-            "/healthz": lambda query: build_healthz(server),
         }
         self._aliases = {"/subscriptionsz": "/subsz"}
 
@@ -64,6 +65,11 @@ class MonitorServer:
         await self._http.stop()
 
     async def handle(self, request: Request) -> Response:
+        options = self._server.options
+        # /healthz stays open for probes (systemd, load balancers): it tells no more than up or down.
+        open_path = urlsplit(request.target).path.rstrip("/") == "/healthz"
+        if not open_path and not self._access.allows(options.http_user, options.http_password, request.authorization):
+            return Response(401, b"Unauthorized\n", _TEXT, [REALM_HEADER])
         if request.method not in _ALLOWED_METHODS:
             return Response(405, b"Method Not Allowed\n", _TEXT, [("Allow", ", ".join(_ALLOWED_METHODS))])
         target = urlsplit(request.target)
@@ -81,6 +87,14 @@ class MonitorServer:
         if path == "/":
             self._count(path)
             return Response(200, build_index(self._server.server_name), "text/html; charset=utf-8")
+        if path == "/healthz":
+            self._count(path)
+            try:
+                status, document = healthz_query(self._server, Query(target.query))
+            except QueryError as error:
+                return Response(400, str(error).encode("utf-8"), _TEXT)
+            # nats-server writes /healthz compactly, with its status code.
+            return Response(status, go_json(document, pretty=False), "application/json", _JSON_HEADERS)
         endpoint = self._endpoints.get(path)
         if endpoint is None:
             return Response(404, b"404 page not found\n", _TEXT)
@@ -90,8 +104,7 @@ class MonitorServer:
             document = endpoint(Query(target.query))
         except QueryError as error:
             return Response(400, str(error).encode("utf-8"), _TEXT)
-        # nats-server writes /healthz compactly and everything else indented.
-        return Response(200, go_json(document, pretty=path != "/healthz"), "application/json", _JSON_HEADERS)
+        return Response(200, go_json(document), "application/json", _JSON_HEADERS)
 
     def _dashboard_file(self, path: str, query: str) -> Response:
         if path == "/dashboard":

@@ -77,7 +77,7 @@ def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[
         varz["auth_required"] = True
     client_tls = server.client_tls
     if client_tls is not None:
-        varz.update(client_tls.info_fields())
+        varz.update(client_tls.varz_fields())
     varz["max_connections"] = options.max_connections
     if options.max_subscriptions:
         varz["max_subscriptions"] = options.max_subscriptions
@@ -87,6 +87,7 @@ def build_varz(server: ServerSurface, usage: ProcessUsage, http_req_stats: dict[
         "ping_max": options.ping_max,
         "http_host": options.http_host,
         "http_port": options.http_port,
+        **({"http_auth_required": True} if options.http_user else {}),  # edgenats: http_user/http_password
         "http_base_path": "",
         "https_port": 0,
         "auth_timeout": go_float(server.authenticator.timeout),

@@ -218,8 +218,9 @@ class ClientProtocolParser(PendingInput):
         buffer = memoryview(data)
         end = len(data)
         handler = self.handler
-        # Limits change only on a reload, never during one read; the session's flags only through an
-        # operation of the general path (CONNECT), after which they are read again.
+        # The control line limit changes only on a reload, never during one read; the payload limit (the
+        # account's or user's, bound at CONNECT) and the session's flags only through an operation of
+        # the general path (CONNECT), after which they are read again.
         max_line = self.max_control_line
         max_payload = self.max_payload
         fast, pedantic, headers = not self.connect_required, self.pedantic, self.headers_allowed
@@ -298,6 +299,7 @@ class ClientProtocolParser(PendingInput):
             if position < 0 or self._stopped:
                 return
             fast, pedantic, headers = not self.connect_required, self.pedantic, self.headers_allowed
+            max_payload = self.max_payload
 
     def _operation(self, data: bytes, position: int, end: int) -> int:
         """Parse the operation at `position`: the position after its line, or -1 once the

@@ -82,7 +82,12 @@ def client_block(connection, stop: float | None = None) -> dict:
         if rtt:
             info["rtt"] = rtt
         info["stop"] = rfc3339(stop)
-    info["name_tag"] = connection.account.name
+    # A user JWT login (operator mode) adds its token and issuer; the name tag is then the account JWT's name.
+    identity = connection.user.jwt if not leaf and connection.user else None
+    if identity is not None:
+        info["jwt"] = identity.token
+        info["issuer_key"] = identity.issuer
+    info["name_tag"] = identity.name_tag if identity is not None and identity.name_tag else connection.account.name
     info["kind"] = connection.kind
     if not leaf:
         info["client_type"] = "nats"

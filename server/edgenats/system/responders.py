@@ -166,8 +166,10 @@ def _jsz_options(options: dict) -> JszOptions:
                       limit=options.get("limit") or 0)
 
 
-def _healthz(system: SystemAccount) -> dict:
-    return {**build_healthz(system.server), "status_code": 200}
+def _healthz(system: SystemAccount, options: dict) -> dict:
+    status, document = build_healthz(system.server, options.get("js-enabled-only") is True,
+                                     options.get("js-server-only") is True, options.get("js-enabled") is True)
+    return {**document, "status_code": status}
 
 
 def data_builders(system: SystemAccount) -> dict[str, Callable[[dict], dict]]:
@@ -179,7 +181,7 @@ def data_builders(system: SystemAccount) -> dict[str, Callable[[dict], dict]]:
         "SUBSZ": lambda options: build_subsz(server, _subsz_query(options)),
         "LEAFZ": lambda options: build_leafz(server, Query("subs=1" if options.get("subscriptions") else "")),
         "JSZ": lambda options: jsz(server, _jsz_options(options)),
-        "HEALTHZ": lambda options: _healthz(system),
+        "HEALTHZ": lambda options: _healthz(system, options),
     }
 
 

@@ -25,8 +25,10 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.utilities import generate_accept_token
 
 from edgenats.auth import AuthConfigError, Authenticator
+from edgenats.auth.identity import WEBSOCKET
 from edgenats.client import ClientConnection
 from edgenats.listen_errors import opening
+from edgenats.listener import Listener, bind_listening_socket
 from edgenats.tls import server_tls_context
 from edgenats.websocket.adapter import LEAF_PATH, AdapterState, WebSocketAdapter
 from edgenats.websocket.config import Origin, WebSocketSettings
@@ -63,6 +65,8 @@ class WebSocketClientHost:
 
     # A WebSocket client's TLS is the listener's (wss), never the client port's upgrade.
     client_tls = None
+    # What a user JWT's `allowed_connection_types` must name for these clients.
+    connection_type = WEBSOCKET
 
     def __init__(self, server: ServerSurface, listener: WebSocketListener) -> None:
         self._server = server
@@ -281,17 +285,18 @@ class WebSocketListener:
         except AuthConfigError as error:
             raise ValueError(f"websocket.authorization: {error}") from None
         self._origins = settings.origins()
-        self._listener: asyncio.base_events.Server | None = None
+        self._listener: Listener | None = None
 
     async def start(self) -> None:
         settings = self.settings
         host = None if settings.host in ("", "0.0.0.0") else settings.host
         with opening("websocket clients", settings.host, settings.port, "`port` in the `websocket` block"):
-            self._listener = await self.server.loop.create_server(
-                lambda: UpgradeProtocol(self), host, max(settings.port, 0), reuse_address=True, backlog=1024,
-                ssl=self.tls_context,
-                ssl_handshake_timeout=settings.tls.timeout if settings.tls is not None else None,
-            )
+            sock = bind_listening_socket(host, max(settings.port, 0))
+        self._listener = Listener(
+            self.server.loop, "Websocket", sock, lambda: UpgradeProtocol(self), self.tls_context,
+            settings.tls.timeout if settings.tls is not None else None,
+        )
+        self._listener.start()
         scheme = "wss" if self.tls_context is not None else "ws"
         log.info("Listening for websocket clients on %s://%s:%d", scheme, settings.host, self.port)
         if self.tls_context is None:
@@ -300,9 +305,7 @@ class WebSocketListener:
     @property
     def port(self) -> int:
         """The bound port (the configured one, or the one the system picked for `port: -1`)."""
-        if self._listener is None or not self._listener.sockets:
-            return self.settings.port
-        return self._listener.sockets[0].getsockname()[1]
+        return self.settings.port if self._listener is None else self._listener.port
 
     def stop(self) -> None:
         if self._listener is not None:

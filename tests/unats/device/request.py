@@ -1,10 +1,11 @@
-"""Device: requests (answered, no responders, timeout), then answers requests until told to stop."""
+"""Device: requests (answered, no responders, timeout) from its own inbox prefix, then answers requests until
+told to stop."""
 
 import sys
 
 import unats
 
-nc = unats.connect(sys.argv[1])
+nc = unats.connect(sys.argv[1], inbox_prefix="_INBOX.dev1")
 print("REPLY", nc.request("svc.time", b"now?", headers={"Tz": "UTC"}).data.decode())
 try:
     nc.request("svc.none", b"")

@@ -85,7 +85,9 @@ function renderServer(varz) {
   const where = local ? `bound to ${host}:${varz.http_port}, this machine only`
     : `bound to ${host}:${varz.http_port}, reachable by anyone on the network`;
   const access = document.getElementById("access");
-  access.textContent = `Monitoring port: no user or password (nats-server's monitoring has none either); ${where}.`;
+  const login = varz.http_auth_required ? "user and password required (http_user)"
+    : "no user or password (set http_user and http_password to require one)";
+  access.textContent = `Monitoring port: ${login}; ${where}.`;
   access.dataset.local = String(local);
   setMetric("uptime", varz.uptime);
   setMetric("cpu", `${Number(varz.cpu).toFixed(1)} %`);
