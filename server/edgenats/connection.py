@@ -1,5 +1,7 @@
 """A connection's byte plumbing: reads into a parser, an outbound buffer flushed once per loop turn,
-PING/PONG keepalive, the slow-consumer cut-offs (pending bytes, write deadline) and closing.
+PING/PONG keepalive, the slow-consumer cut-offs (pending bytes, write deadline), reporting pending bytes
+to the back-pressure on publishers (and stalling a publisher whose input went to a receiver behind),
+and closing.
 
 Subclasses (client sessions, leaf links) provide the parser and the protocol meaning. Everything the
 plumbing needs from outside is the small `ConnectionHost` interface below, handed in at creation:
@@ -24,6 +26,7 @@ import time
 from enum import Enum
 from typing import Protocol
 
+from edgenats.backpressure import Backpressure
 from edgenats.logs import TRACE
 from edgenats.protocol.errors import ProtocolViolation
 from edgenats.protocol.framing import PING, error_line
@@ -65,6 +68,8 @@ class ConnectionHost(Protocol):
     tracing: bool
     # Connections due for keepalive checks (one shared sweep, not a timer each).
     keepalive: set
+    # Receivers behind and the publishers paused for them.
+    backpressure: Backpressure
     slow_consumers: int
     stale_connections: int
 
@@ -152,10 +157,14 @@ class Connection(asyncio.Protocol):
         self.last_activity = time.time()
         if self.server.tracing:
             self._trace("<<-", data)
+        backpressure = self.server.backpressure
+        before = backpressure.output_of_behind() if backpressure.behind and not self.leaf_link else None
         try:
             self.parser.feed(data)
         except ProtocolViolation as violation:
             self.protocol_violation(violation)
+        if before is not None:
+            backpressure.check(self, before)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close(self.close_reason or "Client Closed", flush=False)
@@ -167,6 +176,7 @@ class Connection(asyncio.Protocol):
         self._check_pending()
 
     def resume_writing(self) -> None:
+        self.server.backpressure.drained(self)
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
             self._deadline_timer = None
@@ -212,9 +222,14 @@ class Connection(asyncio.Protocol):
         if self.server.tracing:
             self._trace("->>", data)
         self.handed += len(data)
-        self.transport.write(data)
-        if self._deadline_timer is not None:
+        # As a view, what the socket does not take at once is copied into the transport's buffer once,
+        # not sliced off into new bytes first.
+        self.transport.write(memoryview(data))
+        if self.write_state is not WriteState.FLOWING:
             self._check_pending()
+            if not self.closed:
+                self.server.backpressure.pending_changed(
+                    self, self.transport.get_write_buffer_size(), self.server.options.max_pending)
 
     def _check_pending(self) -> None:
         if self.transport.get_write_buffer_size() > self.server.options.max_pending:
@@ -315,6 +330,7 @@ class Connection(asyncio.Protocol):
         if self.parser is not None:
             self.parser.stop()
         self.stop_keepalive()
+        self.server.backpressure.forget(self)
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
         self.on_close()

@@ -107,18 +107,24 @@ def deliver_run(plan: DeliveryPlan, skip, size: int, tail: bytes, payloads: list
 
 
 def deliver_queue_run(plan: DeliveryPlan, size: int, tail: bytes, payloads: list[memoryview], mark_dirty) -> None:
-    """A run of plain messages to queue groups without message limits: one random member each time."""
-    groups = plan.queues
-    for payload_crlf in payloads:
-        for group in groups:
-            subscription, target, msg_prefix, _ = group[int(_random() * len(group))]
+    """A run of plain messages to queue groups without message limits: one random member each time.
+    The picks for the whole run come first; then each member's share is queued in one go."""
+    for group in plan.queues:
+        members = len(group)
+        shares: list[list[memoryview]] = [[] for _ in range(members)]
+        for payload_crlf in payloads:
+            shares[int(_random() * members)].append(payload_crlf)
+        for (subscription, target, msg_prefix, _), share in zip(group, shares, strict=True):
+            if not share:
+                continue
+            count = len(share)
             out = target.out
             if not out:
                 mark_dirty(target)
-            out += (msg_prefix, tail, payload_crlf)
-            target.out_msgs += 1
-            target.out_bytes += size
-            subscription.delivered += 1
+            out += chain.from_iterable(zip(repeat(msg_prefix + tail, count), share, strict=True))
+            target.out_msgs += count
+            target.out_bytes += count * size
+            subscription.delivered += count
 
 
 def pick_members(groups: tuple, skip) -> tuple:

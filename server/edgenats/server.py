@@ -28,6 +28,7 @@ from edgenats.auth.account_resolver import AccountResolver, ResolverSettings, bu
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
 from edgenats.auth.dir_resolver import DirectoryResolver
 from edgenats.auth.identity import STANDARD
+from edgenats.backpressure import Backpressure
 from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
@@ -176,6 +177,7 @@ class Server:
         self.jwt_accounts = build_jwt_accounts(self) if options.operators is not None else None
         self.connections: dict[int, Connection] = {}
         self.keepalive: set[Connection] = set()
+        self.backpressure = Backpressure(self.loop)
         self.closed_connections: deque[ClosedConnection] = deque(maxlen=_CLOSED_CONNECTIONS_KEPT)
         self.total_connections = 0
         self.slow_consumers = 0

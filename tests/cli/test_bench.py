@@ -8,7 +8,7 @@ from operator_cli import run_cli
 
 MSGS = 2000
 IDLE_CONNECTIONS = 40
-FLOW_COPIES = {"pub": 1, "pubsub": 1, "fanout4": 4, "fanout16": 16, "queue4": 1, "rr-latency": 1,
+FLOW_COPIES = {"pub": 1, "pubsub": 1, "fanout4": 4, "fanout16": 16, "queue4": 1, "fanin10": 1, "rr-latency": 1,
                "rr-throughput": 1}
 TOKEN_CONFIG = "authorization { token: s3cret }\n"
 

@@ -10,7 +10,7 @@ from operator_cli import run_cli
 from servers import free_port
 
 MSGS = 2000
-COPIES = {"pubsub": 1, "fanout4": 4, "fanout16": 16, "queue4": 1}
+COPIES = {"pubsub": 1, "fanout4": 4, "fanout16": 16, "queue4": 1, "fanin10": 1}
 
 
 def leaf_pair(server_factory, leaf_kind: str):

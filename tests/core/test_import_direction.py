@@ -30,6 +30,9 @@ FORBIDDEN = {
     "account.py": ("edgenats.server", "edgenats.client", "edgenats.connection", "edgenats.leafnode"),
     "connection.py": ("edgenats.server", "edgenats.client", "edgenats.account", "edgenats.leafnode",
                       "edgenats.routing"),
+    # Back-pressure sees receivers and publishers only through the little it needs of them.
+    "backpressure.py": ("edgenats.server", "edgenats.client", "edgenats.connection", "edgenats.account",
+                        "edgenats.routing", "edgenats.leafnode"),
     # Pacing is shared by JetStream sinks and leaf remotes, and knows neither.
     "pacing.py": ("edgenats.server", "edgenats.client", "edgenats.connection", "edgenats.account",
                   "edgenats.leafnode", "edgenats.jetstream"),

@@ -17,6 +17,10 @@ PONG_MARKER = b"PONG\r\n"
 PING_FRAME = b"PING\r\n"
 PONG_FRAME = b"PONG\r\n"
 RECEIVE_BUFFER_BYTES = 1 << 20
+COUNTER_DIGITS = 6
+# A publisher's prebuilt frames repeat after this many messages (fewer when the frames are large).
+CYCLE_MSGS = 10_000
+CYCLE_BYTES = 2 << 20
 
 
 def payload(size: int) -> bytes:
@@ -26,6 +30,27 @@ def payload(size: int) -> bytes:
 def pub_frame(subject: str, body: bytes, reply_to: str | None = None) -> bytes:
     reply_part = f" {reply_to}" if reply_to else ""
     return f"PUB {subject}{reply_part} {len(body)}\r\n".encode() + body + b"\r\n"
+
+
+class FrameCycle:
+    """PUB frames whose payloads differ from one message to the next, prebuilt as one buffer: message
+    n carries n modulo `length` as a zero-padded decimal counter at the start of its payload (as many
+    digits as the payload has room for, up to COUNTER_DIGITS). Every frame has the same length, so a
+    run of consecutive messages is one slice of the buffer."""
+
+    def __init__(self, subject: str, size: int) -> None:
+        digits = min(size, COUNTER_DIGITS)
+        head = f"PUB {subject} {size}\r\n".encode()
+        self.frame_length = len(head) + size + 2
+        self.length = max(1, min(CYCLE_MSGS, 10**digits, CYCLE_BYTES // self.frame_length))
+        filler = PAYLOAD_FILL * (size - digits) + b"\r\n"
+        self.view = memoryview(b"".join(
+            head + (f"{index:0{digits}d}".encode() if digits else b"") + filler for index in range(self.length)
+        ))
+
+    def frames(self, first: int, count: int) -> memoryview:
+        """Messages first .. first+count-1 of the cycle (count must not run past its end)."""
+        return self.view[first * self.frame_length:(first + count) * self.frame_length]
 
 
 def msg_header(subject: str, sid: int, size: int) -> bytes:

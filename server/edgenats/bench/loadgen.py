@@ -1,5 +1,5 @@
-"""The load generator's two halves: a publisher that writes prebuilt frames in large chunks with
-PING/PONG flow control, and subscribers that count delivered MSG frames in bulk.
+"""The load generator's two halves: publishers that write prebuilt frames in large chunks (open loop,
+or paced by PING/PONG), and subscribers that count delivered MSG frames in bulk.
 
 Threads are enough: sendall and recv_into release the GIL, and counting is arithmetic on byte counts,
 so one core drives millions of messages per second.
@@ -11,16 +11,16 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from edgenats.bench.errors import BenchError
 from edgenats.bench.frames import (
     PING_FRAME,
     PONG_MARKER,
     FixedFrameCounter,
+    FrameCycle,
     MarkerCounter,
     msg_header,
-    payload,
-    pub_frame,
 )
 
 POLL_INTERVAL_S = 0.05
@@ -61,60 +61,78 @@ class CountingSubscriber(threading.Thread):
         self.sock.close()
 
 
-class Publisher:
-    """Publishes fixed-size messages as chunks of prebuilt PUB frames, each chunk followed by a PING.
+@dataclass(frozen=True)
+class Pacing:
+    """The paced mode's flow control: at most `pings_in_flight` writes unanswered by a PONG, and no
+    write while subscribers trail all publishers together by more than `window_chunks` writes
+    (`behind()` says by how many messages; None when nobody subscribes)."""
 
-    At most `pings_in_flight` chunks are unacknowledged, so the publisher cannot run ahead of the
-    server; with `delivered` given it also waits while subscribers trail by more than `window_msgs`,
-    so it cannot run ahead of slow consumers either.
+    pings_in_flight: int
+    window_chunks: int
+    behind: Callable[[], int] | None = None
+
+
+class Publisher:
+    """Publishes fixed-size messages whose payloads differ (FrameCycle), in writes of up to
+    `chunk_bytes`.
+
+    Open loop (no `pacing`, the default): writes follow each other as fast as the socket takes them,
+    as a real client's do; only settle() waits for the server. Paced: every write is followed by a
+    PING and the publisher waits as `pacing` says, so it cannot run ahead of the server or of slow
+    consumers.
     """
 
     def __init__(
-        self,
-        sock: socket.socket,
-        subject: str,
-        size: int,
-        chunk_bytes: int,
-        pings_in_flight: int,
-        window_chunks: int,
-        stall_timeout_s: float,
-        delivered: Callable[[], int] | None = None,
+        self, sock: socket.socket, subject: str, size: int, chunk_bytes: int, stall_timeout_s: float,
+        pacing: Pacing | None = None,
     ) -> None:
         self.sock = sock
-        self.frame = pub_frame(subject, payload(size))
-        self.per_chunk = max(1, chunk_bytes // len(self.frame))
-        self._full_chunk = self.frame * self.per_chunk + PING_FRAME
-        self._pings_in_flight = pings_in_flight
-        self._window_msgs = self.per_chunk * window_chunks
+        self.cycle = FrameCycle(subject, size)
+        self.per_chunk = max(1, chunk_bytes // self.cycle.frame_length)
+        self._pacing = pacing
         self._stall_timeout_s = stall_timeout_s
-        self._delivered = delivered
         self._pongs = MarkerCounter(PONG_MARKER, 64 * 1024)
+        self._position = 0
         self.sent = 0
         self._pings_sent = 0
         self._pongs_received = 0
         sock.settimeout(stall_timeout_s)
 
     def publish(self, count: int | None = None, until: float | None = None) -> int:
-        """Send `count` messages, or whole chunks until perf_counter() passes `until`; returns how many."""
+        """Send `count` messages, or whole writes until perf_counter() passes `until`; returns how many."""
         if count is None and until is None:
             raise ValueError("publish needs a count or a deadline")
         sent_before = self.sent
+        pacing = self._pacing
         while True:
-            remaining = None if count is None else count - (self.sent - sent_before)
+            remaining = self.per_chunk if count is None else count - (self.sent - sent_before)
             if remaining == 0 or (until is not None and time.perf_counter() >= until):
                 break
-            chunk_msgs = self.per_chunk if remaining is None else min(self.per_chunk, remaining)
-            self._wait_for_pongs(self._pings_in_flight - 1)
-            self._wait_for_subscribers()
-            chunk = self._full_chunk if chunk_msgs == self.per_chunk else self.frame * chunk_msgs + PING_FRAME
-            self.sock.sendall(chunk)
+            chunk_msgs = min(self.per_chunk, remaining, self.cycle.length - self._position)
+            if pacing is not None:
+                self._wait_for_pongs(pacing.pings_in_flight - 1)
+                self._wait_for_subscribers(pacing)
+            self._send(self.cycle.frames(self._position, chunk_msgs))
+            if pacing is not None:
+                self._ping()
+            self._position = (self._position + chunk_msgs) % self.cycle.length
             self.sent += chunk_msgs
-            self._pings_sent += 1
         return self.sent - sent_before
 
     def settle(self) -> None:
-        """Return once the server has answered every PING, i.e. processed everything sent."""
+        """Return once the server has answered a PING sent now, i.e. processed everything sent."""
+        self._ping()
         self._wait_for_pongs(0)
+
+    def _send(self, data: bytes | memoryview) -> None:
+        try:
+            self.sock.sendall(data)
+        except TimeoutError:
+            raise BenchError(f"the server took nothing from the publisher for {self._stall_timeout_s:g}s") from None
+
+    def _ping(self) -> None:
+        self._send(PING_FRAME)
+        self._pings_sent += 1
 
     def _wait_for_pongs(self, allowed_outstanding: int) -> None:
         while self._pings_sent - self._pongs_received > allowed_outstanding:
@@ -125,14 +143,41 @@ class Publisher:
                     f"the server did not answer PING within {self._stall_timeout_s:g}s"
                 ) from None
 
-    def _wait_for_subscribers(self) -> None:
-        if self._delivered is None:
+    def _wait_for_subscribers(self, pacing: Pacing) -> None:
+        if pacing.behind is None:
             return
         last_seen, last_progress = -1, time.perf_counter()
-        while (delivered := self._delivered()) < self.sent - self._window_msgs:
+        while (behind := pacing.behind()) > pacing.window_chunks * self.per_chunk:
             now = time.perf_counter()
-            if delivered != last_seen:
-                last_seen, last_progress = delivered, now
+            if behind != last_seen:
+                last_seen, last_progress = behind, now
             elif now - last_progress > self._stall_timeout_s:
-                raise BenchError(f"subscribers stopped receiving ({delivered} of {self.sent} delivered)")
+                raise BenchError(f"subscribers stopped receiving ({behind} messages behind)")
             time.sleep(FLOW_WAIT_S)
+
+
+def publish_together(publishers: list[Publisher], count: int | None, until: float | None) -> int:
+    """Every publisher sends at once, each from its own thread (`count` split between them); returns how
+    many messages they sent in all. The first publisher's error is raised once all have stopped."""
+    shares = [None] * len(publishers) if count is None else [
+        count // len(publishers) + (index < count % len(publishers)) for index in range(len(publishers))
+    ]
+    errors: list[BaseException] = []
+
+    def send(publisher: Publisher, share: int | None) -> None:
+        try:
+            if share != 0:
+                publisher.publish(count=share, until=until)
+        except (BenchError, OSError) as error:
+            errors.append(error)
+
+    sent_before = sum(publisher.sent for publisher in publishers)
+    threads = [threading.Thread(target=send, args=(publisher, share), name=f"bench-pub-{index}", daemon=True)
+               for index, (publisher, share) in enumerate(zip(publishers, shares, strict=True))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return sum(publisher.sent for publisher in publishers) - sent_before

@@ -1,5 +1,5 @@
-"""Publish-only, 1 -> N fan-out and queue-group runs: one publisher, counting subscribers (on the same
-server, or on one joined to it), no loss allowed."""
+"""Publish-only, fan-out, fan-in and queue-group runs: publishers (open loop or paced), counting
+subscribers (on the same server, or on one joined to it), no loss allowed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from edgenats.bench.errors import BenchError
 from edgenats.bench.frames import sub_frame
 from edgenats.bench.interest_probe import PROBE_SID, ProbedSubscriber, probe_subjects, wait_for_interest
-from edgenats.bench.loadgen import CountingSubscriber, Publisher
+from edgenats.bench.loadgen import CountingSubscriber, Pacing, Publisher, publish_together
 from edgenats.bench.probes import CpuSnapshot, ProcessProbe
 from edgenats.bench.results import ScenarioResult
 from edgenats.bench.settings import BenchSettings
@@ -25,6 +25,7 @@ def run_message_flow(
     size: int,
     subscriber_count: int,
     queue_group: bool,
+    publisher_count: int,
     settings: BenchSettings,
     endpoint: Endpoint,
     server: ProcessProbe | None,
@@ -40,7 +41,7 @@ def run_message_flow(
     group = QUEUE_GROUP if queue_group else None
     subscribers: list[CountingSubscriber] = []
     uneven: list[int] = []
-    publisher_sock = None
+    publisher_socks = []
     probes = probe_subjects(subscriber_count) if subscriber_endpoint is not None else []
     try:
         for index in range(subscriber_count):
@@ -49,10 +50,11 @@ def run_message_flow(
                 setup += sub_frame(probes[index], PROBE_SID)
             sock = open_connection(subscriber_endpoint or endpoint, f"bench-sub-{index}", setup)
             subscribers.append(CountingSubscriber(sock, subject, SUBSCRIPTION_ID, size, f"bench-sub-{index}"))
-        publisher_sock = open_connection(endpoint, "bench-pub")
+        for index in range(publisher_count):
+            publisher_socks.append(open_connection(endpoint, f"bench-pub-{index}"))
         if probes:
             probed = [ProbedSubscriber(s.sock, probe) for s, probe in zip(subscribers, probes, strict=True)]
-            wait_for_interest(publisher_sock, probed, settings.stall_timeout_s)
+            wait_for_interest(publisher_socks[0], probed, settings.stall_timeout_s)
         for subscriber in subscribers:
             subscriber.start()
 
@@ -60,20 +62,27 @@ def run_message_flow(
             counts = [subscriber.count for subscriber in subscribers]
             return sum(counts) if queue_group else min(counts)
 
-        publisher = Publisher(
-            publisher_sock, subject, size, settings.chunk_bytes, settings.pings_in_flight,
-            settings.window_chunks, settings.stall_timeout_s,
-            delivered_per_subscriber if subscribers else None,
-        )
+        publishers: list[Publisher] = []
+
+        def behind() -> int:
+            return sum(publisher.sent for publisher in publishers) - delivered_per_subscriber()
+
+        chunk_bytes = settings.chunk_bytes if settings.paced else settings.write_bytes
+        for sock in publisher_socks:
+            pacing = Pacing(settings.pings_in_flight, settings.window_chunks,
+                            behind if subscribers else None) if settings.paced else None
+            publishers.append(Publisher(sock, subject, size, chunk_bytes, settings.stall_timeout_s, pacing))
         copies = 1 if queue_group else subscriber_count
-        warmup = publisher.publish(count=settings.warmup_msgs(publisher.per_chunk))
-        publisher.settle()
+        warmup = publish_together(publishers, settings.warmup_msgs(publishers[0].per_chunk), None)
+        for publisher in publishers:
+            publisher.settle()
         _wait_for_deliveries(subscribers, warmup, queue_group, settings.stall_timeout_s)
 
         start = CpuSnapshot.take(server, loadgen)
         until = None if settings.msgs is not None else start.wall + settings.duration_s
-        published = publisher.publish(count=settings.msgs, until=until)
-        publisher.settle()
+        published = publish_together(publishers, settings.msgs, until)
+        for publisher in publishers:
+            publisher.settle()
         if subscribers:
             result.expected = published * copies
             _wait_for_deliveries(subscribers, warmup + published, queue_group, settings.stall_timeout_s)
@@ -106,8 +115,8 @@ def run_message_flow(
                 subscriber.stop()
             else:
                 subscriber.sock.close()
-        if publisher_sock is not None:
-            publisher_sock.close()
+        for sock in publisher_socks:
+            sock.close()
     return result
 
 

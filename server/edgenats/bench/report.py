@@ -13,7 +13,7 @@ from pathlib import Path
 from edgenats.bench.results import ScenarioResult
 from edgenats.bench.settings import BenchSettings
 
-SATURATING_SCENARIOS = ("pub", "pubsub", "fanout4", "fanout16", "queue4")
+SATURATING_SCENARIOS = ("pub", "pubsub", "fanout4", "fanout16", "queue4", "fanin10")
 BUSY_SERVER_SHARE = 0.8
 
 

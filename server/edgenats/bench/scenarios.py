@@ -19,6 +19,7 @@ class Scenario:
     name: str
     description: str
     subscribers: int = 0
+    publishers: int = 1
     queue_group: bool = False
     sized: bool = True
     jetstream: bool = False  # needs JetStream on the server
@@ -32,6 +33,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("fanout4", "1 publisher -> 4 subscribers", subscribers=4),
         Scenario("fanout16", "1 publisher -> 16 subscribers", subscribers=16),
         Scenario("queue4", "1 publisher -> queue group of 4", subscribers=4, queue_group=True),
+        Scenario("fanin10", "10 publishers -> 1 subscriber (many devices, one broker)", subscribers=1,
+                 publishers=10),
         Scenario("rr-latency", "request/reply, one at a time"),
         Scenario("rr-throughput", "request/reply, pipelined requesters, queue of responders"),
         Scenario("memory", "idle connections (CONNECT + PING each)", sized=False),
@@ -74,7 +77,8 @@ def run_scenario(
         return run_request_throughput(target.label, size, settings, target.endpoint, server, loadgen)
     return run_message_flow(
         target.label, scenario.name, size, scenario.subscribers, scenario.queue_group,
-        settings, target.endpoint, server, loadgen, target.subscriber_endpoint,
+        settings.publishers or scenario.publishers, settings, target.endpoint, server, loadgen,
+        target.subscriber_endpoint,
     )
 
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class BenchSettings:
     """Sizing shared by every scenario. With `msgs` set a run sends exactly that many messages
-    (round trips for request/reply); otherwise it sends for `duration_s`."""
+    (round trips for request/reply); otherwise it sends for `duration_s`. Publishers write open loop
+    in writes of `write_bytes` unless `paced` (a PING after each `chunk_bytes`, a window of them);
+    `publishers` overrides every message-flow scenario's number of publishers."""
 
     msgs: int | None = None
     duration_s: float = 2.0
@@ -17,6 +19,9 @@ class BenchSettings:
     responders: int = 8
     connections: int = 5000
     stall_timeout_s: float = 10.0
+    paced: bool = False
+    publishers: int | None = None
+    write_bytes: int = 512 * 1024
     chunk_bytes: int = 128 * 1024
     pings_in_flight: int = 4
     window_chunks: int = 16

@@ -49,6 +49,13 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
                        help="messages (round trips for request/reply) per run instead of --duration")
     bench.add_argument("--duration", type=parse_duration, default=defaults.duration_s,
                        help=f"how long each run publishes ({defaults.duration_s:g}s)")
+    bench.add_argument("--pubs", type=positive_int, default=None, metavar="N",
+                       help="publishers in every publish, fan-out, fan-in and queue run (default: 1; fanin10: 10)")
+    bench.add_argument("--paced", action="store_true",
+                       help=f"pace publishers: a PING after every {defaults.chunk_bytes // 1024} KiB, at most "
+                            f"{defaults.pings_in_flight} unanswered, and no more than {defaults.window_chunks} "
+                            "writes ahead of the subscribers (default: open loop, writes as fast as the socket "
+                            "takes them, as real clients)")
     bench.add_argument("--requesters", type=positive_int, default=defaults.requesters,
                        help=f"rr-throughput: concurrent requesters ({defaults.requesters})")
     bench.add_argument("--in-flight", type=positive_int, default=defaults.in_flight,
@@ -90,6 +97,7 @@ def run_bench(args: argparse.Namespace) -> int:
     settings = BenchSettings(
         msgs=args.msgs, duration_s=args.duration, requesters=args.requesters, in_flight=args.in_flight,
         responders=args.responders, connections=args.connections, stall_timeout_s=args.stall_timeout,
+        paced=args.paced, publishers=args.pubs,
     )
     names = _chosen_scenarios(args)
     sizes = list(dict.fromkeys(size for group in (args.size or [list(DEFAULT_SIZES)]) for size in group))

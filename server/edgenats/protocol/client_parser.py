@@ -56,6 +56,8 @@ _SEPARATED_VERBS = frozenset((PUB, HPUB, HMSG, SUB, UNSUB, ERR))
 _LINE_VERBS = frozenset((PING, PONG, OK))
 _SPACE, _TAB, _CR, _ZERO = 32, 9, 13, 48
 # SUB and UNSUB split on \r (and \n) as well as on spaces and tabs; PUB and HPUB only on the latter.
+# Repeated PUB frames compared one by one before a run is checked in strided blocks (each 4x larger).
+_FIRST_RUN_BLOCK = 8
 _SUB_SEPARATORS = bytes.maketrans(b"\t\r\n", b"   ")
 _PUB_SEPARATORS = bytes.maketrans(b"\t", b" ")
 
@@ -136,6 +138,41 @@ def _as_sent(header_text: bytes | None, size_text: bytes) -> tuple[bytes | None,
     return None
 
 
+def _repeats(data: bytes, position: int, start: int, frame: int, end: int) -> int:
+    """How many whole frames after the one at `position` (control line up to `start`, `frame` bytes
+    long) repeat its control line and end in CRLF. The first few are compared one by one (a request
+    stream repeats a line a few times, if at all); past those, each byte of the line and the CRLF is
+    checked in one strided slice across a block of frames, in C, blocks growing while every frame in
+    them repeats, so the work follows the run's length and not the read's."""
+    available = (end - position) // frame - 1
+    first = position + frame
+    head = data[position:start]
+    found = 0
+    while found < available:
+        at = first + found * frame
+        if not data.startswith(head, at) or data[at + frame - 2 : at + frame] != CRLF:
+            return found
+        found += 1
+        if found == _FIRST_RUN_BLOCK:
+            break
+    checks = [(offset, head[offset : offset + 1]) for offset in range(len(head))]
+    checks += [(frame - 2, b"\r"), (frame - 1, b"\n")]
+    block = _FIRST_RUN_BLOCK * 4
+    while found < available:
+        count = wanted = min(block, available - found)
+        base = first + found * frame
+        for offset, expected in checks:
+            column = data[base + offset : base + offset + count * frame : frame]
+            count -= len(column.lstrip(expected))
+            if not count:
+                break
+        found += count
+        if count < wanted:
+            break
+        block *= 4
+    return found
+
+
 def split_arguments(argument: bytes, separators: bytes = _SUB_SEPARATORS) -> list[bytes]:
     """Arguments as nats-server's splitArg finds them: separated by space, tab, CR or LF only (PUB and
     HPUB: space and tab). Other bytes, vertical tab and form feed included, belong to a subject or queue
@@ -154,7 +191,6 @@ class ClientProtocolParser(PendingInput):
         "headers_allowed",
         "pedantic",
         "connect_options",
-        "_state",
         "_message",
     )
 
@@ -169,17 +205,17 @@ class ClientProtocolParser(PendingInput):
         self.pedantic = True
         # What the CONNECTs so far amount to; each one updates it.
         self.connect_options = ConnectOptions()
-        self._state = CONTROL_LINE
         self._message: tuple | None = None
 
     def feed(self, data: bytes) -> None:
         if self._stopped:
             return
-        data = self._joined(data)
-        if data is None:
-            return
+        position = self._resume(data) if self._pending else 0
+        if position >= 0:
+            self._parse(data, position)
+
+    def _parse(self, data: bytes, position: int) -> None:
         buffer = memoryview(data)
-        position = 0
         end = len(data)
         handler = self.handler
         # The control line limit changes only on a reload, never during one read; the payload limit (the
@@ -226,22 +262,17 @@ class ClientProtocolParser(PendingInput):
                             self._expect_payload(subject, reply, -1, size)
                             position = start
                             continue
-                        # Frames repeating this one byte for byte (same subject, reply and size) follow
+                        # Frames repeating this one's control line (same subject, reply and size) follow
                         # often: telemetry streams. They are collected and handed over as one run.
                         frame = stop - position
-                        following = stop + frame
-                        if runs and following <= end and data.startswith(head := data[position:start], stop) and (
-                            data[following - 2 : following] == CRLF
-                        ):
-                            run = [buffer[start:stop], buffer[stop + start - position : following]]
-                            following += frame
-                            while following <= end and data.startswith(head, following - frame) and (
-                                data[following - 2 : following] == CRLF
-                            ):
-                                run.append(buffer[following - frame + start - position : following])
-                                following += frame
+                        following = _repeats(data, position, start, frame, end) if runs else 0
+                        if following:
+                            line = start - position
+                            run = [buffer[start:stop]]
+                            run += [buffer[at + line : at + frame]
+                                    for at in range(stop, stop + following * frame, frame)]
                             handler.on_publish_run(subject, reply, size, run)
-                            position = following - frame
+                            position = stop + following * frame
                         else:
                             handler.on_publish(subject, reply, -1, size, buffer[start:stop])
                             position = stop

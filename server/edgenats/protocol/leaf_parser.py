@@ -52,7 +52,6 @@ class LeafProtocolParser(PendingInput):
         self.max_payload = max_payload
         # Accepting side before CONNECT: any other operation is an authorization violation.
         self.connect_required = False
-        self._state = CONTROL_LINE
         self._message: tuple | None = None
         # While paused, input is held (not parsed) and parsed on resume.
         self._held: list[bytes] | None = None
@@ -72,11 +71,12 @@ class LeafProtocolParser(PendingInput):
         if self._held is not None:
             self._held.append(data)
             return
-        data = self._joined(data)
-        if data is None:
-            return
+        position = self._resume(data) if self._pending else 0
+        if position >= 0:
+            self._parse(data, position)
+
+    def _parse(self, data: bytes, position: int) -> None:
         buffer = memoryview(data)
-        position = 0
         end = len(data)
         while position < end and not self._stopped:
             if self._state == PAYLOAD:
