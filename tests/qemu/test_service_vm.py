@@ -32,6 +32,7 @@ GUIDE_COMMANDS = [
     "--hub-password-file hub-password --jetstream-domain site1 --client-user devices "
     "--client-password-file client-password",
     "rm hub-password client-password",
+    "sudo /opt/edgenats/bin/edgenats service status",
 ]
 PLACES = {"<leaf password>": HUB_PASSWORD, "<client password>": CLIENT_PASSWORD, "<hub address>": "10.0.2.100"}
 
@@ -92,7 +93,7 @@ def installed(vm, wheels):
 
 
 def show(vm: EdgeVM, *names: str) -> dict[str, str]:
-    text = vm.ssh("systemctl show " + " ".join(f"-p {name}" for name in names) + " edgenats").stdout
+    text = vm.ssh("sudo systemctl show " + " ".join(f"-p {name}" for name in names) + " edgenats").stdout
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
@@ -129,8 +130,7 @@ async def test_pip_and_service_install_run_a_broker_linked_to_a_nats_server_hub(
     assert unit["WatchdogUSec"] == "30s" and "/opt/edgenats/bin/edgenats-server" in unit["ExecStart"], unit
     config = vm.ssh("sudo stat -c '%a %U:%G' /etc/edgenats/edgenats.conf /var/lib/edgenats").stdout.split("\n")
     assert config[:2] == ["640 root:edgenats", "750 edgenats:edgenats"], config
-    status = vm.ssh("/opt/edgenats/bin/edgenats service status")
-    assert status.returncode == 0 and "active (running)" in status.stdout, status.stdout
+    assert "active (running)" in installed[5], installed[5]
     assert await publish_and_count(vm, create=True) == 1
     await leaf_created(hub)
 
@@ -150,6 +150,6 @@ def test_uninstall_removes_the_unit_and_keeps_config_and_data(vm, installed):
     done = vm.ssh("sudo /opt/edgenats/bin/edgenats service uninstall")
     assert done.returncode == 0, done.stderr
     assert "kept the config, the data and the service user" in done.stdout
-    left = vm.ssh("systemctl is-active edgenats; test -e /etc/systemd/system/edgenats.service || echo no-unit; "
+    left = vm.ssh("sudo systemctl is-active edgenats; test -e /etc/systemd/system/edgenats.service || echo no-unit; "
                   "sudo test -f /etc/edgenats/edgenats.conf && sudo test -d /var/lib/edgenats/jetstream && echo kept")
     assert left.stdout.split() == ["inactive", "no-unit", "kept"], left.stdout + left.stderr
