@@ -44,15 +44,6 @@ def timed(name: str, started: float):
     print(f"[timing] {name}: {TIMINGS[name]} s")
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory) -> Path:
-    """The wheels `scripts/wheels` builds for the guest (the deployment guide's command), edgenats from
-    this checkout: the guest has no network, so everything it installs is copied in."""
-    out = tmp_path_factory.mktemp("wheels")
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "wheels"), str(out)], check=True, capture_output=True)
-    return out
-
-
 class Hub:
     """A real nats-server as the cloud hub: JetStream in domain `hub`, accepting leaf nodes with a
     password; it can be killed (kill -9) and started again on the same ports and store."""

@@ -95,6 +95,14 @@ class EdgeVM:
     def ssh(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run(self.ssh_command(command), capture_output=True, text=True, timeout=timeout)
 
+    def copy_in(self, folder: Path, dest: str, timeout: float = 300) -> None:
+        """Copy a host folder's files into the guest's `dest` folder (tar over SSH)."""
+        packed = subprocess.run(["tar", "-C", str(folder), "-c", "."], capture_output=True, check=True).stdout
+        done = subprocess.run(self.ssh_command(f"mkdir -p {dest} && tar -C {dest} -x"), input=packed,
+                              capture_output=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"copying {folder} into the guest failed: {done.stderr.decode(errors='replace')}")
+
     def wait_for_ssh(self, timeout: float = BOOT_TIMEOUT):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -21,6 +21,7 @@ from edgenats.cli.creds_commands import add_creds_commands
 from edgenats.cli.errors import CommandError
 from edgenats.cli.micro_commands import add_micro_commands
 from edgenats.cli.server_commands import add_server_commands
+from edgenats.cli.service_commands import add_service_commands
 from edgenats.cli.stream_commands import add_stream_commands
 from edgenats.device.commands import add_device_commands
 
@@ -34,6 +35,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_bench_commands,
     add_device_commands,
     add_creds_commands,
+    add_service_commands,
 )
 
 
