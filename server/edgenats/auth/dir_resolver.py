@@ -23,12 +23,12 @@ from pathlib import Path
 from edgenats.auth.jwt_codec import JwtError, decode_jwt
 from edgenats.auth.nkey_keys import PREFIX_ACCOUNT, public_key_bytes
 from edgenats.conf.units import parse_duration
+from edgenats.durable_files import fsync_path, replace_file
 
 log = logging.getLogger("edgenats")
 
 _SUFFIX = ".jwt"
 _DELETED_SUFFIX = ".deleted"
-_TEMPORARY_SUFFIX = ".tmp"
 # nats-server's defaults: compare with the cluster every minute, ask it for 1.9 s at most.
 DEFAULT_INTERVAL = 60.0
 DEFAULT_FETCH_TIMEOUT = 1.9
@@ -165,7 +165,7 @@ class DirectoryResolver:
                 path.replace(path.with_name(path.name + _DELETED_SUFFIX))
         except FileNotFoundError:
             pass
-        _sync_folder(self.folder)
+        fsync_path(self.folder)
         del self._jwts[account_key]
         return True
 
@@ -173,22 +173,7 @@ class DirectoryResolver:
         return self.folder / f"{account_key}{_SUFFIX}"
 
     def _write(self, account_key: str, token: str) -> None:
-        path = self._path(account_key)
-        temporary = path.with_name(path.name + _TEMPORARY_SUFFIX)
         try:
-            with open(temporary, "w") as file:
-                file.write(token)
-                file.flush()
-                os.fsync(file.fileno())
-            temporary.replace(path)
-            _sync_folder(self.folder)
+            replace_file(self._path(account_key), token)
         except OSError as error:
             raise ResolverError(str(error)) from None
-
-
-def _sync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+
+from edgenats.durable_files import fsync_path
 
 from .cipher import PLAIN, RecordCodec
 from .message_index import MessageIndex
@@ -94,7 +95,7 @@ class FileStore:
         # A power of two: SQLite before 3.32 allows 999 parameters per statement, 32766 since.
         most = min(_CHUNK, self._writer.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 5)  # 5 per row
         self._chunk = 1 << (most.bit_length() - 1)
-        self._fsync_directory()
+        fsync_path(self._directory)
         self._reader = sqlite3.connect(self.path, isolation_level=None)
         self._index = self._load_index()
         self._next_seq = self._index.last_seq + 1
@@ -262,21 +263,10 @@ class FileStore:
         """fsync the WAL and the folder (a new WAL's directory entry), where commits live until a checkpoint."""
         with self._lock:
             try:
-                fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+                fsync_path(f"{self.path}-wal")
             except FileNotFoundError:
                 return
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            self._fsync_directory()
-
-    def _fsync_directory(self) -> None:
-        fd = os.open(self._directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fsync_path(self._directory)
 
     # Reads.
 

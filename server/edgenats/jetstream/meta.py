@@ -7,10 +7,11 @@ without an fsync: after a crash a consumer may redeliver, never skip)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from edgenats.durable_files import fsync_path, replace_file
 
 META_FILE = "meta.json"
 STORE_FOLDER = "store"
@@ -27,26 +28,11 @@ def streams_folder(store_dir: Path, account: str) -> Path:
     return store_dir / account / "streams"
 
 
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def _write(folder: Path, file_name: str, document: dict, durable: bool) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / (file_name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as file:
-        json.dump(document, file)
-        if durable:
-            file.flush()
-            os.fsync(file.fileno())
-    os.replace(temporary, folder / file_name)
+    replace_file(folder / file_name, json.dumps(document), durable)
     if durable:
-        _fsync_folder(folder)
-        _fsync_folder(folder.parent)
+        fsync_path(folder.parent)  # the folder itself may be new
 
 
 def save(folder: Path, meta: StreamMeta) -> None:
