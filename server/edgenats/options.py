@@ -383,20 +383,23 @@ def options_from_config(config: ConfigMap, filename: str) -> Options:
         try:  # the users' shapes and permissions now, so their errors come with the others
             parse_auth_settings(options.authorization, options.accounts, options.no_auth_user or None)
         except AuthConfigError as error:
-            errors.append(block_error(options, error))
+            errors += block_errors(options, error)
     if errors:
         raise OptionsError("\n".join(sorted(errors, key=_line_of)))
     validate(options, filename)
     return options
 
 
-def block_error(options: Options, error: Exception) -> str:
-    """An error about the `authorization` or `accounts` block, at the file and line it is about."""
-    message = str(error)
-    block_name = message.split(".", 1)[0].split("[", 1)[0].split(":", 1)[0]
-    block = {"authorization": options.authorization, "accounts": options.accounts}.get(block_name)
-    position = locate_message(block, message, strip=block_name) if block is not None else None
-    return f"{_where(position, options.config_file or 'flags')}: {message}"
+def block_errors(options: Options, error: Exception) -> list[str]:
+    """The mistakes an error about the `authorization` or `accounts` block names (one a line), each at
+    the file and line it is about."""
+    located = []
+    for message in str(error).splitlines():
+        block_name = message.split(".", 1)[0].split("[", 1)[0].split(":", 1)[0]
+        block = {"authorization": options.authorization, "accounts": options.accounts}.get(block_name)
+        position = locate_message(block, message, strip=block_name) if block is not None else None
+        located.append(f"{_where(position, options.config_file or 'flags')}: {message}")
+    return located
 
 
 def _line_of(error: str) -> int:

@@ -39,7 +39,7 @@ from edgenats.leafnode.config import LeafNodeSettings
 from edgenats.listen_errors import describe_address, opening
 from edgenats.listener import Listener, bind_listening_socket
 from edgenats.logs import configure_logging
-from edgenats.options import NOT_RELOADABLE, Options, OptionsError, block_error, load_options
+from edgenats.options import NOT_RELOADABLE, Options, OptionsError, block_errors, load_options
 from edgenats.protocol.framing import info_line
 from edgenats.surface import ClosedConnection
 from edgenats.systemd import SystemdNotifier
@@ -99,7 +99,7 @@ def build_authenticator(options: Options, resolver: AccountResolver | None = Non
             default_timeout=default_timeout, jwt_login=jwt_login,
         )
     except AuthConfigError as error:
-        raise OptionsError(block_error(options, error)) from None
+        raise OptionsError("\n".join(block_errors(options, error))) from None
 
 
 def build_jwt_accounts(server: Server) -> JwtAccounts:

@@ -52,3 +52,14 @@ def test_a_permissions_mistake_names_the_path_once(tmp_path):
     assert output.strip().endswith(
         "site.conf:3: authorization.users[0].permissions.publish: expected a subject or an array of subjects, got 5")
     assert "permissions: permissions" not in output
+
+
+def test_every_mistake_inside_one_block_is_reported_too(tmp_path):
+    text = ("authorization {\n  users = [\n    {user: a, pasword: b}\n"
+            "    {user: c, password: d, permissions: {publish: 5}}\n  ]\n  tokn: x\n}\n")
+
+    output = _check("edgenats", tmp_path, text)
+
+    assert "site.conf:3: authorization.users[0]: unknown field 'pasword'" in output
+    assert "site.conf:4: authorization.users[1].permissions.publish: expected a subject" in output
+    assert "site.conf:6: authorization: unknown field 'tokn'" in output

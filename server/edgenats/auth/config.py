@@ -114,11 +114,18 @@ def _parse_users(
     if not isinstance(value, list | tuple):
         raise AuthConfigError(f"{where}: expected users to be an array, got {value!r}")
     users = []
+    problems = []
     for index, entry in enumerate(value):
-        user = _parse_user(entry, f"{where}[{index}]", account, account_field_allowed)
+        try:
+            user = _parse_user(entry, f"{where}[{index}]", account, account_field_allowed)
+        except AuthConfigError as error:  # every user's mistake is reported, not only the first
+            problems.append(str(error))
+            continue
         if user.permissions is None and defaults is not None:
             user = UserEntry(user.name, user.password, user.account, defaults, user.nkey)
         users.append(user)
+    if problems:
+        raise AuthConfigError("\n".join(problems))
     return users
 
 
@@ -138,23 +145,34 @@ def _parse_authorization(block: object, settings: AuthSettings, default_timeout:
     for key in ("default_permissions", "default_permission", "permissions"):
         if key in fields:
             defaults = _permissions(fields[key], f"{where}.{key}")
+    problems = []
     for key, value in fields.items():
-        if key in ("user", "username"):
-            settings.single_user = _string(value, f"{where}.{key}")
-        elif key in ("pass", "password"):
-            settings.single_password = _string(value, f"{where}.{key}")
-        elif key == "token":
-            settings.token = _string(value, f"{where}.token")
-        elif key == "timeout":
-            timeout = seconds_from_config(value, f"{where}.timeout")
-            if timeout < 0:
-                raise AuthConfigError(f"{where}.timeout: must not be negative, got {value!r}")
-            settings.timeout = timeout or default_timeout
-        elif key == "users":
-            users = _parse_users(value, f"{where}.users", GLOBAL_ACCOUNT, defaults, True)
-            _add_users(settings, users, f"{where}.users")
-        elif key not in ("default_permissions", "default_permission", "permissions"):
-            raise AuthConfigError(f"{where}: unknown field {key!r}")
+        try:
+            _apply_authorization_field(settings, key, value, where, defaults, default_timeout)
+        except AuthConfigError as error:  # every field's mistake is reported, not only the first
+            problems.append(str(error))
+    if problems:
+        raise AuthConfigError("\n".join(problems))
+
+
+def _apply_authorization_field(settings: AuthSettings, key: str, value: object, where: str,
+                               defaults: Permissions | None, default_timeout: float) -> None:
+    if key in ("user", "username"):
+        settings.single_user = _string(value, f"{where}.{key}")
+    elif key in ("pass", "password"):
+        settings.single_password = _string(value, f"{where}.{key}")
+    elif key == "token":
+        settings.token = _string(value, f"{where}.token")
+    elif key == "timeout":
+        timeout = seconds_from_config(value, f"{where}.timeout")
+        if timeout < 0:
+            raise AuthConfigError(f"{where}.timeout: must not be negative, got {value!r}")
+        settings.timeout = timeout or default_timeout
+    elif key == "users":
+        users = _parse_users(value, f"{where}.users", GLOBAL_ACCOUNT, defaults, True)
+        _add_users(settings, users, f"{where}.users")
+    elif key not in ("default_permissions", "default_permission", "permissions"):
+        raise AuthConfigError(f"{where}: unknown field {key!r}")
 
 
 def _parse_accounts(block: object, settings: AuthSettings) -> None:
