@@ -166,3 +166,33 @@ async def test_a_batch_of_any_size_is_committed_whole_and_in_order(tmp_path):
         for seq in (1, 2, 600, 1111)]
     assert reopened.state().messages == 1111
     await reopened.close()
+
+
+async def test_a_database_made_with_4k_pages_keeps_them_and_its_messages(tmp_path):
+    # Stores made before new databases got 16 KiB pages open as they are: the page size of a WAL
+    # database cannot change, and their messages read back and continue.
+    (tmp_path / "s").mkdir()
+    with sqlite3.connect(tmp_path / "s" / "messages.db") as old:
+        old.execute("PRAGMA page_size=4096")
+        old.execute("PRAGMA journal_mode=WAL")
+        old.execute("CREATE TABLE messages (seq INTEGER PRIMARY KEY, subject TEXT NOT NULL, headers BLOB, "
+                    "data BLOB NOT NULL, time_ns INTEGER NOT NULL)")
+        old.execute("INSERT INTO messages VALUES (1, 'old', NULL, x'6f6c64', 5)")
+    store = open_file_store(tmp_path / "s", SyncPolicy())
+    assert await store.append("new", None, b"new", 6) == 2
+    await store.close()
+
+    reopened = open_file_store(tmp_path / "s", SyncPolicy())
+    assert [reopened.get(1), reopened.get(2)] == [StoredMessage(1, "old", None, b"old", 5),
+                                                  StoredMessage(2, "new", None, b"new", 6)]
+    await reopened.close()
+    with sqlite3.connect(tmp_path / "s" / "messages.db") as database:
+        assert database.execute("PRAGMA page_size").fetchone() == (4096,)
+
+
+async def test_a_new_database_has_16k_pages(tmp_path):
+    store = open_file_store(tmp_path / "s", SyncPolicy())
+    await store.append("a", None, b"", 1)
+    await store.close()
+    with sqlite3.connect(tmp_path / "s" / "messages.db") as database:
+        assert database.execute("PRAGMA page_size").fetchone() == (16384,)
