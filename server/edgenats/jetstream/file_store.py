@@ -40,10 +40,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cipher import PLAIN, RecordCodec
 from .message_index import MessageIndex
 from .store import StoreClosedError, StoredMessage, StoreState, StoreWriteError, SyncPolicy, file_message_size
+
+if TYPE_CHECKING:
+    from .limits import Usage
 
 DATABASE_NAME = "messages.db"
 PAGE_SIZE = 16384
@@ -317,8 +321,8 @@ class FileStore:
     def state(self) -> StoreState:
         return self._index.state()
 
-    def used_bytes(self) -> int:
-        return self._index.bytes
+    def count_usage(self, usages: tuple[Usage, ...]) -> None:
+        self._index.count_into(usages)
 
     def subjects(self, subject_filter: str = ">") -> dict[str, int]:
         return self._index.subjects(subject_filter)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from .message_index import MessageIndex
 from .store import StoreClosedError, StoredMessage, StoreState, memory_message_size
+
+if TYPE_CHECKING:
+    from .limits import Usage
 
 
 class MemoryStore:
@@ -66,8 +70,8 @@ class MemoryStore:
     def state(self) -> StoreState:
         return self._index.state()
 
-    def used_bytes(self) -> int:
-        return self._index.bytes
+    def count_usage(self, usages: tuple[Usage, ...]) -> None:
+        self._index.count_into(usages)
 
     def subjects(self, subject_filter: str = ">") -> dict[str, int]:
         return self._index.subjects(subject_filter)

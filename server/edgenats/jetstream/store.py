@@ -8,7 +8,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .limits import Usage
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -127,8 +130,9 @@ class MessageStore(Protocol):
 
     def state(self) -> StoreState: ...
 
-    def used_bytes(self) -> int:
-        """`state().bytes` without building the state: the stream's share of its account's storage."""
+    def count_usage(self, usages: tuple[Usage, ...]) -> None:
+        """Count the bytes held, now and as they change, into `usages` (its account's and the server's
+        usage of its storage type) instead of the previous ones; `()`: into none (the stream is gone)."""
 
     def subjects(self, subject_filter: str = ">") -> dict[str, int]:
         """Message counts of the subjects matching the filter."""
