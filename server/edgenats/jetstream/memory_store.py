@@ -1,4 +1,5 @@
-"""The memory store: a stream's messages held in this process only (storage: memory), gone on restart."""
+"""The memory store: a stream's messages held in this process only (storage: memory), gone on restart.
+An append is readable at once; the appends of one loop turn are reported together after it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from .store import StoreClosedError, StoredMessage, StoreState, memory_message_s
 
 if TYPE_CHECKING:
     from .limits import Usage
+    from .store import StoredReport
 
 
 class MemoryStore:
@@ -17,16 +19,26 @@ class MemoryStore:
         self._index = MessageIndex()
         self._messages: dict[int, StoredMessage] = {}
         self._closed = False
+        self._report: StoredReport | None = None
+        self._unreported: list[int] = []
 
-    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> asyncio.Future[int]:
+    def report_to(self, report: StoredReport) -> None:
+        self._report = report
+
+    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> None:
         if self._closed:
             raise StoreClosedError("memory store is closed")
         seq = self._index.last_seq + 1
         self._messages[seq] = StoredMessage(seq, subject, headers, data, time_ns)
         self._index.add(seq, subject, memory_message_size(subject, len(headers or b""), len(data)), time_ns)
-        stored = asyncio.get_running_loop().create_future()
-        stored.set_result(seq)
-        return stored
+        if not self._unreported:
+            asyncio.get_running_loop().call_soon(self._report_appends)
+        self._unreported.append(seq)
+
+    def _report_appends(self) -> None:
+        seqs, self._unreported = self._unreported, []
+        if seqs:
+            self._report(seqs, None)
 
     def get(self, seq: int) -> StoredMessage | None:
         return self._messages.get(seq)
@@ -88,8 +100,10 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._closed = True
+        self._report_appends()
 
     def destroy(self) -> None:
         self._closed = True
+        self._report_appends()
         self._index = MessageIndex()
         self._messages.clear()

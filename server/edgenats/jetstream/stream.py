@@ -5,11 +5,11 @@ and only then answers the PubAck. A publish is checked and appended in the publi
 in arrival order; one whose checks read the stream's state (expectations, rollups, discard-new
 limits, a repeated Nats-Msg-Id still being appended) waits in the stream's worker, with everything
 captured behind it, until every append before it is answered, so every check sees the stream as the
-previous publish left it. One completer task answers the appends in order as their commits finish,
-while the next ones are appended. PubAcks go to their one-off reply subjects without caching a
-delivery plan for each. max_age and per-message TTL expiry run on one timer; when they remove a
-subject's last message, a limit marker is published through the same ingest path
-(subject_delete_marker_ttl)."""
+previous publish left it. The appends are answered in order, a batch at a time, when the store
+reports the commit that holds them (one call per commit), while the next ones are appended. PubAcks
+go to their one-off reply subjects without caching a delivery plan for each. max_age and per-message
+TTL expiry run on one timer; when they remove a subject's last message, a limit marker is published
+through the same ingest path (subject_delete_marker_ttl)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from edgenats.monitor.formats import go_json
 from edgenats.protocol.headers import HeaderError, Headers, parse_headers
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
     from edgenats.account import Account
     from edgenats.jetstream.consumer import Consumer
@@ -62,7 +62,6 @@ class Captured:
     payload: bytes
     size: int  # what it counts against the ingest buffer: subject, reply, headers and payload
     parsed: Headers | None  # the headers read (None without headers or when unreadable)
-    stored: Awaitable[int] | None = None  # once appended: gives its sequence once durable
     msg_id: str = ""
     rollup: str | None = None
     ttl: int = 0  # ns; 0 none, message_ttl.NEVER never
@@ -116,9 +115,11 @@ class Stream:
         # Nats-Msg-Id -> (seq, stored time ns), oldest first, for duplicate_window.
         self._msg_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._last_msg_id = ""
-        # Appended, not yet complete, in order; answered by the completer task as commits finish.
+        # Appended, not yet answered, in order; answered as the store reports their batches stored.
         self._appended: deque[Captured] = deque()
-        self._completer: asyncio.Task[bool] | None = None
+        self._reports: deque[tuple[list[int], StoreWriteError | None]] = deque()
+        self._answering = False
+        self._idle: asyncio.Future[None] | None = None  # the worker waiting for every append answered
         self._appending_ids: dict[str, None] = {}  # the msg ids among them
         self._expiry: asyncio.TimerHandle | None = None
         self._expiry_due_ns = 0
@@ -127,6 +128,7 @@ class Stream:
         # The PubAck up to its sequence number: {"stream":..,"domain":..,"seq":
         document = {"stream": self.name, **({"domain": domain} if domain else {})}
         self._ack_prefix = go_json(document, pretty=False)[:-1] + b',"seq":'
+        store.report_to(self._batch_stored)
         self._recover_msg_ids()
         self._recover_ttls()
         # Removals by limits are not durable on their own: after a crash they are made again here.
@@ -208,24 +210,15 @@ class Stream:
 
     def append_sourced(self, subject: str, headers: bytes | None, payload: bytes, time_ns: int) -> None:
         """A message of the stream's mirror or of a source (sourcing.py), stored as it comes without
-        the publish checks."""
+        the publish checks (in the ingest buffer until stored, beyond its limits), then treated as a
+        stored publish without a reply."""
         if self.state is not StreamState.OPEN:
             return
-        asyncio.get_running_loop().create_task(self._sourced(subject, self.store.append(subject, headers, payload,
-                                                                                      time_ns)))
-
-    async def _sourced(self, subject: str, stored: Awaitable[int]) -> None:
-        try:
-            await stored
-        except StoreClosedError:
-            return
-        except Exception:
-            log.exception("stream %s: storing a sourced message on %s failed", self.name, subject)
-            return
-        self.enforce_limits(subject)
-        self._schedule_expiry()
-        for consumer in list(self.consumers.values()):
-            consumer.pump()
+        size = len(subject) + len(headers or b"") + len(payload)
+        self.store.append(subject, headers, payload, time_ns)
+        self._buffered += 1
+        self._buffered_bytes += size
+        self._appended.append(Captured(subject, None, headers, payload, size, None, stored_ns=time_ns))
 
     # the worker --------------------------------------------------------------------------------
 
@@ -234,11 +227,11 @@ class Stream:
         before them is answered (their checks read the stream's state), and those captured behind them."""
         while True:
             while self._queue:
-                if self._must_wait(self._queue[0]) and not await self._all_completed():
+                if self._must_wait(self._queue[0]) and not await self._all_answered():
                     return  # the store closed: nothing more is stored or acknowledged
                 self._take(self._queue.popleft())
             if self.state is not StreamState.OPEN:
-                await self._all_completed()
+                await self._all_answered()
                 return
             self._wake.clear()
             await self._wake.wait()
@@ -272,61 +265,58 @@ class Stream:
         if not appended:
             self._answered(message)
 
-    async def _all_completed(self) -> bool:
-        """Wait until every append made so far is answered; False once the store closed."""
-        while self._appended:
-            if not await asyncio.shield(self._start_completer()):
-                return False
-        return True
+    async def _all_answered(self) -> bool:
+        """Wait until every append made so far is answered; False once the stream is closed (deleted)."""
+        if self._appended:
+            self._idle = asyncio.get_running_loop().create_future()
+            await self._idle
+        return self.state is not StreamState.CLOSED
 
-    def _start_completer(self) -> asyncio.Task[bool]:
-        if self._completer is None:
-            self._completer = asyncio.get_running_loop().create_task(self._complete_appended())
-        return self._completer
-
-    async def _complete_appended(self) -> bool:
-        """The completer: answer the appends in order as their commits are done, until none is left
-        (consumers are pumped before each wait for a commit); False once the store closed."""
-        try:
-            return await self._complete_in_order()
-        finally:
-            self._completer = None
-
-    async def _complete_in_order(self) -> bool:
-        appended = self._appended
-        completed = False
-        while appended:
-            message = appended[0]
-            if completed and not message.stored.done():
-                self._pump_consumers()
-                completed = False
+    def _batch_stored(self, seqs: list[int], error: StoreWriteError | None) -> None:
+        """The store's report of a batch: the next `len(seqs)` appends are durable (or failed). Answered
+        here, in order; a report made while one is being answered (a rollup's purge commits what was
+        appended before it) is answered after it."""
+        self._reports.append((seqs, error))
+        if not self._answering:
+            self._answering = True
             try:
-                seq = await message.stored
-            except StoreClosedError:
-                return False
-            except StoreWriteError as error:
-                # Nothing kept (a full disk, an I/O error): the publisher is told, the stream goes on.
-                self.write_error = str(error)
-                self._finish(appended.popleft())
-                log.error("stream %s: storing a message on %s failed: %s", self.name, message.subject, error)
-                self._reply(message.reply, {"error": errors.storage_resources_exceeded().to_json(),
-                                            "stream": self.name, "seq": 0})
-                continue
-            except Exception:
-                self._finish(appended.popleft())
-                log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
-                continue
-            if self.state is StreamState.CLOSED:
-                return False
-            self.write_error = None
-            try:
-                self._stored(message, seq)
+                self._answer_reports()
             finally:
-                self._finish(appended.popleft())
-            completed = True
-        if completed:
-            self._pump_consumers()
-        return True
+                self._answering = False
+
+    def _answer_reports(self) -> None:
+        appended = self._appended
+        while self._reports:
+            seqs, error = self._reports.popleft()
+            batch = [appended.popleft() for _ in seqs]
+            if self.state is StreamState.CLOSED:
+                for message in batch:  # deleted: nothing more is acknowledged
+                    self._finish(message)
+            elif error is not None:
+                self._failed(batch, error)
+            else:
+                self.write_error = None
+                for message, seq in zip(batch, seqs, strict=True):
+                    try:
+                        self._stored(message, seq)
+                    except Exception:
+                        log.exception("stream %s: answering seq %d failed", self.name, seq)
+                    self._finish(message)
+                self._pump_consumers()
+        if not appended and self._idle is not None:
+            if not self._idle.done():
+                self._idle.set_result(None)
+            self._idle = None
+
+    def _failed(self, batch: list[Captured], error: StoreWriteError) -> None:
+        """Nothing of a batch was kept (a full disk, an I/O error): each publisher is told, the stream
+        goes on."""
+        self.write_error = str(error)
+        log.error("stream %s: storing %d message(s) failed: %s", self.name, len(batch), error)
+        refusal = {"error": errors.storage_resources_exceeded().to_json(), "stream": self.name, "seq": 0}
+        for message in batch:
+            self._finish(message)
+            self._reply(message.reply, refusal)
 
     def _stored(self, message: Captured, seq: int) -> None:
         """A message is kept: its TTL, msg id, rollup and limits apply, then its PubAck is sent."""
@@ -435,11 +425,9 @@ class Stream:
         if config["discard"] == "new":
             self._check_room(message)
         stored_ns = time.time_ns()
-        message.stored = self.store.append(message.subject, stored_headers, message.payload, stored_ns)
+        self.store.append(message.subject, stored_headers, message.payload, stored_ns)
         message.msg_id, message.rollup, message.ttl, message.stored_ns = msg_id, rollup, ttl, stored_ns
         self._appended.append(message)
-        if self._completer is None:
-            self._start_completer()
         if msg_id:
             self._appending_ids[msg_id] = None
         return True
