@@ -14,6 +14,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from edgenats.subjects import subject_matches
@@ -65,25 +66,37 @@ class MessageIndex:
 
     def add(self, seq: int, subject: str, size: int, time_ns: int) -> None:
         """Record a stored message; sequences only grow."""
-        if not self._count:
-            self.first_seq = self._base = seq
-            del self._slot_subject[:], self._slot_size[:], self._slot_time[:]
-        gap = seq - self._base - len(self._slot_subject)
-        if gap:
-            self._slot_subject.extend(array("I", bytes(4 * gap)))
-            self._slot_size.extend(array("I", bytes(4 * gap)))
-            self._slot_time.extend(array("q", bytes(8 * gap)))
-        number = self._subject_numbers.get(subject)
-        if number is None:
-            number = self._number_for(subject)
-        self._slot_subject.append(number + 1)
-        self._slot_size.append(size)
-        self._slot_time.append(time_ns)
-        self._by_subject[subject].append(seq)
-        self._count += 1
-        self.bytes += size
+        self.add_all(((seq, subject, size, time_ns),))
+
+    def add_all(self, messages: Iterable[tuple[int, str, int, int]]) -> None:
+        """Record stored messages (seq, subject, size, time), in sequence order; sequences only grow."""
+        slot_subject, slot_size, slot_time = self._slot_subject, self._slot_size, self._slot_time
+        numbers, by_subject = self._subject_numbers, self._by_subject
+        count, added, seq, time_ns = self._count, 0, None, 0
+        for seq, subject, size, time_ns in messages:
+            if not count:
+                self.first_seq = self._base = seq
+                del slot_subject[:], slot_size[:], slot_time[:]
+            gap = seq - self._base - len(slot_subject)
+            if gap:
+                slot_subject.extend(array("I", bytes(4 * gap)))
+                slot_size.extend(array("I", bytes(4 * gap)))
+                slot_time.extend(array("q", bytes(8 * gap)))
+            number = numbers.get(subject)
+            if number is None:
+                number = self._number_for(subject)
+            slot_subject.append(number + 1)
+            slot_size.append(size)
+            slot_time.append(time_ns)
+            by_subject[subject].append(seq)
+            count += 1
+            added += size
+        if seq is None:
+            return
+        self._count = count
+        self.bytes += added
         for usage in self._usages:
-            usage.bytes += size
+            usage.bytes += added
         self.last_seq = seq
         self.last_time_ns = time_ns
 
