@@ -193,9 +193,15 @@ class Stream:
             self.account.publish_internal(reply, go_json(document, pretty=False), headers=TOO_MANY_REQUESTS,
                                           once=True)
 
-    def _answered(self, message: Captured) -> None:
-        self._buffered -= 1
-        self._buffered_bytes -= message.size
+    def _finish(self, batch: list[Captured]) -> None:
+        """Appends answered (or not stored): off the ingest buffer; their msg ids, remembered by now,
+        are no longer being appended."""
+        self._buffered -= len(batch)
+        self._buffered_bytes -= sum([message.size for message in batch])
+        if self._appending_ids:
+            for message in batch:
+                if message.msg_id:
+                    self._appending_ids.pop(message.msg_id, None)
 
     def update(self, config: dict) -> None:
         """A validated update: new subjects are captured from now on, new limits apply at once."""
@@ -263,7 +269,7 @@ class Stream:
             # Nothing was acknowledged: the publisher sees no PubAck and may retry.
             log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
         if not appended:
-            self._answered(message)
+            self._finish([message])
 
     async def _all_answered(self) -> bool:
         """Wait until every append made so far is answered; False once the stream is closed (deleted)."""
@@ -290,8 +296,7 @@ class Stream:
             seqs, error = self._reports.popleft()
             batch = [appended.popleft() for _ in seqs]
             if self.state is StreamState.CLOSED:
-                for message in batch:  # deleted: nothing more is acknowledged
-                    self._finish(message)
+                self._finish(batch)  # deleted: nothing more is acknowledged
             elif error is not None:
                 self._failed(batch, error)
             else:
@@ -301,7 +306,7 @@ class Stream:
                         self._stored(message, seq)
                     except Exception:
                         log.exception("stream %s: answering seq %d failed", self.name, seq)
-                    self._finish(message)
+                self._finish(batch)
                 self._pump_consumers()
         if not appended and self._idle is not None:
             if not self._idle.done():
@@ -314,8 +319,8 @@ class Stream:
         self.write_error = str(error)
         log.error("stream %s: storing %d message(s) failed: %s", self.name, len(batch), error)
         refusal = {"error": errors.storage_resources_exceeded().to_json(), "stream": self.name, "seq": 0}
+        self._finish(batch)
         for message in batch:
-            self._finish(message)
             self._reply(message.reply, refusal)
 
     def _stored(self, message: Captured, seq: int) -> None:
@@ -343,13 +348,6 @@ class Stream:
             ack = b"%s%d}\r\n" % (self._ack_prefix, seq)
             self.account.publish(message.reply.encode("latin-1"), None, -1, len(ack) - 2, ack, once=True)
 
-    def _finish(self, entry: Captured) -> None:
-        """An append is answered (or failed): off the ingest buffer; its msg id, remembered by now,
-        is no longer being appended."""
-        self._answered(entry)
-        if entry.msg_id:
-            del self._appending_ids[entry.msg_id]
-
     def _pump_consumers(self) -> None:
         for consumer in list(self.consumers.values()):
             consumer.pump()
@@ -367,6 +365,8 @@ class Stream:
                          or config["retention"] == retention.INTEREST)
         self._ages = bool(config["max_age"])
         self._no_ack = bool(config.get("no_ack"))
+        self._sealed = bool(config["sealed"])
+        self._max_msg_size = config["max_msg_size"]
         self._discards_new = config["discard"] == "new" and (
             config["max_msgs"] > 0 or config["max_bytes"] > 0
             or bool(config.get("discard_new_per_subject") and config["max_msgs_per_subject"] > 0))
@@ -374,13 +374,13 @@ class Stream:
     def _ingest(self, message: Captured) -> bool:
         """Check and append one message (every append it must wait for is answered); True once
         appended (answered when its commit is done), False when answered now (a duplicate)."""
-        config = self.config
+        config = self._config
         headers = message.parsed
         msg_id = ""
         rollup = None
         ttl = 0
         stored_headers = message.headers
-        if config["sealed"]:
+        if self._sealed:
             raise errors.sealed_stream()
         if headers is not None:
             expected = headers.get(EXPECTED_STREAM)
@@ -418,11 +418,11 @@ class Stream:
                     raise errors.rollup_refused(f'rollup value invalid: "{rollup}"')
             if headers.get(TTL):
                 ttl, stored_headers = self._message_ttl(asked_ttl, message.headers)
-        size = len(message.headers or b"") + len(message.payload)
-        if 0 <= config["max_msg_size"] < size:
+        headers_len = len(message.headers) if message.headers else 0
+        if 0 <= self._max_msg_size < headers_len + len(message.payload):
             raise errors.message_too_big()
-        self.admit(self, message.subject, len(message.headers or b""), len(message.payload))
-        if config["discard"] == "new":
+        self.admit(self, message.subject, headers_len, len(message.payload))
+        if self._discards_new:
             self._check_room(message)
         stored_ns = time.time_ns()
         self.store.append(message.subject, stored_headers, message.payload, stored_ns)
