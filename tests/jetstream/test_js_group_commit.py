@@ -1,7 +1,8 @@
 """Publishes in flight together (one connection, no waiting between them) share commits on edgenats, and
 still behave one by one as on nats-server: every check sees the stream as the publish before it left
 it (an expected last sequence right after a burst, a msg id repeated inside a burst, discard-new limits
-reached inside a burst), and the acks carry consecutive sequences in publish order."""
+reached inside a burst, rollups inside a burst, an interest stream dropping each message once answered), and
+the acks carry consecutive sequences in publish order."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from js_helpers import api
 BURST = 200
 
 
-async def burst(nc, subject: str, count: int, headers_for=lambda index: None) -> list[dict]:
-    """`count` publishes written back to back on one connection; their PubAcks in publish order."""
+async def burst(nc, subject: str, count: int, headers_for=lambda index: None, flush_every: int = 0) -> list[dict]:
+    """`count` publishes written back to back on one connection (with `flush_every`, a PING round trip
+    after every so many: the server has read those before the next arrive); their PubAcks in publish order."""
     inbox = nc.new_inbox()
     answers: dict[int, bytes] = {}
     done = asyncio.get_running_loop().create_future()
@@ -27,6 +29,8 @@ async def burst(nc, subject: str, count: int, headers_for=lambda index: None) ->
     subscription = await nc.subscribe(inbox + ".*", cb=collect)
     for index in range(count):
         await nc.publish(subject, b"m%d" % index, reply=f"{inbox}.{index}", headers=headers_for(index))
+        if flush_every and index % flush_every == flush_every - 1:
+            await nc.flush()
     await asyncio.wait_for(done, timeout=5)
     await subscription.unsubscribe()
     return [json.loads(answers[index]) for index in range(count)]
@@ -100,3 +104,26 @@ async def test_discard_new_limits_are_reached_inside_a_burst_exactly(js_server, 
     assert all(ack["error"]["err_code"] == 10077 for ack in acks[50:]), acks[50]
     info = await api(nc, "$JS.API.STREAM.INFO.ROOM")
     assert info["state"]["messages"] == 50
+
+
+async def test_rollups_inside_a_burst_purge_up_to_themselves_and_acks_stay_in_order(js_server, nc):
+    await nc.jetstream().add_stream(name="ROLL", subjects=["roll"], allow_rollup_hdrs=True)
+
+    # Every 50th publish rolls the subject up while the publishes behind it are being stored.
+    acks = await burst(nc, "roll", 300, lambda index: {"Nats-Rollup": "sub"} if index % 50 == 0 else None)
+
+    assert [ack["seq"] for ack in acks] == list(range(1, 301))
+    state = (await api(nc, "$JS.API.STREAM.INFO.ROLL"))["state"]
+    assert (state["messages"], state["first_seq"], state["last_seq"]) == (50, 251, 300)
+
+
+async def test_a_burst_into_an_interest_stream_without_consumers_is_acked_in_order_and_dropped(js_server, nc):
+    # Each stored message is deleted as soon as it is answered (nobody is interested): the delete
+    # commits the appends read after its own (usually in the next batch) while its batch is answered.
+    await nc.jetstream().add_stream(name="NOBODY", subjects=["nobody"], retention="interest")
+
+    acks = await burst(nc, "nobody", 300, flush_every=50)
+
+    assert [ack["seq"] for ack in acks] == list(range(1, 301))
+    state = (await api(nc, "$JS.API.STREAM.INFO.NOBODY"))["state"]
+    assert (state["messages"], state["first_seq"], state["last_seq"]) == (0, 301, 300)

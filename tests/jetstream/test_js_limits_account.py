@@ -2,7 +2,7 @@
 alike: the number of streams (10027) and consumers (10026), the bytes streams reserve against the
 account's memory and storage (10028, 10047), max_bytes required (10113) and capped (10122) on create and
 update, max_ack_pending capped (10121) and defaulted to the cap, and a publish that would take the
-account over its memory limit (10002)."""
+account over its memory limit (10002), with what a purge or a deleted stream frees usable again."""
 
 from __future__ import annotations
 
@@ -107,3 +107,24 @@ async def test_a_publish_over_the_account_memory_is_refused(limited):
     assert (await api(nc, "$JS.API.INFO"))["memory"] == 8 * 117
     await nc.close()
     assert 'JetStream memory resource limits exceeded for account: "A"' in limited.log_text()
+
+
+async def stored_seq(nc, subject: str) -> int | None:
+    ack = json.loads((await nc.request(subject, b"x" * 100)).data)
+    return None if "error" in ack else ack["seq"]
+
+
+async def test_what_a_purge_or_a_deleted_stream_frees_can_be_stored_again(limited):
+    nc = await connect(limited, "a")
+    await create(nc, "M", storage="memory")
+    await create(nc, "N", storage="memory")
+    full = [await stored_seq(nc, "m") for _ in range(9)]
+    assert full == [*range(1, 9), None]  # the ninth is over the account's 1000 bytes
+    await api(nc, "$JS.API.STREAM.PURGE.M", {"filter": "m", "keep": 2})
+    assert (await api(nc, "$JS.API.INFO"))["memory"] == 2 * 117
+    stored = [await stored_seq(nc, "n") for _ in range(7)]
+    assert stored == [*range(1, 7), None]
+    await api(nc, "$JS.API.STREAM.DELETE.M", {})
+    assert (await api(nc, "$JS.API.INFO"))["memory"] == 6 * 117
+    assert await stored_seq(nc, "n") == 7
+    await nc.close()

@@ -15,6 +15,7 @@ from edgenats.jetstream.store import SyncPolicy
 from js_helpers import api
 from nats.js.api import AckPolicy, ConsumerConfig
 from servers import start_server
+from store_appends import append
 
 MB = 1 << 20
 IDLE_LIMIT = 40 * MB
@@ -77,7 +78,7 @@ async def test_a_million_stored_messages_do_not_live_in_memory(tmp_path):
     store = open_file_store(tmp_path / "store" / "jetstream" / "$G" / "streams" / "MILLION" / "store", SyncPolicy())
     started = time.perf_counter()
     for chunk in range(0, MILLION, 50_000):
-        *_, last = [store.append(f"million.{seq % 10}", None, b"0123456789abcdef", seq)
+        *_, last = [append(store, f"million.{seq % 10}", None, b"0123456789abcdef", seq)
                     for seq in range(chunk + 1, chunk + 50_001)]
         await last
     await store.close()

@@ -8,6 +8,7 @@ import pytest
 from edgenats.jetstream.file_store import open_file_store
 from edgenats.jetstream.memory_store import MemoryStore
 from edgenats.jetstream.store import StoreClosedError, StoredMessage, SyncPolicy, file_message_size, memory_message_size
+from store_appends import append
 
 HDR = b"NATS/1.0\r\nX-Kind: test\r\n\r\n"
 
@@ -27,7 +28,7 @@ def size_of(store, subject, headers, data):
 
 async def fill(store, subjects):
     """Append one message per subject, payload `m<seq>`, time = seq; returns the sequences."""
-    return [await store.append(subject, None, f"m{index + 1}".encode(), index + 1)
+    return [await append(store, subject, None, f"m{index + 1}".encode(), index + 1)
             for index, subject in enumerate(subjects)]
 
 
@@ -47,8 +48,8 @@ async def test_empty_store_reports_nothing(store):
 
 
 async def test_appends_get_consecutive_sequences_and_read_back(store):
-    assert await store.append("a.b", HDR, b"one", 111) == 1
-    assert await store.append("a.c", None, b"", 222) == 2
+    assert await append(store, "a.b", HDR, b"one", 111) == 1
+    assert await append(store, "a.c", None, b"", 222) == 2
     assert store.get(1) == StoredMessage(1, "a.b", HDR, b"one", 111)
     assert store.get(2) == StoredMessage(2, "a.c", None, b"", 222)
     assert store.get(3) is None
@@ -59,15 +60,15 @@ async def test_appends_get_consecutive_sequences_and_read_back(store):
 
 
 async def test_byte_accounting_matches_nats_server(store):
-    await store.append("orders", None, b"hello", 1)
-    await store.append("orders", HDR, b"hello", 2)
+    await append(store, "orders", None, b"hello", 1)
+    await append(store, "orders", HDR, b"hello", 2)
     plain, with_headers = (27, 27 + len(HDR)) if store.kind == "memory" else (41, 45 + len(HDR))
     assert store.state().bytes == plain + with_headers
 
 
 async def test_many_appends_in_one_loop_turn_complete_in_order(store):
     import asyncio
-    seqs = await asyncio.gather(*(store.append(f"s.{i % 3}", None, b"%d" % i, i) for i in range(50)))
+    seqs = await asyncio.gather(*(append(store, f"s.{i % 3}", None, b"%d" % i, i) for i in range(50)))
     assert seqs == list(range(1, 51))
     assert [store.get(seq).data for seq in seqs] == [b"%d" % i for i in range(50)]
 
@@ -104,7 +105,7 @@ async def test_deleting_first_and_last_moves_first_but_not_last(store):
     assert (state.messages, state.first_seq, state.last_seq, state.num_deleted) == (1, 2, 3, 1)
     assert state.first_time_ns == 2 and state.last_time_ns == 3
     assert store.oldest().seq == 2
-    assert await store.append("d", None, b"", 4) == 4
+    assert await append(store, "d", None, b"", 4) == 4
 
 
 async def test_deleting_everything_leaves_first_past_last(store):
@@ -113,7 +114,7 @@ async def test_deleting_everything_leaves_first_past_last(store):
     store.delete(2)
     state = store.state()
     assert (state.messages, state.bytes, state.first_seq, state.last_seq, state.first_time_ns) == (0, 0, 3, 2, 0)
-    assert await store.append("a", None, b"", 5) == 3
+    assert await append(store, "a", None, b"", 5) == 3
     assert store.state().first_seq == 3
 
 
@@ -123,7 +124,7 @@ async def test_purge_all(store):
     state = store.state()
     assert (state.messages, state.bytes, state.first_seq, state.last_seq, state.num_subjects) == (0, 0, 4, 3, 0)
     assert state.last_time_ns == 3
-    assert await store.append("a", None, b"", 9) == 4
+    assert await append(store, "a", None, b"", 9) == 4
     assert store.oldest().seq == 4
 
 
@@ -145,7 +146,7 @@ async def test_purge_up_to_seq_beyond_the_end_sets_the_next_sequence(store):
     assert store.purge(up_to_seq=10) == 2
     state = store.state()
     assert (state.messages, state.first_seq, state.last_seq) == (0, 10, 9)
-    assert await store.append("a", None, b"", 1) == 10
+    assert await append(store, "a", None, b"", 1) == 10
 
 
 async def test_purge_up_to_seq_one_purges_nothing(store):
@@ -203,7 +204,7 @@ async def test_purge_rejects_seq_and_keep_together(store):
 
 async def test_set_first_seq_on_an_empty_store(store):
     store.set_first_seq(100)
-    assert await store.append("a", None, b"", 1) == 100
+    assert await append(store, "a", None, b"", 1) == 100
     assert store.state().first_seq == 100
 
 
@@ -261,7 +262,7 @@ async def test_destroy_removes_everything(store):
 
 
 async def test_a_closed_store_refuses_appends(store):
-    await store.append("a", None, b"", 1)
+    await append(store, "a", None, b"", 1)
     await store.close()
     with pytest.raises(StoreClosedError):
-        await store.append("a", None, b"", 2)
+        await append(store, "a", None, b"", 2)

@@ -1,5 +1,5 @@
 """Nothing acknowledged is lost: a real process appends to a real file store, printing each sequence once
-its append completed, and is killed with SIGKILL mid-stream; the reopened store holds every printed
+the store reported it stored, and is killed with SIGKILL mid-stream; the reopened store holds every printed
 sequence with its content, and nothing it should not."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import edgenats
 import pytest
 from edgenats.jetstream.file_store import open_file_store
 from edgenats.jetstream.store import StoredMessage, SyncPolicy
+from store_appends import append
 
 WRITER = """
 import asyncio, sys
@@ -25,18 +26,19 @@ async def main():
     store = open_file_store(Path(sys.argv[1]), SyncPolicy(always=sys.argv[2] == "always"))
     room = asyncio.Semaphore(64)
 
-    async def one(index):
-        headers = b"NATS/1.0\\r\\nI: %d\\r\\n\\r\\n" % index if index % 2 else None
-        seq = await store.append(f"crash.{index % 7}", headers, b"payload-%d" % index, index)
-        sys.stdout.write(f"{seq}\\n")
+    def stored(seqs, error):
+        sys.stdout.write("".join(f"{seq}\\n" for seq in seqs))
         sys.stdout.flush()
-        room.release()
+        for _ in seqs:
+            room.release()
 
+    store.report_to(stored)
     index = 0
     while True:
         await room.acquire()
         index += 1
-        asyncio.ensure_future(one(index))
+        headers = b"NATS/1.0\\r\\nI: %d\\r\\n\\r\\n" % index if index % 2 else None
+        store.append(f"crash.{index % 7}", headers, b"payload-%d" % index, index)
 
 asyncio.run(main())
 """
@@ -72,5 +74,5 @@ async def test_sigkill_mid_stream_loses_no_acknowledged_append(tmp_path, sync):
     assert state.first_seq == 1 and state.num_deleted == 0 and state.last_seq >= len(acknowledged)
     assert [store.get(seq) for seq in range(1, state.last_seq + 1)] == [
         expected(seq) for seq in range(1, state.last_seq + 1)]
-    assert await store.append("after", None, b"", 0) == state.last_seq + 1
+    assert await append(store, "after", None, b"", 0) == state.last_seq + 1
     await store.close()

@@ -14,6 +14,7 @@ from edgenats.jetstream.memory_store import MemoryStore
 from edgenats.jetstream.store import SyncPolicy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from store_appends import append
 
 SUBJECTS = ["a", "b.x", "b.y", "c.x.z"]
 FILTERS = [None, ">", "a", "b.*", "*.x", "c.>"]
@@ -34,7 +35,7 @@ async def apply(store, history) -> list:
         if operation[0] == "append":
             _, subject, with_headers = operation
             headers = b"NATS/1.0\r\nStep: %d\r\n\r\n" % step if with_headers else None
-            answers.append(await store.append(subject, headers, b"data-%d" % step, step))
+            answers.append(await append(store, subject, headers, b"data-%d" % step, step))
         elif operation[0] == "delete":
             answers.append(store.delete(operation[1]))
         elif operation[0] == "discard":
@@ -67,7 +68,7 @@ def test_reopened_file_store_matches_memory_store(history):
             assert reopened.state() == before
             assert dataclasses.replace(before, bytes=0) == dataclasses.replace(memory.state(), bytes=0)
             assert contents(reopened) == contents(memory)
-            assert await reopened.append("a", None, b"", 0) == await memory.append("a", None, b"", 0)
+            assert await append(reopened, "a", None, b"", 0) == await append(memory, "a", None, b"", 0)
             await reopened.close()
 
     asyncio.run(run())

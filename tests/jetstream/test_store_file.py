@@ -11,6 +11,7 @@ import sqlite3
 import pytest
 from edgenats.jetstream.file_store import open_file_store
 from edgenats.jetstream.store import StoredMessage, SyncPolicy
+from store_appends import append
 
 HDR = b"NATS/1.0\r\nNats-Msg-Id: 7\r\n\r\n"
 SYNCS = {"always": SyncPolicy(always=True), "interval": SyncPolicy()}
@@ -32,7 +33,7 @@ async def test_an_acknowledged_append_is_committed(tmp_path, sync):
     seen = {}
 
     async def append_and_look(index):
-        seq = await store.append(f"orders.{index}", HDR, b"x%d" % index, index)
+        seq = await append(store, f"orders.{index}", HDR, b"x%d" % index, index)
         seen[seq] = read_row(store.path, seq)
 
     await asyncio.gather(*(append_and_look(index) for index in range(60)))
@@ -43,7 +44,7 @@ async def test_an_acknowledged_append_is_committed(tmp_path, sync):
 async def test_reopen_keeps_messages_gaps_and_sequences(tmp_path, sync):
     store = open_file_store(tmp_path / "s", sync)
     for index in range(1, 7):
-        await store.append(f"kv.{index % 2}", HDR if index == 3 else None, b"v%d" % index, 1000 + index)
+        await append(store, f"kv.{index % 2}", HDR if index == 3 else None, b"v%d" % index, 1000 + index)
     store.delete(2)
     store.delete(6)
     before = store.state()
@@ -55,21 +56,21 @@ async def test_reopen_keeps_messages_gaps_and_sequences(tmp_path, sync):
     assert reopened.get(3) == StoredMessage(3, "kv.1", HDR, b"v3", 1003)
     assert reopened.get(2) is None
     assert reopened.subjects() == {"kv.0": 1, "kv.1": 3}
-    assert await reopened.append("kv.0", None, b"v7", 1007) == 7
+    assert await append(reopened, "kv.0", None, b"v7", 1007) == 7
     await reopened.close()
 
 
 async def test_reopen_after_purge_keeps_first_seq(tmp_path):
     store = open_file_store(tmp_path / "s", SyncPolicy())
     for index in range(5):
-        await store.append("a", None, b"", index)
+        await append(store, "a", None, b"", index)
     store.purge()
     await store.close()
 
     reopened = open_file_store(tmp_path / "s", SyncPolicy())
     state = reopened.state()
     assert (state.messages, state.first_seq, state.last_seq, state.last_time_ns) == (0, 6, 5, 4)
-    assert await reopened.append("a", None, b"", 9) == 6
+    assert await append(reopened, "a", None, b"", 9) == 6
     await reopened.close()
 
 
@@ -80,14 +81,14 @@ async def test_reopen_after_set_first_seq_continues_there(tmp_path):
 
     reopened = open_file_store(tmp_path / "s", SyncPolicy())
     assert (reopened.state().first_seq, reopened.state().last_seq) == (42, 41)
-    assert await reopened.append("a", None, b"", 1) == 42
+    assert await append(reopened, "a", None, b"", 1) == 42
     await reopened.close()
 
 
 async def test_delete_and_purge_are_on_disk_when_they_return(tmp_path):
     store = open_file_store(tmp_path / "s", SyncPolicy())
     for index in range(4):
-        await store.append(f"p.{index}", None, b"", index)
+        await append(store, f"p.{index}", None, b"", index)
     assert store.delete(1)
     assert read_row(store.path, 1) is None
     assert store.purge("p.2") == 1
@@ -99,18 +100,18 @@ async def test_delete_and_purge_are_on_disk_when_they_return(tmp_path):
 async def test_a_discard_is_written_with_the_next_batch(tmp_path):
     store = open_file_store(tmp_path / "s", SyncPolicy())
     for index in range(3):
-        await store.append("lim", None, b"%d" % index, index)
+        await append(store, "lim", None, b"%d" % index, index)
     assert store.discard(1)
     assert store.get(1) is None
     assert read_row(store.path, 1) == ("lim", None, b"0")  # no commit of its own
-    await store.append("lim", None, b"3", 3)
+    await append(store, "lim", None, b"3", 3)
     assert read_row(store.path, 1) is None
 
 
 async def test_reopen_after_discarding_everything_keeps_the_last_seq(tmp_path):
     store = open_file_store(tmp_path / "s", SyncPolicy())
     for index in range(3):
-        await store.append("age", None, b"", 10 + index)
+        await append(store, "age", None, b"", 10 + index)
     for seq in (1, 2, 3):
         store.discard(seq)
     await store.close()
@@ -118,13 +119,13 @@ async def test_reopen_after_discarding_everything_keeps_the_last_seq(tmp_path):
     reopened = open_file_store(tmp_path / "s", SyncPolicy())
     state = reopened.state()
     assert (state.messages, state.first_seq, state.last_seq, state.last_time_ns) == (0, 4, 3, 12)
-    assert await reopened.append("age", None, b"", 13) == 4
+    assert await append(reopened, "age", None, b"", 13) == 4
     await reopened.close()
 
 
 async def test_a_purge_applies_to_appends_accepted_before_it(tmp_path):
     store = open_file_store(tmp_path / "s", SyncPolicy())
-    appends = [asyncio.ensure_future(store.append("q", None, b"%d" % index, index)) for index in range(5)]
+    appends = [asyncio.ensure_future(append(store, "q", None, b"%d" % index, index)) for index in range(5)]
     await asyncio.sleep(0)  # the appends are accepted, none is committed yet
     assert store.purge() == 5
     assert [await append for append in appends] == [1, 2, 3, 4, 5]
@@ -134,7 +135,7 @@ async def test_a_purge_applies_to_appends_accepted_before_it(tmp_path):
 
 async def test_close_completes_every_accepted_append(tmp_path):
     store = open_file_store(tmp_path / "s", SyncPolicy())
-    appends = [asyncio.ensure_future(store.append("c", None, b"%d" % index, index)) for index in range(20)]
+    appends = [asyncio.ensure_future(append(store, "c", None, b"%d" % index, index)) for index in range(20)]
     await asyncio.sleep(0)
     await store.close()
     assert [await append for append in appends] == list(range(1, 21))
@@ -146,7 +147,7 @@ async def test_close_completes_every_accepted_append(tmp_path):
 
 async def test_destroy_removes_the_stream_folder(tmp_path):
     store = open_file_store(tmp_path / "s", SyncPolicy())
-    await store.append("d", None, b"", 1)
+    await append(store, "d", None, b"", 1)
     store.destroy()
     assert not (tmp_path / "s").exists()
 
@@ -155,7 +156,7 @@ async def test_a_batch_of_any_size_is_committed_whole_and_in_order(tmp_path):
     # 1,111 appends made before any commit: the first batch takes the first, the next all the others
     # (more than one many-row INSERT holds, and a count that is no power of two).
     store = open_file_store(tmp_path / "s", SyncPolicy())
-    seqs = await asyncio.gather(*(store.append(f"b.{index % 7}", HDR if index % 3 else None, b"%d" % index, index)
+    seqs = await asyncio.gather(*(append(store, f"b.{index % 7}", HDR if index % 3 else None, b"%d" % index, index)
                                   for index in range(1111)))
     assert seqs == list(range(1, 1112))
     await store.close()
@@ -166,3 +167,33 @@ async def test_a_batch_of_any_size_is_committed_whole_and_in_order(tmp_path):
         for seq in (1, 2, 600, 1111)]
     assert reopened.state().messages == 1111
     await reopened.close()
+
+
+async def test_a_database_made_with_4k_pages_keeps_them_and_its_messages(tmp_path):
+    # Stores made before new databases got 16 KiB pages open as they are: the page size of a WAL
+    # database cannot change, and their messages read back and continue.
+    (tmp_path / "s").mkdir()
+    with sqlite3.connect(tmp_path / "s" / "messages.db") as old:
+        old.execute("PRAGMA page_size=4096")
+        old.execute("PRAGMA journal_mode=WAL")
+        old.execute("CREATE TABLE messages (seq INTEGER PRIMARY KEY, subject TEXT NOT NULL, headers BLOB, "
+                    "data BLOB NOT NULL, time_ns INTEGER NOT NULL)")
+        old.execute("INSERT INTO messages VALUES (1, 'old', NULL, x'6f6c64', 5)")
+    store = open_file_store(tmp_path / "s", SyncPolicy())
+    assert await append(store, "new", None, b"new", 6) == 2
+    await store.close()
+
+    reopened = open_file_store(tmp_path / "s", SyncPolicy())
+    assert [reopened.get(1), reopened.get(2)] == [StoredMessage(1, "old", None, b"old", 5),
+                                                  StoredMessage(2, "new", None, b"new", 6)]
+    await reopened.close()
+    with sqlite3.connect(tmp_path / "s" / "messages.db") as database:
+        assert database.execute("PRAGMA page_size").fetchone() == (4096,)
+
+
+async def test_a_new_database_has_16k_pages(tmp_path):
+    store = open_file_store(tmp_path / "s", SyncPolicy())
+    await append(store, "a", None, b"", 1)
+    await store.close()
+    with sqlite3.connect(tmp_path / "s" / "messages.db") as database:
+        assert database.execute("PRAGMA page_size").fetchone() == (16384,)

@@ -1,10 +1,10 @@
 """The file store: a stream's messages in one SQLite database (WAL mode) in the stream's own folder.
 
 Appends are committed by one writer thread, in batches: every append made while the previous batch was
-being written goes into the next one, and each append completes, in call order, once the commit of its
-batch returned. A batch's rows go in as a few many-row INSERTs, so the writer takes the GIL back a few
-times per batch rather than after every row (the event loop's thread keeps it). What "committed"
-guarantees depends on the stream's SyncPolicy:
+being written goes into the next one, and once the commit of a batch returned its sequences are
+reported (one call per batch, in order) on the event loop. A batch's rows go in as a few many-row
+INSERTs, so the writer takes the GIL back a few times per batch rather than after every row (the event
+loop's thread keeps it). What "committed" guarantees depends on the stream's SyncPolicy:
 
 - `always`: synchronous=FULL, so the WAL is fsynced at every commit. An acknowledged message survives a
   process crash, an OS crash and a power failure.
@@ -26,7 +26,7 @@ so sequences continue and first_seq after a purge is kept.
 
 The subject, headers and data of a row pass through the store's RecordCodec (cipher.py) on their way to
 and from the database: sealed on the writer thread, opened on reads; sizes are always the plain ones.
-A failed commit (disk full, I/O error) fails its appends with StoreWriteError; the store stays open.
+A failed commit (disk full, I/O error) is reported with a StoreWriteError; the store stays open.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgenats.durable_files import fsync_path
 
@@ -46,7 +47,12 @@ from .cipher import PLAIN, RecordCodec
 from .message_index import MessageIndex
 from .store import StoreClosedError, StoredMessage, StoreState, StoreWriteError, SyncPolicy, file_message_size
 
+if TYPE_CHECKING:
+    from .limits import Usage
+    from .store import StoredReport
+
 DATABASE_NAME = "messages.db"
+PAGE_SIZE = 16384
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -72,13 +78,12 @@ def open_file_store(directory: Path, sync: SyncPolicy, codec: RecordCodec = PLAI
 @dataclass(eq=False)
 class _Batch:
     rows: list[Row]
-    futures: list[asyncio.Future[int]]
     discards: list[int]
     bounds: tuple[int, int]  # (last_seq, last_time_ns) to keep when discards took the newest messages
     written: bool = False  # the writer took it (whatever the outcome)
     committed: bool = False
     error: BaseException | None = None
-    settled: bool = False  # its appends completed
+    settled: bool = False  # its appends reported
 
 
 class FileStore:
@@ -89,6 +94,10 @@ class FileStore:
         self.path = directory / DATABASE_NAME
         self._sync = sync
         self._writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # A new database's page size (an existing one keeps its own): a 16 KiB page holds fifteen 1 KiB
+        # messages where a 4 KiB page holds three and leaves a quarter unused, so commits and checkpoints
+        # write a fifth fewer bytes in a fifth as many pages (about a quarter less writer CPU at 1 KiB).
+        self._writer.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute(f"PRAGMA synchronous={self._normal_sync}")
         self._writer.executescript(_SCHEMA)
@@ -102,8 +111,8 @@ class FileStore:
         self._lock = threading.Lock()  # the writer connection
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jsstore-writer")
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._report: StoredReport | None = None
         self._pending_rows: list[Row] = []
-        self._pending_futures: list[asyncio.Future[int]] = []
         self._pending_discards: list[int] = []
         self._submit_scheduled = False
         self._inflight: _Batch | None = None
@@ -128,20 +137,19 @@ class FileStore:
             index.restore_bounds(*bounds)
         return index
 
-    # Appends: batched, committed on the writer thread, completed on the loop in order.
+    # Appends: batched, committed on the writer thread, reported on the loop in order.
 
-    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> asyncio.Future[int]:
+    def report_to(self, report: StoredReport) -> None:
+        self._report = report
+
+    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> None:
         if self._closed:
             raise StoreClosedError(f"file store {self.path} is closed")
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
         seq = self._next_seq
-        self._next_seq += 1
-        future = self._loop.create_future()
+        self._next_seq = seq + 1
         self._pending_rows.append((seq, subject, headers, data, time_ns))
-        self._pending_futures.append(future)
-        self._schedule_submit()
-        return future
+        if not self._submit_scheduled:
+            self._schedule_submit()
 
     def discard(self, seq: int) -> bool:
         """Remove a message as a stream limit requires (discard old, max age, per-subject limit): gone
@@ -149,8 +157,6 @@ class FileStore:
         loop no commit. After a crash it can be back; the stream's limits remove it again."""
         if seq not in self._index:
             return False
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
         self._index.remove([seq])
         self._pending_discards.append(seq)
         self._schedule_submit()
@@ -158,13 +164,14 @@ class FileStore:
 
     def _schedule_submit(self) -> None:
         if not self._submit_scheduled:
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
             self._submit_scheduled = True
             self._loop.call_soon(self._submit)
 
     def _take_pending(self) -> _Batch:
-        batch = _Batch(self._pending_rows, self._pending_futures, self._pending_discards,
-                       (self._index.last_seq, self._index.last_time_ns))
-        self._pending_rows, self._pending_futures, self._pending_discards = [], [], []
+        batch = _Batch(self._pending_rows, self._pending_discards, (self._index.last_seq, self._index.last_time_ns))
+        self._pending_rows, self._pending_discards = [], []
         return batch
 
     def _submit(self) -> None:
@@ -176,10 +183,11 @@ class FileStore:
         done.add_done_callback(lambda _: self._batch_done(batch))
 
     def _batch_done(self, batch: _Batch) -> None:
-        self._settle(batch)
+        outcome = self._settle(batch)
         if self._inflight is batch:
             self._inflight = None
-            self._submit()
+            self._submit()  # the next batch is written while this one is answered
+        self._report_outcome(outcome)
 
     def _write(self, batch: _Batch) -> None:
         """Commit a batch (any thread; a batch is written once)."""
@@ -217,27 +225,28 @@ class FileStore:
         return (seq, codec.seal_subject(subject, seq), None if headers is None else codec.seal(headers, seq, b"h"),
                 codec.seal(data, seq, b"d"), time_ns)
 
-    def _settle(self, batch: _Batch) -> None:
-        """On the loop: make a written batch's messages visible and complete its appends."""
+    def _settle(self, batch: _Batch) -> tuple[list[int], StoreWriteError | None] | None:
+        """On the loop: make a written batch's messages visible; what to report of its appends (None:
+        nothing, or settled before)."""
         if batch.settled:
-            return
+            return None
         batch.settled = True
+        seqs = [row[0] for row in batch.rows]
         if not batch.committed:
-            for future in batch.futures:
-                if not future.done():
-                    future.set_exception(StoreWriteError(f"append not stored: {batch.error}"))
             # The sequences it held are given to the appends made since, so none is skipped.
             next_seq = self._index.last_seq + 1
             self._pending_rows = [(next_seq + index, *row[1:]) for index, row in enumerate(self._pending_rows)]
             self._next_seq = next_seq + len(self._pending_rows)
-            return
-        for seq, subject, headers, data, time_ns in batch.rows:
-            self._index.add(seq, subject, file_message_size(subject, len(headers or b""), len(data)), time_ns)
-        for future, row in zip(batch.futures, batch.rows, strict=True):
-            if not future.done():
-                future.set_result(row[0])
+            return (seqs, StoreWriteError(f"append not stored: {batch.error}")) if seqs else None
+        self._index.add_all([(seq, subject, file_message_size(subject, len(headers or b""), len(data)), time_ns)
+                             for seq, subject, headers, data, time_ns in batch.rows])
         if not self._sync.always and self._sync_timer is None and not self._closed:
             self._sync_timer = self._loop.call_later(self._sync.interval_s, self._sync_due)
+        return (seqs, None) if seqs else None
+
+    def _report_outcome(self, outcome: tuple[list[int], StoreWriteError | None] | None) -> None:
+        if outcome is not None:
+            self._report(*outcome)
 
     def _outstanding(self) -> list[_Batch]:
         batches = [self._inflight] if self._inflight is not None else []
@@ -246,12 +255,15 @@ class FileStore:
         return batches
 
     def _drain(self) -> None:
-        """Commit and complete every accepted append now, on this thread."""
+        """Commit and report every accepted append now, on this thread."""
         batches = self._outstanding()
         for batch in batches:
             self._write(batch)
-        for batch in batches:
-            self._settle(batch)
+        self._settle_and_report(batches)
+
+    def _settle_and_report(self, batches: list[_Batch]) -> None:
+        for outcome in [self._settle(batch) for batch in batches]:
+            self._report_outcome(outcome)
 
     # Interval sync.
 
@@ -302,8 +314,8 @@ class FileStore:
     def state(self) -> StoreState:
         return self._index.state()
 
-    def used_bytes(self) -> int:
-        return self._index.bytes
+    def count_usage(self, usages: tuple[Usage, ...]) -> None:
+        self._index.count_into(usages)
 
     def subjects(self, subject_filter: str = ">") -> dict[str, int]:
         return self._index.subjects(subject_filter)
@@ -364,14 +376,13 @@ class FileStore:
         self._fsync_wal()
 
     async def close(self) -> None:
-        """Commit and complete every accepted append, make it durable, and close the database."""
+        """Commit and report every accepted append, make it durable, and close the database."""
         if self._closed:
             return
         self._closed = True
         batches = self._outstanding()
         await asyncio.get_running_loop().run_in_executor(self._executor, self._write_and_sync, batches)
-        for batch in batches:
-            self._settle(batch)
+        self._settle_and_report(batches)
         self._shut_down()
 
     def _shut_down(self) -> None:
@@ -384,7 +395,7 @@ class FileStore:
         self._writer.close()
 
     def destroy(self) -> None:
-        """Complete accepted appends, then delete the database: the stream is gone."""
+        """Commit and report accepted appends, then delete the database: the stream is gone."""
         if not self._closed:
             self._drain()
             self._shut_down()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from edgenats.jetstream import consumer_config
 from edgenats.jetstream.api import API_LEVEL, JetStreamApi, timestamp
-from edgenats.jetstream.limits import reserved, used
+from edgenats.jetstream.limits import reserved
 from edgenats.monitor.formats import rfc3339
 
 if TYPE_CHECKING:
@@ -67,8 +67,8 @@ def account_detail(jetstream: JetStream, name: str, options: JszOptions) -> dict
     with `consumers` too (this alone does not add `streams`, as in nats-server's account JSZ)."""
     streams, api = jetstream.accounts[name]
     limits = streams.limits
-    detail: dict = {"name": name, "id": name, "memory": used(streams.live, "memory"),
-                    "storage": used(streams.live, "file"), "reserved_memory": limits.max_memory & _UINT64,
+    detail: dict = {"name": name, "id": name, "memory": streams.usage["memory"].bytes,
+                    "storage": streams.usage["file"].bytes, "reserved_memory": limits.max_memory & _UINT64,
                     "reserved_storage": limits.max_storage & _UINT64, "accounts": 0, "ha_assets": 0,
                     "api": {"level": 0, "total": api.total, "errors": api.errors}}
     if options.streams and streams.streams:
@@ -94,7 +94,7 @@ def _stats(jetstream: JetStream, everything: list[Stream]) -> dict:
     """nats-server's JetStreamStats: usage, reservations, accounts, API counters."""
     apis = [api for _, api in jetstream.accounts.values()]
     return {
-        "memory": used(everything, "memory"), "storage": used(everything, "file"),
+        "memory": jetstream.accounting.usage["memory"].bytes, "storage": jetstream.accounting.usage["file"].bytes,
         "reserved_memory": reserved(everything, "memory"), "reserved_storage": reserved(everything, "file"),
         "accounts": len(jetstream.accounts), "ha_assets": 0,
         "api": {"level": API_LEVEL, "total": sum(api.total for api in apis),

@@ -9,6 +9,9 @@ them and against the server-wide `max_memory_store` / `max_file_store`, with nat
 - consumer create: the account's consumer count (10026) and max_ack_pending cap (10121);
 - publish: the server's usage already above its maximum (10023), then the account's usage plus the
   message above its limit (10002).
+
+Usage is counted as it changes, not summed per publish: each store's index adds its bytes into a
+`Usage` of its account and one of the server, per storage type.
 """
 
 from __future__ import annotations
@@ -95,6 +98,20 @@ def parse_account_jetstream(value: object, where: str) -> JetStreamLimits | None
     return JetStreamLimits(**fields)
 
 
+class Usage:
+    """The bytes the streams of one storage type hold: an account's or the whole server's."""
+
+    __slots__ = ("bytes",)
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+
+def new_usage() -> dict[str, Usage]:
+    """A usage counter per storage type."""
+    return {"memory": Usage(), "file": Usage()}
+
+
 def _over(limit: int, used: int, adding: int) -> bool:
     """nats-server's checkBytesLimits test: nothing left, or not enough left for `adding`."""
     return limit >= 0 and (used > limit or adding > limit - used)
@@ -108,18 +125,11 @@ class Accounting:
         self.max_memory = max_memory
         self.max_storage = max_storage
         self.accounts: dict[str, list[Stream]] = {}  # filled by the registries: name -> live streams
+        self.usage = new_usage()  # the server's, counted into by every stream's store
         self._logged: dict[str, float] = {}
 
     def server_reserved(self, storage: str) -> int:
         return sum(reserved(streams, storage) for streams in self.accounts.values())
-
-    def server_used(self, storage: str) -> int:
-        total = 0  # loops, not generators: this runs for every message published to a stream
-        for streams in self.accounts.values():
-            for stream in streams:
-                if stream.config["storage"] == storage:
-                    total += stream.store.used_bytes()
-        return total
 
     @staticmethod
     def check_stream_bytes(limits: JetStreamLimits, config: dict) -> None:
@@ -158,12 +168,13 @@ class Accounting:
         if 0 < limits.max_ack_pending < config.get("max_ack_pending", 0):
             raise errors.max_ack_pending_exceeded(limits.max_ack_pending)
 
-    def check_publish(self, account: str, limits: JetStreamLimits, streams: list[Stream], storage: str,
+    def check_publish(self, account: str, limits: JetStreamLimits, usage: Usage, storage: str,
                       subject: str, headers_len: int, data_len: int) -> None:
-        """Before a message is stored: the server's maximum, then the account's."""
+        """Before a message is stored: the server's maximum, then the account's (`usage`: the account's
+        of this storage type)."""
         memory = storage == "memory"
         server_limit = self.max_memory if memory else self.max_storage
-        if server_limit >= 0 and self.server_used(storage) > server_limit:
+        if server_limit >= 0 and self.usage[storage].bytes > server_limit:
             kind = "memory" if memory else "storage"
             self._log_refusal("server", f"JetStream {kind} resource limits exceeded for server")
             raise errors.insufficient_resources()
@@ -171,7 +182,7 @@ class Accounting:
         if account_limit < 0:
             return
         measure = memory_message_size if memory else file_message_size
-        if used(streams, storage) + measure(subject, headers_len, data_len) > account_limit:
+        if usage.bytes + measure(subject, headers_len, data_len) > account_limit:
             kind = "memory" if memory else "storage"
             self._log_refusal(f"{kind} {account}",
                               f'JetStream {kind} resource limits exceeded for account: "{account}"')
@@ -189,10 +200,3 @@ def reserved(streams: list[Stream], storage: str) -> int:
     return sum(stream.config["max_bytes"] for stream in streams
                if stream.config["storage"] == storage and stream.config["max_bytes"] > 0)
 
-
-def used(streams: list[Stream], storage: str) -> int:
-    total = 0
-    for stream in streams:
-        if stream.config["storage"] == storage:
-            total += stream.store.used_bytes()
-    return total

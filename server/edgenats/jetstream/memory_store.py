@@ -1,11 +1,17 @@
-"""The memory store: a stream's messages held in this process only (storage: memory), gone on restart."""
+"""The memory store: a stream's messages held in this process only (storage: memory), gone on restart.
+An append is readable at once; the appends of one loop turn are reported together after it."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from .message_index import MessageIndex
 from .store import StoreClosedError, StoredMessage, StoreState, memory_message_size
+
+if TYPE_CHECKING:
+    from .limits import Usage
+    from .store import StoredReport
 
 
 class MemoryStore:
@@ -13,16 +19,26 @@ class MemoryStore:
         self._index = MessageIndex()
         self._messages: dict[int, StoredMessage] = {}
         self._closed = False
+        self._report: StoredReport | None = None
+        self._unreported: list[int] = []
 
-    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> asyncio.Future[int]:
+    def report_to(self, report: StoredReport) -> None:
+        self._report = report
+
+    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> None:
         if self._closed:
             raise StoreClosedError("memory store is closed")
         seq = self._index.last_seq + 1
         self._messages[seq] = StoredMessage(seq, subject, headers, data, time_ns)
         self._index.add(seq, subject, memory_message_size(subject, len(headers or b""), len(data)), time_ns)
-        stored = asyncio.get_running_loop().create_future()
-        stored.set_result(seq)
-        return stored
+        if not self._unreported:
+            asyncio.get_running_loop().call_soon(self._report_appends)
+        self._unreported.append(seq)
+
+    def _report_appends(self) -> None:
+        seqs, self._unreported = self._unreported, []
+        if seqs:
+            self._report(seqs, None)
 
     def get(self, seq: int) -> StoredMessage | None:
         return self._messages.get(seq)
@@ -66,8 +82,8 @@ class MemoryStore:
     def state(self) -> StoreState:
         return self._index.state()
 
-    def used_bytes(self) -> int:
-        return self._index.bytes
+    def count_usage(self, usages: tuple[Usage, ...]) -> None:
+        self._index.count_into(usages)
 
     def subjects(self, subject_filter: str = ">") -> dict[str, int]:
         return self._index.subjects(subject_filter)
@@ -84,8 +100,10 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._closed = True
+        self._report_appends()
 
     def destroy(self) -> None:
         self._closed = True
+        self._report_appends()
         self._index = MessageIndex()
         self._messages.clear()

@@ -6,17 +6,23 @@ It is compact, for a million messages on a 512 MB board: no Python object per me
 slot in three parallel arrays indexed by `seq - base` (subject number, size, time: 16 bytes; 0 as the
 subject number marks a removed message) plus its sequence in its subject's array (8 bytes), so about
 24 bytes a message; each subject costs its string, its number and its array once. Removed slots at the
-front are cut off as the first sequence moves up."""
+front are cut off as the first sequence moves up. The bytes it holds also count into the usage counters
+it is given (`count_into`: its account's and the server's, limits.Usage), kept current as it changes."""
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from edgenats.subjects import subject_matches
 
 from .store import StoreState
+
+if TYPE_CHECKING:
+    from .limits import Usage
 
 TRIM_SLOTS = 4096  # cut the removed front slots off once there are this many and they are the larger part
 
@@ -31,6 +37,7 @@ class MessageIndex:
         self.last_seq = 0
         self.last_time_ns = 0
         self.bytes = 0
+        self._usages: tuple[Usage, ...] = ()  # counters that add up these bytes with other indexes'
         self._count = 0
         self._base = 0  # the sequence of slot 0
         self._slot_subject = array("I")  # subject number + 1; 0: no message at this sequence
@@ -48,25 +55,48 @@ class MessageIndex:
     def __len__(self) -> int:
         return self._count
 
+    def count_into(self, usages: tuple[Usage, ...]) -> None:
+        """From now on the bytes held count into `usages` (those held now are moved over from the
+        previous ones); `()` counts them nowhere."""
+        for usage in self._usages:
+            usage.bytes -= self.bytes
+        for usage in usages:
+            usage.bytes += self.bytes
+        self._usages = usages
+
     def add(self, seq: int, subject: str, size: int, time_ns: int) -> None:
         """Record a stored message; sequences only grow."""
-        if not self._count:
-            self.first_seq = self._base = seq
-            del self._slot_subject[:], self._slot_size[:], self._slot_time[:]
-        gap = seq - self._base - len(self._slot_subject)
-        if gap:
-            self._slot_subject.extend(array("I", bytes(4 * gap)))
-            self._slot_size.extend(array("I", bytes(4 * gap)))
-            self._slot_time.extend(array("q", bytes(8 * gap)))
-        number = self._subject_numbers.get(subject)
-        if number is None:
-            number = self._number_for(subject)
-        self._slot_subject.append(number + 1)
-        self._slot_size.append(size)
-        self._slot_time.append(time_ns)
-        self._by_subject[subject].append(seq)
-        self._count += 1
-        self.bytes += size
+        self.add_all(((seq, subject, size, time_ns),))
+
+    def add_all(self, messages: Iterable[tuple[int, str, int, int]]) -> None:
+        """Record stored messages (seq, subject, size, time), in sequence order; sequences only grow."""
+        slot_subject, slot_size, slot_time = self._slot_subject, self._slot_size, self._slot_time
+        numbers, by_subject = self._subject_numbers, self._by_subject
+        count, added, seq, time_ns = self._count, 0, None, 0
+        for seq, subject, size, time_ns in messages:
+            if not count:
+                self.first_seq = self._base = seq
+                del slot_subject[:], slot_size[:], slot_time[:]
+            gap = seq - self._base - len(slot_subject)
+            if gap:
+                slot_subject.extend(array("I", bytes(4 * gap)))
+                slot_size.extend(array("I", bytes(4 * gap)))
+                slot_time.extend(array("q", bytes(8 * gap)))
+            number = numbers.get(subject)
+            if number is None:
+                number = self._number_for(subject)
+            slot_subject.append(number + 1)
+            slot_size.append(size)
+            slot_time.append(time_ns)
+            by_subject[subject].append(seq)
+            count += 1
+            added += size
+        if seq is None:
+            return
+        self._count = count
+        self.bytes += added
+        for usage in self._usages:
+            usage.bytes += added
         self.last_seq = seq
         self.last_time_ns = time_ns
 
@@ -188,11 +218,15 @@ class MessageIndex:
         sequence handed out is at least compact_to."""
         base, slot_subject, slot_size = self._base, self._slot_subject, self._slot_size
         gone_by_number: defaultdict[int, list[int]] = defaultdict(list)
+        removed = 0
         for seq in seqs:
             slot = seq - base
             gone_by_number[slot_subject[slot] - 1].append(seq)
             slot_subject[slot] = 0
-            self.bytes -= slot_size[slot]
+            removed += slot_size[slot]
+        self.bytes -= removed
+        for usage in self._usages:
+            usage.bytes -= removed
         self._count -= len(seqs)
         for number, gone in gone_by_number.items():
             subject = self._subject_names[number]

@@ -6,9 +6,12 @@ for both storage types), and the lookup of the first sequence stored at a time."
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .limits import Usage
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -51,6 +54,11 @@ class StoreWriteError(Exception):
     """The store could not write an append (disk full, I/O error); the store stays open."""
 
 
+# What a store reports of each batch of appends, in append order: their sequences and None once they
+# are durable, or (nothing of them kept) as many sequences as there were appends and the error.
+StoredReport = Callable[[list[int], "StoreWriteError | None"], None]
+
+
 def memory_message_size(subject: str, headers_len: int, data_len: int) -> int:
     """nats-server's memStoreMsgSize: subject + headers + payload + 16 (sequence and timestamp)."""
     return len(subject) + headers_len + data_len + 16
@@ -90,11 +98,14 @@ def first_seq_at(store: MessageStore, time_ns: int) -> int:
 
 
 class MessageStore(Protocol):
-    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> Awaitable[int]:
-        """Store the next message: its sequence is taken at the call, and the awaitable returned gives
-        it once the message is durable at the store's sync setting. Appends complete in call order;
-        the appends made while a commit is being written share the next commit (group commit), so a
-        caller that appends many messages before awaiting any pays one commit for all of them."""
+    def report_to(self, report: StoredReport) -> None:
+        """Who is told of appends stored (the stream); set before the first append."""
+
+    def append(self, subject: str, headers: bytes | None, data: bytes, time_ns: int) -> None:
+        """Store the next message. Appends complete in call order, a batch at a time: the appends made
+        while a commit is being written share the next commit (group commit), and once a batch is
+        durable at the store's sync setting its sequences are reported in one call, on the event loop
+        (never inside `append`). Raises StoreClosedError once the store is closed."""
 
     def get(self, seq: int) -> StoredMessage | None: ...
 
@@ -127,8 +138,9 @@ class MessageStore(Protocol):
 
     def state(self) -> StoreState: ...
 
-    def used_bytes(self) -> int:
-        """`state().bytes` without building the state: the stream's share of its account's storage."""
+    def count_usage(self, usages: tuple[Usage, ...]) -> None:
+        """Count the bytes held, now and as they change, into `usages` (its account's and the server's
+        usage of its storage type) instead of the previous ones; `()`: into none (the stream is gone)."""
 
     def subjects(self, subject_filter: str = ">") -> dict[str, int]:
         """Message counts of the subjects matching the filter."""

@@ -5,11 +5,11 @@ and only then answers the PubAck. A publish is checked and appended in the publi
 in arrival order; one whose checks read the stream's state (expectations, rollups, discard-new
 limits, a repeated Nats-Msg-Id still being appended) waits in the stream's worker, with everything
 captured behind it, until every append before it is answered, so every check sees the stream as the
-previous publish left it. One completer task answers the appends in order as their commits finish,
-while the next ones are appended. PubAcks go to their one-off reply subjects without caching a
-delivery plan for each. max_age and per-message TTL expiry run on one timer; when they remove a
-subject's last message, a limit marker is published through the same ingest path
-(subject_delete_marker_ttl)."""
+previous publish left it. The appends are answered in order, a batch at a time, when the store
+reports the commit that holds them (one call per commit), while the next ones are appended. PubAcks
+go to their one-off reply subjects without caching a delivery plan for each. max_age and per-message
+TTL expiry run on one timer; when they remove a subject's last message, a limit marker is published
+through the same ingest path (subject_delete_marker_ttl)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from edgenats.monitor.formats import go_json
 from edgenats.protocol.headers import HeaderError, Headers, parse_headers
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
     from edgenats.account import Account
     from edgenats.jetstream.consumer import Consumer
@@ -62,7 +62,6 @@ class Captured:
     payload: bytes
     size: int  # what it counts against the ingest buffer: subject, reply, headers and payload
     parsed: Headers | None  # the headers read (None without headers or when unreadable)
-    stored: Awaitable[int] | None = None  # once appended: gives its sequence once durable
     msg_id: str = ""
     rollup: str | None = None
     ttl: int = 0  # ns; 0 none, message_ttl.NEVER never
@@ -116,9 +115,11 @@ class Stream:
         # Nats-Msg-Id -> (seq, stored time ns), oldest first, for duplicate_window.
         self._msg_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._last_msg_id = ""
-        # Appended, not yet complete, in order; answered by the completer task as commits finish.
+        # Appended, not yet answered, in order; answered as the store reports their batches stored.
         self._appended: deque[Captured] = deque()
-        self._completer: asyncio.Task[bool] | None = None
+        self._reports: deque[tuple[list[int], StoreWriteError | None]] = deque()
+        self._answering = False
+        self._idle: asyncio.Future[None] | None = None  # the worker waiting for every append answered
         self._appending_ids: dict[str, None] = {}  # the msg ids among them
         self._expiry: asyncio.TimerHandle | None = None
         self._expiry_due_ns = 0
@@ -127,6 +128,7 @@ class Stream:
         # The PubAck up to its sequence number: {"stream":..,"domain":..,"seq":
         document = {"stream": self.name, **({"domain": domain} if domain else {})}
         self._ack_prefix = go_json(document, pretty=False)[:-1] + b',"seq":'
+        store.report_to(self._batch_stored)
         self._recover_msg_ids()
         self._recover_ttls()
         # Removals by limits are not durable on their own: after a crash they are made again here.
@@ -191,9 +193,15 @@ class Stream:
             self.account.publish_internal(reply, go_json(document, pretty=False), headers=TOO_MANY_REQUESTS,
                                           once=True)
 
-    def _answered(self, message: Captured) -> None:
-        self._buffered -= 1
-        self._buffered_bytes -= message.size
+    def _finish(self, batch: list[Captured]) -> None:
+        """Appends answered (or not stored): off the ingest buffer; their msg ids, remembered by now,
+        are no longer being appended."""
+        self._buffered -= len(batch)
+        self._buffered_bytes -= sum([message.size for message in batch])
+        if self._appending_ids:
+            for message in batch:
+                if message.msg_id:
+                    self._appending_ids.pop(message.msg_id, None)
 
     def update(self, config: dict) -> None:
         """A validated update: new subjects are captured from now on, new limits apply at once."""
@@ -208,24 +216,15 @@ class Stream:
 
     def append_sourced(self, subject: str, headers: bytes | None, payload: bytes, time_ns: int) -> None:
         """A message of the stream's mirror or of a source (sourcing.py), stored as it comes without
-        the publish checks."""
+        the publish checks (in the ingest buffer until stored, beyond its limits), then treated as a
+        stored publish without a reply."""
         if self.state is not StreamState.OPEN:
             return
-        asyncio.get_running_loop().create_task(self._sourced(subject, self.store.append(subject, headers, payload,
-                                                                                      time_ns)))
-
-    async def _sourced(self, subject: str, stored: Awaitable[int]) -> None:
-        try:
-            await stored
-        except StoreClosedError:
-            return
-        except Exception:
-            log.exception("stream %s: storing a sourced message on %s failed", self.name, subject)
-            return
-        self.enforce_limits(subject)
-        self._schedule_expiry()
-        for consumer in list(self.consumers.values()):
-            consumer.pump()
+        size = len(subject) + len(headers or b"") + len(payload)
+        self.store.append(subject, headers, payload, time_ns)
+        self._buffered += 1
+        self._buffered_bytes += size
+        self._appended.append(Captured(subject, None, headers, payload, size, None, stored_ns=time_ns))
 
     # the worker --------------------------------------------------------------------------------
 
@@ -234,11 +233,11 @@ class Stream:
         before them is answered (their checks read the stream's state), and those captured behind them."""
         while True:
             while self._queue:
-                if self._must_wait(self._queue[0]) and not await self._all_completed():
+                if self._must_wait(self._queue[0]) and not await self._all_answered():
                     return  # the store closed: nothing more is stored or acknowledged
                 self._take(self._queue.popleft())
             if self.state is not StreamState.OPEN:
-                await self._all_completed()
+                await self._all_answered()
                 return
             self._wake.clear()
             await self._wake.wait()
@@ -270,63 +269,59 @@ class Stream:
             # Nothing was acknowledged: the publisher sees no PubAck and may retry.
             log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
         if not appended:
-            self._answered(message)
+            self._finish([message])
 
-    async def _all_completed(self) -> bool:
-        """Wait until every append made so far is answered; False once the store closed."""
-        while self._appended:
-            if not await asyncio.shield(self._start_completer()):
-                return False
-        return True
+    async def _all_answered(self) -> bool:
+        """Wait until every append made so far is answered; False once the stream is closed (deleted)."""
+        if self._appended:
+            self._idle = asyncio.get_running_loop().create_future()
+            await self._idle
+        return self.state is not StreamState.CLOSED
 
-    def _start_completer(self) -> asyncio.Task[bool]:
-        if self._completer is None:
-            self._completer = asyncio.get_running_loop().create_task(self._complete_appended())
-        return self._completer
-
-    async def _complete_appended(self) -> bool:
-        """The completer: answer the appends in order as their commits are done, until none is left
-        (consumers are pumped before each wait for a commit); False once the store closed."""
-        try:
-            return await self._complete_in_order()
-        finally:
-            self._completer = None
-
-    async def _complete_in_order(self) -> bool:
-        appended = self._appended
-        completed = False
-        while appended:
-            message = appended[0]
-            if completed and not message.stored.done():
-                self._pump_consumers()
-                completed = False
+    def _batch_stored(self, seqs: list[int], error: StoreWriteError | None) -> None:
+        """The store's report of a batch: the next `len(seqs)` appends are durable (or failed). Answered
+        here, in order; a report made while one is being answered (a rollup's purge commits what was
+        appended before it) is answered after it."""
+        self._reports.append((seqs, error))
+        if not self._answering:
+            self._answering = True
             try:
-                seq = await message.stored
-            except StoreClosedError:
-                return False
-            except StoreWriteError as error:
-                # Nothing kept (a full disk, an I/O error): the publisher is told, the stream goes on.
-                self.write_error = str(error)
-                self._finish(appended.popleft())
-                log.error("stream %s: storing a message on %s failed: %s", self.name, message.subject, error)
-                self._reply(message.reply, {"error": errors.storage_resources_exceeded().to_json(),
-                                            "stream": self.name, "seq": 0})
-                continue
-            except Exception:
-                self._finish(appended.popleft())
-                log.exception("stream %s: storing a message on %s failed", self.name, message.subject)
-                continue
-            if self.state is StreamState.CLOSED:
-                return False
-            self.write_error = None
-            try:
-                self._stored(message, seq)
+                self._answer_reports()
             finally:
-                self._finish(appended.popleft())
-            completed = True
-        if completed:
-            self._pump_consumers()
-        return True
+                self._answering = False
+
+    def _answer_reports(self) -> None:
+        appended = self._appended
+        while self._reports:
+            seqs, error = self._reports.popleft()
+            batch = [appended.popleft() for _ in seqs]
+            if self.state is StreamState.CLOSED:
+                self._finish(batch)  # deleted: nothing more is acknowledged
+            elif error is not None:
+                self._failed(batch, error)
+            else:
+                self.write_error = None
+                for message, seq in zip(batch, seqs, strict=True):
+                    try:
+                        self._stored(message, seq)
+                    except Exception:
+                        log.exception("stream %s: answering seq %d failed", self.name, seq)
+                self._finish(batch)
+                self._pump_consumers()
+        if not appended and self._idle is not None:
+            if not self._idle.done():
+                self._idle.set_result(None)
+            self._idle = None
+
+    def _failed(self, batch: list[Captured], error: StoreWriteError) -> None:
+        """Nothing of a batch was kept (a full disk, an I/O error): each publisher is told, the stream
+        goes on."""
+        self.write_error = str(error)
+        log.error("stream %s: storing %d message(s) failed: %s", self.name, len(batch), error)
+        refusal = {"error": errors.storage_resources_exceeded().to_json(), "stream": self.name, "seq": 0}
+        self._finish(batch)
+        for message in batch:
+            self._reply(message.reply, refusal)
 
     def _stored(self, message: Captured, seq: int) -> None:
         """A message is kept: its TTL, msg id, rollup and limits apply, then its PubAck is sent."""
@@ -353,13 +348,6 @@ class Stream:
             ack = b"%s%d}\r\n" % (self._ack_prefix, seq)
             self.account.publish(message.reply.encode("latin-1"), None, -1, len(ack) - 2, ack, once=True)
 
-    def _finish(self, entry: Captured) -> None:
-        """An append is answered (or failed): off the ingest buffer; its msg id, remembered by now,
-        is no longer being appended."""
-        self._answered(entry)
-        if entry.msg_id:
-            del self._appending_ids[entry.msg_id]
-
     def _pump_consumers(self) -> None:
         for consumer in list(self.consumers.values()):
             consumer.pump()
@@ -377,6 +365,8 @@ class Stream:
                          or config["retention"] == retention.INTEREST)
         self._ages = bool(config["max_age"])
         self._no_ack = bool(config.get("no_ack"))
+        self._sealed = bool(config["sealed"])
+        self._max_msg_size = config["max_msg_size"]
         self._discards_new = config["discard"] == "new" and (
             config["max_msgs"] > 0 or config["max_bytes"] > 0
             or bool(config.get("discard_new_per_subject") and config["max_msgs_per_subject"] > 0))
@@ -384,13 +374,13 @@ class Stream:
     def _ingest(self, message: Captured) -> bool:
         """Check and append one message (every append it must wait for is answered); True once
         appended (answered when its commit is done), False when answered now (a duplicate)."""
-        config = self.config
+        config = self._config
         headers = message.parsed
         msg_id = ""
         rollup = None
         ttl = 0
         stored_headers = message.headers
-        if config["sealed"]:
+        if self._sealed:
             raise errors.sealed_stream()
         if headers is not None:
             expected = headers.get(EXPECTED_STREAM)
@@ -428,18 +418,16 @@ class Stream:
                     raise errors.rollup_refused(f'rollup value invalid: "{rollup}"')
             if headers.get(TTL):
                 ttl, stored_headers = self._message_ttl(asked_ttl, message.headers)
-        size = len(message.headers or b"") + len(message.payload)
-        if 0 <= config["max_msg_size"] < size:
+        headers_len = len(message.headers) if message.headers else 0
+        if 0 <= self._max_msg_size < headers_len + len(message.payload):
             raise errors.message_too_big()
-        self.admit(self, message.subject, len(message.headers or b""), len(message.payload))
-        if config["discard"] == "new":
+        self.admit(self, message.subject, headers_len, len(message.payload))
+        if self._discards_new:
             self._check_room(message)
         stored_ns = time.time_ns()
-        message.stored = self.store.append(message.subject, stored_headers, message.payload, stored_ns)
+        self.store.append(message.subject, stored_headers, message.payload, stored_ns)
         message.msg_id, message.rollup, message.ttl, message.stored_ns = msg_id, rollup, ttl, stored_ns
         self._appended.append(message)
-        if self._completer is None:
-            self._start_completer()
         if msg_id:
             self._appending_ids[msg_id] = None
         return True

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from edgenats.jetstream import config as stream_config
 from edgenats.jetstream import errors, meta
 from edgenats.jetstream.consumer import Consumer
+from edgenats.jetstream.limits import new_usage
 from edgenats.jetstream.memory_store import MemoryStore
 from edgenats.jetstream.stream import DEFAULT_INGEST, IngestLimits, Stream
 
@@ -42,8 +43,11 @@ class AccountStreams:
         self._moved: dict[Consumer, None] = {}  # durables whose ack floor moved this loop turn
         self._write_scheduled = False
         self.accounting.accounts[account.name] = self.live = []
+        self.usage = new_usage()  # the account's, counted into by its streams' stores
 
     def _new_stream(self, config: dict, created_ns: int, store: MessageStore) -> Stream:
+        storage = config["storage"]
+        store.count_usage((self.usage[storage], self.accounting.usage[storage]))
         stream = Stream(self.account, config, created_ns, store, self.domain, self.ingest, admit=self._admit)
         self.streams[config["name"]] = stream
         self.live[:] = self.streams.values()
@@ -51,7 +55,8 @@ class AccountStreams:
 
     def _admit(self, stream: Stream, subject: str, headers_len: int, data_len: int) -> None:
         """Before a message is stored: the server's and the account's storage limits."""
-        self.accounting.check_publish(self.account.name, self.limits, self.live, stream.config["storage"], subject,
+        storage = stream.config["storage"]
+        self.accounting.check_publish(self.account.name, self.limits, self.usage[storage], storage, subject,
                                       headers_len, data_len)
 
     def load(self) -> None:
@@ -180,6 +185,7 @@ class AccountStreams:
         self.live[:] = self.streams.values()
         for consumer in stream.consumers.values():
             self._moved.pop(consumer, None)
+        stream.store.count_usage(())
         stream.destroy()
         meta.remove(self.folder / name)
 
@@ -187,5 +193,6 @@ class AccountStreams:
         self._write_positions()
         for stream in list(self.streams.values()):
             await stream.close()
+            stream.store.count_usage(())
         self.streams.clear()
         self.live.clear()
