@@ -144,13 +144,20 @@ class ClaimsResponders:
         if changed:
             self._changed(account_key)
 
-    def _update(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> None:
+    def _decoded(self, reply: str | None, payload: bytes) -> tuple[str, dict] | None:
+        """A pushed account JWT and its claims, or None once a malformed one was answered."""
         token = payload.decode("utf-8", "replace")
         try:
-            claims = check_account_claims(token)
+            return token, check_account_claims(token)
         except ClaimsError as error:
             self._respond(reply, _NO_ACCOUNT, "jwt update resulted in error", str(error))
+            return None
+
+    def _update(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> None:
+        decoded = self._decoded(reply, payload)
+        if decoded is None:
             return
+        token, claims = decoded
         key = claims.get("sub", "")
         if self._strict and claims.get("iss") == self._operator_key:
             self._respond(reply, key, "jwt update resulted in error", "operator requires issuer to be a signing key")
@@ -163,12 +170,10 @@ class ClaimsResponders:
 
     def _account_update(self, subject: str, reply: str | None, headers: bytes | None, payload: bytes) -> None:
         account_key = subject.split(".")[-3]
-        token = payload.decode("utf-8", "replace")
-        try:
-            claims = check_account_claims(token)
-        except ClaimsError as error:
-            self._respond(reply, _NO_ACCOUNT, "jwt update resulted in error", str(error))
+        decoded = self._decoded(reply, payload)
+        if decoded is None:
             return
+        token, claims = decoded
         problem = self._validation(claims)
         if problem:
             self._respond(reply, claims.get("sub", ""), "jwt validation failed", problem)
