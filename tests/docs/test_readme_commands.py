@@ -4,6 +4,7 @@ script, and a provision dry run. `./scripts/test`, the quick start's other comma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -60,7 +62,17 @@ def test_the_quick_start_broker_runs_with_jetstream_in_its_data_folder(tmp_path)
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               start_new_session=True)
     stream = f"QUICKSTART_{os.getpid()}_{int(time.time())}"
+    # A broker that never gets ready is stopped, which ends the reading below.
+    watchdog = threading.Timer(120, os.killpg, (broker.pid, signal.SIGTERM))
+    watchdog.start()
+    output = []
     try:
+        # Ready means in its namespace too: only then does /proc/<pid>/ns/net name the broker's namespace.
+        for line in broker.stdout:
+            output.append(line)
+            if "Server is ready" in line:
+                break
+        assert any("Listening for client connections on 0.0.0.0:4222" in line for line in output), "".join(output)
         client = subprocess.run(["nsenter", f"--net=/proc/{broker.pid}/ns/net", sys.executable, "-c", CLIENT,
                                  stream], capture_output=True, text=True, timeout=120)
         assert client.returncode == 0, client.stderr
@@ -68,9 +80,10 @@ def test_the_quick_start_broker_runs_with_jetstream_in_its_data_folder(tmp_path)
         assert seen["stored"] == "21.5"
         assert (ROOT / ".data" / "jetstream").is_dir()
     finally:
-        os.killpg(broker.pid, signal.SIGTERM)
-        output, _ = broker.communicate(timeout=30)
-    assert "Listening for client connections on 0.0.0.0:4222" in output
+        watchdog.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(broker.pid, signal.SIGTERM)
+        broker.communicate(timeout=30)
 
 
 def test_the_client_build_script_writes_an_mpy_per_module():
