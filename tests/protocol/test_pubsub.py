@@ -295,6 +295,9 @@ async def test_nats_py_request_reply_uses_a_wildcard_inbox(server):
             await message.respond(b"pong:" + message.data)
 
         await responder.subscribe("svc.echo", cb=echo)
+        # Twice: nats-py writes its PING at once but queues the SUB for its flusher task, so the first
+        # round trip can end before the server has the subscription.
+        await responder.flush(timeout=5)
         await responder.flush(timeout=5)
         # The first request sets up nats.py's wildcard inbox; concurrent first requests race in
         # the client itself (a request can go out before the inbox SUB).
