@@ -47,7 +47,7 @@ from edgenats.systemd import SystemdNotifier
 if TYPE_CHECKING:
     from edgenats.jetstream.service import JetStream
     from edgenats.leafnode.manager import LeafNodes
-    from edgenats.monitor import MonitorServer
+    from edgenats.monitor.server import MonitorServer
     from edgenats.system import SystemAccount
     from edgenats.websocket.listener import WebSocketListener
 
@@ -363,7 +363,7 @@ class Server:
         if options.config_file:
             log.info("Using configuration file: %s", options.config_file)
         if options.http_port:
-            from edgenats.monitor import MonitorServer
+            from edgenats.monitor.server import MonitorServer
 
             self._monitor = MonitorServer(self)
             await self._monitor.start(options.http_host, options.http_port)

@@ -21,18 +21,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from edgenats.jetstream.errors import CipherError
 
 CIPHER_FILE = "cipher.json"
-NONCE_SIZE = 12
-TAG_SIZE = 16
 _CHECK = b"edgenats stream key check"
-_AEADS = {"chachapoly": ChaCha20Poly1305, "aes": AESGCM}
 CIPHER_NAMES = {"chachapoly": "ChaCha20-Poly1305", "aes": "AES-GCM"}
 
 
@@ -57,31 +49,6 @@ class RecordCodec:
 PLAIN = RecordCodec()
 
 
-class SealingCodec(RecordCodec):
-    """AEAD with one key per stream: nonce + ciphertext + tag per blob."""
-
-    overhead = NONCE_SIZE + TAG_SIZE
-
-    def __init__(self, cipher: str, key: bytes) -> None:
-        self._aead = _AEADS[cipher](key)
-
-    def seal(self, blob: bytes, seq: int, part: bytes) -> bytes:
-        nonce = os.urandom(NONCE_SIZE)
-        return nonce + self._aead.encrypt(nonce, blob, seq.to_bytes(8, "big") + part)
-
-    def open(self, blob: bytes, seq: int, part: bytes) -> bytes:
-        try:
-            return self._aead.decrypt(blob[:NONCE_SIZE], blob[NONCE_SIZE:], seq.to_bytes(8, "big") + part)
-        except InvalidTag:
-            raise CipherError(f"message {seq} does not decrypt with this stream's key") from None
-
-    def seal_subject(self, subject: str, seq: int) -> str | bytes:
-        return self.seal(subject.encode(), seq, b"s")
-
-    def open_subject(self, stored: str | bytes, seq: int) -> str:
-        return self.open(stored, seq, b"s").decode()
-
-
 @dataclass(frozen=True)
 class AtRest:
     """The configured encryption: the cipher for new streams and the key (empty: none)."""
@@ -93,24 +60,35 @@ class AtRest:
         """The codec of the file stream kept in `folder`; `created` when the stream is new."""
         path = folder / CIPHER_FILE
         if created:
-            if not self.key:
-                return PLAIN
-            folder.mkdir(parents=True, exist_ok=True)
-            salt = os.urandom(16)
-            codec = SealingCodec(self.cipher, self._derive(salt, label))
-            document = {"cipher": self.cipher, "salt": _b64(salt), "check": _b64(codec.seal(_CHECK, 0, b"k"))}
-            temporary = path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(document))
-            os.replace(temporary, path)
-            return codec
+            return self._seal_new(folder, path, label) if self.key else PLAIN
         if not path.exists():
             return PLAIN
         if not self.key:
             raise CipherError(f"stream {label} is encrypted and no jetstream.key is configured")
+        return self._open_sealed(path, label)
+
+    # The AEADs load only with a key in use: `cryptography` costs about 7 MB of RSS, too much for every
+    # broker on a 512 MB Pi.
+
+    def _seal_new(self, folder: Path, path: Path, label: str) -> RecordCodec:
+        from edgenats.jetstream.sealing import SealingCodec, derive_stream_key
+
+        folder.mkdir(parents=True, exist_ok=True)
+        salt = os.urandom(16)
+        codec = SealingCodec(self.cipher, derive_stream_key(self.key, salt, label))
+        document = {"cipher": self.cipher, "salt": _b64(salt), "check": _b64(codec.seal(_CHECK, 0, b"k"))}
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(document))
+        os.replace(temporary, path)
+        return codec
+
+    def _open_sealed(self, path: Path, label: str) -> RecordCodec:
+        from edgenats.jetstream.sealing import SealingCodec, derive_stream_key
+
         try:
             document = json.loads(path.read_text())
             cipher, salt, check = document["cipher"], base64.b64decode(document["salt"]), document["check"]
-            codec = SealingCodec(cipher, self._derive(salt, label))
+            codec = SealingCodec(cipher, derive_stream_key(self.key, salt, label))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise CipherError(f"stream {label}: unreadable {CIPHER_FILE}: {error}") from None
         try:
@@ -119,10 +97,6 @@ class AtRest:
             raise CipherError(f"stream {label} does not decrypt with the configured jetstream.key "
                               "(wrong key?)") from None
         return codec
-
-    def _derive(self, salt: bytes, label: str) -> bytes:
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"edgenats stream " + label.encode())
-        return hkdf.derive(self.key.encode())
 
 
 def _b64(data: bytes) -> str:
