@@ -11,6 +11,7 @@ import signal
 import nats
 import pytest
 from nats.errors import NoRespondersError
+from subscribed import subscribed
 
 CONFIG = """
 accounts {
@@ -44,7 +45,7 @@ async def clients(server_kind, server_factory):
 async def test_stream_import_with_prefix(clients):
     a, b = clients
     subscription = await b.subscribe("from_a.>")
-    await b.flush()
+    await subscribed(b)
     message = await first_crossing(a, b, subscription, "a.temperature", b"21.5", headers={"Unit": "C"})
     assert (message.subject, message.data, message.headers) == ("from_a.a.temperature", b"21.5", {"Unit": "C"})
 
@@ -52,7 +53,7 @@ async def test_stream_import_with_prefix(clients):
 async def test_stream_import_with_to_maps_the_wildcards(clients):
     a, b = clients
     subscription = await b.subscribe("cpu.*")
-    await b.flush()
+    await subscribed(b)
     message = await first_crossing(a, b, subscription, "metrics.node7.cpu", b"93")
     assert (message.subject, message.data) == ("cpu.node7", b"93")
 
@@ -60,7 +61,7 @@ async def test_stream_import_with_to_maps_the_wildcards(clients):
 async def test_only_imported_subjects_cross_and_only_under_the_local_name(clients):
     a, b = clients
     everything = await b.subscribe(">")
-    await b.flush()
+    await subscribed(b)
     # nats-server on a loaded machine has let the first publish after B's flush go before the import
     # carried it: publish both again (the private one first) until the public one crosses.
     async with asyncio.timeout(10):
@@ -72,7 +73,7 @@ async def test_only_imported_subjects_cross_and_only_under_the_local_name(client
     assert {(message.subject, message.data) for message in crossed} == {("from_a.a.public", b"shared")}
     # Publishing in B on the exporter's subject stays in B: imports flow one way.
     other_side = await a.subscribe(">")
-    await a.flush()
+    await subscribed(a)
     await b.publish("a.public", b"from b")
     await settled(b, a)
     assert (await everything.next_msg(timeout=5)).subject == "a.public"
@@ -88,7 +89,7 @@ async def test_service_import_answers_cross_back_to_the_requester(clients):
         await a.publish(message.reply, b"answer:" + message.data)
 
     await a.subscribe("svc.>", cb=serve)
-    await a.flush()
+    await subscribed(a)
     reply = await b.request("local.svc.lookup", b"q1", timeout=5)
     assert reply.data == b"answer:q1"
     [(subject, headers)] = seen
@@ -106,7 +107,7 @@ async def test_service_import_reply_subject_is_not_the_requesters_inbox(clients)
         await a.publish(message.reply, b"ok")
 
     await a.subscribe("svc.>", cb=serve)
-    await a.flush()
+    await subscribed(a)
     inbox = b.new_inbox()
     subscription = await b.subscribe(inbox)
     await b.publish("local.svc.x", b"", reply=inbox)
@@ -123,7 +124,7 @@ async def test_singleton_service_delivers_one_answer_stream_service_all(clients)
 
     await a.subscribe("svc.>", cb=answer_three_times)
     await a.subscribe("feed.>", cb=answer_three_times)
-    await a.flush()
+    await subscribed(a)
     for subject, expected in (("local.svc.x", [b"part0"]), ("feed.x", [b"part0", b"part1", b"part2"])):
         inbox = b.new_inbox()
         subscription = await b.subscribe(inbox)
@@ -150,7 +151,7 @@ async def test_a_stream_import_answers_for_no_one_until_the_importer_subscribes(
     with pytest.raises(NoRespondersError):
         await a.request("a.question", b"?", timeout=5)
     subscription = await b.subscribe("from_a.>")
-    await b.flush()
+    await subscribed(b)
     inbox = a.new_inbox()
     message = await first_crossing(a, b, subscription, "a.question", b"?", reply=inbox)
     # The reply subject travels unchanged with the message.

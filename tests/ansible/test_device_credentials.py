@@ -18,6 +18,7 @@ from ansible_play import BIN, ROOT, recap
 from firmware.virtual_board import MICROPYTHON, VirtualBoard
 from role_service import HERE, RoleRun, handler_ran, wait_for_log
 from servers import free_port
+from subscribed import subscribed
 
 PLAY = """
 - name: Broker and devices
@@ -93,7 +94,7 @@ async def test_each_board_logs_in_as_itself_and_only_reaches_its_subjects(tmp_pa
 
         forged = await admin.subscribe("devices.dev-b.telemetry")
         own = await admin.subscribe("devices.dev-a.probe")
-        await admin.flush()
+        await subscribed(admin)
         printed = probe(tmp_path / "devices" / "dev-a.json", "devices.dev-b.telemetry", "devices.dev-a.probe")
         assert printed.splitlines() == ['ERROR Permissions Violation for Publish to "devices.dev-b.telemetry"', "DONE"]
         assert (await own.next_msg(timeout=5)).data == b"probe", "published after the refused one"

@@ -17,6 +17,7 @@ import pytest
 from edgenats.auth.jwt_codec import encode_jwt
 from jwt_account_setup import Operator, connect, new_key, system_request, user_key, wire_login, write_creds
 from leaf_helpers import request_until_answered, wait_for_no_interest
+from subscribed import subscribed
 
 CONNECTIONS_EXCEEDED = "maximum account active connections exceeded"
 
@@ -86,11 +87,11 @@ async def test_exports_and_imports_between_accounts(server_factory, server_kind,
             await message.respond(b"noon")
 
         await a.subscribe("svc.time", cb=answer_time)
-        await a.flush()
+        await subscribed(a)
         # nats-server may route the import a moment after the exporter subscribed.
         assert (await request_until_answered(b, "time", timeout=5)).data == b"noon"
         feed = await b.subscribe("from_a.>")
-        await b.flush()
+        await subscribed(b)
         await a.publish("feed.temp", b"21")
         message = await feed.next_msg(timeout=2)
         assert (message.subject, message.data) == ("from_a.temp", b"21")
@@ -181,7 +182,7 @@ async def test_an_export_with_token_req_needs_an_activation_token(server_factory
     try:
         crossed = await b.subscribe("private.>")
         not_crossed = await c.subscribe("private.>")
-        await b.flush()
+        await subscribed(b)
         await c.flush()
         await a.publish("private.report", b"1")
         assert (await crossed.next_msg(timeout=2)).data == b"1"
@@ -208,7 +209,7 @@ async def test_an_import_runs_once_its_exporter_is_pushed_and_in_use(server_fact
     system = await connect(server, write_creds(tmp_path / "sys.creds", operator.sys_seed))
     try:
         feed = await b.subscribe("feed.>")
-        await b.flush()
+        await subscribed(b)
         exporter = operator.account_jwt(operator.a, "A", exports=[{"type": "stream", "subject": "feed.>"}])
         assert (await system_request(system, "$SYS.REQ.CLAIMS.UPDATE", exporter))["data"]["code"] == 200
         a = await connect(server, write_creds(tmp_path / "a.creds", operator.a_seed))

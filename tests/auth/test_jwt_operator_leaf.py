@@ -10,6 +10,7 @@ from jwt_mint import Operator, account_key, user_jwt, user_key, write_creds
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from servers import free_port
+from subscribed import subscribed
 
 
 async def test_a_jwt_account_bound_to_a_leaf_remote_serves_the_hub(server_kind, server_factory, tmp_path):
@@ -29,7 +30,7 @@ async def test_a_jwt_account_bound_to_a_leaf_remote_serves_the_hub(server_kind, 
             await msg.respond(b"up")
 
         await device.subscribe("site.status", cb=status)
-        await device.flush()
+        await subscribed(device)
         deadline = asyncio.get_running_loop().time() + 10
         while True:
             try:

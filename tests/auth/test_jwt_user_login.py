@@ -16,6 +16,7 @@ import nkeys
 import pytest
 from auth_wire import WireClient
 from jwt_mint import UNLIMITED_ACCOUNT, Key, Operator, account_key, user_jwt, user_key, write_creds
+from subscribed import subscribed
 
 AUTH_VIOLATION = b"-ERR 'Authorization Violation'\r\n"
 
@@ -54,7 +55,7 @@ async def test_nats_py_logs_in_with_a_creds_file_and_with_callbacks(server_kind,
                                         allow_reconnect=False)
     try:
         sub = await with_file.subscribe("readings.>")
-        await with_file.flush()
+        await subscribed(with_file)
         await with_callbacks.publish("readings.t1", b"21.5")
         message = await sub.next_msg(timeout=2)
         assert (message.subject, message.data) == ("readings.t1", b"21.5")

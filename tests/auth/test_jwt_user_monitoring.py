@@ -12,6 +12,7 @@ import nats
 from auth_wire import WireClient
 from jwt_mint import Operator, account_key, user_jwt, user_key, write_creds
 from servers import free_port
+from subscribed import subscribed
 
 
 def _connz(http_port: int, query: str) -> list[dict]:
@@ -62,7 +63,7 @@ async def test_connect_events_name_the_jwt_user(server_kind, server_factory, tmp
         write_creds(tmp_path / "sys.creds", user_jwt(admin, operator.system, name="ops"), admin)))
     try:
         events = await system.subscribe(f"$SYS.ACCOUNT.{account.public}.CONNECT")
-        await system.flush()
+        await subscribed(system)
         client = await nats.connect(server.url, allow_reconnect=False, name="sensor",
                                     user_credentials=str(write_creds(tmp_path / "u.creds", token, user)))
         await client.close()

@@ -12,6 +12,7 @@ import nats.errors
 import pytest
 from edgenats.cli.device_credentials import DeviceSubjects, write_include
 from operator_cli import run_cli
+from subscribed import subscribed
 
 ADMIN = "{user: admin, password: adminpw}"
 
@@ -45,7 +46,7 @@ async def test_a_device_user_reaches_its_own_subjects_only(server_kind, server_f
     try:
         seen = await admin.subscribe("devices.>")
         commands = await device.subscribe("devices.dev-a.cmd")
-        await device.flush()
+        await subscribed(device)
         await device.publish("devices.dev-b.telemetry", b"forged")
         await device.publish("devices.dev-a.telemetry", b"reading")
         error = await asyncio.wait_for(errors.get(), 5)
@@ -63,7 +64,7 @@ async def test_a_device_user_reaches_its_own_subjects_only(server_kind, server_f
             await admin.publish(msg.reply, msg.data)
 
         echo = await admin.subscribe("devices.dev-a.echo", cb=answer)
-        await admin.flush()
+        await subscribed(admin)
         assert (await device.request("devices.dev-a.echo", b"hi", timeout=5)).data == b"hi"
         await echo.unsubscribe()
 

@@ -14,6 +14,7 @@ import nkeys
 import pytest
 from edgenats.auth.jwt_codec import decode_jwt, encode_jwt, parse_creds
 from operator_cli import run_cli
+from subscribed import subscribed
 
 
 def new_key(prefix: int) -> tuple[str, str]:
@@ -56,7 +57,7 @@ async def test_minted_creds_log_in_with_their_permissions(server_kind, server_fa
     watcher = await nats.connect(server.url, user_credentials=str(creds))
     try:
         seen = await watcher.subscribe("site.sensor-1.cmd")
-        await watcher.flush()
+        await subscribed(watcher)
         await user.publish("site.other.reading", b"forged")
         await user.publish("site.sensor-1.cmd", b"allowed")
         error = await asyncio.wait_for(errors.get(), 5)

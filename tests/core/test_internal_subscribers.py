@@ -9,6 +9,7 @@ import nats
 import pytest
 from inprocess import running_server, url
 from nats.errors import NoRespondersError
+from subscribed import subscribed
 
 
 class Inbox:
@@ -44,7 +45,7 @@ async def test_an_internal_publish_reaches_clients_with_headers():
     async with running_server() as server:
         nc = await nats.connect(url(server))
         sub = await nc.subscribe("events.>")
-        await nc.flush()
+        await subscribed(nc)
         count = server.global_account.publish_internal("events.boot", b"up", reply="r.1",
                                                        headers=b"NATS/1.0\r\nSource: edge\r\n\r\n")
         assert count == 1
@@ -62,7 +63,7 @@ async def test_a_message_for_an_inbox_can_be_shown_on_another_subject():
         sub = await nc.subscribe("_INBOX.pull")
         group = await nc.subscribe("_INBOX.pull", queue="workers")
         stored = await nc.subscribe("orders.>")
-        await nc.flush()
+        await subscribed(nc)
         count = account.publish_internal_as("_INBOX.pull", "orders.1", b"one", reply="$JS.ACK.x",
                                             headers=b"NATS/1.0\r\nSource: edge\r\n\r\n")
         assert count == 3
@@ -107,7 +108,7 @@ async def test_an_internal_queue_member_shares_the_group_with_clients():
         server.global_account.subscribe_internal("work", lambda s, r, h, p: record("internal", p), queue="workers")
         nc = await nats.connect(url(server))
         await nc.subscribe("work", queue="workers", cb=client_member)
-        await nc.flush()
+        await subscribed(nc)
         for n in range(200):
             await nc.publish("work", b"%d" % n)
         await asyncio.wait_for(all_in.wait(), 5)
@@ -167,7 +168,7 @@ async def test_a_run_of_identical_frames_reaches_internal_and_socket_receivers_a
         server.global_account.subscribe_internal("telemetry", inbox)
         nc = await nats.connect(url(server))
         sub = await nc.subscribe("telemetry")
-        await nc.flush()
+        await subscribed(nc)
         for _ in range(50):  # nats-py coalesces these into one write: the parser sees a run
             await nc.publish("telemetry", b"same")
         await nc.flush()

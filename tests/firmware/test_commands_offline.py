@@ -15,6 +15,7 @@ import pytest
 from access_point import AccessPoint
 from leafnode.leaf_helpers import LinkCutter, hub_config, leaf_config, request_until_answered, wait_for_interest
 from servers import free_port, start_server
+from subscribed import subscribed
 from test_wifi_outage import PASSWORD, SSID, DeviceFeed, install, until
 
 HUB_API = "$JS.hub.API"
@@ -75,7 +76,7 @@ async def test_commands_queued_at_the_hub_while_offline_run_once_in_order(site, 
     assert "error" not in created, created
     feed = DeviceFeed()
     await edge_nc.subscribe("devices.>", cb=feed.on_msg)
-    await edge_nc.flush()
+    await subscribed(edge_nc)
 
     ap.on()
     await install(virtual_board, ap, DEVICE, tmp_path, commands_stream="CMDS",

@@ -9,6 +9,7 @@ import json
 
 import nats
 from firmware_helpers import ROOT, device_cli, write_config
+from subscribed import subscribed
 
 CLIENT_MODULES = sorted("lib/unats/" + p.stem + ".mpy" for p in (ROOT / "micropython_client" / "unats").glob("*.py"))
 APP_FILES = sorted(["boot.py", "config.json", "lib/edgeapp.mpy", "main.py", *CLIENT_MODULES])
@@ -25,7 +26,7 @@ async def test_provisioned_app_publishes_answers_and_survives_a_broker_restart(s
     peer = await nats.connect(broker.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     readings = await peer.subscribe("devices.vb1.telemetry")
     status = await peer.subscribe("devices.vb1.status")
-    await peer.flush()
+    await subscribed(peer)
 
     done = await asyncio.to_thread(device_cli, "provision", "--board", "unix", "--port", virtual_board.port,
                                    "--config", str(config))

@@ -15,6 +15,7 @@ import nats
 import pytest
 from access_point import AccessPoint
 from firmware_helpers import device_cli, write_config
+from subscribed import subscribed
 
 RADIO = Path(__file__).parent / "radio" / "network.py"
 SSID, PASSWORD = "greenhouse", "leafy-42"
@@ -71,7 +72,7 @@ async def feed(access_point):
     peer = await nats.connect(broker.url)
     received = DeviceFeed()
     await peer.subscribe("devices.>", cb=received.on_msg)
-    await peer.flush()
+    await subscribed(peer)
     yield received
     await peer.close()
 

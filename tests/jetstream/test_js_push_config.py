@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from js_helpers import api
+from subscribed import subscribed
 
 CREATE = "$JS.API.CONSUMER.CREATE.E"
 
@@ -103,7 +104,7 @@ async def test_push_consumer_updates(nc, stream):
         "stream_name": "E", "config": {**durable, "deliver_subject": "dl.q", "description": "moved"}})
     assert (moved["config"]["deliver_subject"], moved["config"]["description"]) == ("dl.q", "moved")
     sub = await nc.subscribe("dl.q")
-    await nc.flush()
+    await subscribed(nc)
     bound = await api(nc, "$JS.API.CONSUMER.DURABLE.CREATE.E.P", {
         "stream_name": "E", "config": {**durable, "deliver_subject": "dl.r"}})
     assert bound["error"] == {"code": 400, "err_code": 10013, "description": "consumer name already in use"}

@@ -10,6 +10,7 @@ import nats.js.errors
 import pytest
 from js_helpers import api, poll_until
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from subscribed import subscribed
 
 
 @pytest.fixture
@@ -142,7 +143,7 @@ async def test_interest_is_a_subscription_on_exactly_the_deliver_subject(nc, js)
     queued = await nc.subscribe("wild.inbox.1", queue="q")
     plain = await nc.subscribe("group.inbox")
     other = await nc.subscribe("group.inbox", queue="other")
-    await nc.flush()
+    await subscribed(nc)
     for name in ("WILD", "GROUP"):
         info = await api(nc, f"$JS.API.CONSUMER.INFO.PUSH.{name}")
         assert ("push_bound" in info, info["delivered"]["stream_seq"]) == (False, 0), name

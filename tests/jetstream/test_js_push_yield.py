@@ -13,6 +13,7 @@ import time
 
 import nats
 import nats.errors
+from subscribed import subscribed
 
 BACKLOG = 40_000
 
@@ -54,7 +55,7 @@ async def test_requests_are_answered_while_a_push_backlog_goes_out(js_server, nc
         await responder.publish(message.reply, b"pong")
 
     await responder.subscribe("svc.ping", cb=pong)
-    await responder.flush()
+    await subscribed(responder)
     # The first answered request: the responder is known and the reply inbox set up from here on (nats-server
     # under a loaded machine has answered a request right after the responder's flush with no-responders).
     async with asyncio.timeout(10):

@@ -11,6 +11,7 @@ import nats
 import pytest
 from leaf_helpers import monitor_get, poll_monitor, wait_count
 from servers import free_port
+from subscribed import subscribed
 
 PLAIN = 10
 WITH_HEADERS = 3
@@ -34,7 +35,7 @@ async def collect(nc, subject: str) -> list:
         received.append(msg)
 
     await nc.subscribe(subject, cb=append)
-    await nc.flush()
+    await subscribed(nc)
     return received
 
 
@@ -123,7 +124,7 @@ async def test_requests_to_a_queue_group_across_the_link_are_counted_per_hop(lea
             await msg.respond(reply)
 
         await leaf_nc.subscribe("svc", queue="workers", cb=respond)
-        await leaf_nc.flush()
+        await subscribed(leaf_nc)
         await await_interest(hub_http, "svc")
         for _ in range(requests):
             assert (await hub_nc.request("svc", request, timeout=5)).data == reply

@@ -13,6 +13,7 @@ import pytest
 from drain_helpers import backlog_behind_a_cut, hub_reaches, hub_stream
 from leaf_helpers import LinkCutter, poll_monitor, request_until_answered
 from servers import free_port
+from subscribed import subscribed
 
 WAIT = 15.0
 BACKLOG = 200
@@ -57,7 +58,7 @@ async def test_a_paced_drain_goes_up_at_the_rate_while_live_traffic_flows(edge):
         await edge_nc.publish(message.reply, b"pong:" + message.data)
 
     await edge_nc.subscribe("svc.ping", cb=echo)
-    await edge_nc.flush()
+    await subscribed(edge_nc)
     started, first_bytes = await hub_reaches(hub_nc, 2)
 
     # Mid-drain: /leafz shows what is left, its age and the limit; a request crosses at once.

@@ -14,6 +14,7 @@ import nats
 import nats.js.errors
 import pytest
 from leaf_helpers import request_until_answered, wait_for_interest
+from subscribed import subscribed
 
 WAIT = 10.0
 
@@ -195,7 +196,7 @@ async def watch_creates(hub_nc) -> asyncio.Queue:
 
     for subject in (f"{HUB_API}.CONSUMER.CREATE.>", "$JS.API.CONSUMER.CREATE.>"):
         await hub_nc.subscribe(subject, cb=seen)
-    await hub_nc.flush()
+    await subscribed(hub_nc)
     return creates
 
 

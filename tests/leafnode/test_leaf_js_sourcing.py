@@ -13,6 +13,7 @@ import nats
 import pytest
 from leaf_helpers import request_until_answered, wait_for_interest
 from nats.js.api import ExternalStream, StreamConfig, StreamSource
+from subscribed import subscribed
 
 WAIT = 10.0
 # nats-server's hub checks its sources every 10 s and re-creates one that was silent for 10 s.
@@ -125,7 +126,7 @@ async def test_the_sourcing_consumer_has_flow_control_and_heartbeats_across_the_
             statuses[description].set_result(message)
 
     await hub_nc.subscribe("$JS.S.>", cb=watch)
-    await hub_nc.flush()
+    await subscribed(hub_nc)
     await start_sourcing(hub_nc, edge_nc)
     # 2.5 MiB: past the first 2 MiB window, so deliveries go on only if the hub's answers come back.
     js = edge_nc.jetstream()

@@ -19,6 +19,7 @@ import nats
 import pytest
 from leaf_helpers import hub_config, poll_monitor, wait_for_interest
 from servers import RunningServer, free_port
+from subscribed import subscribed
 
 RATE = 2000
 SUBJECT = "stall.reading"
@@ -126,7 +127,7 @@ async def connect_both(pair: StallPair, counter: Counter):
     hub_nc = await nats.connect(pair.hub.url, allow_reconnect=False)
     leaf_nc = await nats.connect(pair.leaf.url, allow_reconnect=False)
     await hub_nc.subscribe(SUBJECT, cb=counter.receive)
-    await hub_nc.flush()
+    await subscribed(hub_nc)
     await wait_for_interest(hub_nc, leaf_nc)
     return hub_nc, leaf_nc
 

@@ -14,6 +14,7 @@ import nats
 import pytest
 from leaf_helpers import leaf_config, wait_count
 from servers import free_port
+from subscribed import subscribed
 
 HUB_INFO = (b'INFO {"server_id":"NFAKEHUB","server_name":"fakehub","version":"2.15.1","proto":1,"go":"go1.22",'
             b'"host":"127.0.0.1","port":7422,"headers":true,"max_payload":1048576,"client_id":7,'
@@ -142,7 +143,7 @@ async def test_plain_interest_is_sent_once_and_queue_weights_on_every_change(wir
     second = await nc.subscribe("local.foo")
     member_1 = await nc.subscribe("local.q", queue="grp")
     member_2 = await nc.subscribe("local.q", queue="grp")
-    await nc.flush()
+    await subscribed(nc)
     assert await hub.wait_for_lines(3) == [b"LS+ local.foo", b"LS+ local.q grp 1", b"LS+ local.q grp 2"]
     await first.unsubscribe()
     await member_1.unsubscribe()
@@ -189,7 +190,7 @@ async def test_messages_from_the_hub_reach_queues_only_when_named(wired):
     await nc.subscribe("local.foo", cb=on_plain)
     await nc.subscribe("local.q", queue="grp", cb=on_queue)
     await nc.subscribe("local.q", queue="grp", cb=on_queue)
-    await nc.flush()
+    await subscribed(nc)
     await hub.wait_for_lines(2)
     hub.send(b"LMSG local.foo 2\r\nm1\r\nLMSG local.foo rep.1 2\r\nm2\r\nLMSG local.q | grp 2\r\nm3\r\n"
              b"LMSG local.q + rep.2 grp 2\r\nm4\r\nLMSG local.q 2\r\nm5\r\n"
@@ -224,7 +225,7 @@ async def test_the_hubs_import_and_export_lists_are_respected(wired):
     hub, leaf, nc = wired
     for subject in ("bar", "foo.x", "foo.>", "req.in"):
         await nc.subscribe(subject)
-    await nc.flush()
+    await subscribed(nc)
     lines = await hub.wait_for_lines(2)
     hub.send(b"LS+ >\r\n")
     loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ from edgenats.protocol.headers import HeaderError, Headers, parse_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rawclient import RawClient
+from subscribed import subscribed
 
 # -- parsing -----------------------------------------------------------------------------------
 
@@ -252,7 +253,7 @@ async def _nats_py_view(server, block: bytes | None) -> tuple[dict, bytes]:
     connection = await nats.connect(server.url, allow_reconnect=False)
     try:
         seen = await connection.subscribe("hdr.py.>")
-        await connection.flush()
+        await subscribed(connection)
         with RawClient.handshake(server.port, headers=True, no_responders=True) as raw:
             raw.send(b"SUB hdr.py.> 1\r\n")
             if block is None:

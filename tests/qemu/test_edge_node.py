@@ -27,6 +27,7 @@ import pytest
 from firmware.virtual_board import VirtualBoard
 from nats.js.api import ExternalStream, StreamConfig, StreamSource
 from servers import RunningServer, free_port, start_server
+from subscribed import subscribed
 from vm import ROOT, EdgeVM, build_image
 
 pytestmark = pytest.mark.qemu
@@ -173,7 +174,7 @@ async def test_hub_client_and_device_app_talk_through_the_vm(vm, hub, first_run,
     await wait_for_leaf(hub)
     peer = await nats.connect(hub.url)
     readings = await peer.subscribe("devices.vmdev.telemetry")
-    await peer.flush()
+    await subscribed(peer)
     board = await asyncio.to_thread(provision_virtual_board, tmp_path, "vmdev",
                                     f"nats://devices:{DEVICE_PASSWORD}@127.0.0.1:{vm.nats_port}")
     try:
@@ -309,7 +310,7 @@ async def message_from_the_vm_reaches_the_hub(vm, hub, timeout=180.0):
     at_vm = await nats.connect(f"nats://devices:{DEVICE_PASSWORD}@127.0.0.1:{vm.nats_port}", connect_timeout=30)
     try:
         arrivals = await at_hub.subscribe("site.after-reboot")
-        await at_hub.flush()
+        await subscribed(at_hub)
         started = time.monotonic()
         while True:
             await at_vm.publish("site.after-reboot", b"back")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from servers import free_port
+from subscribed import subscribed
 from system_helpers import (
     RFC3339_NANO,
     STATSZ_FIELDS,
@@ -38,7 +39,7 @@ async def test_client_connect_and_disconnect_are_announced_in_its_account(system
     try:
         server_id = system._server_info["server_id"]
         await system.subscribe("$SYS.ACCOUNT.APP.>", cb=events.add)
-        await system.flush()
+        await subscribed(system)
 
         app = await connect_as(system_server, "app", "app-secret", name="orders-app")
         client_id = app._client_id
@@ -81,7 +82,7 @@ async def test_system_account_users_see_their_own_connect(system_server):
     events = Collector()
     try:
         await watcher.subscribe("$SYS.ACCOUNT.SYS.CONNECT", cb=events.add)
-        await watcher.flush()
+        await subscribed(watcher)
         other = await connect_system(system_server)
         await other.close()
         connect = decoded(await events.wait_for(lambda m: True))
@@ -98,7 +99,7 @@ async def test_a_leaf_link_is_announced_as_a_leafnode_connect_on_the_hub(server_
     events = Collector()
     try:
         await system.subscribe("$SYS.ACCOUNT.APP.>", cb=events.add)
-        await system.flush()
+        await subscribed(system)
         leaf = server_factory(server_kind, (
             f"server_name: leaf-{server_kind}\n"
             f'leafnodes {{ remotes = [ {{ url: "nats://leaf:leaf-secret@127.0.0.1:{leaf_port}" }} ] }}\n'
@@ -128,7 +129,7 @@ async def test_statsz_is_published_periodically_while_someone_listens(system_ser
     try:
         server_id = system._server_info["server_id"]
         await system.subscribe("$SYS.SERVER.*.STATSZ", cb=updates.add)
-        await system.flush()
+        await subscribed(system)
         first = await updates.wait_for(lambda m: True, timeout=FIRST_STATSZ_WITHIN)
     finally:
         await system.close()
@@ -151,7 +152,7 @@ async def test_a_leaf_announces_its_link_to_the_hub_too(server_kind, server_fact
     events = Collector()
     try:
         await system.subscribe("$SYS.ACCOUNT.APP.>", cb=events.add)
-        await system.flush()
+        await subscribed(system)
         server_factory(server_kind, system_config(f"hub-{server_kind}",
                                                   f'leafnodes {{ listen: "127.0.0.1:{leaf_port}" }}'))
         connect = decoded(await events.wait_for(lambda m: m.subject == "$SYS.ACCOUNT.APP.CONNECT", timeout=15))

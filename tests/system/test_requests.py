@@ -11,6 +11,7 @@ import pytest
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from servers import free_port
+from subscribed import subscribed
 from system_helpers import (
     STATSZ_FIELDS,
     assert_server_block,
@@ -104,7 +105,7 @@ async def test_connz_takes_its_options_from_the_request_body(system_server):
     app = await connect_as(system_server, "app", "app-secret", name="orders-app")
     try:
         await app.subscribe("orders.new")
-        await app.flush()
+        await subscribed(app)
         everything = (await request_json(system, "$SYS.REQ.SERVER.PING.CONNZ"))["data"]
         assert {c.get("name") for c in everything["connections"]} == {"system-user", "orders-app"}
         assert all("subscriptions_list" not in c for c in everything["connections"])
@@ -133,7 +134,7 @@ async def test_subsz_takes_its_options_from_the_request_body(system_server):
     app = await connect_as(system_server, "app", "app-secret")
     try:
         await app.subscribe("orders.new")
-        await app.flush()
+        await subscribed(app)
         plain = (await request_json(system, "$SYS.REQ.SERVER.PING.SUBSZ"))["data"]
         assert "subscriptions_list" not in plain
 
@@ -219,7 +220,7 @@ async def test_leafz_lists_a_link_and_its_subscriptions_on_request(server_kind, 
     local = await nats.connect(leaf.url)
     try:
         await local.subscribe("sensors.temperature")
-        await local.flush()
+        await subscribed(local)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 15
         while True:

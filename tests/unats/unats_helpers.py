@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from subscribed import subscribed
+
 CLIENT = Path(__file__).resolve().parents[2] / "micropython_client"
 
 
@@ -15,7 +17,7 @@ async def collect(nc, subject: str, queue: str = "") -> list:
         got.append(msg)
 
     await nc.subscribe(subject, queue=queue, cb=append)
-    await nc.flush()
+    await subscribed(nc)
     return got
 
 # The blocking core runs in a 32K heap; with the JetStream or service module loaded as well, the

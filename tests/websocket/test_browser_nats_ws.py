@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 import nats
 import pytest
 from missing_tools import missing_tool
+from subscribed import subscribed
 
 HARNESS = Path(__file__).parent / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -100,7 +101,7 @@ async def test_browser_page_with_nats_ws(server_kind, ws_factory, page_server):
 
         await service.subscribe("browser.double", cb=double)
         from_browser = await service.subscribe("browser.to.python")
-        await service.flush()
+        await subscribed(service)
         server_id = service._server_info["server_id"]
 
         page_url = f"{page_server}/page.html?{urlencode({'url': ws.ws_url})}"

@@ -11,6 +11,7 @@ import ssl
 import aiohttp
 import nats
 import pytest
+from subscribed import subscribed
 
 
 async def ws_connect(url: str, **options):
@@ -23,7 +24,7 @@ async def test_publish_and_subscribe(ws_server):
     try:
         subscription = await nc.subscribe("greet.*")
         tcp_subscription = await tcp.subscribe("greet.*")
-        await nc.flush()
+        await subscribed(nc)
         await tcp.flush()
         await nc.publish("greet.ws", b"from websocket")
         await tcp.publish("greet.tcp", b"from tcp")
@@ -47,7 +48,7 @@ async def test_request_reply_and_no_responders(ws_server):
             await msg.respond(msg.data * 2)
 
         await service.subscribe("double", cb=double)
-        await service.flush()
+        await subscribed(service)
         reply = await client.request("double", b"ab", timeout=5)
         assert reply.data == b"abab"
         with pytest.raises(nats.errors.NoRespondersError):
@@ -61,7 +62,7 @@ async def test_headers_arrive_intact(ws_server):
     nc = await ws_connect(ws_server.ws_url)
     try:
         subscription = await nc.subscribe("with.headers")
-        await nc.flush()
+        await subscribed(nc)
         await nc.publish("with.headers", b"body", headers={"X-Site": "pi-7", "X-Empty": ""})
         msg = await subscription.next_msg(timeout=5)
         assert msg.data == b"body"
@@ -77,7 +78,7 @@ async def test_large_payload(server_kind, ws_factory, compression):
     try:
         payload = bytes(range(256)) * 2048  # 512 KiB
         subscription = await nc.subscribe("big")
-        await nc.flush()
+        await subscribed(nc)
         await nc.publish("big", payload)
         msg = await subscription.next_msg(timeout=10)
         assert msg.data == payload
@@ -99,7 +100,7 @@ async def test_many_small_messages_in_order(ws_server):
 
     try:
         await subscriber.subscribe("tick", cb=collect)
-        await subscriber.flush()
+        await subscribed(subscriber)
         for index in range(count):
             await publisher.publish("tick", b"%d" % index)
         await publisher.flush()
@@ -115,7 +116,7 @@ async def test_compressed_connection_carries_messages(server_kind, ws_factory):
     nc = await ws_connect(ws.ws_url)
     try:
         subscription = await nc.subscribe("zipped")
-        await nc.flush()
+        await subscribed(nc)
         text = b"a fairly compressible line of text; " * 200
         await nc.publish("zipped", text)
         await nc.publish("zipped", b"tiny")
@@ -133,7 +134,7 @@ async def test_websocket_authorization_override(server_kind, ws_factory, credent
     nc = await ws_connect(ws.ws_url, **good)
     try:
         subscription = await nc.subscribe("authed")
-        await nc.flush()
+        await subscribed(nc)
         await nc.publish("authed", b"in")
         assert (await subscription.next_msg(timeout=5)).data == b"in"
     finally:
@@ -194,7 +195,7 @@ async def test_wss_with_the_listener_certificate(server_kind, ws_factory, certif
     nc = await ws_connect(url, tls=context)
     try:
         subscription = await nc.subscribe("secure")
-        await nc.flush()
+        await subscribed(nc)
         await nc.publish("secure", b"over wss")
         assert (await subscription.next_msg(timeout=5)).data == b"over wss"
     finally:

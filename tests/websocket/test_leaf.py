@@ -12,6 +12,7 @@ import pytest
 from connect_proxy import ConnectProxy
 from nats.errors import NoRespondersError
 from servers import free_port, wait_for_port
+from subscribed import subscribed
 from ws_leaf_helpers import WAIT, assert_link_carries_messages
 
 
@@ -83,7 +84,7 @@ async def test_proxy_refusing_the_credentials_keeps_the_link_down(server_factory
         hub_nc = await nats.connect(hub.url)
         try:
             await hub_nc.subscribe("at.hub")
-            await hub_nc.flush()
+            await subscribed(hub_nc)
             with pytest.raises(NoRespondersError):
                 await leaf_nc.request("at.hub", b"", timeout=2)
         finally:

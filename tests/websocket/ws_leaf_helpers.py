@@ -9,6 +9,7 @@ import uuid
 import nats
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+from subscribed import subscribed
 
 WAIT = 15.0
 
@@ -37,7 +38,7 @@ async def wait_for_interest(responder_nc, requester_nc) -> None:
         await msg.respond(b"pong")
 
     subscription = await responder_nc.subscribe(subject, cb=answer)
-    await responder_nc.flush()
+    await subscribed(responder_nc)
     try:
         await request_until_answered(requester_nc, subject)
     finally:
