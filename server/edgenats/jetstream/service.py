@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 from typing import TYPE_CHECKING
-
-import psutil
 
 from edgenats.jetstream import errors
 from edgenats.jetstream.api import API_LEVEL, JetStreamApi, error_document
@@ -51,7 +50,7 @@ def default_maxima(settings: JetStreamSettings, root) -> tuple[int, int]:
     the store's free disk space, measured at start."""
     memory = settings.max_memory_store
     if memory < 0:
-        memory = psutil.virtual_memory().total * 3 // 4
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * 3 // 4
     storage = settings.max_file_store
     if storage < 0:
         storage = shutil.disk_usage(root).free * 3 // 4
