@@ -7,7 +7,7 @@ import socket
 
 import pytest
 from edgenats.bench.errors import BenchError
-from edgenats.bench.frames import PONG_MARKER, FixedFrameCounter, MarkerCounter, msg_header, payload
+from edgenats.bench.frames import PONG_MARKER, FixedFrameCounter, MarkerCounter, OrderCheck, msg_header, payload
 
 SUBJECT = "bench.subject"
 
@@ -75,3 +75,61 @@ def test_pongs_split_across_reads_are_counted_once(read_size):
         sender.sendall(b"PONG\r\n" * 40)
         sender.shutdown(socket.SHUT_WR)
         assert count_until_closed(counter, receiver) == 40
+
+
+def counted_frame(size: int, counter: int) -> bytes:
+    body = f"{counter:0{min(size, 6)}d}".encode() + payload(size - min(size, 6))
+    return msg_header(SUBJECT, 1, size) + body + b"\r\n"
+
+
+def check_order(stream: bytes, size: int, length: int, publishers: int, read_size: int) -> OrderCheck:
+    header = msg_header(SUBJECT, 1, size)
+    order = OrderCheck(len(header), size, length, publishers)
+    counter = FixedFrameCounter(header, size, buffer_bytes=read_size, order=order)
+    sender, receiver = socket.socketpair()
+    with sender, receiver:
+        sender.sendall(stream)
+        sender.shutdown(socket.SHUT_WR)
+        try:
+            while order.failure is None:
+                counter.read_from(receiver)
+        except BenchError as closed:
+            assert "closed the connection" in str(closed)
+    return order
+
+
+@pytest.mark.parametrize("read_size", [1, 2, 5, 7, 23, 64, 4096])
+@pytest.mark.parametrize("size", [3, 16])
+def test_counters_in_order_split_across_reads_and_between_pings_pass(read_size, size):
+    length = 7
+    frames = [counted_frame(size, index % length) for index in range(20)]
+    stream = b"".join(frames[:9]) + b"PING\r\n" + b"".join(frames[9:])
+    assert check_order(stream, size, length, 1, read_size).failure is None
+
+
+@pytest.mark.parametrize("read_size", [5, 4096])
+def test_several_publishers_interleaved_each_in_order_pass(read_size):
+    length = 5
+    first = [counted_frame(16, index % length) for index in range(12)]
+    second = [counted_frame(16, length + index % length) for index in range(12)]
+    stream = b"".join(first[:4] + second[:7] + first[4:] + second[7:])
+    assert check_order(stream, 16, length, 2, read_size).failure is None
+
+
+@pytest.mark.parametrize("read_size", [3, 4096])
+@pytest.mark.parametrize("sequence, due", [
+    ([0, 1, 3, 4], "message 3 of its cycle arrived where 2 was due"),  # lost
+    ([0, 1, 1, 2], "message 1 of its cycle arrived where 2 was due"),  # doubled
+    ([0, 2, 1, 3], "message 2 of its cycle arrived where 1 was due"),  # swapped
+    ([1, 2, 3], "message 1 of its cycle arrived where 0 was due"),  # the first one lost
+], ids=["lost", "doubled", "swapped", "first-lost"])
+def test_a_lost_doubled_or_swapped_message_is_reported(read_size, sequence, due):
+    stream = b"".join(counted_frame(16, counter) for counter in sequence)
+    assert check_order(stream, 16, 10, 1, read_size).failure == f"publisher 0: {due} (lost, doubled or out of order)"
+
+
+def test_payloads_too_small_for_the_publishers_are_refused():
+    with pytest.raises(BenchError, match="cannot tell 3 publishers apart"):
+        OrderCheck(len(msg_header(SUBJECT, 1, 2)), 2, 100, 3)
+    with pytest.raises(BenchError, match="no counter"):
+        OrderCheck(len(msg_header(SUBJECT, 1, 0)), 0, 1, 1)

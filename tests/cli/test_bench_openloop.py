@@ -82,3 +82,16 @@ def test_bench_counts_fan_in_and_several_publishers_exactly(server, tmp_path, mo
     counted = {(entry["scenario"], entry["size"]): (entry["expected"], entry["counted"])
                for entry in report["results"]}
     assert counted == {(name, 16): (3001 * copies[name],) * 2 for name in copies}
+
+
+def test_bench_checks_each_publishers_order_at_every_subscriber(server, tmp_path):
+    report_path = tmp_path / "bench.json"
+    result = run_cli(
+        "-s", server.url, "bench", "--scenario", "pubsub,fanin10,fanout4,queue4", "--pubs", "3", "--msgs", "3001",
+        "--size", "16,1k", "--check-order", "--json", str(report_path), timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(report_path.read_text())
+    assert report["settings"]["check_order"] is True
+    assert {(entry["scenario"], entry["size"], entry["error"]) for entry in report["results"]} == {
+        (name, size, None) for name in ("pubsub", "fanin10", "fanout4", "queue4") for size in (16, 1024)}

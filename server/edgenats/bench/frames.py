@@ -2,8 +2,10 @@
 
 A bench subscriber receives only frames of one known length (same subject, sid and payload size), so
 FixedFrameCounter counts bytes and checks frame boundaries per read: no per-byte scan at all. Replies
-to the publisher's PINGs are counted by marker (MarkerCounter); payloads are one filler byte repeated,
-which can never form a header or a marker.
+to the publisher's PINGs are counted by marker (MarkerCounter); payloads are a counter then one filler
+byte repeated, which can never form a header or a marker. On request (`--check-order`) an OrderCheck
+also reads every payload's counter and checks that each publisher's messages arrive one after the
+other, none missing, doubled or swapped: slower, so off by default.
 """
 
 from __future__ import annotations
@@ -32,20 +34,30 @@ def pub_frame(subject: str, body: bytes, reply_to: str | None = None) -> bytes:
     return f"PUB {subject}{reply_part} {len(body)}\r\n".encode() + body + b"\r\n"
 
 
+def cycle_length(subject: str, size: int) -> int:
+    """How many different payloads a publisher's FrameCycle holds before it repeats."""
+    frame_length = len(f"PUB {subject} {size}\r\n") + size + 2
+    return max(1, min(CYCLE_MSGS, 10 ** min(size, COUNTER_DIGITS), CYCLE_BYTES // frame_length))
+
+
 class FrameCycle:
     """PUB frames whose payloads differ from one message to the next, prebuilt as one buffer: message
-    n carries n modulo `length` as a zero-padded decimal counter at the start of its payload (as many
-    digits as the payload has room for, up to COUNTER_DIGITS). Every frame has the same length, so a
-    run of consecutive messages is one slice of the buffer."""
+    n carries `first` + n modulo `length` as a zero-padded decimal counter at the start of its payload
+    (as many digits as the payload has room for, up to COUNTER_DIGITS). Every frame has the same
+    length, so a run of consecutive messages is one slice of the buffer. Publishers given different
+    `first` values (multiples of the length) send counters a subscriber can tell apart."""
 
-    def __init__(self, subject: str, size: int) -> None:
+    def __init__(self, subject: str, size: int, first: int = 0) -> None:
         digits = min(size, COUNTER_DIGITS)
         head = f"PUB {subject} {size}\r\n".encode()
         self.frame_length = len(head) + size + 2
-        self.length = max(1, min(CYCLE_MSGS, 10**digits, CYCLE_BYTES // self.frame_length))
+        self.length = cycle_length(subject, size)
+        if first + self.length > 10**digits:
+            raise BenchError(f"{size} B payloads have no room for counter {first + self.length - 1}")
         filler = PAYLOAD_FILL * (size - digits) + b"\r\n"
         self.view = memoryview(b"".join(
-            head + (f"{index:0{digits}d}".encode() if digits else b"") + filler for index in range(self.length)
+            head + (f"{first + index:0{digits}d}".encode() if digits else b"") + filler
+            for index in range(self.length)
         ))
 
     def frames(self, first: int, count: int) -> memoryview:
@@ -96,6 +108,54 @@ class MarkerCounter:
         return found
 
 
+class OrderCheck:
+    """Checks the counters of the payloads one subscriber receives from `publishers` FrameCycles of
+    `length` messages each (publisher p counts from p * length): each publisher's next message must be
+    the one after its previous, from counter p * length on."""
+
+    def __init__(self, header_length: int, size: int, length: int, publishers: int) -> None:
+        self.digits = min(size, COUNTER_DIGITS)
+        if not self.digits:
+            raise BenchError("0 B payloads carry no counter to check the order by")
+        if publishers * length > 10**self.digits:
+            raise BenchError(f"{size} B payloads cannot tell {publishers} publishers apart")
+        self.length = length
+        self.failure: str | None = None
+        self._counter_start = header_length
+        self._counter_end = header_length + self.digits
+        self._frame_length = header_length + size + 2
+        self._next = [0] * publishers
+        self._partial = bytearray()
+
+    def scan(self, buffer: bytearray, position: int, stream_offset: int, count: int) -> None:
+        """Read the counters in `count` message bytes at `buffer[position:]`, which are the bytes at
+        `stream_offset` of the subscriber's message stream."""
+        end = position + count
+        while position < end and self.failure is None:
+            in_frame = stream_offset % self._frame_length
+            if in_frame < self._counter_end:
+                start = position + max(0, self._counter_start - in_frame)
+                stop = min(end, position + self._counter_end - in_frame)
+                if start < stop:
+                    self._partial += buffer[start:stop]
+                    if len(self._partial) == self.digits:
+                        self._observe(int(self._partial))
+                        self._partial.clear()
+            step = self._frame_length - in_frame
+            position += step
+            stream_offset += step
+
+    def _observe(self, counter: int) -> None:
+        publisher, index = divmod(counter, self.length)
+        if publisher >= len(self._next):
+            self.failure = f"counter {counter} from no known publisher"
+        elif index != self._next[publisher]:
+            self.failure = (f"publisher {publisher}: message {index} of its cycle arrived where "
+                            f"{self._next[publisher]} was due (lost, doubled or out of order)")
+        else:
+            self._next[publisher] = (index + 1) % self.length
+
+
 class FixedFrameCounter:
     """Counts MSG frames of one known header and length by counting bytes read with recv_into.
 
@@ -105,8 +165,10 @@ class FixedFrameCounter:
     owed_pongs()); an -ERR or any other byte raises BenchError instead of being miscounted.
     """
 
-    def __init__(self, header: bytes, size: int, buffer_bytes: int = RECEIVE_BUFFER_BYTES) -> None:
+    def __init__(self, header: bytes, size: int, buffer_bytes: int = RECEIVE_BUFFER_BYTES,
+                 order: OrderCheck | None = None) -> None:
         self.header = header
+        self.order = order
         self.frame_length = len(header) + size + 2
         self.message_bytes = 0
         self.pings = 0
@@ -124,7 +186,7 @@ class FixedFrameCounter:
         start = min(self._ping_bytes_due, received)
         self._ping_bytes_due -= start
         if self._holds_only_messages(start, received):
-            self.message_bytes += received - start
+            self._add_message_bytes(start, received - start)
         else:
             self._walk(start, received)
         return self.message_bytes // self.frame_length - frames_before
@@ -152,13 +214,13 @@ class FixedFrameCounter:
 
     def _walk(self, position: int, end: int) -> None:
         rest_of_frame = min(-self.message_bytes % self.frame_length, end - position)
-        self.message_bytes += rest_of_frame
+        self._add_message_bytes(position, rest_of_frame)
         position += rest_of_frame
         while position < end:
             available = end - position
             if self._buffer.startswith(self.header[:available], position, end):
                 taken = min(self.frame_length, available)
-                self.message_bytes += taken
+                self._add_message_bytes(position, taken)
             elif self._buffer.startswith(PING_FRAME[:available], position, end):
                 taken = min(len(PING_FRAME), available)
                 self._ping_bytes_due = len(PING_FRAME) - taken
@@ -166,6 +228,11 @@ class FixedFrameCounter:
             else:
                 raise BenchError(self._describe_unexpected(position, end))
             position += taken
+
+    def _add_message_bytes(self, position: int, count: int) -> None:
+        if self.order is not None:
+            self.order.scan(self._buffer, position, self.message_bytes, count)
+        self.message_bytes += count
 
     def _describe_unexpected(self, position: int, end: int) -> str:
         error_at = self._buffer.find(b"-ERR", position, end)

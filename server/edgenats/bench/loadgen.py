@@ -20,6 +20,7 @@ from edgenats.bench.frames import (
     FixedFrameCounter,
     FrameCycle,
     MarkerCounter,
+    OrderCheck,
     msg_header,
 )
 
@@ -30,13 +31,14 @@ FLOW_WAIT_S = 0.0002
 class CountingSubscriber(threading.Thread):
     """Counts MSG frames arriving on an already subscribed connection until stopped."""
 
-    def __init__(self, sock: socket.socket, subject: str, sid: int, size: int, name: str) -> None:
+    def __init__(self, sock: socket.socket, subject: str, sid: int, size: int, name: str,
+                 order: OrderCheck | None = None) -> None:
         super().__init__(name=name, daemon=True)
         self.sock = sock
         self.count = 0
         self.last_receive = 0.0
         self.failure: str | None = None
-        self._counter = FixedFrameCounter(msg_header(subject, sid, size), size)
+        self._counter = FixedFrameCounter(msg_header(subject, sid, size), size, order=order)
         self._stopping = threading.Event()
 
     def run(self) -> None:
@@ -48,6 +50,9 @@ class CountingSubscriber(threading.Thread):
                 continue
             except (BenchError, OSError) as error:
                 self.failure = str(error)
+                return
+            if self._counter.order is not None and self._counter.order.failure:
+                self.failure = self._counter.order.failure
                 return
             if found:
                 self.count += found
@@ -84,10 +89,10 @@ class Publisher:
 
     def __init__(
         self, sock: socket.socket, subject: str, size: int, chunk_bytes: int, stall_timeout_s: float,
-        pacing: Pacing | None = None,
+        pacing: Pacing | None = None, first_counter: int = 0,
     ) -> None:
         self.sock = sock
-        self.cycle = FrameCycle(subject, size)
+        self.cycle = FrameCycle(subject, size, first_counter)
         self.per_chunk = max(1, chunk_bytes // self.cycle.frame_length)
         self._pacing = pacing
         self._stall_timeout_s = stall_timeout_s

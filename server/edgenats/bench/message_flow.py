@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from edgenats.bench.errors import BenchError
-from edgenats.bench.frames import sub_frame
+from edgenats.bench.frames import OrderCheck, cycle_length, msg_header, sub_frame
 from edgenats.bench.interest_probe import PROBE_SID, ProbedSubscriber, probe_subjects, wait_for_interest
 from edgenats.bench.loadgen import CountingSubscriber, Pacing, Publisher, publish_together
 from edgenats.bench.probes import CpuSnapshot, ProcessProbe
@@ -43,13 +43,19 @@ def run_message_flow(
     uneven: list[int] = []
     publisher_socks = []
     probes = probe_subjects(subscriber_count) if subscriber_endpoint is not None else []
+    # Each publisher counts from its own multiple of the cycle, so subscribers can tell them apart;
+    # queue-group members see only a share of each publisher's messages: their order is not checked.
+    cycle = cycle_length(subject, size)
+    check_order = settings.check_order and not queue_group
     try:
         for index in range(subscriber_count):
             setup = sub_frame(subject, SUBSCRIPTION_ID, group)
             if probes:
                 setup += sub_frame(probes[index], PROBE_SID)
+            order = OrderCheck(len(msg_header(subject, SUBSCRIPTION_ID, size)), size, cycle,
+                               publisher_count) if check_order else None
             sock = open_connection(subscriber_endpoint or endpoint, f"bench-sub-{index}", setup)
-            subscribers.append(CountingSubscriber(sock, subject, SUBSCRIPTION_ID, size, f"bench-sub-{index}"))
+            subscribers.append(CountingSubscriber(sock, subject, SUBSCRIPTION_ID, size, f"bench-sub-{index}", order))
         for index in range(publisher_count):
             publisher_socks.append(open_connection(endpoint, f"bench-pub-{index}"))
         if probes:
@@ -68,10 +74,11 @@ def run_message_flow(
             return sum(publisher.sent for publisher in publishers) - delivered_per_subscriber()
 
         chunk_bytes = settings.chunk_bytes if settings.paced else settings.write_bytes
-        for sock in publisher_socks:
+        for index, sock in enumerate(publisher_socks):
             pacing = Pacing(settings.pings_in_flight, settings.window_chunks,
                             behind if subscribers else None) if settings.paced else None
-            publishers.append(Publisher(sock, subject, size, chunk_bytes, settings.stall_timeout_s, pacing))
+            publishers.append(Publisher(sock, subject, size, chunk_bytes, settings.stall_timeout_s, pacing,
+                                        index * cycle if check_order else 0))
         copies = 1 if queue_group else subscriber_count
         warmup = publish_together(publishers, settings.warmup_msgs(publishers[0].per_chunk), None)
         for publisher in publishers:

@@ -10,7 +10,8 @@ class BenchSettings:
     """Sizing shared by every scenario. With `msgs` set a run sends exactly that many messages
     (round trips for request/reply); otherwise it sends for `duration_s`. Publishers write open loop
     in writes of `write_bytes` unless `paced` (a PING after each `chunk_bytes`, a window of them);
-    `publishers` overrides every message-flow scenario's number of publishers."""
+    `publishers` overrides every message-flow scenario's number of publishers; `check_order` makes
+    every subscriber that gets all messages check each publisher's sequence too."""
 
     msgs: int | None = None
     duration_s: float = 2.0
@@ -21,6 +22,7 @@ class BenchSettings:
     stall_timeout_s: float = 10.0
     paced: bool = False
     publishers: int | None = None
+    check_order: bool = False
     write_bytes: int = 512 * 1024
     chunk_bytes: int = 128 * 1024
     pings_in_flight: int = 4

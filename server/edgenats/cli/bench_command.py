@@ -56,6 +56,10 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
                             f"{defaults.pings_in_flight} unanswered, and no more than {defaults.window_chunks} "
                             "writes ahead of the subscribers (default: open loop, writes as fast as the socket "
                             "takes them, as real clients)")
+    bench.add_argument("--check-order", action="store_true",
+                       help="also check that every subscriber gets each publisher's messages in order, none "
+                            "missing or doubled, by the counter in each payload (slower load generator; queue "
+                            "groups are counted only)")
     bench.add_argument("--requesters", type=positive_int, default=defaults.requesters,
                        help=f"rr-throughput: concurrent requesters ({defaults.requesters})")
     bench.add_argument("--in-flight", type=positive_int, default=defaults.in_flight,
@@ -97,7 +101,7 @@ def run_bench(args: argparse.Namespace) -> int:
     settings = BenchSettings(
         msgs=args.msgs, duration_s=args.duration, requesters=args.requesters, in_flight=args.in_flight,
         responders=args.responders, connections=args.connections, stall_timeout_s=args.stall_timeout,
-        paced=args.paced, publishers=args.pubs,
+        paced=args.paced, publishers=args.pubs, check_order=args.check_order,
     )
     names = _chosen_scenarios(args)
     sizes = list(dict.fromkeys(size for group in (args.size or [list(DEFAULT_SIZES)]) for size in group))
