@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import nats
 from nats import micro
+from nats.micro.request import ServiceError
 from operator_cli import run_cli
 
 
@@ -25,7 +26,7 @@ async def site_services(url: str):
         await request.respond(b"ok")
 
     async def start(request):
-        raise micro.ServiceError("503", "pump is dry")
+        raise ServiceError("503", "pump is dry")
 
     services = []
     for client in clients[:2]:
@@ -81,6 +82,7 @@ async def test_micro_ls_info_stats_show_every_instance(server):
         assert f"    Errors:           {counted.num_errors}" in info.stdout
         assert counted.num_errors == 2
         assert f"    Last error:       {counted.last_error}" in info.stdout
+        assert "pump is dry" in counted.last_error
 
         assert stats.returncode == 0, stats.stderr
         title, _, header, _, *rows = stats.stdout.splitlines()
