@@ -17,6 +17,7 @@ import json
 
 from nats import micro
 from nats.aio.client import Client
+from nats.micro.request import ServiceError
 
 from edgenats import __version__
 from edgenats.sensors.config import ServiceConfig, is_interval
@@ -39,7 +40,7 @@ async def add_sensor_service(client: Client, config: ServiceConfig, sensors: dic
         sensor = _sensor(sensors, asked)
         seconds = asked.get("interval_s")
         if not is_interval(seconds):
-            raise micro.ServiceError("400", "interval_s: a number of seconds above 0")
+            raise ServiceError("400", "interval_s: a number of seconds above 0")
         sensor.set_interval(float(seconds))
         await request.respond(json.dumps(sensor.status()).encode())
 
@@ -58,12 +59,12 @@ def _json_object(data: bytes) -> dict:
     except (ValueError, UnicodeDecodeError):
         value = None
     if not isinstance(value, dict):
-        raise micro.ServiceError("400", "the request must be a JSON object")
+        raise ServiceError("400", "the request must be a JSON object")
     return value
 
 
 def _sensor(sensors: dict[str, Sensor], asked: dict) -> Sensor:
     name = asked.get("sensor")
     if not isinstance(name, str) or name not in sensors:
-        raise micro.ServiceError("404", f"no sensor named {name!r}; sensors: {', '.join(sensors)}")
+        raise ServiceError("404", f"no sensor named {name!r}; sensors: {', '.join(sensors)}")
     return sensors[name]

@@ -114,8 +114,8 @@ def _sensors(entries: object, prefix: str, problems: list[str]) -> tuple[SensorC
         if not is_interval(interval):
             problems.append(f"{place}.interval_s: a number of seconds above 0")
             interval = DEFAULT_INTERVAL_S
-        subject = entry.get("subject", f"{prefix}.{name}")
-        if not isinstance(subject, str) or not _SUBJECT.match(subject):
+        subject = entry.get("subject", f"{prefix}.{name}")  # the default is valid when its parts are
+        if "subject" in entry and not (isinstance(subject, str) and _SUBJECT.match(subject)):
             problems.append(f"{place}.subject: a subject without wildcards")
         sensors.append(SensorConfig(name, kind, bus, address, float(interval), subject))
     return tuple(sensors)

@@ -26,7 +26,7 @@ import nats.errors
 from nats.aio.client import Client
 
 OUTBOX_CAPACITY = 10_000
-ACK_TIMEOUT_S = 2.0
+ACK_TIMEOUT_S = 1.0
 ROUTE_TTL_S = 60.0
 RETRY_FIRST_S = 0.2
 RETRY_MAX_S = 5.0
@@ -60,7 +60,7 @@ class Publisher:
         self.dropped = 0
         self._outbox: deque[Outgoing] = deque()
         self._ready = asyncio.Event()
-        self._routes: dict[str, tuple[Route, float]] = {}
+        self._routes: dict[str, tuple[Route, float]] = {}  # subject -> (route, decided at; 0: decide again)
         self._reconnects = 0
 
     def put(self, subject: str, document: dict) -> None:
@@ -119,7 +119,8 @@ class Publisher:
             answer = await self.client.request(item.subject, item.payload, timeout=ACK_TIMEOUT_S,
                                                headers={MSG_ID: item.msg_id})
         except nats.errors.NoRespondersError:
-            self._routes.pop(item.subject, None)
+            if item.subject in self._routes:
+                self._routes[item.subject] = (Route.STREAM, 0.0)
             raise NotSent("no stream answered") from None
         except (nats.errors.Error, TimeoutError) as error:
             raise NotSent(describe(error)) from None
@@ -135,9 +136,9 @@ class Publisher:
             return Route.STREAM
         if self.client.stats["reconnects"] != self._reconnects:  # the broker may have another config now
             self._reconnects = self.client.stats["reconnects"]
-            self._routes.clear()
+            self._routes = {known: (route, 0.0) for known, (route, _) in self._routes.items()}
         known = self._routes.get(subject)
-        if known and time.monotonic() - known[1] < ROUTE_TTL_S:
+        if known and known[1] and time.monotonic() - known[1] < ROUTE_TTL_S:
             return known[0]
         route = await self._decide(subject)
         if known is None or known[0] is not route:
