@@ -1,9 +1,10 @@
 """The sensor service on a host without an I2C bus, against both brokers: the real Blinka opens
 /dev/i2c-N for each configured sensor, finds no such bus, and the service shows everything but the
 bytes on the wire. Each failure is an error reading on the sensor's subject and a log line, retried
-with backoff (the gaps double), while the other sensor keeps its own pace; `read-now` answers with a
-fresh (error) reading, also published; `set-interval` changes the pace at once; `status` counts what
-was published; `$SRV` discovery finds the micro service and its endpoints."""
+with backoff (the gaps double), while the other sensor keeps its own pace; with no JetStream, stream
+"auto" publishes core messages; `read-now` answers with a fresh (error) reading, also published;
+`set-interval` changes the pace at once; `status` counts what was published; `$SRV` discovery finds the
+micro service and its endpoints. A config with mistakes names each one and the service does not start."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ async def test_a_missing_bus_gives_error_readings_retried_with_backoff_and_comma
     await client.flush()
     await client.flush()
     try:
-        service = sensor_service(sensors_config(server.url, [GREENHOUSE, SHED], stream="never"))
+        service = sensor_service(sensors_config(server.url, [GREENHOUSE, SHED]))  # stream: "auto"
 
         greenhouse = [await next_doc(published["greenhouse"]) for _ in range(4)]
         assert [doc["seq"] for doc in greenhouse] == [1, 2, 3, 4]
@@ -53,6 +54,8 @@ async def test_a_missing_bus_gives_error_readings_retried_with_backoff_and_comma
         first = await next_doc(published["shed"])
         assert (first["seq"], first["error"]) == (1, NO_BUS_98)
         service.wait_for_log(r"sensor shed \(sht31 on bus 98 at 0x44\): .*; retrying in 30s$")
+        # No JetStream on this broker: "auto" found no stream for the subjects.
+        service.wait_for_log(r"readings on site1\.pi1\.shed go out as core messages \(no stream captures them\)")
 
         answer = await client.request("site1.pi1.sensors.read-now", b'{"sensor": "shed"}', timeout=5)
         fresh = json.loads(answer.data)
