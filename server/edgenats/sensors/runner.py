@@ -67,7 +67,8 @@ async def connect(config: ServiceConfig) -> Client:
     """A nats-py client of the broker, waiting for the first connection as long as it takes."""
 
     async def disconnected() -> None:
-        log.warning("disconnected from the broker; reconnecting")
+        if not client.is_closed:  # nats-py says so on close() as well
+            log.warning("disconnected from the broker; reconnecting")
 
     async def reconnected() -> None:
         log.info("reconnected to %s", client.connected_url.netloc if client.connected_url else "the broker")
