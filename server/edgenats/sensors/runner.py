@@ -43,12 +43,20 @@ async def run_service(config: ServiceConfig) -> None:
              client.connected_url.netloc if client.connected_url else "?",
              ", ".join(f"{s.name} ({s.type}, bus {s.bus}, 0x{s.address:02x}) -> {s.subject}" for s in config.sensors),
              config.command_prefix)
-    sending = asyncio.create_task(publisher.run())
+    sending = asyncio.create_task(publisher.run(), name="publisher")
     reading = [asyncio.create_task(sensor.run(), name=f"sensor {name}") for name, sensor in sensors.items()]
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        # The loops run until cancelled: one that ends has a bug, and the service stops for systemd to
+        # restart it rather than go on without it.
+        done, _ = await asyncio.wait([stopping, sending, *reading], return_when=asyncio.FIRST_COMPLETED)
+        for task in done - {stopping}:
+            log.error("%s ended: %r", task.get_name(), task.exception() if not task.cancelled() else "cancelled",
+                      exc_info=task.exception() if not task.cancelled() else None)
+            raise SystemExit(1)
         log.info("stopping")
     finally:
+        stopping.cancel()
         for task in reading:
             task.cancel()
         await asyncio.gather(*reading, return_exceptions=True)

@@ -2,12 +2,13 @@
 reading on demand (`read-now`), and what `status` reports of it.
 
 Each attempt ends in a document handed to the publisher: a reading
-`{"sensor", "type", "seq", "ts", <values>}` or, when the driver fails (OSError, ValueError, or the
-RuntimeError Blinka and the drivers raise for a missing bus or chip), an error reading
-`{"sensor", "type", "seq", "ts", "error"}` and one log line. After a failure the next attempt waits
-the interval doubled per failure in a row, up to BACKOFF_FACTOR_MAX times the interval; the
-driver is built again (chip id, calibration) at the next attempt. `seq` counts the documents of this
-run from 1, without gaps: with the run's boot id it makes each one's Nats-Msg-Id.
+`{"sensor", "type", "seq", "ts", <values>}` or, when the driver fails, an error reading
+`{"sensor", "type", "seq", "ts", "error"}` and one log line. The error is the exception's text for what
+drivers raise (OSError, ValueError, and the RuntimeError Blinka and the drivers raise for a missing bus
+or chip); any other exception (a driver's bug) is a failure too, its type named in the text. After a
+failure the next attempt waits the interval doubled per failure in a row, up to BACKOFF_FACTOR_MAX
+times the interval; the driver is built again (chip id, calibration) at the next attempt. `seq` counts
+the documents of this run from 1, without gaps: with the run's boot id it makes each one's Nats-Msg-Id.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class Sensor:
             self._last_attempt = time.monotonic()
             try:
                 values = await self.bus.run(self._read)
-            except SENSOR_FAILURES as error:
+            except Exception as error:  # a driver's bug is this sensor's failure, not the service's
                 document = self._failed(error)
             else:
                 document = self._document(values)
@@ -107,7 +108,7 @@ class Sensor:
         self.state = SensorState.FAILING
         self.errors += 1
         self.failures_in_a_row += 1
-        text = str(error) or type(error).__name__
+        text = str(error) if isinstance(error, SENSOR_FAILURES) else f"{type(error).__name__}: {error}"
         log.warning("sensor %s (%s on bus %d at 0x%02x): %s; retrying in %gs", self.name, self.config.type,
                     self.config.bus, self.config.address, text, self.delay())
         return self._document({"error": text})
