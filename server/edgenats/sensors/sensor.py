@@ -81,13 +81,13 @@ class Sensor:
     async def read_now(self) -> dict:
         """Take a reading (or fail to), publish it and return it."""
         async with self._attempt:
-            self._last_attempt = time.monotonic()
+            self._last_attempt, taken = time.monotonic(), time.time()
             try:
                 values = await self.bus.run(self._read)
             except Exception as error:  # a driver's bug is this sensor's failure, not the service's
-                document = self._failed(error)
+                document = self._failed(error, taken)
             else:
-                document = self._document(values)
+                document = self._document(values, taken)
                 self.state, self.failures_in_a_row = SensorState.READING, 0
                 self.readings += 1
             self.last = document
@@ -104,18 +104,19 @@ class Sensor:
             self._reader = None
             raise
 
-    def _failed(self, error: BaseException) -> dict:
+    def _failed(self, error: BaseException, taken: float) -> dict:
         self.state = SensorState.FAILING
         self.errors += 1
         self.failures_in_a_row += 1
         text = str(error) if isinstance(error, SENSOR_FAILURES) else f"{type(error).__name__}: {error}"
         log.warning("sensor %s (%s on bus %d at 0x%02x): %s; retrying in %gs", self.name, self.config.type,
                     self.config.bus, self.config.address, text, self.delay())
-        return self._document({"error": text})
+        return self._document({"error": text}, taken)
 
-    def _document(self, values: dict) -> dict:
+    def _document(self, values: dict, taken: float) -> dict:
+        """The published document; `ts` is when the attempt began (seconds since the epoch)."""
         self.seq += 1
-        return {"sensor": self.name, "type": self.config.type, "seq": self.seq, "ts": time.time(), **values}
+        return {"sensor": self.name, "type": self.config.type, "seq": self.seq, "ts": taken, **values}
 
     def status(self) -> dict:
         """The sensor's entry in the `status` answer."""
