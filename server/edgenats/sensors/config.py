@@ -22,7 +22,8 @@ _SENSOR_KEYS = {"name", "type", "bus", "address", "interval_s", "subject"}
 
 
 class ConfigError(ValueError):
-    """The file cannot be used; the message lists every problem found, one a line."""
+    """The file cannot be used; the message lists every problem found, one a line (without the file's
+    name, which the caller puts before each)."""
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,11 @@ def load_config(path: str | Path) -> ServiceConfig:
     try:
         text = Path(path).read_text()
     except OSError as error:
-        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+        raise ConfigError(f"cannot read it: {error.strerror}") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ConfigError(f"{path}: not JSON: {error}") from None
+        raise ConfigError(f"not JSON: {error}") from None
     return parse_config(document)
 
 
