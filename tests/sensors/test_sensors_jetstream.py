@@ -3,7 +3,8 @@ sensors' subjects (not a third's, whose readings go out as core messages); the s
 finds it and publishes each reading with its Nats-Msg-Id; the broker is killed with SIGKILL mid-run
 while the sensors go on reading, is kept away until the reading in flight went unacknowledged, and is
 started again on the same port and store. In the stream every reading of each sensor is there once,
-seq 1 up to the last one the service reported, with no gap and no duplicate."""
+seq 1 up to the last one the service reported, with no gap and no duplicate. The service's broker user
+has only the permissions the README lists for it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ from sensors_process import sensors_config
 
 SENSORS = [{"name": name, "type": "bme280", "bus": bus, "address": 0x76, "interval_s": 0.01}
            for name, bus in (("greenhouse", 96), ("cellar", 97))]
+# The service logs in with the permissions the README lists for it.
+USERS = """authorization { users = [
+  {user: admin, password: admin-secret}
+  {user: sensors, password: s3cret, permissions: {
+    publish: ["site1.pi1.greenhouse", "site1.pi1.cellar", "site1.pi1.attic", "$JS.API.INFO", "$JS.API.STREAM.NAMES"]
+    subscribe: ["site1.pi1.sensors.>", "$SRV.>", "_INBOX.>"]
+    allow_responses: true }}
+] }
+"""
 ATTIC = {"name": "attic", "type": "sht31", "bus": 98, "address": 0x44, "interval_s": 60}  # no stream for it
 
 
@@ -33,12 +43,12 @@ async def wait_for_stored(js, stream: str, count: int) -> None:
 
 async def test_a_broker_killed_mid_run_loses_no_reading_and_stores_none_twice(
         server_kind, server_factory, sensor_service, tmp_path):
-    config = f'jetstream {{ store_dir: "{tmp_path / "store"}" }}\n'
+    config = f'jetstream {{ store_dir: "{tmp_path / "store"}" }}\n' + USERS
     broker = server_factory(server_kind, config)
-    client = await nats.connect(broker.url)
+    client = await nats.connect(broker.url, user="admin", password="admin-secret")
     js = client.jetstream()
     await js.add_stream(StreamConfig(name="SENSORS", subjects=["site1.pi1.greenhouse", "site1.pi1.cellar"]))
-    service = sensor_service(sensors_config(broker.url, [*SENSORS, ATTIC]))
+    service = sensor_service(sensors_config(broker.url, [*SENSORS, ATTIC], user="sensors", password="s3cret"))
     service.wait_for_log(r"readings on site1\.pi1\.greenhouse go through JetStream")
     service.wait_for_log(r"readings on site1\.pi1\.attic go out as core messages \(no stream captures them\)")
     await asyncio.wait_for(wait_for_stored(js, "SENSORS", 10), 10)
@@ -55,7 +65,7 @@ async def test_a_broker_killed_mid_run_loses_no_reading_and_stores_none_twice(
     broker = server_factory(server_kind, config, port=broker.port)  # the same port and store
     service.wait_for_log(r"reconnected to ")
 
-    client = await nats.connect(broker.url)
+    client = await nats.connect(broker.url, user="admin", password="admin-secret")
     try:
         js = client.jetstream()
         answer = await client.request("site1.pi1.sensors.status", b"", timeout=5)

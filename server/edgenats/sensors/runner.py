@@ -82,7 +82,9 @@ async def connect(config: ServiceConfig) -> Client:
         log.info("reconnected to %s", client.connected_url.netloc if client.connected_url else "the broker")
 
     async def error(problem: Exception) -> None:
-        log.debug("connection: %s", describe(problem))
+        # A refused permission is the operator's to fix; the rest (a reconnect attempt that failed) is noise.
+        level = logging.WARNING if "permissions violation" in str(problem).lower() else logging.DEBUG
+        log.log(level, "broker: %s", describe(problem))
 
     delay = RECONNECT_WAIT_S
     while True:
