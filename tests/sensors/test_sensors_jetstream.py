@@ -4,7 +4,8 @@ finds it and publishes each reading with its Nats-Msg-Id; the broker is killed w
 while the sensors go on reading, is kept away until the reading in flight went unacknowledged, and is
 started again on the same port and store. In the stream every reading of each sensor is there once,
 seq 1 up to the last one the service reported, with no gap and no duplicate. The service's broker user
-has only the permissions the README lists for it."""
+has only the permissions the README lists for it. A stream that refuses one sensor's readings (full,
+discard new) holds up only that sensor's outbox."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import re
 import signal
 
 import nats
-from nats.js.api import StreamConfig
+from nats.js.api import DiscardPolicy, StreamConfig
 from sensors_process import sensors_config
 
 SENSORS = [{"name": name, "type": "bme280", "bus": bus, "address": 0x76, "interval_s": 0.01}
@@ -84,3 +85,33 @@ async def test_a_broker_killed_mid_run_loses_no_reading_and_stores_none_twice(
         # Everything taken up to the status request, which came after the outage's readings.
         assert len(seqs) >= taken[name]
         assert {doc["id"] for doc in mine} == {f"pi1-{name}-{boot_id}-{seq}" for seq in seqs}
+
+
+async def test_a_stream_that_refuses_one_sensor_holds_up_only_that_sensor(server_kind, server_factory, sensor_service,
+                                                                         tmp_path):
+    broker = server_factory(server_kind, f'jetstream {{ store_dir: "{tmp_path / "store"}" }}\n')
+    client = await nats.connect(broker.url)
+    try:
+        await client.jetstream().add_stream(StreamConfig(name="SMALL", subjects=["site1.pi1.greenhouse"], max_msgs=2,
+                                                         discard=DiscardPolicy.NEW))
+        cellar: asyncio.Queue = asyncio.Queue()
+
+        async def collect(msg) -> None:
+            cellar.put_nowait(json.loads(msg.data)["seq"])
+
+        await client.subscribe("site1.pi1.cellar", cb=collect)
+        await client.flush()
+        await client.flush()
+        service = sensor_service(sensors_config(broker.url, SENSORS))
+        service.wait_for_log(r"reading pi1-greenhouse-\w+-3 on site1\.pi1\.greenhouse not stored yet "
+                             r"\(the stream refused it: 'maximum messages exceeded'\)")
+        seen = [await asyncio.wait_for(cellar.get(), 5)]
+        while not cellar.empty():
+            seen.append(cellar.get_nowait())
+        # The cellar's readings (core: no stream captures them) go on while the greenhouse's third waits.
+        later = [await asyncio.wait_for(cellar.get(), 5) for _ in range(3)]
+        assert seen + later == list(range(1, len(seen) + 4))
+        assert (await client.jetstream().stream_info("SMALL")).state.messages == 2
+        service.process.kill()  # a SIGTERM would give the held reading its 2 s to be stored at the stop
+    finally:
+        await client.close()

@@ -1,4 +1,5 @@
-"""Readings to the broker, in the order they were taken, through one outbox.
+"""Readings to the broker, in the order they were taken, through one outbox per subject (so a stream
+that refuses one sensor's readings holds up only that sensor's).
 
 Each document goes out on its sensor's subject either as a core publish or through JetStream with
 `Nats-Msg-Id: <node>-<sensor>-<boot id>-<seq>`, sent again with the same id until a PubAck comes (a
@@ -9,7 +10,7 @@ subject (`$JS.API.STREAM.NAMES` by subject), else core; an auto decision is made
 ROUTE_TTL_S, after a reconnect, and when a stream stops answering. A decision the broker did not
 answer (a timeout, no connection) is no decision: the document waits.
 
-The outbox keeps at most OUTBOX_CAPACITY documents; past that the oldest is dropped and counted.
+Each outbox keeps at most OUTBOX_CAPACITY documents; past that the oldest is dropped and counted.
 """
 
 from __future__ import annotations
@@ -51,41 +52,54 @@ class Outgoing:
     payload: bytes
 
 
+class Outbox:
+    """One subject's documents waiting to be sent, oldest first."""
+
+    def __init__(self, subject: str) -> None:
+        self.subject = subject
+        self.items: deque[Outgoing] = deque()
+        self.ready = asyncio.Event()
+        self.dropped = 0
+
+
 class Publisher:
-    def __init__(self, client: Client, mode: str, node: str, boot_id: str) -> None:
+    def __init__(self, client: Client, mode: str, node: str, boot_id: str, subjects: list[str]) -> None:
         self.client = client
         self.mode = mode
         self.node = node
         self.boot_id = boot_id
-        self.dropped = 0
-        self._outbox: deque[Outgoing] = deque()
-        self._ready = asyncio.Event()
+        self._outboxes = {subject: Outbox(subject) for subject in subjects}
         self._routes: dict[str, tuple[Route, float]] = {}  # subject -> (route, decided at; 0: decide again)
         self._reconnects = 0
 
     def put(self, subject: str, document: dict) -> None:
         """Queue one document (it carries "sensor" and "seq") for its subject."""
-        if len(self._outbox) >= OUTBOX_CAPACITY:
-            self._outbox.popleft()
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                log.warning("outbox full (%d readings): %d oldest dropped so far", OUTBOX_CAPACITY, self.dropped)
+        outbox = self._outboxes[subject]
+        if len(outbox.items) >= OUTBOX_CAPACITY:
+            outbox.items.popleft()
+            outbox.dropped += 1
+            if outbox.dropped == 1 or outbox.dropped % 1000 == 0:
+                log.warning("outbox of %s full (%d readings): %d oldest dropped so far", subject, OUTBOX_CAPACITY,
+                            outbox.dropped)
         msg_id = f"{self.node}-{document['sensor']}-{self.boot_id}-{document['seq']}"
-        self._outbox.append(Outgoing(subject, msg_id, json.dumps(document).encode()))
-        self._ready.set()
+        outbox.items.append(Outgoing(subject, msg_id, json.dumps(document).encode()))
+        outbox.ready.set()
 
     def pending(self) -> int:
-        return len(self._outbox)
+        return sum(len(outbox.items) for outbox in self._outboxes.values())
 
     async def run(self) -> None:
-        """Send the outbox head first, forever; cancel the task to stop."""
+        """Send every outbox, each head first, forever; cancel the task to stop."""
+        await asyncio.gather(*(self._drain(outbox) for outbox in self._outboxes.values()))
+
+    async def _drain(self, outbox: Outbox) -> None:
         delay = RETRY_FIRST_S
         while True:
-            if not self._outbox:
-                self._ready.clear()
-                await self._ready.wait()
+            if not outbox.items:
+                outbox.ready.clear()
+                await outbox.ready.wait()
                 continue
-            head = self._outbox[0]
+            head = outbox.items[0]
             try:
                 await self._send(head)
             except NotSent as reason:
@@ -98,13 +112,13 @@ class Publisher:
             if delay != RETRY_FIRST_S:
                 log.info("reading %s on %s stored", head.msg_id, head.subject)
                 delay = RETRY_FIRST_S
-            if self._outbox and self._outbox[0] is head:
-                self._outbox.popleft()
+            if outbox.items and outbox.items[0] is head:
+                outbox.items.popleft()
 
     async def flush(self, timeout: float) -> None:
-        """Wait up to `timeout` for the outbox to empty (at shutdown)."""
+        """Wait up to `timeout` for the outboxes to empty (at shutdown)."""
         deadline = time.monotonic() + timeout
-        while self._outbox and time.monotonic() < deadline:
+        while self.pending() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
 
     async def _send(self, item: Outgoing) -> None:

@@ -35,7 +35,8 @@ async def run_service(config: ServiceConfig) -> None:
         loop.add_signal_handler(signum, stop.set)
     boot_id = secrets.token_hex(4)
     client = await connect(config)
-    publisher = Publisher(client, config.stream, config.node, boot_id)
+    publisher = Publisher(client, config.stream, config.node, boot_id,
+                          sorted({sensor.subject for sensor in config.sensors}))
     buses = {number: Bus(number) for number in sorted({sensor.bus for sensor in config.sensors})}
     sensors = {entry.name: Sensor(entry, buses[entry.bus], publisher.put) for entry in config.sensors}
     service = await add_sensor_service(client, config, sensors)
