@@ -145,6 +145,8 @@ def _repeats(data: bytes, position: int, start: int, frame: int, end: int) -> in
     checked in one strided slice across a block of frames, in C, blocks growing while every frame in
     them repeats, so the work follows the run's length and not the read's."""
     available = (end - position) // frame - 1
+    if available <= 0:
+        return 0
     first = position + frame
     head = data[position:start]
     found = 0
@@ -155,6 +157,8 @@ def _repeats(data: bytes, position: int, start: int, frame: int, end: int) -> in
         found += 1
         if found == _FIRST_RUN_BLOCK:
             break
+    if found == available:
+        return found
     checks = [(offset, head[offset : offset + 1]) for offset in range(len(head))]
     checks += [(frame - 2, b"\r"), (frame - 1, b"\n")]
     block = _FIRST_RUN_BLOCK * 4
