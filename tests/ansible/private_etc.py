@@ -31,10 +31,11 @@ class PrivateEtc:
         self.play.write_text(play)
         self.base = {"ansible_python_interpreter": sys.executable}
 
-    def __call__(self, **extra) -> subprocess.CompletedProcess:
+    def __call__(self, env: dict | None = None, **extra) -> subprocess.CompletedProcess:
+        """The play with the base variables and `extra`; `env`: ansible-playbook's environment, if not the usual."""
         return run("unshare", "--mount", "--propagation", "private", "sh", "-c", OVERLAY, "sh", str(self.upper),
                    str(self.work), str(BIN / "ansible-playbook"), "-i", "localhost,", str(self.play), "-e",
-                   json.dumps(self.base | extra))
+                   json.dumps(self.base | extra), env=env)
 
     def inside(self, *command: str) -> subprocess.CompletedProcess:
         """`command` run where the plays ran: with the overlay on /etc."""
