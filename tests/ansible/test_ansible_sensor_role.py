@@ -2,8 +2,9 @@
 private_etc.py) beside the serial_bridge role: with sensors listed it writes the service's config from the
 inventory and the broker's settings, its own system user in the i2c group (created), a hardened unit that
 systemd-analyze accepts, the I2C udev rule and the i2c-dev module; a second run changes nothing; a changed
-sensor list rewrites only the sensor config and restarts only the sensor service. A bad entry fails the
-play before anything is written."""
+sensor list rewrites only the sensor config and notifies only the sensor service's restart (with the
+service run for real: test_ansible_services_run.py). A bad entry fails the play before anything is
+written."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def test_sensor_service_is_installed_then_left_alone_and_restarted_alone(service
                       ("MODE", "=", "0660")]]
     modules = services_play.etc("/etc/modules-load.d/edgenats-sensors.conf").read_text().splitlines()
     assert [line for line in modules if not line.startswith("#")] == ["i2c-dev"]
-    assert {"sensors : Reload udev rules for the I2C buses", "sensors : Load kernel modules",
+    assert {"sensors : Reload udev rules for the I2C buses", "sensors : Load I2C modules",
             RESTART_SENSORS} <= notified(first)
 
     second = services_play(**settings)

@@ -1,10 +1,11 @@
 """The serial_bridge role run for real (ansible-core, the real useradd and groupadd, /etc overlaid: see
 private_etc.py) beside the sensors role: with boards listed it writes the bridge's config (a board known
 by its USB serial number at its stable link /dev/edgenats/<name>, one known by its path at that path),
-the udev rule making that link, its own system user in the dialout group, and a hardened unit that
-systemd-analyze accepts; the sensors role, with no sensors listed, writes nothing; a changed board list
-rewrites only the bridge's config and restarts only the bridge. With neither list, nothing is installed
-or written at all."""
+the udev rule making that link, the serial drivers loaded at boot, its own system user in the dialout
+group, and a hardened unit that systemd-analyze accepts; the sensors role, with no sensors listed,
+writes nothing; a changed board list rewrites only the bridge's config and notifies only the bridge's
+restart. With neither list, nothing is installed or written at all. (test_ansible_services_run.py runs
+the services themselves.)"""
 
 from __future__ import annotations
 
@@ -43,7 +44,11 @@ def test_serial_bridge_is_installed_with_stable_port_names_and_restarted_alone(s
     assert unit["[Service] DevicePolicy"] == ["closed"]
     assert unit["[Service] DeviceAllow"] == ["char-ttyUSB rw", "char-ttyACM rw"]
     assert systemd_complaints(services_play, "edgenats-serial.service", BIN / "edgenats-serial") == []
-    assert "serial_bridge : Reload udev rules for the serial ports" in notified(first)
+    # The drivers load at boot, before the unit starts: systemd resolves DeviceAllow's groups then.
+    modules = services_play.etc("/etc/modules-load.d/edgenats-serial.conf").read_text().splitlines()
+    assert [line for line in modules if not line.startswith("#")] == ["usbserial", "cdc_acm"]
+    assert {"serial_bridge : Reload udev rules for the serial ports", "serial_bridge : Load serial drivers",
+            "serial_bridge : Restart edgenats-serial"} <= notified(first)
 
     # No sensors listed: the sensors role wrote nothing and made no account or group.
     assert task_status(first, "sensors", "Sensor service is installed in the broker's virtualenv") == "skipping"
