@@ -4,7 +4,9 @@ tools, /etc overlaid: private_etc.py) install their units, which `fake_systemctl
 the config handed over as systemd's LoadCredential does. Both log in with the broker user the inventory
 gave, are found by `$SRV.PING` and answer their status endpoints with what the inventory listed (the
 sensor on a bus this machine lacks publishes its error reading, the board not plugged in is waiting); a
-changed sensor list restarts the sensor service and leaves the bridge's process running."""
+changed sensor list restarts the sensor service and leaves the bridge's process running. A virtual board
+on a port the bridge serves is then provisioned by the devices role: the bridge pauses for it (it holds
+the port) and runs again, which the run does not count as a change."""
 
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ import nats
 import nats.errors
 import psutil
 import pytest
-from ansible_play import BIN
+from ansible_play import BIN, ROOT
+from firmware.virtual_board import VirtualBoard
 from private_etc import PrivateEtc
+from role_files import task_status
 from role_service import RoleRun
 
 PROGRAMS = ("edgenats-sensors", "edgenats-serial")
@@ -48,6 +52,9 @@ PLAY = """
     - name: Serial bridge role
       ansible.builtin.include_role:
         name: serial_bridge
+    - name: Devices role
+      ansible.builtin.include_role:
+        name: devices
 """
 GREENHOUSE = {"name": "greenhouse", "type": "bme280", "bus": 99, "address": 0x76, "interval_s": 1}
 
@@ -90,6 +97,7 @@ async def test_the_roles_services_run_answer_and_restart_alone(tmp_path):
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     (tmp_path / "wheels").mkdir()
+    board = VirtualBoard(tmp_path / "board")
     play = PrivateEtc(overlay, PLAY)
     play.base |= role.base | {"edgenats_users": [{"user": "svc", "password": "pw"}],
                               "edgenats_jetstream_domain": "site1", "edgenats_server_name": "pi1",
@@ -97,7 +105,10 @@ async def test_the_roles_services_run_answer_and_restart_alone(tmp_path):
                               # No udev nor systemd-modules-load runs here: the rules wait for a boot.
                               "sensors_manage_devices": False, "serial_bridge_manage_devices": False,
                               "edgenats_serial_boards": [
-                                  {"name": "door", "usb_serial": "E6614C311B4B7C28"}]}
+                                  {"name": "door", "usb_serial": "E6614C311B4B7C28"}, {"path": board.port}],
+                              "devices_venv": str(BIN.parent), "devices_source": str(ROOT),
+                              "devices_source_dest": str(tmp_path / "src"), "devices_pip_extra_args": "--no-index",
+                              "devices_servers": [f"nats://127.0.0.1:{role.port}"]}
     try:
         first = play(env=role.env, edgenats_sensors=[GREENHOUSE])
         assert first.returncode == 0, first.stdout[-4000:] + first.stderr
@@ -108,7 +119,7 @@ async def test_the_roles_services_run_answer_and_restart_alone(tmp_path):
         sensors = await status(client, "edgenats-sensors")
         assert [(s["name"], s["bus"], s["address"], s["interval_s"]) for s in sensors] == [("greenhouse", 99, 0x76, 1)]
         ports = await status(client, "edgenats-serial")
-        assert [(p["path"], p["state"]) for p in ports] == [("/dev/edgenats/door", "waiting")]
+        assert [(p["path"], p["state"]) for p in ports] == [("/dev/edgenats/door", "waiting"), (board.port, "open")]
         sensors_pid, serial_pid = unit_pid(role, "edgenats-sensors"), unit_pid(role, "edgenats-serial")
 
         second = play(env=role.env, edgenats_sensors=[GREENHOUSE | {"interval_s": 2}])
@@ -116,8 +127,19 @@ async def test_the_roles_services_run_answer_and_restart_alone(tmp_path):
         assert unit_pid(role, "edgenats-serial") == serial_pid, "the bridge kept running"
         assert unit_pid(role, "edgenats-sensors") != sensors_pid, "the sensor service restarted"
         assert [s["interval_s"] for s in await status(client, "edgenats-sensors")] == [2]
+
+        devices = [{"id": "bridged", "board": "unix", "port": board.port, "config": {"interval_s": 0.5}}]
+        third = play(env=role.env, edgenats_sensors=[GREENHOUSE | {"interval_s": 2}], devices_list=devices)
+        assert third.returncode == 0, third.stdout[-4000:] + third.stderr
+        assert "changed: [localhost]" in third.stdout.split("Device is provisioned: bridged")[1]
+        assert task_status(third, "devices", "Serial bridge pauses while the boards are provisioned") == "ok"
+        assert task_status(third, "devices", "Serial bridge runs again") == "ok", "a pause is no change"
+        assert unit_pid(role, "edgenats-serial") != serial_pid, "the bridge paused and runs again"
+        ports = await status(client, "edgenats-serial")
+        assert [(p["path"], p["state"]) for p in ports][1] == (board.port, "open")
         await client.close()
     finally:
+        board.stop()
         for unit in PROGRAMS:
             stop_unit(role, unit)
         role.stop()
