@@ -70,8 +70,9 @@ def test_without_sensors_or_boards_nothing_is_installed(services_play):
     assert services_play.written() == set(), "no account, group, file or unit"
 
 
-def test_a_board_without_a_name_for_its_link_fails_the_play(services_play):
-    done = services_play(edgenats_serial_boards=[{"usb_serial": "E6614C311B4B7C28"}])
+def test_a_board_whose_usb_serial_yaml_read_as_a_number_fails_the_play(services_play):
+    # `usb_serial: 0001` unquoted: YAML gives the number 1, which no board reports.
+    done = services_play(edgenats_serial_boards=[{"name": "door", "usb_serial": 1}])
     assert done.returncode != 0
-    assert "needs either usb_serial" in done.stdout, done.stdout[-3000:]
+    assert "in quotes when it is all digits" in done.stdout, done.stdout[-3000:]
     assert services_play.written() == set()
