@@ -2,9 +2,11 @@
 systemd_service module uses, acting for real on the unit files the role writes to
 $FAKE_SYSTEMD_UNITS. `start` runs the unit's ExecStartPre then its ExecStart (in its
 WorkingDirectory, output appended to <unit>.log, pid in <unit>.pid) and, for Type=notify, waits for the
-process to send READY=1 to the $NOTIFY_SOCKET it is given (failing if it exits or never does), `stop`
-sends the unit's KillSignal (SIGTERM by default) to that pid and waits up to TimeoutStopSec for it to
-go, then kills it, `reload` runs ExecReload with $MAINPID, as systemd does."""
+process to send READY=1 to the $NOTIFY_SOCKET it is given (failing if it exits or never does); each
+LoadCredential=ID:PATH is copied into <unit>.credentials/ and handed over as $CREDENTIALS_DIRECTORY and
+as `%d` in the command lines. `stop` sends the unit's KillSignal (SIGTERM by default) to that pid and
+waits up to TimeoutStopSec for it to go, then kills it, `reload` runs ExecReload with $MAINPID, as
+systemd does."""
 
 from __future__ import annotations
 
@@ -58,11 +60,24 @@ def time_span(text: str) -> float:
     return sum(float(number) * _TIME_UNITS[unit] for number, unit in parts)
 
 
+def load_credentials(unit: str) -> Path:
+    """The unit's LoadCredential=ID:PATH files copied into its credentials folder (readable by root only)."""
+    folder = unit_path(unit, ".credentials")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for line in unit_path(unit, ".service").read_text().splitlines():
+        if line.startswith("LoadCredential="):
+            name, _, source = line.removeprefix("LoadCredential=").partition(":")
+            (folder / name).write_bytes(Path(source).read_bytes())
+            (folder / name).chmod(0o400)
+    return folder
+
+
 def start(unit: str) -> int:
-    settings = service_settings(unit)
+    credentials = load_credentials(unit)
+    settings = {key: value.replace("%d", str(credentials)) for key, value in service_settings(unit).items()}
     if "ExecStartPre" in settings:
         subprocess.run(shlex.split(settings["ExecStartPre"]), check=True, capture_output=True)
-    env = dict(os.environ)
+    env = dict(os.environ, CREDENTIALS_DIRECTORY=str(credentials))
     notify = None
     if settings.get("Type") == "notify":
         notify_path = unit_path(unit, ".notify")
