@@ -1,6 +1,7 @@
 """qemu/boot-vm.sh on its own, without the real image: QEMU starts with what a
 --no-install-recommends install of qemu-system-arm brings (no option ROM package), and when QEMU
-refuses to start, the script repeats QEMU's own error line instead of a bare exit status."""
+refuses to start, the script repeats QEMU's own error line instead of a bare exit status; arguments
+after "--" go to QEMU as they are."""
 
 from __future__ import annotations
 
@@ -49,3 +50,11 @@ def test_a_machine_that_cannot_start_reports_qemus_own_error(tmp_path):
     lines = started.stderr.splitlines()
     assert lines[0] == "boot-vm.sh: QEMU did not start:"
     assert any(line.startswith("qemu-system-aarch64:") and "vmlinuz" in line for line in lines[1:]), started.stderr
+
+
+def test_arguments_after_a_double_dash_reach_qemu(tmp_path):
+    image, run = fake_image(tmp_path / "image", kernel=True), tmp_path / "run"
+    started = subprocess.run([str(QEMU_DIR / "boot-vm.sh"), str(image), str(run), str(free_port()), str(free_port()),
+                              "--", "-device", "no-such-device-here"], capture_output=True, text=True, timeout=60)
+    assert started.returncode != 0
+    assert "no-such-device-here" in started.stderr, started.stderr

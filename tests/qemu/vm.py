@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from servers import free_port
@@ -64,6 +64,7 @@ class EdgeVM:
     image: Path
     run_dir: Path
     hub_port: int | None = None
+    qemu_args: list[str] = field(default_factory=list)  # more devices, after boot-vm.sh's "--"
 
     def __post_init__(self):
         self.ssh_port = free_port()
@@ -81,6 +82,8 @@ class EdgeVM:
                 str(self.nats_port)]
         if self.hub_port:
             args.append(str(self.hub_port))
+        if self.qemu_args:
+            args += ["--", *self.qemu_args]
         started = subprocess.run(args, capture_output=True, text=True, timeout=60)
         if started.returncode != 0:
             raise RuntimeError(started.stderr.strip())
