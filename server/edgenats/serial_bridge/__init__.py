@@ -1,0 +1,7 @@
+"""The serial bridge (`edgenats-serial`): boards on the Pi's serial ports, relayed to the local broker.
+
+`frames.py` is the line protocol's codec (docs/SERIAL-PROTOCOL.md), `board.py` one board's session on it,
+`port.py` a serial port's life (open, read, write, unplugged, reopened), `relay.py` the NATS side (publish
+acknowledged by the broker or the stream, subscriptions for the board), `status.py` the `edgenats-serial`
+micro service, `config.py` the config file, `main.py` the entry point.
+"""
