@@ -20,6 +20,7 @@ from edgenats.cli.connection_options import add_connection_arguments
 from edgenats.cli.creds_commands import add_creds_commands
 from edgenats.cli.errors import CommandError
 from edgenats.cli.micro_commands import add_micro_commands
+from edgenats.cli.serial_commands import add_serial_commands
 from edgenats.cli.server_commands import add_server_commands
 from edgenats.cli.service_commands import add_service_commands
 from edgenats.cli.stream_commands import add_stream_commands
@@ -36,6 +37,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_device_commands,
     add_creds_commands,
     add_service_commands,
+    add_serial_commands,
 )
 
 
