@@ -3,6 +3,9 @@ split across reads, bad checksums and malformed frames refused with the number t
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from edgenats.serial_bridge.frames import (
     ConsoleLine,
     Frame,
@@ -72,3 +75,10 @@ def test_an_overlong_line_is_dropped_and_the_next_frame_still_read():
     decoder = LineDecoder()
     events = decoder.feed(b"~" + b"x" * 5000 + b"\n" + encode(1, "SYNC", "ab12"))
     assert events == [Refused(None, "long"), Frame(1, "SYNC", ("ab12",))]
+
+
+def test_the_example_in_the_protocol_document_is_made_of_good_frames():
+    document = (Path(__file__).resolve().parents[2] / "docs" / "SERIAL-PROTOCOL.md").read_text()
+    lines = re.findall(r"^(?:bridge|board):\s+(~.*)$", document, re.MULTILINE)
+    events = [e for line in lines for e in LineDecoder().feed(line.encode() + b"\n")]
+    assert len(lines) >= 8 and all(isinstance(e, Frame) for e in events), events

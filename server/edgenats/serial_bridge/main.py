@@ -38,10 +38,21 @@ async def run(cfg: bridge_config.BridgeConfig) -> None:
     async def error(e: Exception) -> None:
         log.warning("broker: %s", e)
 
-    nc = await nats.connect(cfg.servers, user=cfg.user, password=cfg.password, user_credentials=cfg.creds,
-                            name=f"edgenats-serial {cfg.site}.{cfg.node}", max_reconnect_attempts=-1,
-                            reconnect_time_wait=1, connect_timeout=2, allow_reconnect=True,
-                            disconnected_cb=disconnected, reconnected_cb=reconnected, error_cb=error)
+    # With max_reconnect_attempts=-1 nats-py keeps trying the first connection too (each failure goes to
+    # error_cb); a signal meanwhile ends the attempt.
+    connecting = asyncio.create_task(nats.connect(
+        cfg.servers, user=cfg.user, password=cfg.password, user_credentials=cfg.creds,
+        name=f"edgenats-serial {cfg.site}.{cfg.node}", max_reconnect_attempts=-1, reconnect_time_wait=1,
+        connect_timeout=2, allow_reconnect=True, disconnected_cb=disconnected, reconnected_cb=reconnected,
+        error_cb=error))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not connecting.done():
+        connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
+        return
+    nc = connecting.result()
     relay = Relay(nc, cfg.stream)
     bridge_id = secrets.token_hex(4)
     ports: list[tuple[SerialPort, BoardSession]] = []
