@@ -55,8 +55,7 @@ async def test_serial_board_readings_commands_and_replug(server_kind, server_fac
     by_id.symlink_to(virtual_board.port)
     bridge = BridgeProcess(tmp_path / "bridge", [broker.url], [str(by_id)])
     try:
-        await until(lambda: len(delivered) >= 3, "readings at the subscriber", virtual_board, 30)
-        assert delivered[:3] == [1, 2, 3]
+        await until(lambda: {1, 2, 3} <= set(delivered), "readings at the subscriber", virtual_board, 30)
 
         answer = json.loads((await peer.request("devices.sb1.cmd", b'{"op": "read"}', timeout=5)).data)
         assert answer["id"] == "sb1" and answer["kind"] == "heap_free" and answer["seq"] >= 3

@@ -2,7 +2,7 @@
 its own process, `edgenats-serial --config`): lines before the hello are refused, each line is acked once
 the broker has it (after the PONG, or with the stream's PubAck), a line sent again is acked again and not
 published twice, a bad checksum gets a NAK, a message for the board is sent again until the board acks it,
-and the status endpoint shows each port (a missing one waiting)."""
+console output between frames is logged, and the status endpoint shows each port (a missing one waiting)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ async def test_serial_bridge_lines(server_kind, server_factory, tmp_path):
     bridge = BridgeProcess(tmp_path / "bridge", [broker.url], [board.path, str(missing)])
     try:
         await board.next("SYNC")
+        os.write(board.master, b"MicroPython v1.24.1 on 2024-11-29; Raspberry Pi Pico with RP2040\r\n")
         board.send(1, "PUB", "site1.b9.temp", "-", "-", pack(b"early"))
         assert (await board.next("NAK")).fields == ("1", "hello")
         board.send(2, "HELLO", "b9", "1.2.3", "cafe0001", "0")
@@ -109,6 +110,8 @@ async def test_serial_bridge_lines(server_kind, server_factory, tmp_path):
         assert [(p["path"], p["state"], p["device_id"]) for p in status] == [
             (board.path, "open", "b9"), (str(missing), "waiting", None)]
         assert status[0]["firmware"] == "1.2.3" and status[0]["naks"] == 1 and status[0]["acks"] >= 8
+        assert status[0]["console_lines"] == 1
+        assert "board: MicroPython v1.24.1 on 2024-11-29; Raspberry Pi Pico with RP2040" in bridge.log_text()
     finally:
         bridge.stop()
         board.close()
