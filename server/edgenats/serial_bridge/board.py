@@ -56,7 +56,8 @@ class BoardSession:
         self.last_error: str | None = None
         self._done: OrderedDict[int, str] = OrderedDict()  # board line number -> the ACK's info field
         self._busy: set[int] = set()  # board lines queued or being carried out
-        self._work: asyncio.Queue[frames.Frame] = asyncio.Queue()
+        self._work: asyncio.Queue[tuple[int, frames.Frame]] = asyncio.Queue()  # (the board's run, its line)
+        self._run = 0  # counts the board's boots seen on this port
         self._subs: dict[str, Subscription] = {}
         self._next_down = 1
         self._down: OrderedDict[int, bytes] = OrderedDict()  # unacked MSG frames
@@ -82,7 +83,11 @@ class BoardSession:
                 if event.n:
                     self._send(frames.encode(0, "NAK", str(event.n), event.reason))
             else:
-                self._frame(event)
+                try:
+                    self._frame(event)
+                except ValueError:  # a number that is none: the checksum was good, the sender was not
+                    self.naks += 1
+                    self._send(frames.encode(0, "NAK", str(event.n), "bad"))
 
     def _frame(self, frame: frames.Frame) -> None:
         self.lines_in += 1
@@ -99,7 +104,7 @@ class BoardSession:
                 self._ack(frame.n, self._done[frame.n])  # its ack was lost: the same answer, not done twice
             elif frame.n not in self._busy:
                 self._busy.add(frame.n)
-                self._work.put_nowait(frame)
+                self._work.put_nowait((self._run, frame))
         else:
             self._send(frames.encode(0, "NAK", str(frame.n), "verb"))
 
@@ -108,6 +113,8 @@ class BoardSession:
         if boot != self.boot:  # a board started afresh: nothing of its last run applies
             if self.boot is not None:
                 log.info("%s: %s restarted", self.path, device_id)
+            self._run += 1  # lines of the last run still queued are carried out but neither acked nor kept
+            self._busy.clear()
             self._done.clear()
             self._down.clear()
             self._next_down = 1
@@ -126,7 +133,7 @@ class BoardSession:
 
     async def _carry_out(self) -> None:
         while True:
-            frame = await self._work.get()
+            run, frame = await self._work.get()
             try:
                 info = await self._apply(frame)
             except (ValueError, UnicodeError) as error:  # bad base64 or headers
@@ -137,6 +144,8 @@ class BoardSession:
                 info = None
                 self.last_error = f"line {frame.n}: {type(error).__name__}"
                 self._send(frames.encode(0, "NAK", str(frame.n), "broker"))
+            if run != self._run:
+                continue  # the board restarted meanwhile: its numbers now mean other lines
             self._busy.discard(frame.n)
             if info is None:
                 continue
