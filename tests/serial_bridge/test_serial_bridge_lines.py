@@ -16,6 +16,11 @@ from edgenats.serial_bridge.frames import Frame, LineDecoder, encode, pack, pack
 from serial_bridge_process import BridgeProcess
 
 
+def _wake(future: asyncio.Future) -> None:
+    if not future.done():  # the reader may fire again before the waiting coroutine removes it
+        future.set_result(None)
+
+
 class ScriptedBoard:
     """The board's end of a pseudo-terminal, speaking frames the test writes."""
 
@@ -40,7 +45,7 @@ class ScriptedBoard:
                 if frame.verb == verb:
                     return frame
             readable = loop.create_future()
-            loop.add_reader(self.master, readable.set_result, None)
+            loop.add_reader(self.master, _wake, readable)
             try:
                 await asyncio.wait_for(readable, max(0.0, deadline - loop.time()))
             except TimeoutError:
@@ -105,6 +110,7 @@ async def test_serial_bridge_lines(server_kind, server_factory, tmp_path):
         board.send(0, "ACK", "1", "-")
         board.send(8, "PUB", down.fields[2], "-", "-", pack(b'{"pong": true}'))
         assert (await request).data == b'{"pong": true}'
+        assert (await board.next("ACK")).fields == ("8", "-")
 
         status = json.loads((await peer.request("site1.pi1.serial.status", b"", timeout=5)).data)
         assert [(p["path"], p["state"], p["device_id"]) for p in status] == [
