@@ -122,3 +122,31 @@ async def test_serial_bridge_lines(server_kind, server_factory, tmp_path):
         bridge.stop()
         board.close()
         await peer.close()
+
+
+async def test_serial_bridge_stream_setting(server_kind, server_factory, tmp_path):
+    """`stream: always` sends every line through JetStream (no stream captures it: NAK nostream, the board
+    sends it again later); `stream: never` publishes plainly even where a stream captures the subject."""
+    broker = server_factory(server_kind, extra_args=["-js", "-sd", str(tmp_path / "store")])
+    peer = await nats.connect(broker.url)
+    await peer.jetstream().add_stream(name="KEPT", subjects=["site1.*.kept"])
+    always, never = ScriptedBoard(), ScriptedBoard()
+    bridges = [BridgeProcess(tmp_path / "always", [broker.url], [always.path], stream="always", node="pi1"),
+               BridgeProcess(tmp_path / "never", [broker.url], [never.path], stream="never", node="pi2")]
+    try:
+        for board in (always, never):
+            await board.next("SYNC")
+            board.send(1, "HELLO", "b1", "1.0", "0000beef", "0")
+            assert (await board.next("ACK")).fields == ("1", "-")
+        always.send(2, "PUB", "site1.b1.plain", "-", "-", pack(b"x"))
+        assert (await always.next("NAK")).fields == ("2", "nostream")
+        always.send(3, "PUB", "site1.b1.kept", "-", "-", pack(b"y"))
+        assert json.loads(unpack((await always.next("ACK")).fields[1])) == {"stream": "KEPT", "seq": 1}
+        never.send(2, "PUB", "site1.b1.kept", "-", "-", pack(b"z"))
+        assert (await never.next("ACK")).fields == ("2", "-"), "published plainly: no PubAck to pass on"
+    finally:
+        for bridge in bridges:
+            bridge.stop()
+        always.close()
+        never.close()
+        await peer.close()
