@@ -17,7 +17,7 @@ from edgenats.serial_bridge import config as bridge_config
 from edgenats.serial_bridge.board import BoardSession
 from edgenats.serial_bridge.port import SerialPort
 from edgenats.serial_bridge.relay import Relay
-from edgenats.serial_bridge.status import start_service
+from edgenats.serial_bridge.status import port_status, start_service
 
 log = logging.getLogger("edgenats.serial")
 
@@ -61,12 +61,8 @@ async def run(cfg: bridge_config.BridgeConfig) -> None:
         port = SerialPort(entry.path, entry.baud, session.opened, session.received, session.closed)
         ports.append((port, session))
 
-    def status() -> list[dict]:
-        return [{"path": port.path, "baud": port.baud, "state": port.state.value, "opened": port.opened,
-                 **session.status(), "last_error": port.last_error if port.last_error and
-                 port.state.value != "open" else session.last_error} for port, session in ports]
-
-    service = await start_service(nc, cfg.status_subject, cfg.site, cfg.node, status)
+    service = await start_service(nc, cfg.status_subject, cfg.site, cfg.node,
+                                  lambda: [port_status(port, session) for port, session in ports])
     tasks = [asyncio.create_task(port.run()) for port, _ in ports]
     log.info("edgenats-serial: %d port(s), status on %s", len(ports), cfg.status_subject)
     await stop.wait()

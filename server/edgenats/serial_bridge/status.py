@@ -13,8 +13,20 @@ from nats.micro import add_service
 from nats.micro.service import Service
 
 from edgenats import __version__
+from edgenats.serial_bridge.board import BoardSession
+from edgenats.serial_bridge.port import PortState, SerialPort
 
 SERVICE_NAME = "edgenats-serial"
+
+
+def port_status(port: SerialPort, session: BoardSession) -> dict:
+    """One port's entry: the port's own facts, its board's, and the last error of whichever matters now
+    (the port's while it is not open, else the board session's)."""
+    entry = {"path": port.path, "baud": port.baud, "state": port.state.value, "opened": port.opened,
+             **session.status()}
+    if port.state is not PortState.OPEN and port.last_error:
+        entry["last_error"] = port.last_error
+    return entry
 
 
 async def start_service(nc: Client, subject: str, site: str, node: str,
