@@ -18,8 +18,8 @@ from edgenats.cli.client_commands import _run, connected_client
 from edgenats.cli.connection_options import connection_arguments_parent
 from edgenats.cli.errors import CommandError
 from edgenats.cli.micro_commands import discover
+from edgenats.serial_bridge import SERVICE_NAME
 
-SERVICE_NAME = "edgenats-serial"
 STATUS_TIMEOUT_S = 2.0
 
 

@@ -5,3 +5,5 @@
 acknowledged by the broker or the stream, subscriptions for the board), `status.py` the `edgenats-serial`
 micro service, `config.py` the config file, `main.py` the entry point.
 """
+
+SERVICE_NAME = "edgenats-serial"  # the micro service's name, which `edgenats serial ls` looks for

@@ -30,7 +30,6 @@ ARITY = {
     "NAK": 2,  # n reason
     "SYNC": 1,  # bridge
 }
-UNNUMBERED = ("ACK", "NAK", "SYNC")  # sent with n = 0, never acked themselves
 
 
 def crc16(data: bytes) -> int:

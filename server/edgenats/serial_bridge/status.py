@@ -13,10 +13,9 @@ from nats.micro import add_service
 from nats.micro.service import Service
 
 from edgenats import __version__
+from edgenats.serial_bridge import SERVICE_NAME
 from edgenats.serial_bridge.board import BoardSession
 from edgenats.serial_bridge.port import PortState, SerialPort
-
-SERVICE_NAME = "edgenats-serial"
 
 
 def port_status(port: SerialPort, session: BoardSession) -> dict:
