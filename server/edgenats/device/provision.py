@@ -49,6 +49,8 @@ def validate_config(cfg: dict, board: Board) -> list[str]:
     if transport == "serial":
         problems += [f"{key}: not used with the serial transport (the bridge on the Pi is the board's link)"
                      for key in SERIAL_UNUSED if cfg.get(key)]
+        if cfg.get("acked", True) is not True:
+            problems.append("acked: the serial transport always keeps readings until the bridge acks them")
     elif not servers or not isinstance(servers, list):
         problems.append("servers: required, a list of nats://host:port URLs")
     else:
