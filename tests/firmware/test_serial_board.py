@@ -12,12 +12,15 @@ import subprocess
 import sys
 
 import nats
+import pytest
 from firmware_helpers import device_cli, write_config
 from serial_bridge_process import BridgeProcess
 from test_reboot_outbox import last_kept
 from test_wifi_outage import until
+from virtual_board import VirtualBoard
 
 OPERATOR_CLI = [sys.executable, "-m", "edgenats.cli.operator_main"]
+SERIAL_MODE_HEAP = 64 * 1024  # the heap firmware/README.md says the serial mode needs
 
 
 async def stored_readings(js) -> list[dict]:
@@ -35,7 +38,16 @@ def serial_ls(url: str, *flags: str) -> subprocess.CompletedProcess:
                           timeout=30)
 
 
-async def test_serial_board_readings_commands_and_replug(server_kind, server_factory, virtual_board, tmp_path):
+@pytest.fixture
+def serial_board(tmp_path):
+    """A virtual board with the heap the serial mode is documented to need; stopped by its pid."""
+    board = VirtualBoard(tmp_path / "board", heap_bytes=SERIAL_MODE_HEAP)
+    yield board
+    board.stop()
+
+
+async def test_serial_board_readings_commands_and_replug(server_kind, server_factory, serial_board, tmp_path):
+    virtual_board = serial_board
     broker = server_factory(server_kind, extra_args=["-js", "-sd", str(tmp_path / "store")])
     peer = await nats.connect(broker.url)
     js = peer.jetstream()
@@ -80,7 +92,7 @@ async def test_serial_board_readings_commands_and_replug(server_kind, server_fac
                 f"{len(readings)} stored, not {at_replug + 2}\n{bridge.log_text()[-2000:]}"
             await asyncio.sleep(0.2)
 
-        assert [r["seq"] for r in readings] == list(range(1, len(readings) + 1)), "each reading once, in order"
+        assert [r["seq"] for r in readings] == list(range(1, len(readings) + 1)), readings
         assert len({r["msg_id"] for r in readings}) == len(readings)
         assert all(r["msg_id"].startswith("sb1-") for r in readings)
 
