@@ -2,7 +2,8 @@
 its own process, `edgenats-serial --config`): lines before the hello are refused, each line is acked once
 the broker has it (after the PONG, or with the stream's PubAck), a line sent again is acked again and not
 published twice, a bad checksum gets a NAK, a message for the board is sent again until the board acks it,
-console output between frames is logged, and the status endpoint shows each port (a missing one waiting)."""
+console output between frames is logged, the status endpoint shows each port (a missing one waiting), and a
+board that restarted (a new boot token in its hello) has its numbers counted afresh."""
 
 from __future__ import annotations
 
@@ -118,6 +119,13 @@ async def test_serial_bridge_lines(server_kind, server_factory, tmp_path):
         assert status[0]["firmware"] == "1.2.3" and status[0]["naks"] == 1 and status[0]["acks"] >= 8
         assert status[0]["console_lines"] == 1
         assert "board: MicroPython v1.24.1 on 2024-11-29; Raspberry Pi Pico with RP2040" in bridge.log_text()
+
+        board.send(1, "HELLO", "b9", "1.2.3", "cafe0002", "0")  # the board restarted: its numbers start again
+        assert (await board.next("ACK")).fields == ("1", "-")
+        board.send(3, "PUB", "site1.b9.temp", "-", "-", pack(b"22.0"))  # number 3 of this boot is a new line
+        assert (await board.next("ACK")).fields == ("3", "-")
+        await peer.flush()
+        assert seen == [b"21.5", b"21.7", b"22.0"]
     finally:
         bridge.stop()
         board.close()
