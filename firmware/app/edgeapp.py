@@ -11,6 +11,11 @@ so what the hub published while the site or the device was offline is there) are
 consumer (unats.pull) takes them in order, and each is acked once it has run and its result is published
 (at least once: one interrupted by a reboot before its ack runs again; the queued ops are idempotent).
 
+With "transport": "serial" (for boards without a network) the app talks to the Pi's edgenats-serial bridge
+over its console (the USB serial line) instead of to a broker over Wi-Fi: seriallink.SerialLink stands in
+for the unats client, and every reading goes through the outbox, acked by the bridge once the broker (or
+the stream) has it. The readings, the status and the commands are the same.
+
 Everything it needs comes from config.json, written per device by `edgenats device provision`.
 """
 
@@ -48,6 +53,7 @@ def load_config(path=CONFIG_FILE):
         subjects.setdefault(key, "devices." + dev + "." + ("cmd" if key == "command" else key))
     subjects.setdefault("queued", "commands." + dev)
     cfg.setdefault("commands_stream", None)
+    cfg.setdefault("transport", "wifi")
     cfg.setdefault("inbox_prefix", "_INBOX." + dev)  # what `edgenats creds device` lets the device subscribe to
     cfg.setdefault("interval_s", 10)
     cfg.setdefault("service", {})
@@ -171,6 +177,9 @@ class App:
     def connect(self):
         """Creates the client and subscribes; if no broker answers yet, the client keeps retrying."""
         cfg, opts = self.cfg, self.cfg["client"]
+        if cfg["transport"] == "serial":
+            self.serial_link()
+            return
         self.nc = unats.Client(cfg["servers"], name=self.dev, user=cfg.get("user"),
                                password=cfg.get("password"), token=cfg.get("token"), reconnect=True,
                                tls=tls_setting(cfg.get("tls")), inbox_prefix=cfg["inbox_prefix"],
@@ -190,6 +199,20 @@ class App:
             self.nc.connect()
         except (OSError, unats.NATSError) as e:
             log("broker not reachable yet:", e)
+
+    def serial_link(self):
+        """The serial transport: the bridge acks each line once the broker or the stream has it, so every
+        reading goes through the outbox, and those taken while the board is unplugged go on its return."""
+        import random
+
+        from seriallink import SerialLink
+
+        self.nc = SerialLink(self.dev, VERSION, "%08x" % random.getrandbits(32))  # noqa: UP031
+        self.outbox = self.make_outbox(self.cfg["outbox"])
+        svc = Service(self.nc, self.svc_name, self.svc_version, "edgenats device app",
+                      {"device_id": self.dev, "platform": sys.platform, "transport": "serial"})
+        svc.add_endpoint("command", self.on_command, subject=self.subjects["command"])
+        self.nc.hello()
 
     def make_outbox(self, opts):
         from unats.outbox import Outbox
@@ -320,7 +343,7 @@ class App:
 def run(path=CONFIG_FILE):
     """Runs the app until a "stop" command; any unexpected error restarts it after a pause."""
     cfg = load_config(path)
-    wifi = WiFi(cfg.get("wifi"))
+    wifi = WiFi(cfg.get("wifi") if cfg["transport"] == "wifi" else None)
     wifi.up(wait_ms=15000)
     while True:
         app = App(cfg)

@@ -12,7 +12,7 @@ from firmware_helpers import ROOT, device_cli, write_config
 from subscribed import subscribed
 
 CLIENT_MODULES = sorted("lib/unats/" + p.stem + ".mpy" for p in (ROOT / "micropython_client" / "unats").glob("*.py"))
-APP_FILES = sorted(["boot.py", "config.json", "lib/edgeapp.mpy", "main.py", *CLIENT_MODULES])
+APP_FILES = sorted(["boot.py", "config.json", "lib/edgeapp.mpy", "lib/seriallink.mpy", "main.py", *CLIENT_MODULES])
 
 
 async def next_json(sub, timeout=20.0) -> dict:

@@ -59,3 +59,20 @@ def test_commands_stream_must_be_a_stream_name(tmp_path):
     done = device_cli("provision", "--board", "esp8266", "--port", "/dev/ttyUSB0", "--config", str(config),
                       "--dry-run")
     assert done.returncode == 0, done.stderr
+
+
+def test_serial_transport_refuses_what_only_wifi_uses(tmp_path):
+    config = write_config(tmp_path / "s1.json", device_id="s1", transport="serial", servers=["nats://h:4222"],
+                          wifi={"ssid": "site"}, commands_stream="CMDS", acked=False)
+    done = device_cli("provision", "--board", "esp32", "--port", "/dev/null", "--config", str(config))
+    assert done.returncode == 1
+    for key in ("servers", "wifi", "commands_stream"):
+        assert f"{key}: not used with the serial transport" in done.stderr
+    assert "acked: the serial transport always keeps readings until the bridge acks them" in done.stderr
+    config = write_config(tmp_path / "s2.json", device_id="s2", transport="usb")
+    done = device_cli("provision", "--board", "unix", "--port", "/dev/null", "--config", str(config))
+    assert done.returncode == 1 and "transport: 'usb' is not one of wifi, serial" in done.stderr
+    config = write_config(tmp_path / "s3.json", device_id="s3", transport="serial")
+    done = device_cli("provision", "--board", "esp32", "--port", "/dev/ttyUSB0", "--config", str(config), "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "  stage lib/seriallink.mpy" in done.stdout.splitlines()

@@ -21,6 +21,7 @@ from edgenats.cli.creds_commands import add_creds_commands
 from edgenats.cli.errors import CommandError
 from edgenats.cli.micro_commands import add_micro_commands
 from edgenats.cli.sensors_commands import add_sensors_commands
+from edgenats.cli.serial_commands import add_serial_commands
 from edgenats.cli.server_commands import add_server_commands
 from edgenats.cli.service_commands import add_service_commands
 from edgenats.cli.stream_commands import add_stream_commands
@@ -38,6 +39,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     add_creds_commands,
     add_service_commands,
     add_sensors_commands,
+    add_serial_commands,
 )
 
 

@@ -24,6 +24,10 @@ from edgenats.device.tools import require_tools
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 STREAM_NAME = re.compile(r"^[^\s.*>/\\]{1,255}$")  # as nats-server takes stream names
 SERVER_URL = re.compile(r"^(nats|tls)://([^@/\s]+@)?[^:@/\s]+(:\d{1,5})?$")
+APP_MODULES = ("edgeapp", "seriallink")  # compiled into lib/; seriallink is loaded only in serial mode
+TRANSPORTS = ("wifi", "serial")
+# What only the Wi-Fi transport uses: refused with the serial one rather than ignored.
+SERIAL_UNUSED = ("servers", "wifi", "user", "password", "token", "tls", "commands_stream")
 MPREMOTE_TIMEOUT = 180
 # A process cannot reset itself like a board: forget every loaded module, then run boot.py and main.py
 # again, so the app that was just copied is the one that runs.
@@ -36,15 +40,23 @@ def validate_config(cfg: dict, board: Board) -> list[str]:
     dev = cfg.get("device_id")
     if not isinstance(dev, str) or not DEVICE_ID.match(dev):
         problems.append("device_id: required, 1-64 letters, digits, '-' or '_'")
+    transport = cfg.get("transport", "wifi")
+    if transport not in TRANSPORTS:
+        problems.append(f"transport: {transport!r} is not one of {', '.join(TRANSPORTS)}")
     servers = cfg.get("servers")
     if isinstance(servers, str):
         servers = [servers]
-    if not servers or not isinstance(servers, list):
+    if transport == "serial":
+        problems += [f"{key}: not used with the serial transport (the bridge on the Pi is the board's link)"
+                     for key in SERIAL_UNUSED if cfg.get(key)]
+        if cfg.get("acked", True) is not True:
+            problems.append("acked: the serial transport always keeps readings until the bridge acks them")
+    elif not servers or not isinstance(servers, list):
         problems.append("servers: required, a list of nats://host:port URLs")
     else:
         problems += [f"servers: {u!r} is not a nats:// or tls:// URL" for u in servers
                      if not isinstance(u, str) or not SERVER_URL.match(u)]
-    if board.wifi:
+    if board.wifi and transport == "wifi":
         wifi = cfg.get("wifi")
         if not isinstance(wifi, dict) or not wifi.get("ssid"):
             problems.append(f"wifi.ssid: required for board {board.name}")
@@ -88,8 +100,9 @@ def stage(root: Path, board: Board, cfg: dict, out: Path) -> list[str]:
         builder.build(client)
         shutil.copytree(Path(client) / "unats", lib / "unats")  # the package only, not build's manifest
     app = root / "firmware" / "app"
-    subprocess.run(builder.mpy_cross_command() + ["-s", "edgeapp.py", "-o", str(lib / "edgeapp.mpy"),
-                                                  str(app / "edgeapp.py")], check=True)
+    for module in APP_MODULES:
+        subprocess.run(builder.mpy_cross_command() + ["-s", f"{module}.py", "-o", str(lib / f"{module}.mpy"),
+                                                      str(app / f"{module}.py")], check=True)
     for name in ("boot.py", "main.py"):  # the board runs these two as source at reset
         shutil.copy(app / name, out / name)
     (out / "config.json").write_text(json.dumps(device_config(cfg, board), indent=1, sort_keys=True) + "\n")
