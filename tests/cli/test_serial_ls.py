@@ -13,4 +13,4 @@ async def test_serial_ls_without_a_bridge(server_kind, server_factory):
     broker = server_factory(server_kind)
     done = await asyncio.to_thread(run_cli, "serial", "ls", "-s", broker.url, "--timeout", "0.2")
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr == "edgenats: error: no edgenats-serial bridge answered within 0.2s\n"
+    assert done.stderr == "edgenats: error: no edgenats-serial service answered within 0.2s\n"

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 
+import nats.errors
 from nats.aio.client import Client
 
 from edgenats.bench.report import render_table
@@ -59,6 +60,26 @@ async def discover(client: Client, name: str, instance_id: str, timeout: float) 
     for subscription in subscriptions:
         await subscription.unsubscribe()
     return join_instances(answers[INFO_TYPE], answers[STATS_TYPE])
+
+
+async def ask_each_instance(client: Client, name: str, endpoint: str, timeout: float,
+                            request_timeout: float = 5.0) -> list[tuple[dict, bytes]]:
+    """Each instance of service `name` found within `timeout`, with its answer to an empty request on
+    its `endpoint` endpoint. CommandError when none is found, or one lacks or does not answer it."""
+    instances = await discover(client, name, "", timeout)
+    if not instances:
+        raise CommandError(f"no {name} service answered within {timeout:g}s")
+    answers = []
+    for instance in instances:
+        subject = next((e["subject"] for e in instance["endpoints"] if e["name"] == endpoint), None)
+        if subject is None:
+            raise CommandError(f"{name} {instance['id']} has no {endpoint} endpoint")
+        try:
+            reply = await client.request(subject, b"", timeout=request_timeout)
+        except nats.errors.Error as error:
+            raise CommandError(f"{name} {instance['id']} did not answer on {subject}: {error}") from None
+        answers.append((instance, reply.data))
+    return answers
 
 
 async def discover_and_show(args: argparse.Namespace, show) -> int:

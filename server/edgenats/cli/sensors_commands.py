@@ -8,17 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 
-import nats.errors
-
 from edgenats.bench.report import render_table
 from edgenats.cli.arguments import parse_duration
 from edgenats.cli.client_commands import _run, connected_client
 from edgenats.cli.connection_options import connection_arguments_parent
-from edgenats.cli.errors import CommandError
-from edgenats.cli.micro_commands import discover
+from edgenats.cli.micro_commands import ask_each_instance
 
 SERVICE_NAME = "edgenats-sensors"
-STATUS_TIMEOUT_S = 5.0
 
 
 def add_sensors_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -35,19 +31,7 @@ def add_sensors_commands(subparsers: argparse._SubParsersAction) -> None:
 
 async def list_sensors(args: argparse.Namespace) -> int:
     async with connected_client(args) as client:
-        instances = await discover(client, SERVICE_NAME, "", args.timeout)
-        if not instances:
-            raise CommandError(f"no {SERVICE_NAME} service answered within {args.timeout:g}s")
-        answers = []
-        for instance in instances:
-            subject = next((e["subject"] for e in instance["endpoints"] if e["name"] == "status"), None)
-            if subject is None:
-                raise CommandError(f"{SERVICE_NAME} {instance['id']} has no status endpoint")
-            try:
-                reply = await client.request(subject, b"", timeout=STATUS_TIMEOUT_S)
-            except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as error:
-                raise CommandError(f"{SERVICE_NAME} {instance['id']} did not answer on {subject}: {error}") from None
-            answers.append((instance, reply.data))
+        answers = await ask_each_instance(client, SERVICE_NAME, "status", args.timeout)
     if args.json:
         for _, raw in answers:
             print(raw.decode())

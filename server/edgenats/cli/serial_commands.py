@@ -10,17 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from nats.errors import Error as NatsError
-
 from edgenats.bench.report import render_table
 from edgenats.cli.arguments import parse_duration
 from edgenats.cli.client_commands import _run, connected_client
 from edgenats.cli.connection_options import connection_arguments_parent
-from edgenats.cli.errors import CommandError
-from edgenats.cli.micro_commands import discover
+from edgenats.cli.micro_commands import ask_each_instance
 from edgenats.serial_bridge import SERVICE_NAME
-
-STATUS_TIMEOUT_S = 2.0
 
 
 def add_serial_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -36,20 +31,11 @@ def add_serial_commands(subparsers: argparse._SubParsersAction) -> None:
 
 async def list_ports(args: argparse.Namespace) -> int:
     async with connected_client(args) as client:
-        bridges = await discover(client, SERVICE_NAME, "", args.timeout)
-        if not bridges:
-            raise CommandError(f"no {SERVICE_NAME} bridge answered within {args.timeout:g}s")
-        ports = []
-        for bridge in bridges:
-            subject = next((e["subject"] for e in bridge["endpoints"] if e["name"] == "status"), None)
-            if subject is None:
-                continue
-            try:
-                answer = await client.request(subject, b"", timeout=STATUS_TIMEOUT_S)
-            except NatsError as error:
-                raise CommandError(f"{SERVICE_NAME} {bridge['id']}: no status on {subject}: {error}") from None
-            node = ".".join(bridge["metadata"].get(key, "?") for key in ("site", "node"))
-            ports += [(node, port) for port in json.loads(answer.data)]
+        answers = await ask_each_instance(client, SERVICE_NAME, "status", args.timeout)
+    ports = []
+    for bridge, raw in answers:
+        node = ".".join(bridge["metadata"].get(key, "?") for key in ("site", "node"))
+        ports += [(node, port) for port in json.loads(raw)]
     if args.json:
         print(json.dumps([port for _, port in ports], indent=2))
         return 0
