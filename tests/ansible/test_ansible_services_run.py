@@ -21,6 +21,7 @@ import psutil
 import pytest
 from ansible_play import BIN, ROOT
 from firmware.virtual_board import VirtualBoard
+from missing_tools import missing_tool
 from private_etc import PrivateEtc
 from role_files import task_status
 from role_service import RoleRun
@@ -28,9 +29,15 @@ from role_service import RoleRun
 PROGRAMS = ("edgenats-sensors", "edgenats-serial")
 pytestmark = [
     pytest.mark.slow,  # two runs of three roles with a broker and both services: about a minute
-    pytest.mark.skipif(not all((BIN / program).exists() for program in PROGRAMS),
-                       reason="edgenats-sensors and edgenats-serial are not installed in this virtualenv"),
+    pytest.mark.usefixtures("services_installed"),
 ]
+
+
+@pytest.fixture
+def services_installed() -> None:
+    if not all((BIN / program).exists() for program in PROGRAMS):
+        missing_tool("edgenats-sensors and edgenats-serial are not installed in this virtualenv "
+                     "(.venv/bin/pip install -e '.[test]')")
 
 PLAY = """
 - name: Broker and the services beside it
