@@ -346,14 +346,18 @@ def run(path=CONFIG_FILE):
     wifi = WiFi(cfg.get("wifi") if cfg["transport"] == "wifi" else None)
     wifi.up(wait_ms=15000)
     while True:
-        app = App(cfg)
+        app = None
         try:
+            # Built inside the try, and only once the previous App is gone (below): after a MemoryError
+            # the heap must be freed before the next one is made.
+            app = App(cfg)
             app.connect()
             app.loop(wifi)
             return
         except (OSError, MemoryError, unats.NATSError) as e:
             log("restarting after error:", repr(e))
-            if app.nc is not None:
+            if app is not None and app.nc is not None:
                 app.nc.close()
+            app = None
             gc.collect()
             sleep_ms(2000)
