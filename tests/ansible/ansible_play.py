@@ -1,6 +1,6 @@
 """Running ansible-playbook and ansible-lint from the tests: the repository's ansible/ folder and its
-config, the tools of this interpreter's virtualenv, a play's recap line, and the service account the
-role's files are owned by here (the user running the tests)."""
+config, the tools of this interpreter's virtualenv, plays on this machine made of role steps, a play's
+recap line, and the service account the role's files are owned by here (the user running the tests)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = ROOT / "ansible"
 BIN = Path(sys.executable).parent
+
+
+def local_play(name: str, *steps: str) -> str:
+    """A play on localhost that includes each step in order: `role` (the whole role) or
+    `role/tasks.yml` (that task file of the role)."""
+    tasks = []
+    for step in steps:
+        role, _, tasks_from = step.partition("/")
+        if tasks_from:
+            title = f"{tasks_from.removesuffix('.yml').capitalize()} step of the {role} role"
+            include = f"        name: {role}\n        tasks_from: {tasks_from}\n"
+        else:
+            title = f"{role.replace('_', ' ').capitalize()} role"
+            include = f"        name: {role}\n"
+        tasks.append(f"    - name: {title}\n      ansible.builtin.include_role:\n{include}")
+    return (f"\n- name: {name}\n  hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+            + "".join(tasks))
 
 
 def ansible_env() -> dict:

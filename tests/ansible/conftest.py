@@ -8,20 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from ansible_play import BIN, run, service_account
+from ansible_play import BIN, local_play, run, service_account
 from private_etc import PrivateEtc
 
-CONFIG_PLAY = """
-- name: Broker config only
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Config step of the edgenats role
-      ansible.builtin.include_role:
-        name: edgenats
-        tasks_from: config.yml
-"""
+CONFIG_PLAY = local_play("Broker config only", "edgenats/config.yml")
 
 
 @pytest.fixture

@@ -13,31 +13,14 @@ import time
 from pathlib import Path
 
 import psutil
-from ansible_play import BIN, ansible_env, run, service_account
+from ansible_play import BIN, ansible_env, local_play, run, service_account
 from servers import _listens, free_port
 
 HERE = Path(__file__).resolve().parent
 
 
-SERVICE_PLAY = """
-- name: Broker config and service
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Config step of the edgenats role
-      ansible.builtin.include_role:
-        name: edgenats
-        tasks_from: config.yml
-    - name: Service step of the edgenats role
-      ansible.builtin.include_role:
-        name: edgenats
-        tasks_from: service.yml
-    - name: Streams step of the edgenats role
-      ansible.builtin.include_role:
-        name: edgenats
-        tasks_from: streams.yml
-"""
+SERVICE_PLAY = local_play("Broker config and service", "edgenats/config.yml", "edgenats/service.yml",
+                          "edgenats/streams.yml")
 
 
 class RoleRun:

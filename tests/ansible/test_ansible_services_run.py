@@ -19,7 +19,7 @@ import nats
 import nats.errors
 import psutil
 import pytest
-from ansible_play import BIN, ROOT
+from ansible_play import BIN, ROOT, local_play
 from firmware.virtual_board import VirtualBoard
 from missing_tools import missing_tool
 from private_etc import PrivateEtc
@@ -39,30 +39,8 @@ def services_installed() -> None:
         missing_tool("edgenats-sensors and edgenats-serial are not installed in this virtualenv "
                      "(.venv/bin/pip install -e '.[test]')")
 
-PLAY = """
-- name: Broker and the services beside it
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Config step of the edgenats role
-      ansible.builtin.include_role:
-        name: edgenats
-        tasks_from: config.yml
-    - name: Service step of the edgenats role
-      ansible.builtin.include_role:
-        name: edgenats
-        tasks_from: service.yml
-    - name: Sensors role
-      ansible.builtin.include_role:
-        name: sensors
-    - name: Serial bridge role
-      ansible.builtin.include_role:
-        name: serial_bridge
-    - name: Devices role
-      ansible.builtin.include_role:
-        name: devices
-"""
+PLAY = local_play("Broker and the services beside it", "edgenats/config.yml", "edgenats/service.yml", "sensors",
+                  "serial_bridge", "devices")
 GREENHOUSE = {"name": "greenhouse", "type": "bme280", "bus": 99, "address": 0x76, "interval_s": 1}
 
 

@@ -14,33 +14,16 @@ import urllib.request
 
 import nats
 import pytest
-from ansible_play import BIN, ROOT, recap
+from ansible_play import BIN, ROOT, local_play, recap
 from firmware.virtual_board import MICROPYTHON, VirtualBoard
 from role_service import HERE, RoleRun, handler_ran, wait_for_log
 from servers import free_port
 from subscribed import subscribed
 
-PLAY = """
-- name: Broker and devices
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Config step of the edgenats role
-      ansible.builtin.include_role:
-        name: edgenats
-        tasks_from: config.yml
-    - name: Service step of the edgenats role
-      ansible.builtin.include_role:
-        name: edgenats
-        tasks_from: service.yml
-    - name: Devices role
-      ansible.builtin.include_role:
-        name: devices
-"""
+PLAY = local_play("Broker and devices", "edgenats/config.yml", "edgenats/service.yml", "devices")
 # The second run: the broker's config step alone, which writes the device users (the boards' provisioning is
 # held idempotent by test_devices_role.py).
-CONFIG_PLAY = PLAY.split("    - name: Service step")[0]
+CONFIG_PLAY = local_play("Broker config", "edgenats/config.yml")
 BOARDS = ("dev-a", "dev-b")
 
 

@@ -23,11 +23,9 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import termios
 import time
 from pathlib import Path
@@ -37,18 +35,20 @@ import nats.errors
 import pytest
 from firmware.virtual_board import VirtualBoard
 from nats.js.api import ExternalStream, StreamConfig, StreamSource
-from servers import RunningServer, free_port, start_server
-from subscribed import subscribed
-from test_vm_sensors import (
+from sensor_chips import (
     BME280_ADC,
+    BME280_ADDRESS,
     BME280_TRIM,
+    SHT31_ADDRESS,
     SHT31_RAW,
     bme280_expected,
-    bme280_registers,
     sht31_expected,
+    simulated_adapter,
     values,
 )
-from usb_i2c_adapter import Bme280, Sht31, TinyUsbI2c, UsbRedirHost, qemu_args
+from servers import RunningServer, free_port, start_server
+from subscribed import subscribed
+from usb_i2c_adapter import qemu_args
 from vm import ROOT, EdgeVM, build_image
 
 pytestmark = pytest.mark.qemu
@@ -61,7 +61,6 @@ TIMINGS: dict[str, float] = {}
 # sensors' readings (<site>.<node>.<sensor>; the sensor service's commands have one token more).
 TELEMETRY_STREAM = {"name": "TELEMETRY", "subjects": ["devices.*.telemetry", "site1.pi1.*"], "storage": "file",
                     "max_age": "24h"}
-BME280_ADDRESS, SHT31_ADDRESS = 0x76, 0x44
 # The serial board: its app's id, the emulated FTDI's USB serial number, its stable name and line speed.
 SERIAL_BOARD = {"device_id": "sbdev", "usb_serial": "EDGE-SB1", "name": "sb1", "baud": 57600}
 # The serial board's heap: a Pico's MicroPython has about 190K; the app in serial mode ran out of its 64K
@@ -114,19 +113,9 @@ def hub(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def adapter():
-    """The simulated USB I2C adapter with a BME280 and an SHT31 (as test_vm_sensors loads them), on a
-    short socket path (a unix socket's path has at most 107 bytes)."""
-    folder = tempfile.mkdtemp(prefix="i2cusb-")
-    low, high = bme280_registers(BME280_TRIM)
-    device = TinyUsbI2c({BME280_ADDRESS: Bme280(low, high, (BME280_ADC["P"], BME280_ADC["T"], BME280_ADC["H"])),
-                         SHT31_ADDRESS: Sht31((SHT31_RAW["T"], SHT31_RAW["RH"]))})
-    host = UsbRedirHost(f"{folder}/usb.sock", device)
-    host.start()
-    try:
+    """The simulated USB I2C adapter with a BME280 and an SHT31, as test_vm_sensors loads them."""
+    with simulated_adapter() as host:
         yield host
-    finally:
-        host.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
