@@ -187,11 +187,11 @@ def site(tmp_path_factory, vm, wheels):
     return folder
 
 
-def playbook(site: Path) -> subprocess.CompletedProcess:
+def playbook(site: Path, *options: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible" / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_HOST_KEY_CHECKING="False", PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(site / "hosts.yml"), "--vault-password-file",
-                           str(site / "vault-pass"), str(ROOT / "ansible" / "site.yml")],
+                           str(site / "vault-pass"), *options, str(ROOT / "ansible" / "site.yml")],
                           cwd=ROOT / "ansible", env=env, capture_output=True, text=True, timeout=1800)
 
 
@@ -229,8 +229,10 @@ def test_first_run_installs_a_running_hardened_service(vm, first_run):
 
 
 def test_second_run_changes_nothing(site, first_run):
+    # The sensors and serial_bridge roles' own second run (changed=0) is shown on the host
+    # (tests/ansible/test_ansible_*_role.py); here it would add six minutes of emulated tasks.
     started = time.monotonic()
-    again = playbook(site)
+    again = playbook(site, "--skip-tags", "sensors,serial_bridge")
     timed("playbook, second run", started)
     assert again.returncode == 0, again.stdout[-4000:]
     assert recap(again)["changed"] == 0, again.stdout[-6000:]
