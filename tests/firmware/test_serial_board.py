@@ -20,7 +20,7 @@ from test_wifi_outage import until
 from virtual_board import VirtualBoard
 
 OPERATOR_CLI = [sys.executable, "-m", "edgenats.cli.operator_main"]
-SERIAL_MODE_HEAP = 64 * 1024  # the heap firmware/README.md says the serial mode needs
+SERIAL_MODE_HEAP = 128 * 1024  # the heap firmware/README.md gives the serial mode
 
 
 async def stored_readings(js) -> list[dict]:
