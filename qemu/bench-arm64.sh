@@ -4,7 +4,7 @@
 # emulated in the arm64 chroot of build-rootfs.sh, in their own network namespace. Emulation slows every
 # process, so only the ratios between the two servers mean anything, not the rates.
 #
-# Usage: sudo qemu/bench-arm64.sh [bench options...]   e.g. --connections 1000 --json /tmp/arm64.json
+# Usage: sudo qemu/bench-arm64.sh [bench options...]   e.g. --connections 1000 --json arm64.json
 # Needs what build-rootfs.sh needs, plus pip (the checkout's .venv or python3 -m pip) to fetch the wheel.
 set -euo pipefail
 
