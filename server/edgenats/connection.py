@@ -1,7 +1,7 @@
-"""A connection's byte plumbing: reads into a parser, an outbound buffer flushed once per loop turn,
-PING/PONG keepalive, the slow-consumer cut-offs (pending bytes, write deadline), reporting pending bytes
-to the back-pressure on publishers (and stalling a publisher whose input went to a receiver behind),
-and closing.
+"""A connection's byte plumbing: reads into a parser, an outbound buffer flushed once per read (output
+queued outside a read: once per loop turn), PING/PONG keepalive, the slow-consumer cut-offs (pending
+bytes, write deadline), reporting pending bytes to the back-pressure on publishers (and stalling a
+publisher whose input went to a receiver behind), and closing.
 
 Subclasses (client sessions, leaf links) provide the parser and the protocol meaning. Everything the
 plumbing needs from outside is the small `ConnectionHost` interface below, handed in at creation:
@@ -76,7 +76,13 @@ class ConnectionHost(Protocol):
     def next_connection_id(self) -> int: ...
 
     def mark_dirty(self, connection: Connection) -> None:
-        """`connection` has queued output: call its flush() once, after this loop turn's input."""
+        """`connection` has queued output: call its flush() once, when the read being handled ends
+        (else after this loop turn)."""
+
+    def read_begins(self) -> None:
+        """A connection's read is being handled: what it queues is flushed at `read_ends`."""
+
+    def read_ends(self) -> None: ...
 
 
 class Connection(asyncio.Protocol):
@@ -159,12 +165,15 @@ class Connection(asyncio.Protocol):
             self._trace("<<-", data)
         backpressure = self.server.backpressure
         before = backpressure.output_of_behind() if backpressure.behind and not self.leaf_link else None
+        self.server.read_begins()
         try:
             self.parser.feed(data)
         except ProtocolViolation as violation:
             self.protocol_violation(violation)
-        if before is not None:
-            backpressure.check(self, before)
+        finally:
+            if before is not None:
+                backpressure.check(self, before)
+            self.server.read_ends()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.close(self.close_reason or "Client Closed", flush=False)

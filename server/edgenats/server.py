@@ -318,11 +318,20 @@ class Server:
     # output coalescing -------------------------------------------------------------------------
 
     def mark_dirty(self, connection: Connection) -> None:
-        """`connection` has queued output: write it once, after everything read this loop turn."""
+        """`connection` has queued output: write it once, when the read being handled ends (as nats-server
+        flushes after each read), or after this loop turn when queued outside a read (timers, the store)."""
         self._dirty.append(connection)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush_dirty)
+
+    def read_begins(self) -> None:
+        """A read is being handled: what it queues is written when it ends (`read_ends`), not a loop
+        turn later."""
+        self._flush_scheduled = True
+
+    def read_ends(self) -> None:
+        self._flush_dirty()
 
     def _flush_dirty(self) -> None:
         self._flush_scheduled = False
