@@ -49,6 +49,20 @@ def test_server_pings_between_frames_are_skipped_and_owed_a_pong(read_size):
     assert counter.owed_pongs() == b""
 
 
+@pytest.mark.parametrize("read_size", [1, 2, 4, 5, 6, 7, 13, 38, 64, 100, 4096])
+def test_async_info_lines_between_frames_are_skipped(read_size):
+    size = 16
+    counter = FixedFrameCounter(msg_header(SUBJECT, 1, size), size, buffer_bytes=read_size)
+    info = b'INFO {"server_id":"NDEMO","version":"2.15.1","connect_urls":["127.0.0.1:4222"]}\r\n'
+    stream = msg_frame(size) * 10 + info + msg_frame(size) * 10 + info + b"PING\r\n" + msg_frame(size) * 5 + info
+    sender, receiver = socket.socketpair()
+    with sender, receiver:
+        sender.sendall(stream)
+        sender.shutdown(socket.SHUT_WR)
+        assert count_until_closed(counter, receiver) == 25
+    assert counter.owed_pongs() == b"PONG\r\n"
+
+
 def test_a_server_error_in_the_message_stream_is_reported_with_its_text():
     counter = FixedFrameCounter(msg_header(SUBJECT, 1, 4), 4)
     sender, receiver = socket.socketpair()

@@ -18,6 +18,8 @@ PAYLOAD_FILL = b"x"
 PONG_MARKER = b"PONG\r\n"
 PING_FRAME = b"PING\r\n"
 PONG_FRAME = b"PONG\r\n"
+# A server may send INFO at any time (nats-server does, to clients of a standalone server too).
+INFO_PREFIX = b"INFO "
 RECEIVE_BUFFER_BYTES = 1 << 20
 COUNTER_DIGITS = 6
 # A publisher's prebuilt frames repeat after this many messages (fewer when the frames are large).
@@ -162,7 +164,8 @@ class FixedFrameCounter:
     Fast path: a read whose first and last frame boundaries start with the expected header holds only
     such frames (any other byte would shift every later boundary), so its bytes are just added up.
     Otherwise the read is walked frame by frame: server PINGs are skipped (the owner sends back
-    owed_pongs()); an -ERR or any other byte raises BenchError instead of being miscounted.
+    owed_pongs()), and so are INFO lines; an -ERR or any other byte raises BenchError instead of being
+    miscounted.
     """
 
     def __init__(self, header: bytes, size: int, buffer_bytes: int = RECEIVE_BUFFER_BYTES,
@@ -174,6 +177,7 @@ class FixedFrameCounter:
         self.pings = 0
         self._pings_answered = 0
         self._ping_bytes_due = 0
+        self._info_open = False  # an INFO line began and its end was not read yet
         self._buffer = bytearray(buffer_bytes)
         self._view = memoryview(self._buffer)
 
@@ -185,6 +189,8 @@ class FixedFrameCounter:
         frames_before = self.message_bytes // self.frame_length
         start = min(self._ping_bytes_due, received)
         self._ping_bytes_due -= start
+        if self._info_open:
+            start = self._past_info(start, received)
         if self._holds_only_messages(start, received):
             self._add_message_bytes(start, received - start)
         else:
@@ -225,9 +231,18 @@ class FixedFrameCounter:
                 taken = min(len(PING_FRAME), available)
                 self._ping_bytes_due = len(PING_FRAME) - taken
                 self.pings += 1
+            elif self._buffer.startswith(INFO_PREFIX[:available], position, end):
+                taken = self._past_info(position, end) - position
             else:
                 raise BenchError(self._describe_unexpected(position, end))
             position += taken
+
+    def _past_info(self, position: int, end: int) -> int:
+        """Where the INFO line at `position` (or begun in an earlier read) ends within the read: its
+        JSON holds no raw newline, so its LF ends it; `end` while it goes on in the next read."""
+        line_end = self._buffer.find(b"\n", position, end)
+        self._info_open = line_end < 0
+        return end if line_end < 0 else line_end + 1
 
     def _add_message_bytes(self, position: int, count: int) -> None:
         if self.order is not None:
