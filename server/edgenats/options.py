@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from edgenats.account_config import AccountSettings, parse_accounts
@@ -445,6 +444,8 @@ def load_options(config_file: str | None, flag_overrides: dict[str, Any]) -> Opt
             config = load_config(config_file)
         except ConfigError as error:
             raise OptionsError(str(error)) from None
+        from pathlib import Path  # loaded by the config parser already
+
         options = options_from_config(config, str(Path(config_file)))
     options.flag_overrides = dict(flag_overrides)
     options = options.with_flags()

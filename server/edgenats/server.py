@@ -11,13 +11,12 @@ import asyncio
 import base64
 import logging
 import os
-import platform
 import signal
+import sys
 import time
 from collections import deque
 from enum import Enum
 from itertools import chain
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
@@ -285,7 +284,7 @@ class Server:
             "server_name": self.server_name,
             "version": NATS_COMPAT_VERSION,
             "proto": 1,
-            "go": f"python{platform.python_version()} edgenats/{__version__}",
+            "go": f"python{sys.version.split()[0]} edgenats/{__version__}",
             "host": options.host,
             "port": self.client_port,
             "headers": True,
@@ -350,7 +349,8 @@ class Server:
         self._listener = Listener(self.loop, "Client", sock, self._accept_client)
         self._refresh_info()  # with the port the system picked for `-p -1`
         if options.pid_file:
-            Path(options.pid_file).write_text(str(os.getpid()))
+            with open(options.pid_file, "w") as pid_file:
+                pid_file.write(str(os.getpid()))
         from edgenats.system import SystemAccount
 
         self.system = SystemAccount(self)
