@@ -18,12 +18,12 @@ from edgenats.client_tls_settings import ClientTLSSettings, parse_client_tls, tl
 from edgenats.conf import ConfigError, ConfigMap, Position, load_config, locate_message
 from edgenats.conf.units import parse_duration, parse_size, positive_duration
 from edgenats.jetstream.settings import JetStreamSettings, parse_jetstream
-from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
-from edgenats.websocket.config import WebSocketSettings, parse_websocket
 
 if TYPE_CHECKING:
     from edgenats.auth.account_resolver import ResolverSettings
     from edgenats.auth.operator import TrustedOperators
+    from edgenats.leafnode.config import LeafNodeSettings
+    from edgenats.websocket.config import WebSocketSettings
 
 DEFAULT_PORT = 4222
 # nats-server's port -1: the system picks a free port (reported in INFO, /varz and the banner).
@@ -277,10 +277,14 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.accounts = _as_map(value, key)
         options.account_settings = parse_accounts(value)
     elif key in ("leafnodes", "leaf"):
+        from edgenats.leafnode.config import parse_leafnodes  # loaded by a config with the block only
+
         options.leafnodes = parse_leafnodes(value)
     elif key in ("system_account", "system"):
         options.system_account = _as_str(value, key)
     elif key in ("websocket", "ws"):
+        from edgenats.websocket.config import parse_websocket  # likewise
+
         options.websocket = parse_websocket(value)
     elif key == "jetstream":
         options.jetstream = parse_jetstream(value)
