@@ -18,7 +18,6 @@ import time
 from typing import TYPE_CHECKING
 
 from edgenats.account import Account
-from edgenats.account_claims import AccountClaimsError
 from edgenats.account_config import NO_LIMIT, account_limits, smaller_limit
 from edgenats.auth import RESERVED_QUEUE_GROUP, Authenticator, LoginState, ReplyAllowance, new_nonce
 from edgenats.client_tls import Opening, peer_certificate
@@ -59,7 +58,7 @@ class ClientConnection(Connection):
         "version",
         "login",
         "nonce",
-        "credentials",
+        "logged_in_with",
         "_checked_publish",
         "_route",
         "_connect_info_pending",
@@ -95,7 +94,8 @@ class ClientConnection(Connection):
         # The nonce the INFO carries for an nkey signature ("" without nkey users); made here, as the
         # INFO may go out from a TLS port's acceptor before the session opens.
         self.nonce = new_nonce() if server.authenticator.nonce_required else ""
-        self.credentials: dict | None = None
+        # The CONNECT options of the login (the parser's object, not a copy), checked again after a reload.
+        self.logged_in_with: ConnectOptions | None = None
         self._checked_publish = True
         self._connect_info_pending = False
         # The auth timeout while awaiting CONNECT, the delayed refusal while refusing.
@@ -176,6 +176,8 @@ class ClientConnection(Connection):
         cannot be applied."""
         if user.jwt is None:
             return True
+        from edgenats.account_claims import AccountClaimsError  # operator mode only, like the JWT code
+
         try:
             self.server.load_jwt_account(user.jwt.account_claims)
         except AccountClaimsError as error:
@@ -257,7 +259,7 @@ class ClientConnection(Connection):
         self.parser.max_control_line = options.max_control_line
         if self.login is not LoginState.CONNECTED:
             return
-        credentials = self.credentials or {}
+        credentials = self.logged_in_with.credentials() if self.logged_in_with is not None else {}
         user = self._authenticate(credentials)
         if user is None and self.server.authenticator.revoked(credentials):
             log.error("%s - User Authentication Revoked", self.describe())
@@ -313,8 +315,7 @@ class ClientConnection(Connection):
         self.name = options.name
         self.lang = options.lang
         self.version = options.version
-        # Kept to check again after a reload; the rest of CONNECT is not needed once applied.
-        self.credentials = options.credentials()
+        self.logged_in_with = options
         self.parser.connect_required = False
         self.parser.headers_allowed = options.headers
         self.parser.pedantic = options.pedantic

@@ -13,17 +13,16 @@ byte (`connect_accepted_socket`). What a client certificate maps to under `verif
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import socket
-import ssl
 from enum import Enum
 from typing import Protocol
 
 from edgenats.client_tls_settings import MIN_VERSIONS, ClientTLSSettings
 from edgenats.protocol.framing import error_line, info_line
 from edgenats.tls import server_tls_context
+from edgenats.tls_runtime import load_ssl
 
 log = logging.getLogger("edgenats")
 
@@ -31,6 +30,8 @@ log = logging.getLogger("edgenats")
 def public_key_pin(certificate_der: bytes) -> str:
     """The `pinned_certs` entry of a certificate: SHA-256 of its DER SubjectPublicKeyInfo, hex."""
     # Imported on first use: only a port with pinned certificates needs the X.509 code.
+    import hashlib
+
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
@@ -84,7 +85,7 @@ class ClientTLS:
         self.allow_non_tls = allow_non_tls  # TLS offered, plain text served too
         context = server_tls_context(settings)
         if settings.min_version:
-            context.minimum_version = MIN_VERSIONS[settings.min_version]
+            context.minimum_version = load_ssl().TLSVersion[MIN_VERSIONS[settings.min_version]]
         self.context = context
         self.certificate_not_after = _not_after(settings.cert_file)
 
@@ -275,12 +276,16 @@ def peer_certificates(transport: asyncio.BaseTransport | None) -> list[dict]:
     # What the client sent, its own certificate first: Python 3.13's SSLObject.get_unverified_chain(), which
     # 3.10 to 3.12 already have on the object underneath (returning certificate objects there).
     sent = ssl_object._sslobj.get_unverified_chain()
-    chain = [certificate.public_bytes(ssl._ssl.ENCODING_DER) for certificate in sent]
+    import hashlib
+
+    der_encoding = load_ssl()._ssl.ENCODING_DER
+    chain = [certificate.public_bytes(der_encoding) for certificate in sent]
     return [{"subject": x509.load_der_x509_certificate(der).subject.rfc4514_string(),
              "spki_sha256": public_key_pin(der), "cert_sha256": hashlib.sha256(der).hexdigest()} for der in chain]
 
 
 def _reason(error: BaseException) -> str:
+    ssl = load_ssl()
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"failed to verify certificate: {error.verify_message}"
     if isinstance(error, ssl.SSLError) and error.reason:

@@ -6,7 +6,6 @@ implement is refused by name.
 from __future__ import annotations
 
 import re
-import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +15,8 @@ from edgenats.conf.units import parse_duration
 DEFAULT_TIMEOUT = 2.0
 # `handshake_first: auto`: how long to wait for a TLS-first client before sending the INFO in plain text.
 AUTO_FALLBACK_DELAY = 0.05
-MIN_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+# `min_version` values and the names of ssl.TLSVersion they stand for.
+MIN_VERSIONS = {"1.2": "TLSv1_2", "1.3": "TLSv1_3"}
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 # Keys nats-server knows in this block that edgenats does not implement: refused by name.
 _NOT_SUPPORTED = {

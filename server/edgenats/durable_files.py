@@ -5,7 +5,10 @@ kept), and a folder is fsynced after a file in it is created, renamed or removed
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TEMPORARY_SUFFIX = ".tmp"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -60,7 +60,7 @@ class ServiceImport:
         self._singleton = export.response_type == SINGLETON
         self._threshold = export.response_threshold
         self._loop = loop
-        self._prefix = f"_R_.{secrets.token_hex(4)}."
+        self._prefix = f"_R_.{os.urandom(4).hex()}."
         # Reply-subject suffix -> (the requester's reply subject, the timer that forgets it).
         self._pending: dict[str, tuple[str, asyncio.TimerHandle]] = {}
         self._requests = importer.subscribe_internal(imported.local, self._request)
@@ -70,7 +70,7 @@ class ServiceImport:
         headers = with_request_info(headers, self._importer.name)
         if reply is None:
             return self._exporter.publish_internal(self._apply(subject), payload, None, headers)
-        suffix = secrets.token_hex(6)
+        suffix = os.urandom(6).hex()
         self._pending[suffix] = (reply, self._loop.call_later(self._threshold, self._forget, suffix))
         delivered = self._exporter.publish_internal(self._apply(subject), payload, self._prefix + suffix, headers)
         if not delivered:

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgenats.account_config import AccountSettings, parse_accounts
 from edgenats.auth import AuthConfigError
-from edgenats.auth.account_resolver import ResolverSettings, parse_preload, parse_resolver
 from edgenats.auth.config import parse_auth_settings
-from edgenats.auth.jwt_codec import decode_jwt
-from edgenats.auth.operator import TrustedOperators, read_operators
 from edgenats.client_tls_settings import ClientTLSSettings, parse_client_tls, tls_from_flags
 from edgenats.conf import ConfigError, ConfigMap, Position, load_config, locate_message
 from edgenats.conf.units import parse_duration, parse_size, positive_duration
 from edgenats.jetstream.settings import JetStreamSettings, parse_jetstream
-from edgenats.leafnode.config import LeafNodeSettings, parse_leafnodes
-from edgenats.websocket.config import WebSocketSettings, parse_websocket
+
+if TYPE_CHECKING:
+    from edgenats.auth.account_resolver import ResolverSettings
+    from edgenats.auth.operator import TrustedOperators
+    from edgenats.leafnode.config import LeafNodeSettings
+    from edgenats.websocket.config import WebSocketSettings
 
 DEFAULT_PORT = 4222
 # nats-server's port -1: the system picks a free port (reported in INFO, /varz and the banner).
@@ -277,10 +277,14 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
         options.accounts = _as_map(value, key)
         options.account_settings = parse_accounts(value)
     elif key in ("leafnodes", "leaf"):
+        from edgenats.leafnode.config import parse_leafnodes  # loaded by a config with the block only
+
         options.leafnodes = parse_leafnodes(value)
     elif key in ("system_account", "system"):
         options.system_account = _as_str(value, key)
     elif key in ("websocket", "ws"):
+        from edgenats.websocket.config import parse_websocket  # likewise
+
         options.websocket = parse_websocket(value)
     elif key == "jetstream":
         options.jetstream = parse_jetstream(value)
@@ -307,6 +311,10 @@ def _apply_key(options: Options, key: str, value: Any) -> None:
 
 
 def _apply_operator_key(options: Options, key: str, value: Any) -> None:
+    # Operator mode's code is loaded only by a config that uses it.
+    from edgenats.auth.account_resolver import ResolverSettings, parse_preload, parse_resolver
+    from edgenats.auth.operator import read_operators
+
     resolver = options.resolver or ResolverSettings()
     try:
         if key in ("operator", "operators"):
@@ -325,6 +333,8 @@ def _validate_operator_mode(options: Options, origin: str) -> None:
     operators = options.operators
     if operators is None:
         return
+    from edgenats.auth.jwt_codec import decode_jwt
+
     if options.resolver is None:
         raise OptionsError(f"{origin}: operators require an account resolver to be configured")
     if options.accounts:
@@ -445,6 +455,8 @@ def load_options(config_file: str | None, flag_overrides: dict[str, Any]) -> Opt
             config = load_config(config_file)
         except ConfigError as error:
             raise OptionsError(str(error)) from None
+        from pathlib import Path  # loaded by the config parser already
+
         options = options_from_config(config, str(Path(config_file)))
     options.flag_overrides = dict(flag_overrides)
     options = options.with_flags()

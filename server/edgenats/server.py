@@ -11,31 +11,26 @@ import asyncio
 import base64
 import logging
 import os
-import platform
 import signal
+import sys
 import time
 from collections import deque
 from enum import Enum
 from itertools import chain
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.account import GLOBAL_ACCOUNT, Account
 from edgenats.account_config import AccountSettings
 from edgenats.auth import AuthConfigError, Authenticator, LoginGuard, LoginState
-from edgenats.auth.account_resolver import AccountResolver, ResolverSettings, build_resolver, store_preloads
 from edgenats.auth.config import DEFAULT_AUTH_TIMEOUT
-from edgenats.auth.dir_resolver import DirectoryResolver
 from edgenats.auth.identity import STANDARD
 from edgenats.backpressure import Backpressure
 from edgenats.client import ClientConnection
 from edgenats.client_tls import ClientTLS, TLSAcceptor
 from edgenats.connection import Connection
 from edgenats.imports import Imports
-from edgenats.jwt_accounts import JwtAccounts
 from edgenats.lame_duck import run_lame_duck
-from edgenats.leafnode.config import LeafNodeSettings
 from edgenats.listen_errors import describe_address, opening
 from edgenats.listener import Listener, bind_listening_socket
 from edgenats.logs import configure_logging
@@ -45,7 +40,9 @@ from edgenats.surface import ClosedConnection
 from edgenats.systemd import SystemdNotifier
 
 if TYPE_CHECKING:
+    from edgenats.auth.account_resolver import AccountResolver, ResolverSettings
     from edgenats.jetstream.service import JetStream
+    from edgenats.jwt_accounts import JwtAccounts
     from edgenats.leafnode.manager import LeafNodes
     from edgenats.monitor.server import MonitorServer
     from edgenats.system import SystemAccount
@@ -73,8 +70,9 @@ _SIGNAL_NAMES = {signal.SIGINT: "interrupt", signal.SIGTERM: "terminated", signa
 
 def _fixed(setting: object) -> object:
     """A setting as reload compares it: the leafnodes block less the remotes' drain rates, the resolver
-    less its preloaded JWTs."""
-    return setting.fixed() if isinstance(setting, LeafNodeSettings | ResolverSettings) else setting
+    less its preloaded JWTs (the two settings with a `fixed()`)."""
+    fixed = getattr(setting, "fixed", None)
+    return fixed() if fixed is not None else setting
 
 
 def new_server_id() -> str:
@@ -102,9 +100,37 @@ def build_authenticator(options: Options, resolver: AccountResolver | None = Non
         raise OptionsError("\n".join(block_errors(options, error))) from None
 
 
+def build_account_resolver(options: Options) -> AccountResolver | None:
+    """Operator mode's account resolver; None outside it (and the resolver code not loaded)."""
+    if options.operators is None or not options.resolver:
+        return None
+    from edgenats.auth.account_resolver import build_resolver
+
+    return build_resolver(options.resolver)
+
+
+def rebuilt_resolver(resolver: AccountResolver | None, settings: ResolverSettings) -> AccountResolver:
+    """A reload's resolver when its settings changed: made again, except a directory resolver, which
+    stays (its folder takes the new preloads: `stored_preloads`)."""
+    from edgenats.auth.account_resolver import build_resolver
+    from edgenats.auth.dir_resolver import DirectoryResolver
+
+    return resolver if isinstance(resolver, DirectoryResolver) else build_resolver(settings)
+
+
+def stored_preloads(resolver: AccountResolver | None, settings: ResolverSettings) -> list[str]:
+    """After a reload that changed the resolver's settings: the accounts whose JWT the new preloads
+    replaced in a directory resolver's folder (none for other resolvers)."""
+    from edgenats.auth.account_resolver import store_preloads
+    from edgenats.auth.dir_resolver import DirectoryResolver
+
+    return store_preloads(resolver, settings.preload) if isinstance(resolver, DirectoryResolver) else []
+
+
 def build_jwt_accounts(server: Server) -> JwtAccounts:
     """Operator mode's live accounts, their claims read through the resolver as logins read them."""
     from edgenats.auth.jwt_login import JwtLogin
+    from edgenats.jwt_accounts import JwtAccounts
 
     def claims(key: str) -> dict | None:
         # The resolver of the moment: a reload may make a MEMORY resolver again.
@@ -158,8 +184,7 @@ class Server:
         self.start_time = time.time()
         self.config_load_time = self.start_time
         # Operator mode: where account JWTs come from.
-        self.account_resolver: AccountResolver | None = (
-            build_resolver(options.resolver) if options.operators is not None and options.resolver else None)
+        self.account_resolver = build_account_resolver(options)
         self.authenticator = build_authenticator(options, self.account_resolver)
         self.login_guard = LoginGuard(options.max_pending_connects, options.auth_failure_delay)
         self.client_tls = build_client_tls(options)
@@ -285,7 +310,7 @@ class Server:
             "server_name": self.server_name,
             "version": NATS_COMPAT_VERSION,
             "proto": 1,
-            "go": f"python{platform.python_version()} edgenats/{__version__}",
+            "go": f"python{sys.version.split()[0]} edgenats/{__version__}",
             "host": options.host,
             "port": self.client_port,
             "headers": True,
@@ -359,7 +384,8 @@ class Server:
         self._listener = Listener(self.loop, "Client", sock, self._accept_client)
         self._refresh_info()  # with the port the system picked for `-p -1`
         if options.pid_file:
-            Path(options.pid_file).write_text(str(os.getpid()))
+            with open(options.pid_file, "w") as pid_file:
+                pid_file.write(str(os.getpid()))
         from edgenats.system import SystemAccount
 
         self.system = SystemAccount(self)
@@ -520,8 +546,9 @@ class Server:
             # The resolver is made again only when its settings changed (a MEMORY preload may); a
             # directory resolver stays, its folder taking the new preloads below.
             resolver = self.account_resolver
-            if new.resolver != old.resolver and not isinstance(resolver, DirectoryResolver):
-                resolver = build_resolver(new.resolver)
+            resolver_changed = new.resolver != old.resolver
+            if resolver_changed:
+                resolver = rebuilt_resolver(resolver, new.resolver)
             authenticator = build_authenticator(new, resolver)
             client_tls = build_client_tls(new)
         except OptionsError as error:
@@ -539,8 +566,8 @@ class Server:
         self.config_load_time = time.time()
         configure_logging(new.debug, new.trace, new.logtime, new.log_file)
         self._refresh_info()
-        if isinstance(resolver, DirectoryResolver) and new.resolver != old.resolver:
-            for key in store_preloads(resolver, new.resolver.preload):
+        if resolver_changed:
+            for key in stored_preloads(resolver, new.resolver):
                 self.jwt_accounts.changed(key)
         if self.jwt_accounts is not None:
             self.jwt_accounts.run_imports()

@@ -3,8 +3,12 @@ WebSocket port), from any block with cert_file, key_file, ca_file and verify."""
 
 from __future__ import annotations
 
-import ssl
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from edgenats.tls_runtime import load_ssl
+
+if TYPE_CHECKING:
+    import ssl
 
 
 class ServerTLSSettings(Protocol):
@@ -16,6 +20,7 @@ class ServerTLSSettings(Protocol):
 
 def server_tls_context(tls: ServerTLSSettings) -> ssl.SSLContext:
     """Our certificate; the CA (if given) to check clients with; client certificates required with verify."""
+    ssl = load_ssl()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         context.load_cert_chain(tls.cert_file, tls.key_file)

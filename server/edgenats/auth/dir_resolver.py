@@ -18,12 +18,15 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgenats.auth.jwt_codec import JwtError, decode_jwt
 from edgenats.auth.nkey_keys import PREFIX_ACCOUNT, public_key_bytes
 from edgenats.conf.units import parse_duration
 from edgenats.durable_files import fsync_path, replace_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = logging.getLogger("edgenats")
 
@@ -104,6 +107,8 @@ class DirectoryResolver:
     them on disk first, then in memory."""
 
     def __init__(self, settings: DirResolverSettings) -> None:
+        from pathlib import Path  # with a directory resolver only
+
         self.settings = settings
         self.folder = Path(settings.dir)
         self.folder.mkdir(parents=True, exist_ok=True)

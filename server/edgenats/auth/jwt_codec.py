@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 import time
@@ -121,6 +120,8 @@ def _migrated(claims: dict) -> dict:
 
 def _claims_id(claims: dict) -> str:
     """A repeatable id for `claims`: base32 of SHA-512/256 of the common fields, as the jwt library makes `jti`."""
+    import hashlib  # OpenSSL's libcrypto: loaded where a jti is computed, not by every broker
+
     common = {key: claims[key] for key in ("aud", "exp", "iat", "iss", "name", "sub", "nbf") if key in claims}
     digest = hashlib.new("sha512_256", json.dumps(common, sort_keys=True).encode()).digest()
     return base64.b32encode(digest).rstrip(b"=").decode()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import AuthConfigError
 from .jwt_codec import JwtError, decode_jwt
@@ -62,6 +61,8 @@ class TrustedOperators:
 
 def _token_text(value: str) -> str:
     """The operator JWT a setting names: the file's token (armoured or bare), or the value itself."""
+    from pathlib import Path  # operator mode only
+
     try:
         contents = Path(value).read_text()
     except OSError as error:

@@ -1,6 +1,5 @@
 """Password and token checks: bcrypt hashes as nats-server recognises them, else constant-time compare."""
 
-import hmac
 import re
 
 _BCRYPT_HASH = re.compile(r"\$2[abxy]\$\d{2}\$")
@@ -20,6 +19,10 @@ def verify_password(configured: str, offered: str | None) -> bool:
     offered_bytes = (offered or "").encode("utf-8")
     if is_bcrypt_hash(configured):
         return _bcrypt_matches(configured, offered_bytes)
+    # Imported on first use: hmac loads OpenSSL's libcrypto (via hashlib), which a broker without
+    # passwords does not carry.
+    import hmac
+
     return hmac.compare_digest(configured.encode("utf-8"), offered_bytes)
 
 

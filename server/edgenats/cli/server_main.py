@@ -7,13 +7,11 @@ name rather than ignored.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import os
 import sys
 
 from edgenats import NATS_COMPAT_VERSION, __version__
-from edgenats.jetstream.errors import CipherError
-from edgenats.logs import configure_logging
-from edgenats.options import OptionsError, load_options
+from edgenats.tls_runtime import import_asyncio_without_ssl
 
 PROGRAM = "edgenats-server"
 
@@ -29,9 +27,27 @@ _UNSUPPORTED_FLAGS = {
 }
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's layout, the terminal's width found as shutil.get_terminal_size finds it: argparse asks
+    shutil itself, which loads bz2 and lzma (0.6 MB) into every broker for a help text seldom printed."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = int(os.environ["COLUMNS"])
+        except (KeyError, ValueError):
+            columns = 0
+        if columns <= 0:
+            try:
+                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+            except (AttributeError, ValueError, OSError):
+                columns = 0
+        super().__init__(prog, width=(columns or 80) - 2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
+        formatter_class=_HelpFormatter,
         description="A NATS-compatible message broker for edge nodes (nats-server flags).",
     )
     server = parser.add_argument_group("Server Options")
@@ -103,6 +119,8 @@ def flag_overrides(arguments: argparse.Namespace) -> dict:
 
 
 def _install_event_loop_policy() -> None:
+    import asyncio
+
     try:
         import uvloop
     except ImportError:
@@ -119,6 +137,14 @@ async def _serve(options) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before anything imports asyncio: OpenSSL is loaded only once TLS is configured (tls_runtime).
+    import_asyncio_without_ssl()
+    import asyncio
+
+    from edgenats.jetstream.errors import CipherError
+    from edgenats.logs import configure_logging
+    from edgenats.options import OptionsError, load_options
+
     argv = list(sys.argv[1:] if argv is None else argv)
     refuse_unsupported(argv)
     arguments = build_parser().parse_args(argv)

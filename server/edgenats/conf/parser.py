@@ -9,16 +9,21 @@ import copy
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .lexer import Token, TokenKind, tokenize
 from .model import ConfigError, ConfigMap, Position
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MAX_INCLUDE_DEPTH = 16
 
 
 def load_config(path: str | os.PathLike) -> ConfigMap:
     """Reads and parses a config file, following its includes."""
+    from pathlib import Path  # here, not at import: a broker started without a config never loads pathlib
+
     file_path = Path(path)
     text = read_config_file(file_path, error_filename=str(file_path), error_line=0)
     with _recursion_reported_as(str(file_path)):
@@ -27,6 +32,8 @@ def load_config(path: str | os.PathLike) -> ConfigMap:
 
 def parse_config_text(text: str, filename: str = "<string>", base_dir: Path | None = None) -> ConfigMap:
     """Parses config text; includes are found relative to base_dir (default: the working directory)."""
+    from pathlib import Path
+
     with _recursion_reported_as(filename):
         return _parse(text, filename, Path.cwd() if base_dir is None else Path(base_dir), ())
 
@@ -145,5 +152,7 @@ def _environment_value(name: str, raw: str) -> object:
         return raw
     if any(token.kind in (TokenKind.VARIABLE, TokenKind.INCLUDE) for token in tokens):
         return raw
+    from pathlib import Path
+
     parsed = _Parser(tokens, f"environment variable {name}", Path.cwd(), ()).parse()
     return parsed["value"] if list(parsed) == ["value"] else raw

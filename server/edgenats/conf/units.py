@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 # nats-server's suffixes: a bare letter is a power of 1000, with "b", "i" or "ib" a power of 1024.
 SIZE_MULTIPLIERS: dict[str, int] = {"": 1}
@@ -14,10 +13,14 @@ for _power, _letter in enumerate("kmgtpe", start=1):
 
 _SIZE_RE = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*([a-zA-Z]*)\s*")
 _DURATION_PART_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_DURATION_UNITS = {
-    "ns": Decimal("1e-9"), "us": Decimal("1e-6"), "µs": Decimal("1e-6"), "μs": Decimal("1e-6"),
-    "ms": Decimal("1e-3"), "s": Decimal(1), "m": Decimal(60), "h": Decimal(3600),
-}
+_NANOSECONDS = {"ns": 1, "us": 1000, "µs": 1000, "μs": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+                "h": 3600 * 10**9}
+
+
+def _decimal_fraction(text: str) -> tuple[int, int]:
+    """A decimal number ("12", "1.5", "-.25") exactly, as numerator and denominator (a power of ten)."""
+    whole, _, fraction = text.partition(".")
+    return int((whole or "0") + fraction), 10 ** len(fraction)
 
 
 def parse_size(value: int | str) -> int:
@@ -30,7 +33,9 @@ def parse_size(value: int | str) -> int:
     multiplier = SIZE_MULTIPLIERS.get(match.group(2).lower()) if match else None
     if match is None or multiplier is None:
         raise ValueError(f"invalid size {value!r}: expected a number with an optional suffix like KB or MB")
-    return int(Decimal(match.group(1)) * multiplier)
+    numerator, denominator = _decimal_fraction(match.group(1))
+    whole = abs(numerator) * multiplier // denominator  # truncated toward zero
+    return -whole if numerator < 0 else whole
 
 
 def parse_duration(value: int | float | str) -> float:
@@ -44,17 +49,21 @@ def parse_duration(value: int | float | str) -> float:
     body = text[1:] if text[:1] in "+-" else text
     if body == "0":
         return 0.0
-    total = Decimal(0)
+    # Exact until the one division at the end (int / int rounds correctly): nanoseconds * `scale`.
+    total, scale = 0, 1
     position = 0
     while position < len(body):
         part = _DURATION_PART_RE.match(body, position)
         if part is None:
             break
-        total += Decimal(part.group(1)) * _DURATION_UNITS[part.group(2)]
+        numerator, denominator = _decimal_fraction(part.group(1))
+        if denominator > scale:
+            total, scale = total * (denominator // scale), denominator
+        total += numerator * _NANOSECONDS[part.group(2)] * (scale // denominator)
         position = part.end()
     if not body or position != len(body):
         raise ValueError(f"invalid duration {value!r}: expected something like \"10s\", \"2m\" or \"1m30s\"")
-    return sign * float(total)
+    return sign * (total / (scale * 10**9))
 
 
 def positive_duration(value: int | float | str, what: str) -> float:

@@ -6,12 +6,13 @@ default, or `aes`)."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgenats.conf.units import parse_size, positive_duration
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_SYNC_INTERVAL = 120.0
 
@@ -33,8 +34,12 @@ class JetStreamSettings:
 
     def root(self) -> tuple[Path, bool]:
         """The data folder, and whether it is the temporary default."""
+        from pathlib import Path  # with JetStream only
+
         if self.store_dir:
             return Path(self.store_dir) / "jetstream", False
+        import tempfile
+
         return Path(tempfile.gettempdir()) / "edgenats" / "jetstream", True
 
 

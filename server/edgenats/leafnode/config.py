@@ -6,9 +6,8 @@ the link code only ever sees settings that can be used.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from edgenats.conf.units import positive_duration, positive_size
 from edgenats.connection import WriteTimeout
@@ -137,6 +136,8 @@ def _write_timeout(value: object, where: str) -> WriteTimeout:
 
 
 def parse_url(text: object, where: str) -> RemoteURL:
+    from urllib.parse import unquote, urlsplit  # with leaf remotes only, like the rest of urllib's users
+
     url_text = _text(text, where)
     if "://" not in url_text:
         url_text = "nats-leaf://" + url_text
@@ -163,6 +164,8 @@ def parse_proxy(block: object, where: str) -> ProxySettings:
     values: dict = {}
     for key, value in fields.items():
         if key == "url":
+            from urllib.parse import urlsplit
+
             url = _text(value, f"{where}.url")
             parts = urlsplit(url)
             if parts.scheme.lower() not in ("http", "https"):
@@ -231,7 +234,7 @@ def parse_remote(block: object, where: str) -> RemoteSettings:
             values["account"] = _text(value, f"{where}.{key}")
         elif key == "credentials":
             path = _text(value, f"{where}.credentials")
-            if not Path(path).is_file():
+            if not os.path.isfile(path):
                 raise ValueError(f"{where}.credentials: file {path!r} not found")
             values["credentials"] = path
         elif key in ("nkey", "seed"):

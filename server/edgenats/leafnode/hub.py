@@ -4,7 +4,7 @@ of the leaf port. One per server, shared by every accepted link."""
 
 from __future__ import annotations
 
-import platform
+import sys
 from typing import TYPE_CHECKING
 
 from edgenats import NATS_COMPAT_VERSION, __version__
@@ -53,7 +53,7 @@ class HubHandshake:
             "server_name": server.server_name,
             "version": NATS_COMPAT_VERSION,
             "proto": 1,
-            "go": f"python{platform.python_version()} edgenats/{__version__}",
+            "go": f"python{sys.version.split()[0]} edgenats/{__version__}",
             "host": settings.host or "0.0.0.0",
             "port": settings.port,
             "headers": True,

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import ssl
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
@@ -40,6 +39,8 @@ from edgenats.subjects import is_valid_subscription_subject
 from edgenats.sublist import Subscription
 
 if TYPE_CHECKING:
+    import ssl
+
     from edgenats.account import Account
     from edgenats.leafnode.config import RemoteSettings, RemoteURL
     from edgenats.leafnode.hub import HubHandshake
@@ -359,7 +360,7 @@ class LeafLink(Connection):
                                            server_hostname=server_hostname),
                 timeout=timeout,
             )
-        except (TimeoutError, OSError, ssl.SSLError, ValueError) as error:
+        except (TimeoutError, OSError, ValueError) as error:  # ssl.SSLError is an OSError
             self._tls_upgrading = False
             log.error("%s - TLS handshake error: %s", self.describe(), error or type(error).__name__)
             self.abort("TLS Handshake Error")

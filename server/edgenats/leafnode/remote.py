@@ -15,15 +15,17 @@ import asyncio
 import dataclasses
 import logging
 import random
-import ssl
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from edgenats.leafnode.config import RemoteSettings, RemoteURL
 from edgenats.leafnode.link import LeafLink, LinkRegistry
 from edgenats.pacing import Pacer
+from edgenats.tls_runtime import load_ssl
 
 if TYPE_CHECKING:
+    import ssl
+
     from edgenats.surface import ServerSurface
 
 log = logging.getLogger("edgenats")
@@ -85,6 +87,7 @@ class RemoteDialer:
     def tls_context(self) -> ssl.SSLContext:
         """The client side of TLS to this remote's hub."""
         tls = self.remote.tls
+        ssl = load_ssl()
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
         if tls is not None:
             if tls.ca_file:

@@ -4,8 +4,6 @@ would refuse raises `QueryError`, answered with 400 and nats-server's message.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-
 DEFAULT_LIMIT = 1024
 
 
@@ -15,6 +13,8 @@ class QueryError(Exception):
 
 class Query:
     def __init__(self, query_string: str) -> None:
+        from urllib.parse import parse_qs  # at the first report asked for, not in every broker
+
         self._values = parse_qs(query_string, keep_blank_values=True)
 
     def text(self, name: str, default: str = "") -> str:

@@ -11,7 +11,6 @@ system the store folder is on, so an operator sees how full the SD card is.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from typing import TYPE_CHECKING
 
@@ -55,6 +54,8 @@ def _per_kind(clients: int, leafs: int = 0) -> dict[str, int]:
 def _jetstream(server: ServerSurface) -> dict:
     if server.jetstream is None:
         return {}
+    import shutil
+
     from edgenats.jetstream.jsz import build_varz_jetstream  # loaded with JetStream only
 
     document = build_varz_jetstream(server.jetstream)

@@ -54,6 +54,8 @@ _VERBS = {verb[:2]: verb for verb in (PUB, HPUB, HMSG, SUB, UNSUB, PING, PONG, C
 _FIRST_BYTES = frozenset(verb[0] for verb in _VERBS.values())
 _SEPARATED_VERBS = frozenset((PUB, HPUB, HMSG, SUB, UNSUB, ERR))
 _LINE_VERBS = frozenset((PING, PONG, OK))
+# The options of a client before its first CONNECT (immutable, so shared).
+_DEFAULT_CONNECT = ConnectOptions()
 _SPACE, _TAB, _CR, _ZERO = 32, 9, 13, 48
 # SUB and UNSUB split on \r (and \n) as well as on spaces and tabs; PUB and HPUB only on the latter.
 # Repeated PUB frames compared one by one before a run is checked in strided blocks (each 4x larger).
@@ -207,8 +209,8 @@ class ClientProtocolParser(PendingInput):
         self.headers_allowed = False
         # As nats-server before any CONNECT: pedantic.
         self.pedantic = True
-        # What the CONNECTs so far amount to; each one updates it.
-        self.connect_options = ConnectOptions()
+        # What the CONNECTs so far amount to; each one updates it (a new object: until then all share one).
+        self.connect_options = _DEFAULT_CONNECT
         self._message: tuple | None = None
 
     def feed(self, data: bytes) -> None:

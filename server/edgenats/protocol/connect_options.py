@@ -34,7 +34,7 @@ _INTEGER_RANGES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConnectOptions:
     """The options of nats-server's ClientOpts that a client connection uses, with its defaults."""
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from edgenats.monitor.formats import go_json
 from edgenats.monitor.varz import ProcessUsage
-from edgenats.system.claims import claims_responders
 from edgenats.system.messages import build_statsz, client_block, event_envelope, server_block
 from edgenats.system.responders import Responders
 
@@ -49,9 +48,13 @@ class SystemAccount:
 
     def start(self) -> None:
         self._subscriptions = Responders(self).subscribe()
-        claims = claims_responders(self)
-        if claims is not None:
-            self._subscriptions += claims.subscribe()
+        if self.server.account_resolver is not None:
+            # Operator mode only: the claims requests and the JWT code they need are not loaded otherwise.
+            from edgenats.system.claims import claims_responders
+
+            claims = claims_responders(self)
+            if claims is not None:
+                self._subscriptions += claims.subscribe()
         self._statsz_timer = self.server.loop.call_later(self._statsz_interval, self._statsz_heartbeat)
 
     def stop(self) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlencode
 
 from edgenats.monitor.connz import build_connz
 from edgenats.monitor.query import Query, QueryError
@@ -145,6 +144,13 @@ def _connz_query(options: dict) -> Query:
         if state not in _CONNZ_STATES:
             raise QueryError(f"invalid connection state: {state}")
         values["state"] = _CONNZ_STATES[state]
+    return _query(values)
+
+
+def _query(values: dict) -> Query:
+    """`values` as the query string of the matching HTTP request."""
+    from urllib.parse import urlencode  # at the first request, as the HTTP endpoints' query parsing
+
     return Query(urlencode(values))
 
 
@@ -154,7 +160,7 @@ def _subsz_query(options: dict) -> Query:
         values["acc"] = options["account"]
     if options.get("subscriptions"):
         values["subs"] = 1
-    return Query(urlencode(values))
+    return _query(values)
 
 
 def _jsz(server: ServerSurface, options: dict, account: str | None = None) -> dict:

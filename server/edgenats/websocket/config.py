@@ -8,7 +8,6 @@ http(s) URLs with a host), so a bad block is refused at start-up naming the key 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from edgenats.conf.units import parse_duration
 from edgenats.leafnode.config import TLSSettings, parse_tls
@@ -37,6 +36,8 @@ class Origin:
     @classmethod
     def parse(cls, text: str) -> Origin | None:
         """The origin in an `Origin` header or an `allowed_origins` entry; None when it cannot be read."""
+        from urllib.parse import urlsplit  # with allowed origins only
+
         try:
             parts = urlsplit(text)
             port = parts.port

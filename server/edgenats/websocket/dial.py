@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ssl
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import h11
 from wsproto import ConnectionType, WSConnection
@@ -21,6 +21,9 @@ from wsproto.extensions import PerMessageDeflate
 from edgenats.connection import Connection
 from edgenats.leafnode.config import ProxySettings, RemoteURL
 from edgenats.websocket.adapter import LEAF_PATH, AdapterState, WebSocketAdapter
+
+if TYPE_CHECKING:
+    import ssl
 
 
 class DialAdapter(WebSocketAdapter):
