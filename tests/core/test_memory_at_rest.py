@@ -13,6 +13,7 @@ from pathlib import Path
 import nats
 import pytest
 import trustme
+from edgenats.bench.idle_connections import raise_open_files_limit
 from servers import start_server
 
 MB = 1 << 20
@@ -97,6 +98,7 @@ def test_an_idle_installed_broker_stays_under_20_mb(tmp_path, installed):
 
 @pytest.mark.slow
 def test_5000_idle_connections_to_an_installed_broker_stay_under_40_mb(tmp_path, installed):
+    raise_open_files_limit(CONNECTIONS)  # this process's sockets, and the broker's (it inherits the limit)
     server = start_server("edgenats", tmp_path, env=installed)
     clients: list[socket.socket] = []
     try:
