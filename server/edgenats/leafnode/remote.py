@@ -124,7 +124,8 @@ class RemoteDialer:
                 link.close("Server Shutdown")
                 return
             self.link = link
-            self.state = DialerState.AWAITING_INFO
+            if self.state is DialerState.CONNECTING:  # (the handshake may be done before this resumes)
+                self.state = DialerState.AWAITING_INFO
             reason = await link.done
             self.link = None
             self.last_error = reason
