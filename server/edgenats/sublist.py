@@ -172,6 +172,9 @@ class SubscriptionTrie:
         if cached is not None:
             self.cache_hits += 1
             return cached
+        return self._derive_cached(subject)
+
+    def _derive_cached(self, subject: bytes) -> Any:
         result = self._derive(subject, self._walk(subject))
         if len(self._cache) >= _CACHE_LIMIT:
             self._sweep_cache()
@@ -182,8 +185,10 @@ class SubscriptionTrie:
         """`match` for a subject published once (the reply subject of one request): the cached answer
         if there is one, else one derived for this message and not cached, so that a stream of one-off
         subjects neither churns the cache nor drops the answers of the subjects published all the time
-        (or the one answer shared by the subjects under its head, see `derive_shared`). The caller
-        settles what it is given as it would retire a cached answer."""
+        (or the one answer shared by the subjects under its head, see `derive_shared`). A subject the trie
+        knows by name (a requester's fixed inbox) is no one-off: its answer is derived and cached as
+        `match` does. The caller settles what it is given as it would retire a cached
+        answer."""
         self.matches += 1
         cached = self._cache.get(subject)
         if cached is not None:
@@ -199,7 +204,7 @@ class SubscriptionTrie:
         token = last.decode("latin-1")
         for node in nodes:
             if token in node.children:
-                return self._derive(subject, self._walk(subject))
+                return self._derive_cached(subject)
         return shared if shared is not None else self._derive(subject, any_last)
 
     def _walk_head(self, head: bytes) -> tuple[list[_Node], SubscriptionMatch, Any]:
