@@ -63,6 +63,26 @@ def test_async_info_lines_between_frames_are_skipped(read_size):
     assert counter.owed_pongs() == b"PONG\r\n"
 
 
+@pytest.mark.parametrize("read_size", [1, 3, 17, 40, 4096])
+def test_replies_on_every_token_of_an_inbox_are_counted_and_another_inbox_is_refused(read_size):
+    size = 16
+    header = msg_header("_INBOX.req.00000", 1, size)
+    counter = FixedFrameCounter(header, size, buffer_bytes=read_size, checked_bytes=len("MSG _INBOX.req."))
+    replies = b"".join(msg_header(f"_INBOX.req.{token:05d}", 1, size) + payload(size) + b"\r\n"
+                       for token in (7, 123, 99999, 0, 42))
+    sender, receiver = socket.socketpair()
+    with sender, receiver:
+        sender.sendall(replies)
+        sender.shutdown(socket.SHUT_WR)
+        assert count_until_closed(counter, receiver) == 5
+    stray = FixedFrameCounter(header, size, checked_bytes=len("MSG _INBOX.req."))
+    sender, receiver = socket.socketpair()
+    with sender, receiver:
+        sender.sendall(msg_header("_INBOX.abc.00001", 1, size) + payload(size) + b"\r\n")
+        with pytest.raises(BenchError, match="unexpected bytes"):
+            stray.read_from(receiver)
+
+
 def test_a_server_error_in_the_message_stream_is_reported_with_its_text():
     counter = FixedFrameCounter(msg_header(SUBJECT, 1, 4), 4)
     sender, receiver = socket.socketpair()

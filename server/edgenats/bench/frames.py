@@ -159,7 +159,8 @@ class OrderCheck:
 
 
 class FixedFrameCounter:
-    """Counts MSG frames of one known header and length by counting bytes read with recv_into.
+    """Counts MSG frames of one known header (or header start, `checked_bytes`) and length by counting
+    bytes read with recv_into.
 
     Fast path: a read whose first and last frame boundaries start with the expected header holds only
     such frames (any other byte would shift every later boundary), so its bytes are just added up.
@@ -169,8 +170,9 @@ class FixedFrameCounter:
     """
 
     def __init__(self, header: bytes, size: int, buffer_bytes: int = RECEIVE_BUFFER_BYTES,
-                 order: OrderCheck | None = None) -> None:
-        self.header = header
+                 order: OrderCheck | None = None, checked_bytes: int | None = None) -> None:
+        # Frames may differ after the header's first `checked_bytes` (a reply inbox's token), never in length.
+        self.header = header[:checked_bytes]
         self.order = order
         self.frame_length = len(header) + size + 2
         self.message_bytes = 0

@@ -1,8 +1,11 @@
 """Request/reply runs: sequential latency (p50/p99) and throughput with pipelined requesters.
 
-Responders form one queue group and parse every request (they need its reply subject); requesters only
-count replies. All connections are driven by one selector loop on one thread: no GIL hand-offs between
-threads per message, and a busy loop naturally reads many messages per recv.
+Requesters do what nats-py's and nats.go's `request()` do: one wildcard subscription on their inbox
+(`_INBOX.<id>.*`) and a new reply subject under it for every request (a fixed-width token here, so
+every frame of a run has one length). Responders form one queue group and parse every request (they
+need its reply subject); requesters only count replies. All connections are driven by one selector
+loop on one thread: no GIL hand-offs between threads per message, and a busy loop naturally reads
+many messages per recv.
 """
 
 from __future__ import annotations
@@ -14,7 +17,15 @@ import time
 from collections.abc import Callable
 
 from edgenats.bench.errors import BenchError
-from edgenats.bench.frames import PONG_FRAME, FixedFrameCounter, msg_header, payload, pub_frame, sub_frame
+from edgenats.bench.frames import (
+    CYCLE_BYTES,
+    PONG_FRAME,
+    FixedFrameCounter,
+    msg_header,
+    payload,
+    pub_frame,
+    sub_frame,
+)
 from edgenats.bench.probes import CpuSnapshot, ProcessProbe
 from edgenats.bench.results import ScenarioResult
 from edgenats.bench.settings import BenchSettings
@@ -24,6 +35,44 @@ SERVICE_SUBJECT = "bench.service"
 RESPONDER_GROUP = "bench-responders"
 LATENCY_WARMUP_REQUESTS = 200
 RESPONDER_READ_BYTES = 1 << 18
+# A requester's reply tokens (fixed width) repeat after 2 MiB of requests, at least 4096 and at most
+# 65536 of them: more than a server's subject cache holds, so each reply subject is new to it.
+TOKEN_DIGITS = 5
+FEWEST_TOKENS = 4096
+MOST_TOKENS = 65536
+
+
+class RequestCycle:
+    """A requester's request frames, each with its own reply subject `<inbox>.<token>`, prebuilt as one
+    buffer of equal-length frames; and how its replies look (the inbox and token are the MSG subject)."""
+
+    def __init__(self, inbox: str, body: bytes) -> None:
+        self.inbox = inbox
+        self.frame_length = len(self._frame(0, body))
+        self.tokens = max(FEWEST_TOKENS, min(MOST_TOKENS, CYCLE_BYTES // self.frame_length))
+        self._view = memoryview(b"".join(self._frame(token, body) for token in range(self.tokens)))
+        self._next = 0
+
+    def _frame(self, token: int, body: bytes) -> bytes:
+        return pub_frame(SERVICE_SUBJECT, body, f"{self.inbox}.{token:0{TOKEN_DIGITS}d}")
+
+    def subscription(self) -> bytes:
+        return sub_frame(f"{self.inbox}.*", 1)
+
+    def reply_counter(self, size: int, buffer_bytes: int) -> FixedFrameCounter:
+        """Counts the replies: MSG frames on any token of the inbox."""
+        header = msg_header(f"{self.inbox}.{0:0{TOKEN_DIGITS}d}", 1, size)
+        return FixedFrameCounter(header, size, buffer_bytes, checked_bytes=len(f"MSG {self.inbox}."))
+
+    def take(self, count: int) -> bytes:
+        """The next `count` requests."""
+        parts = []
+        while count:
+            run = min(count, self.tokens - self._next)
+            parts.append(self._view[self._next * self.frame_length:(self._next + run) * self.frame_length])
+            self._next = (self._next + run) % self.tokens
+            count -= run
+        return b"".join(parts)
 
 
 class Responder:
@@ -34,7 +83,6 @@ class Responder:
         self.answered = 0
         self._pending = bytearray()
         self._reply_tail = f" {size}\r\n".encode() + payload(size) + b"\r\n"
-        self._reply_frames: dict[bytes, bytes] = {}
 
     def on_readable(self) -> None:
         data = self.sock.recv(RESPONDER_READ_BYTES)
@@ -57,7 +105,7 @@ class Responder:
                 if frame_end > end:
                     break
                 if len(fields) == 4:
-                    replies.append(self._reply_frame(fields[2]))
+                    replies += (b"PUB ", fields[2], self._reply_tail)
                     self.answered += 1
                 position = frame_end
                 continue
@@ -68,27 +116,21 @@ class Responder:
             position = line_end + 2
         return replies, position
 
-    def _reply_frame(self, reply_to: bytes) -> bytes:
-        frame = self._reply_frames.get(reply_to)
-        if frame is None:
-            frame = self._reply_frames[reply_to] = b"PUB " + reply_to + self._reply_tail
-        return frame
-
 
 class PipelinedRequester:
     """Keeps `in_flight` requests outstanding on one connection, counting replies on its inbox."""
 
-    def __init__(self, sock: socket.socket, request: bytes, reply_header: bytes, size: int, in_flight: int,
+    def __init__(self, sock: socket.socket, requests: RequestCycle, size: int, in_flight: int,
                  budget: int | None) -> None:
         self.sock = sock
         self.sent = 0
         self.replies = 0
         self.last_receive = 0.0
         self.until: float | None = None
-        self._request = request
+        self._requests = requests
         self._in_flight = in_flight
         self._budget = budget
-        self._counter = FixedFrameCounter(reply_header, size, 1 << 18)
+        self._counter = requests.reply_counter(size, 1 << 18)
 
     def start(self, until: float | None) -> None:
         self.until = until
@@ -114,21 +156,21 @@ class PipelinedRequester:
 
     def _send(self, count: int) -> None:
         if count > 0:
-            self.sock.sendall(self._request * count)
+            self.sock.sendall(self._requests.take(count))
             self.sent += count
 
 
 class SequentialRequester:
     """One request at a time: send it, then wait until its one reply has been counted."""
 
-    def __init__(self, sock: socket.socket, request: bytes, reply_header: bytes, size: int) -> None:
+    def __init__(self, sock: socket.socket, requests: RequestCycle, size: int) -> None:
         self.sock = sock
         self.replies = 0
-        self._request = request
-        self._counter = FixedFrameCounter(reply_header, size, 1 << 16)
+        self._requests = requests
+        self._counter = requests.reply_counter(size, 1 << 16)
 
     def send(self) -> None:
-        self.sock.sendall(self._request)
+        self.sock.sendall(self._requests.take(1))
 
     def on_readable(self) -> None:
         found = self._counter.read_from(self.sock)
@@ -182,11 +224,9 @@ def run_request_throughput(
         if settings.msgs is not None:
             budgets = [*_split(settings.msgs, settings.requesters)]
         for index, budget in enumerate(budgets):
-            inbox = f"_INBOX.bench.{index}"
-            sock = open_connection(endpoint, f"bench-requester-{index}", sub_frame(inbox, 1))
-            request = pub_frame(SERVICE_SUBJECT, body, inbox)
-            requesters.append(PipelinedRequester(sock, request, msg_header(inbox, 1, size), size,
-                                                 settings.in_flight, budget))
+            requests = RequestCycle(f"_INBOX.bench{index}", body)
+            sock = open_connection(endpoint, f"bench-requester-{index}", requests.subscription())
+            requesters.append(PipelinedRequester(sock, requests, size, settings.in_flight, budget))
             loop.add(requesters[-1])
         start = CpuSnapshot.take(server, loadgen)
         for requester in requesters:
@@ -218,12 +258,11 @@ def run_request_latency(
 ) -> ScenarioResult:
     result = ScenarioResult(server_label, "rr-latency", size, "round trips")
     loop = ConnectionLoop(settings.stall_timeout_s)
-    inbox = "_INBOX.bench.latency"
     try:
         _open_responders(endpoint, 1, size, loop)
-        sock = open_connection(endpoint, "bench-requester", sub_frame(inbox, 1))
-        request = pub_frame(SERVICE_SUBJECT, payload(size), inbox)
-        requester = SequentialRequester(sock, request, msg_header(inbox, 1, size), size)
+        requests = RequestCycle("_INBOX.benchlatency", payload(size))
+        sock = open_connection(endpoint, "bench-requester", requests.subscription())
+        requester = SequentialRequester(sock, requests, size)
         loop.add(requester)
 
         def round_trip() -> int:
