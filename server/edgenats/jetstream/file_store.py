@@ -18,7 +18,11 @@ Deletes, purges and `set_first_seq` run on the caller's thread: they first commi
 accepted (so they apply in call order), then commit with synchronous=FULL, durable when they return.
 Discards (removals a stream limit makes) leave the index at once and reach the database with the next
 batch, with no commit of their own: after a crash such a message can be back, for the limits to remove.
-Readers use their own connection on the event loop's thread and see committed messages only: the index
+Readers use their own connection on the event loop's thread and see committed messages only. A walk
+through the stream (`next_for_subject` with one filter: a consumer) whose step follows its previous one
+closely fetches the walk's next rows too, up to READ_AHEAD_ROWS and READ_AHEAD_BYTES, one query for
+many messages (the latest WALKS_KEPT walks keep theirs); any other read fetches its one row, and
+deletes and purges drop what was fetched ahead. The index
 (message_index.MessageIndex: subject, size and time of every message in compact arrays, about 24 bytes
 a message) learns of an append when its batch has committed. On open the index is rebuilt from the
 database; the `bounds` row keeps the last sequence (and its time) when the newest messages were removed,
@@ -35,8 +39,9 @@ import asyncio
 import functools
 import sqlite3
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +58,9 @@ if TYPE_CHECKING:
 
 DATABASE_NAME = "messages.db"
 PAGE_SIZE = 16384
+READ_AHEAD_ROWS = 64
+READ_AHEAD_BYTES = 256 * 1024
+WALKS_KEPT = 8
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -70,6 +78,12 @@ def _insert_statement(count: int) -> str:
     return "INSERT INTO messages VALUES " + ",".join(["(?, ?, ?, ?, ?)"] * count)
 
 
+@functools.cache
+def _select_statement(count: int) -> str:
+    return ("SELECT seq, subject, headers, data, time_ns FROM messages WHERE seq IN ("
+            + ",".join(["?"] * count) + ")")
+
+
 def open_file_store(directory: Path, sync: SyncPolicy, codec: RecordCodec = PLAIN) -> FileStore:
     """Open (or create) the store kept in `directory`, the stream's own folder."""
     return FileStore(directory, sync, codec)
@@ -84,6 +98,12 @@ class _Batch:
     committed: bool = False
     error: BaseException | None = None
     settled: bool = False  # its appends reported
+
+
+@dataclass(slots=True)
+class _Walk:
+    last_seq: int = 0
+    rows: dict[int, tuple] = field(default_factory=dict)  # seq -> subject, headers, data, time_ns
 
 
 class FileStore:
@@ -106,6 +126,8 @@ class FileStore:
         self._chunk = 1 << (most.bit_length() - 1)
         fsync_path(self._directory)
         self._reader = sqlite3.connect(self.path, isolation_level=None)
+        # Walks through the stream by filter (consumers), with the rows each fetched ahead; the latest few.
+        self._walks: OrderedDict[str, _Walk] = OrderedDict()
         self._index = self._load_index()
         self._next_seq = self._index.last_seq + 1
         self._lock = threading.Lock()  # the writer connection
@@ -282,11 +304,34 @@ class FileStore:
 
     # Reads.
 
-    def _load(self, seq: int | None) -> StoredMessage | None:
+    def _walk_row(self, subject_filter: str, seq: int) -> tuple | None:
+        """The row at `seq` as the next step of the walk with this filter: from the rows it fetched ahead,
+        or fetched now with the walk's next ones when the step follows its previous one closely; None
+        when it does not."""
+        walk = self._walks.get(subject_filter)
+        if walk is None:
+            walk = self._walks[subject_filter] = _Walk()
+            if len(self._walks) > WALKS_KEPT:
+                self._walks.popitem(last=False)
+        else:
+            self._walks.move_to_end(subject_filter)
+        row = walk.rows.get(seq)
+        if row is None and 0 < seq - walk.last_seq <= READ_AHEAD_ROWS * 4:
+            seqs = self._index.walk_ahead(subject_filter, seq, READ_AHEAD_BYTES, READ_AHEAD_ROWS)
+            walk.rows = {found[0]: found[1:] for found in self._reader.execute(_select_statement(len(seqs)), seqs)}
+            row = walk.rows[seq]
+        walk.last_seq = seq
+        return row
+
+    def _load(self, seq: int | None, walk: str | None = None) -> StoredMessage | None:
+        """The message at `seq` (present); `walk`: the filter of the walk through the stream this is the
+        next step of."""
         if seq is None:
             return None
-        row = self._reader.execute("SELECT subject, headers, data, time_ns FROM messages WHERE seq = ?",
-                                   (seq,)).fetchone()
+        row = self._walk_row(walk, seq) if walk is not None else None
+        if row is None:
+            row = self._reader.execute("SELECT subject, headers, data, time_ns FROM messages WHERE seq = ?",
+                                       (seq,)).fetchone()
         subject, headers, data, time_ns = row
         codec = self._codec
         return StoredMessage(seq, codec.open_subject(subject, seq),
@@ -300,7 +345,7 @@ class FileStore:
         return self._load(self._index.last_for(subject_filter))
 
     def next_for_subject(self, subject_filter: str, start_seq: int) -> StoredMessage | None:
-        return self._load(self._index.next_for(subject_filter, start_seq))
+        return self._load(self._index.next_for(subject_filter, start_seq), walk=subject_filter)
 
     def count_after(self, subject_filter: str, seq: int) -> int:
         return self._index.count_after(subject_filter, seq)
@@ -345,6 +390,7 @@ class FileStore:
             finally:
                 self._writer.execute(f"PRAGMA synchronous={self._normal_sync}")
         self._index.remove(seqs, compact_to)
+        self._walks.clear()
         self._next_seq = self._index.last_seq + 1
 
     def delete(self, seq: int) -> bool:

@@ -172,6 +172,28 @@ class MessageIndex:
                 best = seqs[at]
         return best
 
+    def walk_ahead(self, subject_filter: str, start_seq: int, budget_bytes: int, most: int) -> list[int]:
+        """The sequences a walk filtered by `subject_filter` meets from `start_seq` (present there): at
+        most `most`, adding up to at most `budget_bytes` (the first always counts). A filter with
+        wildcards other than `>` gets the first one only."""
+        if subject_filter == ">":
+            base, slots = self._base, self._slot_subject
+            first = start_seq - base
+            ahead = [base + slot for slot in range(first, min(len(slots), first + most)) if slots[slot]]
+        elif _is_literal(subject_filter):
+            seqs = self._by_subject[subject_filter]
+            at = bisect_left(seqs, start_seq)
+            ahead = seqs[at:at + most].tolist()
+        else:
+            return [start_seq]
+        sizes, base = self._slot_size, self._base
+        total = 0
+        for count, seq in enumerate(ahead):
+            total += sizes[seq - base]
+            if total > budget_bytes and count:
+                return ahead[:count]
+        return ahead
+
     def count_for(self, subject: str) -> int:
         seqs = self._by_subject.get(subject)
         return len(seqs) if seqs is not None else 0
