@@ -37,9 +37,6 @@ log = logging.getLogger("edgenats")
 
 # Replies only the server makes (service import replies, JetStream acks): a client may not publish with one.
 _RESERVED_REPLY_PREFIXES = (b"_R_.", b"$JS.ACK.")
-# Where every official client's reply subjects live (its inbox prefix unless configured otherwise): a
-# publish there is a reply, published once, so it is routed without caching a plan for its subject.
-_INBOX_PREFIX = b"_INBOX."
 
 
 class ClientConnection(Connection):
@@ -413,8 +410,7 @@ class ClientConnection(Connection):
         if (self._checked_publish or reply is not None and reply.startswith(_RESERVED_REPLY_PREFIXES)) \
                 and not self._publish_allowed(subject, reply):
             return
-        delivered = self._route(subject, reply, header_size, size, payload_crlf, self.echo_skip, sizes_as_sent,
-                                subject.startswith(_INBOX_PREFIX))
+        delivered = self._route(subject, reply, header_size, size, payload_crlf, self.echo_skip, sizes_as_sent)
         if not delivered and reply is not None and self.no_responders:
             self._send_no_responders(subject, reply)
 

@@ -39,6 +39,9 @@ log = logging.getLogger("edgenats")
 # Internal subscribers that publish from their callback nest routing calls; deeper than this is a
 # loop (imports are checked for cycles at config time; this is the last guard).
 MAX_NESTING = 16
+# Where every official client's reply subjects live (its inbox prefix unless configured otherwise): a
+# message there is a reply, published once, whoever publishes it.
+INBOX_PREFIX = b"_INBOX."
 
 
 class Router:
@@ -62,9 +65,10 @@ class Router:
         """Deliver one message (header_size -1 without headers; payload_crlf ends in CRLF) to everyone
         but `skip` (a publisher with echo off); returns how many receivers got it. `sizes_as_sent`: the
         publisher's size texts when not in their shortest form, repeated as sent (as nats-server does).
-        `once`: the subject is published this once (a request's reply subject), so its plan is not
-        cached (`match_once`) and its counts are settled at once; when it is a client's reply inbox
-        the plan its head shares (a ReplyPlan) delivers it."""
+        `once`: the subject is published this once (a request's reply subject; every `_INBOX.` subject
+        is taken as one), so its plan is not cached (`match_once`) and its counts are settled at once;
+        when it is a client's reply inbox the plan its head shares (a ReplyPlan) delivers it."""
+        once = once or subject.startswith(INBOX_PREFIX)
         if once:
             plan = self.sublist.match_once(subject)
             if type(plan) is ReplyPlan:

@@ -360,6 +360,8 @@ class Server:
 
     def _flush_dirty(self) -> None:
         self._flush_scheduled = False
+        if not self._dirty:
+            return  # (most reads of a publisher with no receiver queue nothing)
         dirty, self._dirty = self._dirty, []
         for connection in dirty:
             connection.flush()

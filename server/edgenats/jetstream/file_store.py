@@ -61,6 +61,8 @@ PAGE_SIZE = 16384
 READ_AHEAD_ROWS = 64
 READ_AHEAD_BYTES = 256 * 1024
 WALKS_KEPT = 8
+# How far past its previous step a walk's next one may be (a filter skips other subjects) to read ahead.
+WALK_STEP_AHEAD = READ_AHEAD_ROWS * 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -316,7 +318,7 @@ class FileStore:
         else:
             self._walks.move_to_end(subject_filter)
         row = walk.rows.get(seq)
-        if row is None and 0 < seq - walk.last_seq <= READ_AHEAD_ROWS * 4:
+        if row is None and 0 < seq - walk.last_seq <= WALK_STEP_AHEAD:
             seqs = self._index.walk_ahead(subject_filter, seq, READ_AHEAD_BYTES, READ_AHEAD_ROWS)
             walk.rows = {found[0]: found[1:] for found in self._reader.execute(_select_statement(len(seqs)), seqs)}
             row = walk.rows[seq]
