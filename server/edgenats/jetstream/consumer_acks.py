@@ -25,10 +25,12 @@ _VERBS = ((b"+ACK", AckKind.ACK), (b"+OK", AckKind.ACK), (b"-NAK", AckKind.NAK),
 def ack_kind(payload: bytes) -> tuple[AckKind, bytes] | None:
     """(kind, what follows the verb), or None for what is not an ack (ignored, as the reference does)."""
     text = payload.strip()
+    if not text:
+        return AckKind.ACK, b""
     for verb, kind in _VERBS:
         if text.startswith(verb):
             return kind, text[len(verb):].strip()
-    return (AckKind.ACK, b"") if not text else None
+    return None
 
 
 def nak_delay_ns(rest: bytes) -> int:
