@@ -156,8 +156,21 @@ class Consumer:
         self.pump()
 
     @property
+    def config(self) -> dict:
+        return self._config
+
+    @config.setter
+    def config(self, config: dict) -> None:
+        """A config (at creation, or a permitted update), and what each delivery reads of it, once."""
+        self._config = config
+        self._filters = consumer_config.filters(config)
+        self._acks = config["ack_policy"] != "none"
+        self._headers_only = bool(config.get("headers_only"))
+        self._max_ack_pending = config.get("max_ack_pending", 0)
+
+    @property
     def acks(self) -> bool:
-        return self.config["ack_policy"] != "none"
+        return self._acks
 
     @property
     def push(self) -> bool:
@@ -185,13 +198,13 @@ class Consumer:
 
     @property
     def filters(self) -> list[str]:
-        return consumer_config.filters(self.config)
+        return self._filters
 
     # what there is to deliver -----------------------------------------------------------------
 
     def _next_new(self, after: int) -> StoredMessage | None:
         store = self.store
-        filters = self.filters
+        filters = self._filters
         if len(filters) == 1:
             return store.next_for_subject(filters[0], after + 1)
         found = [m for f in filters if (m := store.next_for_subject(f, after + 1)) is not None]
@@ -229,8 +242,8 @@ class Consumer:
                     return found, Source.REDELIVERY
                 self._forget(seq)
             self._redeliver.popleft()
-        limit = self.config.get("max_ack_pending", 0)
-        if self.acks and 0 < limit <= self.num_ack_pending():
+        limit = self._max_ack_pending
+        if self._acks and 0 < limit <= self.num_ack_pending():
             return None
         while self._backlog:
             found = self.store.get(self._backlog[0])
@@ -293,7 +306,7 @@ class Consumer:
 
     def _presented(self, message: StoredMessage) -> tuple[bytes | None, bytes]:
         """headers_only: the stored headers plus Nats-Msg-Size, and no body."""
-        if not self.config.get("headers_only"):
+        if not self._headers_only:
             return message.headers, message.data
         base = message.headers[:-2] if message.headers else b"NATS/1.0\r\n"
         return base + b"Nats-Msg-Size: %d\r\n\r\n" % len(message.data), b""
@@ -331,7 +344,7 @@ class Consumer:
         if entry is not None:  # a redelivery
             entry.deliveries += 1
             self._await_ack(message.seq, entry, self._deadline(entry.deliveries))
-        elif self.acks:
+        elif self._acks:
             entry = self.outstanding[message.seq] = Outstanding(self.delivered_cseq, 1, EntryState.AWAITING_ACK)
             self._await_ack(message.seq, entry, self._deadline(1))
         else:
