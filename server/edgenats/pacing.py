@@ -45,15 +45,18 @@ class RateMeter:
     def __init__(self) -> None:
         self._slots: deque[list[int]] = deque()  # [second, messages, bytes], oldest first
 
-    def record(self, size: int) -> None:
-        second = int(time.monotonic())
-        if not self._slots or self._slots[-1][0] != second:
-            self._slots.append([second, 0, 0])
-        slot = self._slots[-1]
+    def record(self, size: int, now: float) -> None:
+        """One message of `size` bytes sent at `now` (time.monotonic()); slots past the window go when
+        a new second starts."""
+        second = int(now)
+        slots = self._slots
+        if not slots or slots[-1][0] != second:
+            slots.append([second, 0, 0])
+            while slots[0][0] <= second - RATE_WINDOW:
+                slots.popleft()
+        slot = slots[-1]
         slot[1] += 1
         slot[2] += size
-        while self._slots[0][0] <= second - RATE_WINDOW:
-            self._slots.popleft()
 
     def rates(self) -> tuple[float, float]:
         """(messages/s, bytes/s) over the last RATE_WINDOW whole seconds (the current one not counted)."""

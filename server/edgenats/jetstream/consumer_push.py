@@ -123,10 +123,11 @@ class PushSink:
         return True
 
     def target(self, size: int) -> str | None:
-        return self.subject if self.ready() else None
+        """The deliver subject, asked right after `ready()` said yes (nothing in between changes it)."""
+        return self.subject
 
     def sent(self, size: int) -> None:
-        self._last_sent = time.monotonic()
+        self._last_sent = now = time.monotonic()
         self._turn_bytes += size
         if self._rate_limit is not None:
             self._rate_limit.take(size)
@@ -134,7 +135,7 @@ class PushSink:
         if pacer is not None:
             if pacer.bucket is not None:
                 pacer.bucket.take(size)
-            pacer.meter.record(size)
+            pacer.meter.record(size, now)
         if not self._window:
             return
         self._outstanding += size
