@@ -172,16 +172,20 @@ class Router:
         group; a leaf link gets it on `to` with the reply `<reply>@<subject>`. Returns how many
         received it."""
         plan = self.sublist.match(to)
-        picked = pick_members(plan.queues, None) if plan.queues else ()
-        sockets = presented_as(subject, plan.plain + tuple(entry for entry in picked if not entry[1].internal))
-        internal = plan.internal + tuple(entry for entry in picked if entry[1].internal)
+        if plan.queues:
+            picked = pick_members(plan.queues, None)
+            sockets = presented_as(subject, plan.plain + tuple(entry for entry in picked if not entry[1].internal))
+            internal = plan.internal + tuple(entry for entry in picked if entry[1].internal)
+        else:
+            picked, sockets, internal = (), presented_as(subject, plan.plain), plan.internal
         plain_tail, header_tail = message_tails(reply, header_size, size)
         delivered = deliver(sockets, None, reply, header_size, size, payload_crlf, plain_tail, header_tail,
                             self.mark_dirty, True)
         links: dict = {}
-        for entry in plan.plain:
-            if entry[1].leaf_link:
-                links.setdefault(entry[1], [])
+        if plan.has_links:
+            for entry in plan.plain:
+                if entry[1].leaf_link:
+                    links.setdefault(entry[1], [])
         for entry in picked:
             if entry[1].leaf_link:
                 links.setdefault(entry[1], []).append(entry[0].queue.encode("latin-1"))
