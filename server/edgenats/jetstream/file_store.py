@@ -336,6 +336,8 @@ class FileStore:
                                        (seq,)).fetchone()
         subject, headers, data, time_ns = row
         codec = self._codec
+        if codec is PLAIN:
+            return StoredMessage(seq, subject, headers, data, time_ns)
         return StoredMessage(seq, codec.open_subject(subject, seq),
                              None if headers is None else codec.open(headers, seq, b"h"),
                              codec.open(data, seq, b"d"), time_ns)
