@@ -5,6 +5,7 @@ for both storage types), and the lookup of the first sequence stored at a time."
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,8 +78,13 @@ def timestamp(ns: int) -> str:
     if not ns:
         return ZERO_TIME
     secs, frac = divmod(ns, 1_000_000_000)
-    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-    return text + (f".{frac:09d}".rstrip("0") if frac else "") + "Z"
+    return _utc_second(secs) + (f".{frac:09d}".rstrip("0") if frac else "") + "Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _utc_second(secs: int) -> str:
+    """A second as RFC3339 in UTC, without fraction or zone; messages stored together share theirs."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
 
 
 def first_seq_at(store: MessageStore, time_ns: int) -> int:
