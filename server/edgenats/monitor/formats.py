@@ -83,10 +83,14 @@ def go_float(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
+# json.dumps builds an encoder per call for any non-default option; these two are built once.
+_PRETTY = json.JSONEncoder(ensure_ascii=False, indent=2)
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def go_json(document: Any, pretty: bool = True) -> bytes:
     """JSON as nats-server writes it: UTF-8, two-space indented, HTML characters escaped."""
-    text = json.dumps(document, ensure_ascii=False, indent=2 if pretty else None,
-                      separators=None if pretty else (",", ":"))
+    text = (_PRETTY if pretty else _COMPACT).encode(document)
     for char, escape in _GO_ESCAPES.items():
         if char in text:
             text = text.replace(char, escape)
