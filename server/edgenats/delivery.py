@@ -16,6 +16,9 @@ from edgenats.sublist import Subscription, SubscriptionMatch
 
 SIZE_TAILS: dict[int, bytes] = {}
 SIZE_TAILS_LIMIT = 4096
+# How many subjects a plan keeps its receivers presented on (a pull request's inbox shows each
+# delivery on its stored subject).
+PRESENTED_KEPT = 16
 
 
 def size_tail(size: int) -> bytes:
@@ -169,7 +172,7 @@ class DeliveryPlan:
     """Per subject: each receiving subscription's target and its ready-made line prefixes."""
 
     __slots__ = ("plain", "internal", "bulk", "counted", "messages", "bytes", "queues", "unlimited_queues",
-                 "linked", "has_links", "groups", "tracks_replies", "direct")
+                 "linked", "has_links", "groups", "tracks_replies", "direct", "_presented")
 
     def __init__(self, subject: bytes, match: SubscriptionMatch) -> None:
         plain: list[tuple] = []
@@ -214,6 +217,7 @@ class DeliveryPlan:
         self.bytes = 0
         # Only sockets, each receiving every message: a run of identical frames is appended at once.
         self.direct = not (self.linked or tracks_replies or self.internal)
+        self._presented: dict[bytes, tuple] | None = None
 
     def _add_queues(self, subject: bytes, groups: tuple) -> bool:
         """The queue groups' members; returns whether one of them is granted replies."""
@@ -232,6 +236,19 @@ class DeliveryPlan:
         self.queues = tuple(queues)
         self.unlimited_queues = not any(entry[0].max_msgs for group in self.queues for entry in group)
         return any(entry[1].reply_allowance is not None for group in self.queues for entry in group)
+
+    def presented(self, subject: bytes) -> tuple:
+        """`presented_as(subject, self.plain)`, kept for the last few subjects: the receivers of a
+        JetStream delivery subject or pull inbox, shown on the stored subjects of what they get."""
+        shown = self._presented
+        if shown is None:
+            shown = self._presented = {}
+        found = shown.get(subject)
+        if found is None:
+            if len(shown) >= PRESENTED_KEPT:
+                shown.clear()
+            found = shown[subject] = presented_as(subject, self.plain)
+        return found
 
     def settle(self) -> None:
         """Hand the plan-level counts to the bulk entries' subscriptions and targets."""

@@ -177,7 +177,7 @@ class Router:
             sockets = presented_as(subject, plan.plain + tuple(entry for entry in picked if not entry[1].internal))
             internal = plan.internal + tuple(entry for entry in picked if entry[1].internal)
         else:
-            picked, sockets, internal = (), presented_as(subject, plan.plain), plan.internal
+            picked, sockets, internal = (), plan.presented(subject), plan.internal
         plain_tail, header_tail = message_tails(reply, header_size, size)
         delivered = deliver(sockets, None, reply, header_size, size, payload_crlf, plain_tail, header_tail,
                             self.mark_dirty, True)
