@@ -289,10 +289,17 @@ class ReplyPlan:
         return cls(tuple(receivers))
 
     def deliver(self, subject: bytes, reply: bytes | None, header_size: int, size: int, payload_crlf: memoryview,
-                mark_dirty) -> int:
-        """One message to every receiver; returns how many got it."""
-        plain_tail, header_tail = message_tails(reply, header_size, size)
+                mark_dirty, skip=None, sizes_as_sent: tuple[bytes | None, bytes] | None = None) -> int:
+        """One message to every receiver but `skip` (a publisher with echo off), its sizes written as
+        sent when given; returns how many got it."""
+        if sizes_as_sent is None:
+            plain_tail, header_tail = message_tails(reply, header_size, size)
+        else:
+            plain_tail, header_tail = tails_as_sent(reply, header_size, size, sizes_as_sent)
+        delivered = 0
         for subscription, target, sid in self.receivers:
+            if target is skip:
+                continue
             out = target.out
             if not out:
                 mark_dirty(target)
@@ -305,7 +312,8 @@ class ReplyPlan:
             target.out_msgs += 1
             target.out_bytes += size
             subscription.delivered += 1
-        return len(self.receivers)
+            delivered += 1
+        return delivered
 
 
 def _entry(subject: bytes, subscription: Subscription) -> tuple:

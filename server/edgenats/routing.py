@@ -72,10 +72,8 @@ class Router:
         if once:
             plan = self.sublist.match_once(subject)
             if type(plan) is ReplyPlan:
-                if skip is None and sizes_as_sent is None:
-                    return plan.deliver(subject, reply, header_size, size, payload_crlf, self.mark_dirty)
-                once = False  # a publisher with echo off, or sizes kept as sent: the subject's own plan
-                plan = self.sublist.match(subject)
+                return plan.deliver(subject, reply, header_size, size, payload_crlf, self.mark_dirty, skip,
+                                    sizes_as_sent)
         else:
             plan = self.sublist.match(subject)
         if not (plan.bulk or plan.counted or plan.queues):
