@@ -414,11 +414,12 @@ class ClientConnection(Connection):
         if not delivered and reply is not None and self.no_responders:
             self._send_no_responders(subject, reply)
 
-    def on_publish_run(self, subject: bytes, reply: bytes | None, size: int, payloads: list[memoryview]) -> None:
-        """Consecutive identical PUB lines: handed over as one run when nothing needs checking per message."""
-        if self._checked_publish or reply is not None:
+    def on_publish_run(self, subject: bytes, size: int, payloads: list[memoryview]) -> None:
+        """Consecutive identical PUB lines without a reply: handed over as one run when nothing needs
+        checking per message."""
+        if self._checked_publish:
             for payload_crlf in payloads:
-                self.on_publish(subject, reply, -1, size, payload_crlf)
+                self.on_publish(subject, None, -1, size, payload_crlf)
             return
         count = len(payloads)
         self.in_msgs += count

@@ -48,9 +48,9 @@ class Recorder:
         call = ("publish", subject, reply, header_size, size, bytes(payload_crlf))
         self.calls.append(call + (sizes_as_sent,) if sizes_as_sent is not None else call)
 
-    def on_publish_run(self, subject, reply, size, payloads) -> None:
+    def on_publish_run(self, subject, size, payloads) -> None:
         for payload_crlf in payloads:
-            self.on_publish(subject, reply, -1, size, payload_crlf)
+            self.on_publish(subject, None, -1, size, payload_crlf)
 
     def on_sub(self, subject, queue, sid) -> None:
         self.calls.append(("sub", subject, queue, sid))

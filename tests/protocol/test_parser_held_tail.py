@@ -13,7 +13,7 @@ class PayloadViews:
     def on_publish(self, subject, reply, header_size, size, payload_crlf, sizes_as_sent=None) -> None:
         self.views.append(payload_crlf)
 
-    def on_publish_run(self, subject, reply, size, payloads) -> None:
+    def on_publish_run(self, subject, size, payloads) -> None:
         self.views.extend(payloads)
 
 

@@ -15,7 +15,7 @@ class Messages:
     def on_publish(self, subject, reply, header_size, size, payload_crlf, sizes_as_sent=None) -> None:
         self.seen.append((bytes(subject), bytes(payload_crlf)))
 
-    def on_publish_run(self, subject, reply, size, payloads) -> None:
+    def on_publish_run(self, subject, size, payloads) -> None:
         self.seen.extend((bytes(subject), bytes(payload)) for payload in payloads)
 
     def on_invalid_publish_subject(self) -> None:

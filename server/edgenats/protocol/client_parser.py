@@ -74,8 +74,8 @@ class ClientOperationHandler(Protocol):
     ) -> None:
         """`sizes_as_sent` (header size text or None, size text): only when a size was not written in
         its shortest form (leading zeros); nats-server repeats sizes to receivers as they were sent."""
-    def on_publish_run(self, subject: bytes, reply: bytes | None, size: int, payloads: list[memoryview]) -> None:
-        """Several consecutive PUBs with identical control lines, in order."""
+    def on_publish_run(self, subject: bytes, size: int, payloads: list[memoryview]) -> None:
+        """Several consecutive PUBs without a reply subject and with identical control lines, in order."""
     def on_sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None: ...
     def on_unsub(self, sid: bytes, max_msgs: int | None) -> None: ...
     def on_ping(self) -> None: ...
@@ -259,17 +259,19 @@ class ClientProtocolParser(PendingInput):
                     # A whole line within the limit certainly has its arguments within it; a line near
                     # the limit is measured exactly by the general path.
                     if start - position <= max_line and size <= max_payload:
-                        # Each PUB with an invalid subject is reported, so those never form a run.
+                        # Each PUB with an invalid subject is reported, so those never form a run; nor do
+                        # requests (each with its own reply subject, as clients send them).
                         runs = not pedantic or is_literal_publish_subject(subject)
                         if not runs:
                             handler.on_invalid_publish_subject()
+                        runs = runs and reply is None
                         stop = start + size + 2
                         if stop > end or data[stop - 2 : stop] != CRLF:
                             self._expect_payload(subject, reply, -1, size)
                             position = start
                             continue
-                        # Frames repeating this one's control line (same subject, reply and size) follow
-                        # often: telemetry streams. They are collected and handed over as one run.
+                        # Frames repeating this one's control line (same subject and size) follow often:
+                        # telemetry streams. They are collected and handed over as one run.
                         frame = stop - position
                         following = _repeats(data, position, start, frame, end) if runs else 0
                         if following:
@@ -277,7 +279,7 @@ class ClientProtocolParser(PendingInput):
                             run = [buffer[start:stop]]
                             run += [buffer[at + line : at + frame]
                                     for at in range(stop, stop + following * frame, frame)]
-                            handler.on_publish_run(subject, reply, size, run)
+                            handler.on_publish_run(subject, size, run)
                             position = stop + following * frame
                         else:
                             handler.on_publish(subject, reply, -1, size, buffer[start:stop])
