@@ -92,12 +92,12 @@ def _as_int(text: str | None) -> int:
 
 class Stream:
     def __init__(self, account: Account, config: dict, created_ns: int, store: MessageStore,
-                 domain: str, ingest: IngestLimits, admit: Callable[[Stream, str, int, int], None]) -> None:
+                 domain: str, ingest: IngestLimits, admit: Callable[[str, int, int], None]) -> None:
         self.account = account
         # Why the last message could not be stored (a full disk, an I/O error); None once one is again.
         self.write_error: str | None = None
-        # Called before a message is stored (stream, subject, headers length, payload length); raises
-        # an errors.ApiError to refuse it (the account's and the server's storage limits).
+        # Called before a message is stored (subject, headers length, payload length); raises an
+        # errors.ApiError to refuse it (the account's and the server's limits for the stream's storage).
         self.admit = admit
         self.config = config
         self.created_ns = created_ns
@@ -421,7 +421,7 @@ class Stream:
         headers_len = len(message.headers) if message.headers else 0
         if 0 <= self._max_msg_size < headers_len + len(message.payload):
             raise errors.message_too_big()
-        self.admit(self, message.subject, headers_len, len(message.payload))
+        self.admit(message.subject, headers_len, len(message.payload))
         if self._discards_new:
             self._check_room(message)
         stored_ns = time.time_ns()

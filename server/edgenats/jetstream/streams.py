@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,14 +49,15 @@ class AccountStreams:
     def _new_stream(self, config: dict, created_ns: int, store: MessageStore) -> Stream:
         storage = config["storage"]
         store.count_usage((self.usage[storage], self.accounting.usage[storage]))
-        stream = Stream(self.account, config, created_ns, store, self.domain, self.ingest, admit=self._admit)
+        # (A stream's storage type never changes: an update may not change it.)
+        stream = Stream(self.account, config, created_ns, store, self.domain, self.ingest,
+                        admit=partial(self._admit, storage))
         self.streams[config["name"]] = stream
         self.live[:] = self.streams.values()
         return stream
 
-    def _admit(self, stream: Stream, subject: str, headers_len: int, data_len: int) -> None:
-        """Before a message is stored: the server's and the account's storage limits."""
-        storage = stream.config["storage"]
+    def _admit(self, storage: str, subject: str, headers_len: int, data_len: int) -> None:
+        """Before a message is stored in a stream of `storage`: the server's and the account's limits."""
         self.accounting.check_publish(self.account.name, self.limits, self.usage[storage], storage, subject,
                                       headers_len, data_len)
 
