@@ -77,8 +77,15 @@ class Router:
         else:
             plan = self.sublist.match(subject)
         if not (plan.bulk or plan.counted or plan.queues):
-            plain_tail = header_tail = None  # no socket receives it: no line to build
-        elif sizes_as_sent is not None:
+            # No socket receives it (a stream's subject, an API request): no line to build.
+            delivered = 0
+            if plan.internal:
+                delivered = self._deliver_internal(plan.internal, None, skip, subject, reply, header_size, size,
+                                                   payload_crlf)
+            if once:
+                plan.settle()
+            return delivered
+        if sizes_as_sent is not None:
             plain_tail, header_tail = tails_as_sent(reply, header_size, size, sizes_as_sent)
         elif header_size < 0 and reply is None:
             plain_tail = SIZE_TAILS.get(size) or size_tail(size)
