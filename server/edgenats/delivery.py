@@ -34,7 +34,8 @@ def size_tail(size: int) -> bytes:
 def message_tails(reply: bytes | None, header_size: int, size: int) -> tuple[bytes, bytes | None]:
     """The line ends after the prefix: for receivers without headers, and (if any) with headers."""
     if header_size < 0:
-        return (reply + b" " + size_tail(size) if reply else size_tail(size)), None
+        tail = SIZE_TAILS.get(size) or size_tail(size)
+        return (reply + b" " + tail if reply else tail), None
     body = size_tail(size - header_size)
     if reply:
         return reply + b" " + body, b"%s %d %d\r\n" % (reply, header_size, size)

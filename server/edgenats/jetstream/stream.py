@@ -426,7 +426,9 @@ class Stream:
             self._check_room(message)
         stored_ns = time.time_ns()
         self.store.append(message.subject, stored_headers, message.payload, stored_ns)
-        message.msg_id, message.rollup, message.ttl, message.stored_ns = msg_id, rollup, ttl, stored_ns
+        message.stored_ns = stored_ns
+        if headers is not None:  # (without headers they keep their defaults)
+            message.msg_id, message.rollup, message.ttl = msg_id, rollup, ttl
         self._appended.append(message)
         if msg_id:
             self._appending_ids[msg_id] = None
