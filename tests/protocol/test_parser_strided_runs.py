@@ -43,3 +43,27 @@ def test_mixed_streams_give_exactly_the_messages_sent():
         split = chooser.randint(0, len(data))
         assert parsed([data]) == expected, data
         assert parsed([data[:split], data[split:]]) == expected, (data, split)
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def on_publish(self, subject, reply, header_size, size, payload_crlf, sizes_as_sent=None) -> None:
+        self.calls.append(("one", bytes(subject), reply and bytes(reply), bytes(payload_crlf)))
+
+    def on_publish_run(self, subject, size, payloads) -> None:
+        self.calls.append(("run", bytes(subject), [bytes(payload) for payload in payloads]))
+
+
+def test_only_reply_less_frames_form_runs():
+    """Telemetry (one subject, no reply) is handed over as one run; requests repeating one control line,
+    reply subject included, are handed over one by one, each with its reply."""
+    handler = Calls()
+    parser = ClientProtocolParser(handler, 4096, 1 << 20)
+    parser.feed(b"".join(b"PUB svc _INBOX.a.1 2\r\nr%d\r\n" % index for index in range(3))
+                + b"".join(b"PUB t 2\r\nt%d\r\n" % index for index in range(3)))
+    assert handler.calls == [
+        *[("one", b"svc", b"_INBOX.a.1", b"r%d\r\n" % index) for index in range(3)],
+        ("run", b"t", [b"t%d\r\n" % index for index in range(3)]),
+    ]
