@@ -202,6 +202,31 @@ async def test_purge_rejects_seq_and_keep_together(store):
         store.purge(up_to_seq=2, keep=1)
 
 
+async def test_batches_on_one_subject_and_on_several_are_indexed_alike(store, tmp_path):
+    import asyncio
+    one = [append(store, "one", None, b"%d" % i, i) for i in range(1, 21)]
+    assert await asyncio.gather(*one) == list(range(1, 21))
+    mixed = [append(store, f"s.{i % 3}", HDR if i % 2 else None, b"%d" % i, i) for i in range(21, 51)]
+    assert await asyncio.gather(*mixed) == list(range(21, 51))
+    counts = {"one": 20, "s.0": 10, "s.1": 10, "s.2": 10}
+    assert store.subjects() == counts
+    assert [store.last_for_subject(subject).seq for subject in counts] == [20, 48, 49, 50]
+    assert store.next_for_subject("s.*", 20).seq == 21
+    state = store.state()
+    assert (state.messages, state.first_seq, state.last_seq, state.last_time_ns) == (50, 1, 50, 50)
+    assert state.bytes == (sum(size_of(store, "one", None, b"%d" % i) for i in range(1, 21))
+                           + sum(size_of(store, f"s.{i % 3}", HDR if i % 2 else None, b"%d" % i)
+                                 for i in range(21, 51)))
+    if store.kind == "file":  # the index a restart rebuilds from the database is the same
+        await store.close()
+        reopened = open_file_store(tmp_path / "stream", SyncPolicy())
+        try:
+            assert reopened.subjects() == counts
+            assert reopened.state() == state
+        finally:
+            await reopened.close()
+
+
 async def test_set_first_seq_on_an_empty_store(store):
     store.set_first_seq(100)
     assert await append(store, "a", None, b"", 1) == 100

@@ -262,8 +262,12 @@ class FileStore:
             self._pending_rows = [(next_seq + index, *row[1:]) for index, row in enumerate(self._pending_rows)]
             self._next_seq = next_seq + len(self._pending_rows)
             return (seqs, StoreWriteError(f"append not stored: {batch.error}")) if seqs else None
-        self._index.add_all([(seq, subject, file_message_size(subject, len(headers or b""), len(data)), time_ns)
-                             for seq, subject, headers, data, time_ns in batch.rows])
+        rows = batch.rows
+        if rows:  # (consecutive sequences: appends take them in turn, a failed batch's are given on)
+            self._index.add_run(seqs[0], [row[1] for row in rows],
+                                [file_message_size(subject, len(headers or b""), len(data))
+                                 for _, subject, headers, data, _ in rows],
+                                [row[4] for row in rows])
         if not self._sync.always and self._sync_timer is None and not self._closed:
             self._sync_timer = self._loop.call_later(self._sync.interval_s, self._sync_due)
         return (seqs, None) if seqs else None

@@ -14,7 +14,8 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from edgenats.subjects import subject_matches
@@ -66,39 +67,49 @@ class MessageIndex:
 
     def add(self, seq: int, subject: str, size: int, time_ns: int) -> None:
         """Record a stored message; sequences only grow."""
-        self.add_all(((seq, subject, size, time_ns),))
+        self.add_run(seq, (subject,), (size,), (time_ns,))
 
-    def add_all(self, messages: Iterable[tuple[int, str, int, int]]) -> None:
-        """Record stored messages (seq, subject, size, time), in sequence order; sequences only grow."""
+    def add_run(self, first_seq: int, subjects: Sequence[str], sizes: Sequence[int], times: Sequence[int]) -> None:
+        """Record stored messages with consecutive sequences from `first_seq` (a committed batch of
+        appends), given as their subjects, sizes and times; sequences only grow. The sizes and times go
+        in as one extend each, and a run on one subject (the usual batch) takes its subject number and
+        its sequences in one extend each too."""
+        count = len(subjects)
+        if not count:
+            return
         slot_subject, slot_size, slot_time = self._slot_subject, self._slot_size, self._slot_time
+        if not self._count:
+            self.first_seq = self._base = first_seq
+            del slot_subject[:], slot_size[:], slot_time[:]
+        gap = first_seq - self._base - len(slot_subject)
+        if gap:
+            slot_subject.extend(array("I", bytes(4 * gap)))
+            slot_size.extend(array("I", bytes(4 * gap)))
+            slot_time.extend(array("q", bytes(8 * gap)))
         numbers, by_subject = self._subject_numbers, self._by_subject
-        count, added, seq, time_ns = self._count, 0, None, 0
-        for seq, subject, size, time_ns in messages:
-            if not count:
-                self.first_seq = self._base = seq
-                del slot_subject[:], slot_size[:], slot_time[:]
-            gap = seq - self._base - len(slot_subject)
-            if gap:
-                slot_subject.extend(array("I", bytes(4 * gap)))
-                slot_size.extend(array("I", bytes(4 * gap)))
-                slot_time.extend(array("q", bytes(8 * gap)))
+        subject = subjects[0]
+        if count == 1 or subjects.count(subject) == count:
             number = numbers.get(subject)
             if number is None:
                 number = self._number_for(subject)
-            slot_subject.append(number + 1)
-            slot_size.append(size)
-            slot_time.append(time_ns)
-            by_subject[subject].append(seq)
-            count += 1
-            added += size
-        if seq is None:
-            return
-        self._count = count
+            slot_subject.extend(repeat(number + 1, count))
+            by_subject[subject].extend(range(first_seq, first_seq + count))
+        else:
+            for seq, subject in enumerate(subjects, first_seq):
+                number = numbers.get(subject)
+                if number is None:
+                    number = self._number_for(subject)
+                slot_subject.append(number + 1)
+                by_subject[subject].append(seq)
+        slot_size.extend(sizes)
+        slot_time.extend(times)
+        added = sum(sizes)
+        self._count += count
         self.bytes += added
         for usage in self._usages:
             usage.bytes += added
-        self.last_seq = seq
-        self.last_time_ns = time_ns
+        self.last_seq = first_seq + count - 1
+        self.last_time_ns = times[-1]
 
     def _number_for(self, subject: str) -> int:
         if self._free_numbers:
