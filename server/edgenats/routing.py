@@ -212,12 +212,11 @@ class Router:
         self._nesting += 1
         delivered = 0
         try:
-            for entries in (plain, picked or ()):
-                for subscription, target, _, _ in entries:
-                    if target is skip:
-                        continue
-                    subscription.delivered += 1
-                    delivered += target.receive(subject, reply, header_size, size, payload_crlf)
+            for subscription, target, _, _ in (*plain, *picked) if picked else plain:
+                if target is skip:
+                    continue
+                subscription.delivered += 1
+                delivered += target.receive(subject, reply, header_size, size, payload_crlf)
         finally:
             self._nesting -= 1
         return delivered
