@@ -50,12 +50,17 @@ def metadata(reply):
 class PullConsumer:
     def __init__(self, nc, stream, durable, filter_subject, ack_wait=30.0, max_ack_pending=1, api="$JS.API"):
         self.nc = nc
-        self._create = ("%s.CONSUMER.CREATE.%s.%s.%s" % (api, stream, durable, filter_subject),
-                        json.dumps({"stream_name": stream, "config": {
-                            "durable_name": durable, "ack_policy": "explicit", "filter_subject": filter_subject,
-                            "ack_wait": int(ack_wait * 1000) * 1000000, "max_ack_pending": max_ack_pending}}))
-        self._next = "%s.CONSUMER.MSG.NEXT.%s.%s" % (api, stream, durable)
         self._inbox = "%s.%08x%08x" % (nc._opts[5], random.getrandbits(32), random.getrandbits(32))  # inbox_prefix
+        # The frames are built here, once: pump() writes them as they are (only while connected), so sending
+        # one takes no block of the heap for the subject, the reply and the payload joined (a create's
+        # 190-byte config, joined with its line, was the block a fragmented 32K heap could not find).
+        body = json.dumps({"stream_name": stream, "config": {
+            "durable_name": durable, "ack_policy": "explicit", "filter_subject": filter_subject,
+            "ack_wait": int(ack_wait * 1000) * 1000000, "max_ack_pending": max_ack_pending}}).encode()
+        self._create = b"PUB %s.CONSUMER.CREATE.%s.%s.%s %d\r\n%s\r\n" % (
+            api.encode(), stream.encode(), durable.encode(), filter_subject.encode(), len(body), body)
+        self._pull = b"PUB %s.CONSUMER.MSG.NEXT.%s.%s %s " % (
+            api.encode(), stream.encode(), durable.encode(), self._inbox.encode())
         Client.subscribe(nc, self._inbox, self._on_msg)
         self.state = _READY
         self._conn = None  # the connection (the client's reconnect count) the pull request in flight was sent on
@@ -89,7 +94,7 @@ class PullConsumer:
         if self._conn != nc.reconnects and self.state == _PULLING:  # the request ended with its connection
             self.state = _READY
         if self.state == _MISSING:
-            Client.publish(nc, self._create[0], self._create[1])
+            Client._send(nc, self._create)
             self.state, self._due = _CREATED, ticks_add(now, _CREATE_MS << min(self.creates, 5))
             self.creates += 1
         elif self.state != _READY and ticks_diff(self._due, now) <= 0:
@@ -97,8 +102,8 @@ class PullConsumer:
         if self.state == _READY and not self.msgs:
             self.state, self._left, self._conn = _PULLING, batch, nc.reconnects
             self._due = ticks_add(now, int(expires * 1000) + _GRACE_MS)
-            Client.publish(nc, self._next, b'{"batch":%d,"expires":%d}' % (batch, int(expires * 1000) * 1000000),
-                           self._inbox)
+            body = b'{"batch":%d,"expires":%d}' % (batch, int(expires * 1000) * 1000000)
+            Client._send(nc, self._pull + b"%d\r\n%s\r\n" % (len(body), body))  # one write: see publish()
         return self.msgs.pop(0) if self.msgs else None
 
     def ack(self, msg):
