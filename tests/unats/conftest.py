@@ -2,13 +2,17 @@
 
 A device script (tests/unats/device/*.py) runs under the MicroPython Unix port with a small heap, using the
 precompiled .mpy modules, or under CPython with the unats sources; the test talks to it over NATS (nats-py
-as the peer) and reads the lines it prints.
+as the peer) and reads the lines it prints. MicroPython runs in a folder of its own holding the scripts and
+the modules (`lib/`), reached by short relative paths: the paths a device holds (its script's, its module
+path's) take heap, so with absolute ones whether a script fits a small heap would depend on where the clone
+and the temporary folder are.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +31,16 @@ def mpy_build(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("mpy")
     subprocess.run([sys.executable, str(CLIENT / "build.py"), str(out)], check=True, capture_output=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def device_folder(mpy_build, tmp_path_factory) -> Path:
+    """Where MicroPython devices run: the device scripts, and the compiled client in lib/."""
+    folder = tmp_path_factory.mktemp("device")
+    shutil.copytree(mpy_build, folder / "lib")
+    for script in DEVICE.glob("*.py"):
+        shutil.copy(script, folder)
+    return folder
 
 
 @pytest.fixture(params=RUNTIMES)
@@ -71,25 +85,26 @@ class Device:
         return output
 
 
-def device_command(runtime: str, script: str, args, heap: str, mpy_build: Path) -> tuple[list[str], dict]:
+def device_command(runtime: str, script: str, args, heap: str, device_folder: Path) -> tuple[list[str], dict]:
+    """The command and environment of a device; MicroPython's runs in `device_folder`."""
     env = dict(os.environ)
     if runtime == "micropython":
-        env["MICROPYPATH"] = f".frozen:{mpy_build}:{DEVICE}"
-        return [str(MICROPYTHON), "-X", f"heapsize={heap}", str(DEVICE / script), *map(str, args)], env
+        env["MICROPYPATH"] = ".frozen:lib"  # (and the script's folder, ".")
+        return [str(MICROPYTHON), "-X", f"heapsize={heap}", script, *map(str, args)], env
     env["PYTHONPATH"] = f"{CLIENT}{os.pathsep}{DEVICE}"
     return [sys.executable, "-u", str(DEVICE / script), *map(str, args)], env
 
 
 @pytest.fixture
-async def start_device(runtime, mpy_build):
+async def start_device(runtime, device_folder):
     """start_device(script, *args, heap="32K") -> Device; every process is stopped by its pid at teardown."""
     started: list[asyncio.subprocess.Process] = []
 
     async def start(script: str, *args, heap: str = "32K", kind: str | None = None) -> Device:
-        command, env = device_command(kind or runtime, script, args, heap, mpy_build)
+        command, env = device_command(kind or runtime, script, args, heap, device_folder)
         process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, env=env,
+            stderr=asyncio.subprocess.STDOUT, env=env, cwd=device_folder,
         )
         started.append(process)
         return Device(process)
