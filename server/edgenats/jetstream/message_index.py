@@ -88,7 +88,7 @@ class MessageIndex:
             slot_time.extend(array("q", bytes(8 * gap)))
         numbers, by_subject = self._subject_numbers, self._by_subject
         subject = subjects[0]
-        if count == 1 or subjects.count(subject) == count:
+        if subjects.count(subject) == count:
             number = numbers.get(subject)
             if number is None:
                 number = self._number_for(subject)

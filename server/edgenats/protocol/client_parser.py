@@ -259,21 +259,19 @@ class ClientProtocolParser(PendingInput):
                     # A whole line within the limit certainly has its arguments within it; a line near
                     # the limit is measured exactly by the general path.
                     if start - position <= max_line and size <= max_payload:
-                        # Each PUB with an invalid subject is reported, so those never form a run; nor do
-                        # requests (each with its own reply subject, as clients send them).
-                        runs = not pedantic or is_literal_publish_subject(subject)
-                        if not runs:
+                        valid = not pedantic or is_literal_publish_subject(subject)
+                        if not valid:
                             handler.on_invalid_publish_subject()
-                        runs = runs and reply is None
                         stop = start + size + 2
                         if stop > end or data[stop - 2 : stop] != CRLF:
                             self._expect_payload(subject, reply, -1, size)
                             position = start
                             continue
                         # Frames repeating this one's control line (same subject and size) follow often:
-                        # telemetry streams. They are collected and handed over as one run.
+                        # telemetry streams. They are collected and handed over as one run; not those with
+                        # an invalid subject (each is reported) nor requests (each has its own reply).
                         frame = stop - position
-                        following = _repeats(data, position, start, frame, end) if runs else 0
+                        following = _repeats(data, position, start, frame, end) if valid and reply is None else 0
                         if following:
                             line = start - position
                             run = [buffer[start:stop]]
