@@ -3,9 +3,9 @@
 A device script (tests/unats/device/*.py) runs under the MicroPython Unix port with a small heap, using the
 precompiled .mpy modules, or under CPython with the unats sources; the test talks to it over NATS (nats-py
 as the peer) and reads the lines it prints. MicroPython runs in a folder of its own holding the scripts and
-the modules (`lib/`), reached by short relative paths: the paths a device holds (its script's, its module
-path's) take heap, so with absolute ones whether a script fits a small heap would depend on where the clone
-and the temporary folder are.
+the modules (`lib/`), reached by short relative paths, and the script runs as a module (`-m`): the paths a
+device holds (on its sys.path) take heap, so with absolute ones whether a script fits a small heap would
+depend on where the clone and the temporary folder are.
 """
 
 from __future__ import annotations
@@ -89,8 +89,11 @@ def device_command(runtime: str, script: str, args, heap: str, device_folder: Pa
     """The command and environment of a device; MicroPython's runs in `device_folder`."""
     env = dict(os.environ)
     if runtime == "micropython":
-        env["MICROPYPATH"] = ".frozen:lib"  # (and the script's folder, ".")
-        return [str(MICROPYTHON), "-X", f"heapsize={heap}", script, *map(str, args)], env
+        env["MICROPYPATH"] = ".frozen:lib"
+        # Run as a module (-m), not as a file: MicroPython puts a script file's real path first on sys.path,
+        # a string that the heap holds; a module's entry there is "" (the current folder) wherever it is.
+        module = script.removesuffix(".py")
+        return [str(MICROPYTHON), "-X", f"heapsize={heap}", "-m", module, *map(str, args)], env
     env["PYTHONPATH"] = f"{CLIENT}{os.pathsep}{DEVICE}"
     return [sys.executable, "-u", str(DEVICE / script), *map(str, args)], env
 
