@@ -118,16 +118,6 @@ def flag_overrides(arguments: argparse.Namespace) -> dict:
     return overrides
 
 
-def _install_event_loop_policy() -> None:
-    import asyncio
-
-    try:
-        import uvloop
-    except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
 async def _serve(options) -> None:
     from edgenats.server import Server
 
@@ -141,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     import_asyncio_without_ssl()
     import asyncio
 
+    from edgenats.event_loop import loop_factory
     from edgenats.jetstream.errors import CipherError
     from edgenats.logs import configure_logging
     from edgenats.options import OptionsError, load_options
@@ -166,9 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROGRAM}: configuration file {arguments.config_file or '(none)'} test is successful")
         return 0
     configure_logging(options.debug, options.trace, options.logtime, options.log_file)
-    _install_event_loop_policy()
     try:
-        asyncio.run(_serve(options))
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(_serve(options))
     except OSError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return 1
