@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +22,23 @@ import psutil
 SERVER_KINDS = ("edgenats", "nats-server")
 
 
+# Ports picked by free_port, each held by a bound socket that never listens, the latest PORTS_HELD of them.
+_held_ports: deque[socket.socket] = deque()
+PORTS_HELD = 64
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port on 127.0.0.1 that the OS picked, held for this process until PORTS_HELD more are picked.
+    A server still binds it (both servers set SO_REUSEADDR, and the holder never listens), but no other
+    process gets it meanwhile: not another test's pick, nor the local port of an outgoing connection (a
+    monitoring port given with -m was once taken that way between its pick and the server's start)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    _held_ports.append(sock)
+    if len(_held_ports) > PORTS_HELD:
+        _held_ports.popleft().close()
+    return sock.getsockname()[1]
 
 
 def nats_server_binary() -> str:
