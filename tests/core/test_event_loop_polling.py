@@ -1,7 +1,7 @@
 """The broker's event loop polls for a moment before it sleeps while events come close together
 (edgenats.event_loop): on real sockets its selector returns what is ready and honours the loop's timeouts in
-both of its states, and a broker that has just served a burst of requests goes back to sleep, taking no
-more CPU at rest than nats-server."""
+both of its states, and a broker that has just served a burst of requests goes back to sleep: a quiet
+second then costs it under a tenth of a CPU-second, as it does nats-server."""
 
 from __future__ import annotations
 
