@@ -42,12 +42,13 @@ class PollingSelector(selectors.DefaultSelector):
         started = monotonic()
         if self.polling:
             window_ends = started + (POLL_WINDOW if timeout is None else min(POLL_WINDOW, timeout))
-            while not (ready := super().select(0)):
+            while True:
+                ready = super().select(0)
+                if ready:
+                    return ready  # an event within the window: still POLLING
                 if monotonic() >= window_ends:
                     break
                 os.sched_yield()
-            else:
-                return ready  # (an event within the window: still POLLING)
             if timeout is not None:
                 timeout = max(0.0, timeout - (monotonic() - started))
         ready = super().select(timeout)

@@ -6,6 +6,7 @@ second then costs it under a tenth of a CPU-second, as it does nats-server."""
 from __future__ import annotations
 
 import asyncio
+import selectors
 import socket
 import time
 
@@ -21,7 +22,7 @@ def test_selector_polls_after_close_events_and_sleeps_after_distant_ones():
     selector = PollingSelector()
     ours, theirs = socket.socketpair()
     try:
-        key = selector.register(ours, 1)  # EVENT_READ
+        key = selector.register(ours, selectors.EVENT_READ)
         assert selector.polling is False, "a fresh loop sleeps on its first wait"
         theirs.send(b"a")
         assert [ready for ready, _ in selector.select(1.0)] == [key]

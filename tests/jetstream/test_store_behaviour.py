@@ -4,6 +4,8 @@ state a STREAM.INFO would report (nats-server's sequence conventions and byte ac
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from edgenats.jetstream.file_store import open_file_store
 from edgenats.jetstream.memory_store import MemoryStore
@@ -203,7 +205,6 @@ async def test_purge_rejects_seq_and_keep_together(store):
 
 
 async def test_batches_on_one_subject_and_on_several_are_indexed_alike(store, tmp_path):
-    import asyncio
     one = [append(store, "one", None, b"%d" % i, i) for i in range(1, 21)]
     assert await asyncio.gather(*one) == list(range(1, 21))
     mixed = [append(store, f"s.{i % 3}", HDR if i % 2 else None, b"%d" % i, i) for i in range(21, 51)]
