@@ -14,11 +14,13 @@ def test_compare_runs_the_jetstream_scenarios_at_both_durabilities_on_nats_serve
     report_path = tmp_path / "compare.json"
 
     result = run_cli("bench", "--compare", "--scenario", "jetstream", "--msgs", "300", "--size", "16",
-                     "--json", str(report_path), timeout=180)
+                     "--js-window", "7", "--json", str(report_path), timeout=180)
 
     assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(report_path.read_text())
+    assert report["settings"]["js_window"] == 7
     runs: dict[tuple[str, str], dict] = {}
-    for entry in json.loads(report_path.read_text())["results"]:
+    for entry in report["results"]:
         runs[(entry["server"], entry["scenario"], entry["durability"])] = entry
         assert entry["complete"] and entry["error"] is None, entry
         assert entry["counted"] == entry["expected"] == 300, entry

@@ -108,7 +108,7 @@ def _fill(endpoint: Endpoint, count: int, size: int, settings: BenchSettings) ->
     finally:
         api.close()
     body = payload(size)
-    window = RequestWindow(endpoint, "bench-catchup-fill", settings)
+    window = RequestWindow(endpoint, "bench-catchup-fill", settings, settings.js_window)
     try:
         window.run(lambda index, reply: pub_frame(f"telemetry.s{index % 16}", body, reply), count, None)
     finally:

@@ -44,11 +44,11 @@ def kv_key(index: int) -> str:
 class RequestWindow:
     """Requests with their own reply inboxes on one connection, at most `in_flight` unanswered."""
 
-    def __init__(self, endpoint: Endpoint, name: str, settings: BenchSettings) -> None:
+    def __init__(self, endpoint: Endpoint, name: str, settings: BenchSettings, in_flight: int) -> None:
         self.reader = FrameReader(
             open_connection(endpoint, name, sub_frame(REPLY_PREFIX + "*", 1), headers=True),
             settings.stall_timeout_s)
-        self.in_flight = settings.js_in_flight
+        self.in_flight = in_flight
         self.sent = 0
         self.answered = 0
         self.failures: list[bytes] = []
@@ -149,7 +149,7 @@ def _published(window: RequestWindow, frame_for: Callable[[int, str], bytes], re
 def _publish(result: ScenarioResult, api: ApiClient, size: int, settings: BenchSettings, endpoint: Endpoint,
              server: ProcessProbe | None, loadgen: ProcessProbe) -> None:
     api.create_stream(STREAM_CONFIG)
-    window = RequestWindow(endpoint, "bench-js-pub", settings)
+    window = RequestWindow(endpoint, "bench-js-pub", settings, settings.js_window)
     try:
         total = _published(window, _publisher(lambda _: STREAM_SUBJECT, size), result, settings, endpoint,
                            server, loadgen)
@@ -163,7 +163,7 @@ def _publish(result: ScenarioResult, api: ApiClient, size: int, settings: BenchS
 def _kv_put(result: ScenarioResult, api: ApiClient, size: int, settings: BenchSettings, endpoint: Endpoint,
             server: ProcessProbe | None, loadgen: ProcessProbe) -> None:
     api.create_stream(KV_CONFIG)
-    window = RequestWindow(endpoint, "bench-kv-put", settings)
+    window = RequestWindow(endpoint, "bench-kv-put", settings, settings.js_window)
     try:
         total = _published(window, _publisher(kv_key, size), result, settings, endpoint, server, loadgen)
     finally:
@@ -176,7 +176,7 @@ def _kv_put(result: ScenarioResult, api: ApiClient, size: int, settings: BenchSe
 def _kv_get(result: ScenarioResult, api: ApiClient, size: int, settings: BenchSettings, endpoint: Endpoint,
             server: ProcessProbe | None, loadgen: ProcessProbe) -> None:
     api.create_stream(KV_CONFIG)
-    window = RequestWindow(endpoint, "bench-kv-get", settings)
+    window = RequestWindow(endpoint, "bench-kv-get", settings, settings.js_reads_in_flight)
     try:
         window.run(_publisher(kv_key, size), KV_KEYS, None)
         gets = {index: json.dumps({"last_by_subj": kv_key(index)}).encode() for index in range(KV_KEYS)}
@@ -196,7 +196,7 @@ def _pull(result: ScenarioResult, api: ApiClient, size: int, settings: BenchSett
     """Fill the stream (msgs, or what publishing for the duration stored), then consume it all through
     a durable pull consumer that acks every message."""
     api.create_stream(STREAM_CONFIG)
-    window = RequestWindow(endpoint, "bench-js-fill", settings)
+    window = RequestWindow(endpoint, "bench-js-fill", settings, settings.js_window)
     try:
         until = None if settings.msgs is not None else time.perf_counter() + settings.duration_s
         stored = window.run(_publisher(lambda _: STREAM_SUBJECT, size), settings.msgs, until)

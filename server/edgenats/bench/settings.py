@@ -27,7 +27,10 @@ class BenchSettings:
     chunk_bytes: int = 128 * 1024
     pings_in_flight: int = 4
     window_chunks: int = 16
-    js_in_flight: int = 1000  # JetStream runs: publishes (or reads) awaiting their answer at once
+    # Async publishes awaiting their PubAck at once (js-pub, kv-put, filling js-pull's stream): the
+    # official clients' default bound (nats-py's publish_async_max_pending, nats.go's PublishAsyncMaxPending).
+    js_window: int = 4000
+    js_reads_in_flight: int = 1000  # kv-get: reads awaiting their answer at once
     pull_batch: int = 250  # js-pull: messages per pull request (two requests wait at a time)
 
     def warmup_msgs(self, per_chunk: int) -> int:

@@ -64,6 +64,9 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
                        help=f"rr-throughput: concurrent requesters ({defaults.requesters})")
     bench.add_argument("--in-flight", type=positive_int, default=defaults.in_flight,
                        help=f"rr-throughput: requests in flight per requester ({defaults.in_flight})")
+    bench.add_argument("--js-window", type=positive_int, default=defaults.js_window, metavar="N",
+                       help="js-pub, kv-put: async publishes awaiting their PubAck at once "
+                            f"({defaults.js_window}: the bound nats-py and nats.go keep by default)")
     bench.add_argument("--responders", type=positive_int, default=defaults.responders,
                        help=f"rr-throughput: responders in the queue group ({defaults.responders})")
     bench.add_argument("--connections", type=positive_int, default=defaults.connections,
@@ -100,6 +103,7 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
 def run_bench(args: argparse.Namespace) -> int:
     settings = BenchSettings(
         msgs=args.msgs, duration_s=args.duration, requesters=args.requesters, in_flight=args.in_flight,
+        js_window=args.js_window,
         responders=args.responders, connections=args.connections, stall_timeout_s=args.stall_timeout,
         paced=args.paced, publishers=args.pubs, check_order=args.check_order,
     )
