@@ -9,7 +9,7 @@ import asyncio
 import sqlite3
 
 import pytest
-from edgenats.jetstream.file_store import open_file_store
+from edgenats.jetstream.file_store import CHECKPOINT_BYTES, open_file_store
 from edgenats.jetstream.store import StoredMessage, SyncPolicy
 from store_appends import append
 
@@ -197,3 +197,22 @@ async def test_a_new_database_has_16k_pages(tmp_path):
     await store.close()
     with sqlite3.connect(tmp_path / "s" / "messages.db") as database:
         assert database.execute("PRAGMA page_size").fetchone() == (16384,)
+
+
+async def test_the_store_checkpoints_so_the_wal_stays_bounded(tmp_path, sync):
+    """Three times what a checkpoint waits for, in 1 KiB appends: the WAL stops growing at about one
+    checkpoint's worth (it would hold them all without checkpoints), and every message is stored."""
+    store = open_file_store(tmp_path / "s", sync)
+    wal = tmp_path / "s" / "messages.db-wal"
+    body = bytes(1024)
+    count = 3 * CHECKPOINT_BYTES // len(body)
+    largest = 0
+    for start in range(0, count, 500):
+        await asyncio.gather(*(append(store, "telemetry", None, body, index)
+                               for index in range(start, min(count, start + 500))))
+        largest = max(largest, wal.stat().st_size)
+    with sqlite3.connect(f"file:{store.path}?mode=ro", uri=True) as other:
+        assert other.execute("SELECT count(*) FROM messages").fetchone() == (count,)
+    await store.close()
+
+    assert largest < 1.5 * CHECKPOINT_BYTES

@@ -10,9 +10,15 @@ loop's thread keeps it). What "committed" guarantees depends on the stream's Syn
   process crash, an OS crash and a power failure.
 - interval (nats-server's default `sync_interval`, 120 s): synchronous=NORMAL, so a commit is written to
   the WAL file (the OS page cache) but not fsynced; the WAL is fsynced `interval_s` after the first
-  commit that follows a sync, by SQLite's own checkpoints, and at close. An acknowledged message survives
+  commit that follows a sync, by every checkpoint, and at close. An acknowledged message survives
   a process crash (kill -9) always; an OS crash or power failure can lose what was committed in the last
   `interval_s`, as with nats-server. The database itself stays consistent (WAL).
+
+Checkpoints (copying the WAL into the database, with an fsync of each) are the store's own: once the
+batches committed since the last one hold about CHECKPOINT_BYTES, the writer thread runs one after the
+batch that crossed it has been reported, before it writes the next. So no PubAck waits for a checkpoint's
+fsyncs; the publishes that arrive meanwhile go into the next batch. SQLite's automatic checkpoint stays
+as a bound (SAFETY_CHECKPOINT_PAGES) for whatever else grows the WAL (removals).
 
 Deletes, purges and `set_first_seq` run on the caller's thread: they first commit every append already
 accepted (so they apply in call order), then commit with synchronous=FULL, durable when they return.
@@ -37,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -56,11 +63,18 @@ if TYPE_CHECKING:
     from .limits import Usage
     from .store import StoredReport
 
+log = logging.getLogger("edgenats")
+
 DATABASE_NAME = "messages.db"
 PAGE_SIZE = 16384
 READ_AHEAD_ROWS = 64
 READ_AHEAD_BYTES = 256 * 1024
 WALKS_KEPT = 8
+# A checkpoint after this much committed (SQLite's default is 1000 pages); each commit counts its rows and
+# the two pages (the last leaf and its parent) that it writes again.
+CHECKPOINT_BYTES = 1000 * PAGE_SIZE
+COMMIT_OVERHEAD_BYTES = 2 * PAGE_SIZE
+SAFETY_CHECKPOINT_PAGES = 4000
 # How far past its previous step a walk's next one may be (a filter skips other subjects) to read ahead.
 WALK_STEP_AHEAD = READ_AHEAD_ROWS * 4
 
@@ -123,6 +137,7 @@ class FileStore:
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute(f"PRAGMA synchronous={self._normal_sync}")
         self._writer.executescript(_SCHEMA)
+        self._writer.execute(f"PRAGMA wal_autocheckpoint={SAFETY_CHECKPOINT_PAGES}")
         # A power of two: SQLite before 3.32 allows 999 parameters per statement, 32766 since.
         most = min(_CHUNK, self._writer.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 5)  # 5 per row
         self._chunk = 1 << (most.bit_length() - 1)
@@ -140,6 +155,7 @@ class FileStore:
         self._pending_discards: list[int] = []
         self._submit_scheduled = False
         self._inflight: _Batch | None = None
+        self._uncheckpointed_bytes = 0
         self._sync_timer: asyncio.TimerHandle | None = None
         self._closed = False
 
@@ -210,8 +226,26 @@ class FileStore:
         outcome = self._settle(batch)
         if self._inflight is batch:
             self._inflight = None
+            if batch.committed:
+                self._count_for_checkpoint(batch)
             self._submit()  # the next batch is written while this one is answered
         self._report_outcome(outcome)
+
+    def _count_for_checkpoint(self, batch: _Batch) -> None:
+        """Queue a checkpoint on the writer thread, ahead of the next batch, once enough is committed."""
+        self._uncheckpointed_bytes += COMMIT_OVERHEAD_BYTES + sum(
+            [len(data) + len(headers or b"") for _, _, headers, data, _ in batch.rows])
+        if self._uncheckpointed_bytes >= CHECKPOINT_BYTES and not self._closed:
+            self._uncheckpointed_bytes = 0
+            self._executor.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        with self._lock:
+            try:
+                self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as error:
+                # The WAL keeps the commits (a full disk, an I/O error); the next checkpoint tries again.
+                log.warning("checkpoint of %s failed: %s", self.path, error)
 
     def _write(self, batch: _Batch) -> None:
         """Commit a batch (any thread; a batch is written once)."""
