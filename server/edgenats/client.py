@@ -414,6 +414,21 @@ class ClientConnection(Connection):
         if not delivered and reply is not None and self.no_responders:
             self._send_no_responders(subject, reply)
 
+    def on_request_run(self, subject: bytes, size: int, replies: list[bytes], payloads: list[memoryview]) -> None:
+        """Consecutive PUBs on one subject, each with its own reply (async publishes): handed over as
+        one run when nothing needs checking per message."""
+        if self._checked_publish or any([reply.startswith(_RESERVED_REPLY_PREFIXES) for reply in replies]):
+            for reply, payload_crlf in zip(replies, payloads, strict=True):
+                self.on_publish(subject, reply, -1, size, payload_crlf)
+            return
+        count = len(replies)
+        self.in_msgs += count
+        self.in_bytes += count * size
+        unanswered = self.account.publish_requests(subject, size, replies, payloads, self.echo_skip)
+        if unanswered and self.no_responders:
+            for reply in unanswered:
+                self._send_no_responders(subject, reply)
+
     def on_publish_run(self, subject: bytes, size: int, payloads: list[memoryview]) -> None:
         """Consecutive identical PUB lines without a reply: handed over as one run when nothing needs
         checking per message."""

@@ -122,6 +122,34 @@ class Router:
             plan.settle()
         return delivered
 
+    def publish_requests(self, subject: bytes, size: int, replies: list[bytes], payloads: list[memoryview],
+                         skip=None) -> list[bytes]:
+        """Consecutive plain PUBs on one subject, each with its own reply (async publishes): when only
+        internal subscribers receive the subject (a stream), each takes the whole run in one call, by the
+        plan found for its first message; otherwise message by message. Returns the replies of the
+        messages nobody received (their no-responders statuses follow the run)."""
+        plan = None if subject.startswith(INBOX_PREFIX) else self.sublist.match(subject)
+        if plan is None or plan.bulk or plan.counted or plan.queues or not plan.internal:
+            return [reply for reply, payload_crlf in zip(replies, payloads, strict=True)
+                    if not self.publish(subject, reply, -1, size, payload_crlf, skip)]
+        if self._nesting >= MAX_NESTING:
+            log.error("Routing loop: dropped a message on %s to internal subscribers", subject.decode("latin-1"))
+            return replies
+        self._nesting += 1
+        missed: set[int] | None = None
+        try:
+            for subscription, target, _, _ in plan.internal:
+                if target is skip:
+                    continue
+                subscription.delivered += len(replies)
+                target_missed = target.receive_requests(subject, size, replies, payloads)
+                missed = target_missed if missed is None else missed & target_missed
+        finally:
+            self._nesting -= 1
+        if missed is None:
+            return replies
+        return [replies[index] for index in sorted(missed)]
+
     def publish_run(self, subject: bytes, size: int, payloads: list[memoryview], skip=None) -> None:
         """Consecutive identical plain PUBs (no reply, no headers): each bulk receiver gets the run in
         one extend when the plan has only sockets; otherwise message by message."""

@@ -52,6 +52,10 @@ class Recorder:
         for payload_crlf in payloads:
             self.on_publish(subject, None, -1, size, payload_crlf)
 
+    def on_request_run(self, subject, size, replies, payloads) -> None:
+        for reply, payload_crlf in zip(replies, payloads, strict=True):
+            self.on_publish(subject, reply, -1, size, payload_crlf)
+
     def on_sub(self, subject, queue, sid) -> None:
         self.calls.append(("sub", subject, queue, sid))
 

@@ -16,6 +16,9 @@ class PayloadViews:
     def on_publish_run(self, subject, size, payloads) -> None:
         self.views.extend(payloads)
 
+    def on_request_run(self, subject, size, replies, payloads) -> None:
+        self.views.extend(payloads)
+
 
 def test_messages_after_a_held_tail_are_views_of_the_new_read():
     handler = PayloadViews()

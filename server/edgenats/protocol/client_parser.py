@@ -26,7 +26,10 @@ The rules are nats-server's (server/parser.go), as it applies them to a line rec
     authorization violation.
 
 The PUB fast path handles the canonical form (`PUB <subject> [reply] <size>\\r\\n`, single spaces)
-in place and leaves every other line to the general path, so both always agree.
+in place and leaves every other line to the general path, so both always agree. Consecutive whole
+canonical PUB frames in one read are handed over together: those repeating one control line without a
+reply (telemetry) as a publish run, those with one subject and size and each its own reply (async
+publishes) as a request run.
 """
 
 from __future__ import annotations
@@ -76,6 +79,8 @@ class ClientOperationHandler(Protocol):
         its shortest form (leading zeros); nats-server repeats sizes to receivers as they were sent."""
     def on_publish_run(self, subject: bytes, size: int, payloads: list[memoryview]) -> None:
         """Several consecutive PUBs without a reply subject and with identical control lines, in order."""
+    def on_request_run(self, subject: bytes, size: int, replies: list[bytes], payloads: list[memoryview]) -> None:
+        """Several consecutive PUBs with one subject and size and each a reply subject, in order."""
     def on_sub(self, subject: bytes, queue: bytes | None, sid: bytes) -> None: ...
     def on_unsub(self, sid: bytes, max_msgs: int | None) -> None: ...
     def on_ping(self) -> None: ...
@@ -179,6 +184,28 @@ def _repeats(data: bytes, position: int, start: int, frame: int, end: int) -> in
     return found
 
 
+def _extend_request_run(data: bytes, buffer: memoryview, position: int, end: int, subject: bytes, size_text: bytes,
+                        max_line: int, replies: list[bytes], payloads: list[memoryview]) -> int:
+    """Add to a run of requests the whole canonical PUB frames from `position` on with the run's subject
+    and size, each with a reply; returns where the first frame that is not one starts."""
+    prefix = b"PUB " + subject + b" "
+    size = int(size_text)
+    while data.startswith(prefix, position):
+        canonical = _CANONICAL_PUB.match(data, position)
+        if canonical is None:
+            break
+        _, reply, frame_size_text = canonical.groups()  # (the subject is the prefix's)
+        start = canonical.end()
+        stop = start + size + 2
+        if reply is None or frame_size_text != size_text or start - position > max_line or stop > end \
+                or data[stop - 2 : stop] != CRLF:
+            break
+        replies.append(reply)
+        payloads.append(buffer[start:stop])
+        position = stop
+    return position
+
+
 def split_arguments(argument: bytes, separators: bytes = _SUB_SEPARATORS) -> list[bytes]:
     """Arguments as nats-server's splitArg finds them: separated by space, tab, CR or LF only (PUB and
     HPUB: space and tab). Other bytes, vertical tab and form feed included, belong to a subject or queue
@@ -267,9 +294,20 @@ class ClientProtocolParser(PendingInput):
                             self._expect_payload(subject, reply, -1, size)
                             position = start
                             continue
-                        # Frames repeating this one's control line (same subject and size) follow often:
-                        # telemetry streams. They are collected and handed over as one run; not those with
-                        # an invalid subject (each is reported) nor requests (each has its own reply).
+                        # Requests on one subject with one size, each with its own reply, follow often:
+                        # async publishes to a stream. They are handed over as one run (not those with an
+                        # invalid subject: each is reported).
+                        if reply is not None and valid and data.startswith(b"PUB " + subject + b" ", stop):
+                            replies, payloads = [reply], [buffer[start:stop]]
+                            position = _extend_request_run(data, buffer, stop, end, subject, size_text, max_line,
+                                                           replies, payloads)
+                            if len(replies) > 1:
+                                handler.on_request_run(subject, size, replies, payloads)
+                            else:
+                                handler.on_publish(subject, reply, -1, size, payloads[0])
+                            continue
+                        # Frames repeating this one's control line (same subject and size, no reply) follow
+                        # often too: telemetry streams. They are collected and handed over as one run.
                         frame = stop - position
                         following = _repeats(data, position, start, frame, end) if valid and reply is None else 0
                         if following:
