@@ -7,6 +7,7 @@ name rather than ignored.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -14,6 +15,11 @@ from edgenats import NATS_COMPAT_VERSION, __version__
 from edgenats.tls_runtime import import_asyncio_without_ssl
 
 PROGRAM = "edgenats-server"
+# The cyclic collector's young generation is collected after this many more tracked objects are made than
+# freed, instead of Python's 700: a publish in flight (a client keeps up to 4000 waiting for their PubAck)
+# holds a few such objects until it is acked, so at 700 each was scanned and promoted several times.
+# js-pub at 1 KiB spent 159 ms in the collector over 600,000 publishes with 700, 7 ms with this.
+YOUNG_GENERATION_THRESHOLD = 20_000
 
 # nats-server flags that exist there but not here: refused with a reason instead of "unrecognized".
 _UNSUPPORTED_FLAGS = {
@@ -157,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROGRAM}: configuration file {arguments.config_file or '(none)'} test is successful")
         return 0
     configure_logging(options.debug, options.trace, options.logtime, options.log_file)
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD)
     try:
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(_serve(options))
