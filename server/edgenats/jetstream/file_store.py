@@ -15,9 +15,10 @@ loop's thread keeps it). What "committed" guarantees depends on the stream's Syn
   `interval_s`, as with nats-server. The database itself stays consistent (WAL).
 
 Checkpoints (copying the WAL into the database, with an fsync of each) are the store's own: once the
-batches committed since the last one hold about CHECKPOINT_BYTES, the writer thread runs one after the
-batch that crossed it has been reported, before it writes the next. So no PubAck waits for a checkpoint's
-fsyncs; the publishes that arrive meanwhile go into the next batch. SQLite's automatic checkpoint stays
+batches committed since the last one hold about CHECKPOINT_BYTES, the writer thread runs one while the
+batch that crossed it is reported on the loop, before it writes the next. So no PubAck waits for a
+checkpoint's fsyncs (SQLite's would run inside that batch's commit); the publishes that arrive meanwhile
+go into the next batch. SQLite's automatic checkpoint stays
 as a bound (SAFETY_CHECKPOINT_PAGES) for whatever else grows the WAL (removals).
 
 Deletes, purges and `set_first_seq` run on the caller's thread: they first commit every append already
