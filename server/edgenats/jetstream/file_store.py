@@ -18,8 +18,8 @@ Checkpoints (copying the WAL into the database, with an fsync of each) are the s
 batches committed since the last one hold about CHECKPOINT_BYTES, the writer thread runs one while the
 batch that crossed it is reported on the loop, before it writes the next. So no PubAck waits for a
 checkpoint's fsyncs (SQLite's would run inside that batch's commit); the publishes that arrive meanwhile
-go into the next batch. SQLite's automatic checkpoint stays
-as a bound (SAFETY_CHECKPOINT_PAGES) for whatever else grows the WAL (removals).
+go into the next batch. SQLite's automatic checkpoint stays as a bound (SAFETY_CHECKPOINT_PAGES) for
+whatever else grows the WAL (removals).
 
 Deletes, purges and `set_first_seq` run on the caller's thread: they first commit every append already
 accepted (so they apply in call order), then commit with synchronous=FULL, durable when they return.
@@ -71,8 +71,8 @@ PAGE_SIZE = 16384
 READ_AHEAD_ROWS = 64
 READ_AHEAD_BYTES = 256 * 1024
 WALKS_KEPT = 8
-# A checkpoint after this much committed (SQLite's default is 1000 pages); each commit counts its rows and
-# the two pages (the last leaf and its parent) that it writes again.
+# A checkpoint after this much committed (SQLite's default is 1000 pages); each commit counts its messages'
+# stored sizes and the two pages (the last leaf and its parent) that it writes again.
 CHECKPOINT_BYTES = 1000 * PAGE_SIZE
 COMMIT_OVERHEAD_BYTES = 2 * PAGE_SIZE
 SAFETY_CHECKPOINT_PAGES = 4000
@@ -123,6 +123,7 @@ class _Batch:
     committed: bool = False
     error: BaseException | None = None
     settled: bool = False  # its appends reported
+    stored_bytes: int = 0  # its messages' stored sizes, once committed
 
 
 @dataclass(slots=True)
@@ -242,8 +243,7 @@ class FileStore:
 
     def _count_for_checkpoint(self, batch: _Batch) -> None:
         """Queue a checkpoint on the writer thread, ahead of the next batch, once enough is committed."""
-        self._uncheckpointed_bytes += COMMIT_OVERHEAD_BYTES + sum(
-            [len(data) + len(headers or b"") for _, _, headers, data, _ in batch.rows])
+        self._uncheckpointed_bytes += COMMIT_OVERHEAD_BYTES + batch.stored_bytes
         if self._uncheckpointed_bytes >= CHECKPOINT_BYTES and not self._closed:
             self._uncheckpointed_bytes = 0
             self._executor.submit(self._checkpoint)
@@ -307,10 +307,10 @@ class FileStore:
             return (seqs, StoreWriteError(f"append not stored: {batch.error}")) if seqs else None
         rows = batch.rows
         if rows:  # (consecutive sequences: appends take them in turn, a failed batch's are given on)
-            self._index.add_run(seqs[0], [row[1] for row in rows],
-                                [file_message_size(subject, len(headers or b""), len(data))
-                                 for _, subject, headers, data, _ in rows],
-                                [row[4] for row in rows])
+            sizes = [file_message_size(subject, len(headers or b""), len(data))
+                     for _, subject, headers, data, _ in rows]
+            batch.stored_bytes = sum(sizes)
+            self._index.add_run(seqs[0], [row[1] for row in rows], sizes, [row[4] for row in rows])
         if not self._sync.always and self._sync_timer is None and not self._closed:
             self._sync_timer = self._loop.call_later(self._sync.interval_s, self._sync_due)
         return (seqs, None) if seqs else None

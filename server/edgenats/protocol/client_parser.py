@@ -184,12 +184,11 @@ def _repeats(data: bytes, position: int, start: int, frame: int, end: int) -> in
     return found
 
 
-def _extend_request_run(data: bytes, buffer: memoryview, position: int, end: int, subject: bytes, size_text: bytes,
-                        max_line: int, replies: list[bytes], payloads: list[memoryview]) -> int:
-    """Add to a run of requests the whole canonical PUB frames from `position` on with the run's subject
-    and size, each with a reply; returns where the first frame that is not one starts."""
-    prefix = b"PUB " + subject + b" "
-    size = int(size_text)
+def _extend_request_run(data: bytes, buffer: memoryview, position: int, end: int, prefix: bytes, size_text: bytes,
+                        size: int, max_line: int, replies: list[bytes], payloads: list[memoryview]) -> int:
+    """Add to a run of requests the whole canonical PUB frames from `position` on that start with the run's
+    `PUB <subject> ` prefix and have its size, each with a reply; returns where the first frame that is
+    not one starts."""
     while data.startswith(prefix, position):
         canonical = _CANONICAL_PUB.match(data, position)
         if canonical is None:
@@ -297,9 +296,9 @@ class ClientProtocolParser(PendingInput):
                         # Requests on one subject with one size, each with its own reply, follow often:
                         # async publishes to a stream. They are handed over as one run (not those with an
                         # invalid subject: each is reported).
-                        if reply is not None and valid and data.startswith(b"PUB " + subject + b" ", stop):
+                        if reply is not None and valid and data.startswith(prefix := b"PUB " + subject + b" ", stop):
                             replies, payloads = [reply], [buffer[start:stop]]
-                            position = _extend_request_run(data, buffer, stop, end, subject, size_text, max_line,
+                            position = _extend_request_run(data, buffer, stop, end, prefix, size_text, size, max_line,
                                                            replies, payloads)
                             if len(replies) > 1:
                                 handler.on_request_run(subject, size, replies, payloads)
